@@ -1,0 +1,130 @@
+/* ca.h: moat's private CA — a root kept offline-ish (encrypted key) and an
+ * intermediate that signs day to day, with an SQLite record of everything
+ * issued.  Layout under MOAT_HOME (see docs/files.md):
+ *
+ *   ca/root.pem  ca/root-key.pem  ca/intermediate.pem  ca/intermediate-key.pem
+ *   ca/ca.db     ca/crl.pem
+ *   live/<lineage>/{privkey,cert,chain,fullchain}.pem  [cert.p12]
+ */
+#ifndef MOAT_CA_H
+#define MOAT_CA_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/names.h"
+#include "core/permit.h"
+#include "pki/pki.h"
+
+#define CA_MAX_DAYS 825      /* Apple's limit for certificates from private CAs */
+#define CA_DEFAULT_DAYS 397
+#define CA_ROOT_DAYS 3650
+#define CA_INTERMEDIATE_DAYS 1826
+#define CA_CRL_DAYS 30
+#define CA_MAX_PERMITS 32
+
+struct ca;
+
+struct ca_init_opts {
+	const char *name;            /* NULL: "moat <user>@<host>" */
+	enum pki_key_type key_type;
+	const struct moat_permit *permits;
+	size_t npermits;
+	const char *root_pass;       /* NULL: root key unencrypted */
+	size_t root_passlen;
+	const char *int_pass;        /* NULL: intermediate key unencrypted */
+	size_t int_passlen;
+	bool force;                  /* replace an existing CA (kept as a backup) */
+};
+
+struct ca_init_result {
+	char dir[PATH_MAX];
+	char backup[PATH_MAX];   /* "" unless --force replaced a CA */
+	char name[256];
+	struct pki_cert_info root;
+	struct pki_cert_info intermediate;
+};
+
+int ca_init(const char *home, const struct ca_init_opts *o, struct ca_init_result *res,
+	    struct moat_err *err);
+void ca_init_result_clear(struct ca_init_result *r);
+
+/* Open the CA in home (certificates, database; not the private key). */
+struct ca *ca_open(const char *home, struct moat_err *err);
+void ca_free(struct ca *ca);
+const char *ca_home(const struct ca *ca);
+const char *ca_name(const struct ca *ca);
+const struct pki_cert *ca_root(const struct ca *ca);
+const struct pki_cert *ca_intermediate(const struct ca *ca);
+const struct moat_permit *ca_permits(const struct ca *ca, size_t *n);
+/* Path of a file in the CA directory ("root.pem", "crl.pem", ...). */
+int ca_path(const struct ca *ca, const char *file, char *out, size_t n, struct moat_err *err);
+
+bool ca_signing_key_encrypted(const struct ca *ca);
+/* Load the intermediate key (pass ignored when it is not encrypted). */
+int ca_unlock(struct ca *ca, const char *pass, size_t passlen, struct moat_err *err);
+
+/* Refuse names the CA's constraints do not cover, naming the constraint. */
+int ca_check_names(const struct ca *ca, const struct moat_name *names, size_t n,
+		   struct moat_err *err);
+
+struct ca_issue_opts {
+	const struct moat_name *names;
+	size_t nnames;
+	enum pki_key_type key_type;   /* for a generated key */
+	int days;                     /* 0: CA_DEFAULT_DAYS */
+	bool client;                  /* add clientAuth */
+	bool force;                   /* replace an existing lineage / --out files */
+	const char *out_dir;          /* NULL: only the lineage */
+	const char *p12_pass;         /* NULL: no PKCS#12 */
+	size_t p12_passlen;
+	const struct pki_key *csr_key;/* NULL: generate a key; else sign this public key */
+};
+
+struct ca_issued {
+	char serial[80];
+	char lineage[MOAT_NAME_MAX + 16];
+	char dir[PATH_MAX];
+	int64_t not_before;
+	int64_t not_after;
+	bool has_key;
+	bool has_p12;
+};
+
+/* Check, generate (or take the CSR's key), sign, self-verify with the
+ * strict verifier, record in the database, then write the lineage (and
+ * --out copies) all or nothing. */
+int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res,
+	     struct moat_err *err);
+/* Validate a validity in days against CA_MAX_DAYS and the intermediate. */
+int ca_check_days(const struct ca *ca, int days, struct moat_err *err);
+
+/* ---- records --------------------------------------------------------- */
+
+struct ca_record {
+	char serial[80];
+	char names[4096];     /* comma-separated */
+	char lineage[MOAT_NAME_MAX + 16];
+	int64_t not_before;
+	int64_t not_after;
+	int64_t issued_at;
+	bool revoked;
+	int64_t revoked_at;
+	int reason;
+};
+
+int ca_list(struct ca *ca, struct ca_record **out, size_t *n, struct moat_err *err);
+
+/* Revoke by serial (hex, colons allowed), lineage/name, or certificate
+ * file: every valid certificate that matches (*out, caller frees).  Then
+ * rewrites ca/crl.pem.  Needs ca_unlock first. */
+int ca_revoke(struct ca *ca, const char *what, enum pki_reason reason, struct ca_record **out,
+	      size_t *n, struct moat_err *err);
+/* Write a fresh CRL to ca/crl.pem (and extra_path when non-NULL). */
+int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *info,
+		 struct moat_err *err);
+
+#endif

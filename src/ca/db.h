@@ -1,0 +1,32 @@
+/* db.h: the CA database (SQLite), internal to src/ca/. */
+#ifndef MOAT_CA_DB_H
+#define MOAT_CA_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ca/ca.h"
+
+struct ca_db;
+
+struct ca_db *ca_db_open(const char *path, bool create, struct moat_err *err);
+void ca_db_free(struct ca_db *db);
+int ca_db_begin(struct ca_db *db, struct moat_err *err);
+int ca_db_commit(struct ca_db *db, struct moat_err *err);
+void ca_db_rollback(struct ca_db *db);
+/* out = "" when the key is absent. */
+int ca_db_meta_get(struct ca_db *db, const char *key, char *out, size_t n, struct moat_err *err);
+int ca_db_meta_set(struct ca_db *db, const char *key, const char *value, struct moat_err *err);
+int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
+	      struct moat_err *err);
+int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err);
+/* Records whose serial equals serial, or whose lineage equals or names
+ * contain name.  *n may be 0. */
+int ca_db_find(struct ca_db *db, const char *serial, const char *name, struct ca_record **out,
+	       size_t *n, struct moat_err *err);
+int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
+		 struct moat_err *err);
+/* Increment and return the CRL number. */
+int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err);
+
+#endif

@@ -1,0 +1,199 @@
+/* issue.c: leaf certificates, for a generated key or a CSR's key. */
+#include "ca/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int ca_check_days(const struct ca *ca, int days, struct moat_err *err)
+{
+	struct pki_cert_info ii;
+	int64_t not_after;
+	char date[32];
+	int ret = -1;
+
+	memset(&ii, 0, sizeof(ii));
+	if (days < 1) {
+		moat_err_set(err, "--days must be at least 1");
+		return -1;
+	}
+	if (days > CA_MAX_DAYS) {
+		moat_err_set(err, "%d days is too long: Apple platforms reject certificates from private "
+			     "CAs valid for more than %d days", days, CA_MAX_DAYS);
+		moat_err_hint(err, "use --days %d or fewer (the default, %d, also suits public-CA rules)",
+			      CA_MAX_DAYS, CA_DEFAULT_DAYS);
+		return -1;
+	}
+	if (pki_cert_info(ca->intermediate, &ii, err) != 0)
+		goto out;
+	not_after = ca_now() - CA_BACKDATE + (int64_t)days * 86400 - 1;
+	if (not_after > ii.not_after) {
+		ca_format_date(ii.not_after, date, sizeof(date));
+		moat_err_set(err, "the CA's intermediate certificate expires on %s, before a certificate "
+			     "valid for %d days would", date, days);
+		moat_err_hint(err, "use --days %lld or fewer, or create a new CA",
+			      (long long)((ii.not_after - ca_now()) / 86400));
+		goto out;
+	}
+	ret = 0;
+out:
+	pki_cert_info_clear(&ii);
+	return ret;
+}
+
+static int join_names(const struct moat_name *names, size_t n, char *out, size_t outlen,
+		      struct moat_err *err)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + o, outlen - o, "%s%s", i ? "," : "", names[i].text);
+		if (w < 0 || (size_t)w >= outlen - o) {
+			moat_err_set(err, "too many names for one certificate");
+			return -1;
+		}
+		o += (size_t)w;
+	}
+	return 0;
+}
+
+/* Build the PEM texts of a new lineage. */
+static int make_bundle(struct ca *ca, const struct ca_issue_opts *o, const struct pki_key *key,
+		       struct pki_cert *leaf, struct ca_bundle *b, struct moat_err *err)
+{
+	struct pki_cert *chain[1] = {ca->intermediate};
+
+	if (o->csr_key == NULL && pki_key_to_pem(key, NULL, 0, &b->privkey, err) != 0)
+		return -1;
+	if (pki_cert_to_pem(leaf, &b->cert, err) != 0 ||
+	    pki_cert_to_pem(ca->intermediate, &b->chain, err) != 0 ||
+	    moat_buf_append(&b->fullchain, b->cert.data, b->cert.len) != 0 ||
+	    moat_buf_append(&b->fullchain, b->chain.data, b->chain.len) != 0) {
+		moat_err_prefix(err, "cannot encode the certificate");
+		return -1;
+	}
+	if (o->p12_pass != NULL && o->csr_key == NULL &&
+	    pki_p12_build(key, leaf, chain, 1, o->names[0].text, o->p12_pass, o->p12_passlen,
+			  &b->p12, err) != 0)
+		return -1;
+	return 0;
+}
+
+static void remove_stale(const char *dir, const struct ca_bundle *b)
+{
+	char p[PATH_MAX];
+
+	if (b->privkey.len == 0 && moat_path_join(p, sizeof(p), dir, "privkey.pem", NULL) == 0)
+		(void)unlink(p);
+	if (b->p12.len == 0 && moat_path_join(p, sizeof(p), dir, "cert.p12", NULL) == 0)
+		(void)unlink(p);
+}
+
+int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res,
+	     struct moat_err *err)
+{
+	struct pki_key *gen = NULL;
+	const struct pki_key *key;
+	struct pki_cert *leaf = NULL;
+	struct pki_cert_info li;
+	struct ca_bundle b = {MOAT_BUF_INIT, MOAT_BUF_INIT, MOAT_BUF_INIT, MOAT_BUF_INIT,
+			      MOAT_BUF_INIT};
+	struct moat_fileset *fs = NULL;
+	struct ca_record rec;
+	char live[PATH_MAX];
+	int days = o->days ? o->days : CA_DEFAULT_DAYS;
+	bool in_tx = false;
+	int ret = -1;
+
+	memset(&li, 0, sizeof(li));
+	memset(res, 0, sizeof(*res));
+	memset(&rec, 0, sizeof(rec));
+	if (o->nnames == 0) {
+		moat_err_set(err, "no names given");
+		goto out;
+	}
+	if (ca->int_key == NULL) {
+		moat_err_set(err, "the CA's signing key is locked");
+		goto out;
+	}
+	if (ca_check_names(ca, o->names, o->nnames, err) != 0 || ca_check_days(ca, days, err) != 0)
+		goto out;
+	moat_name_lineage(&o->names[0], res->lineage, sizeof(res->lineage));
+	if (moat_path_join(live, sizeof(live), ca->home, "live", err) != 0 ||
+	    moat_path_join(res->dir, sizeof(res->dir), live, res->lineage, err) != 0)
+		goto out;
+	if (moat_file_exists(res->dir) && !o->force) {
+		moat_err_set(err, "a certificate for %s already exists in %s", o->names[0].text,
+			     res->dir);
+		moat_err_hint(err, "use --force to replace it");
+		goto out;
+	}
+	if (o->csr_key != NULL) {
+		key = o->csr_key;
+	} else {
+		if ((gen = pki_key_generate(o->key_type, err)) == NULL)
+			goto out;
+		key = gen;
+	}
+
+	int64_t nb = ca_now() - CA_BACKDATE;
+	struct pki_cert_spec spec = {
+		.profile = PKI_PROFILE_LEAF,
+		.common_name = strlen(o->names[0].text) <= 64 ? o->names[0].text : NULL,
+		.names = o->names, .nnames = o->nnames, .client_auth = o->client,
+		.not_before = nb, .not_after = nb + (int64_t)days * 86400 - 1,
+	};
+	if ((leaf = pki_cert_build(&spec, key, ca->intermediate, ca->int_key, err)) == NULL) {
+		moat_err_prefix(err, "cannot sign the certificate");
+		goto out;
+	}
+	/* Check our own work the way a strict client would before handing it out. */
+	if (pki_verify_chain(leaf, &ca->intermediate, 1, ca->root, NULL, 0, err) != 0) {
+		moat_err_prefix(err, "the new certificate does not verify (nothing was written)");
+		goto out;
+	}
+	if (pki_cert_info(leaf, &li, err) != 0 || make_bundle(ca, o, key, leaf, &b, err) != 0)
+		goto out;
+
+	snprintf(rec.serial, sizeof(rec.serial), "%s", li.serial_hex);
+	snprintf(rec.lineage, sizeof(rec.lineage), "%s", res->lineage);
+	if (join_names(o->names, o->nnames, rec.names, sizeof(rec.names), err) != 0)
+		goto out;
+	rec.not_before = li.not_before;
+	rec.not_after = li.not_after;
+	rec.issued_at = ca_now();
+
+	if ((fs = moat_fileset_new()) == NULL) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	if (ca_bundle_stage(fs, res->dir, &b, o->force, err) != 0)
+		goto out;
+	if (o->out_dir != NULL && ca_bundle_stage(fs, o->out_dir, &b, o->force, err) != 0)
+		goto out;
+	if (ca_db_begin(ca->db, err) != 0)
+		goto out;
+	in_tx = true;
+	if (ca_db_add(ca->db, &rec, (const char *)b.cert.data, err) != 0 ||
+	    moat_fileset_commit(fs, err) != 0 || ca_db_commit(ca->db, err) != 0)
+		goto out;
+	in_tx = false;
+	if (o->force) /* a replaced lineage must not keep a stale key or bundle */
+		remove_stale(res->dir, &b);
+	snprintf(res->serial, sizeof(res->serial), "%s", li.serial_hex);
+	res->not_before = li.not_before;
+	res->not_after = li.not_after;
+	res->has_key = b.privkey.len > 0;
+	res->has_p12 = b.p12.len > 0;
+	ret = 0;
+out:
+	if (in_tx)
+		ca_db_rollback(ca->db);
+	moat_fileset_free(fs);
+	ca_bundle_free(&b);
+	pki_cert_info_clear(&li);
+	pki_cert_free(leaf);
+	pki_key_free(gen);
+	return ret;
+}

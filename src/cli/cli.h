@@ -1,0 +1,78 @@
+/* cli.h: what the command files of the CLI share.  Only the CLI prints. */
+#ifndef MOAT_CLI_H
+#define MOAT_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* Exit codes (documented in docs/cli.md and `moat help`). */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+#define CLI_ENV_CA_PASS "MOAT_CA_PASSPHRASE"
+#define CLI_ENV_P12_PASS "MOAT_P12_PASSPHRASE"
+
+/* ---- out.c ---- */
+/* "moat: error: <msg>" and, if any, "hint: <hint>" on stderr; returns CLI_FAIL. */
+int cli_fail(const struct moat_err *e);
+/* A usage error for command cmd; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) MOAT_PRINTF(2, 3);
+/* "moat: <notice>" on stderr. */
+void cli_notice(const char *fmt, ...) MOAT_PRINTF(1, 2);
+/* Progress for slow work: on stderr, only when it is a terminal. */
+void cli_progress(const char *fmt, ...) MOAT_PRINTF(1, 2);
+/* Print a JSON document on stdout (steals the reference); CLI_OK or CLI_FAIL. */
+int cli_json_print(json_t *doc);
+/* "2027-12-25T10:00:00Z" */
+void cli_time_iso(int64_t t, char *out, size_t n);
+/* "2027-12-25" */
+void cli_date(int64_t t, char *out, size_t n);
+/* Days from now until t (negative when past). */
+long cli_days_left(int64_t t);
+/* MOAT_HOME or its default; CLI_OK or prints and CLI_FAIL. */
+int cli_home(char *out, size_t n);
+/* The CA signing-key passphrase when the key needs one (file, env, tty). */
+int cli_ca_pass(const char *file, bool confirm, struct moat_buf *out, struct moat_err *err);
+
+/* ---- opts.c ---- */
+int cli_parse_days(const char *cmd, const char *s, int *out);
+/* true if argv holds -h/--help before a "--". */
+bool cli_wants_help(int argc, char **argv);
+/* A name argument that starts with '-' ("-foo.com") would be taken for
+ * options; true (with err filled) when argv holds such an invalid name. */
+bool cli_dash_name(int argc, char **argv, struct moat_err *err);
+/* Report what getopt_long (with optstring ":") rejected; returns CLI_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* Open the CA in MOAT_HOME; with unlock, also load its signing key, asking
+ * for the passphrase (pass_file, MOAT_CA_PASSPHRASE, tty) when needed. */
+struct ca;
+int cli_ca_open(bool unlock, const char *pass_file, struct ca **out, struct moat_err *err);
+
+/* ---- help.c ---- */
+/* Print help for cmd ("ca init", "issue", ... or NULL for the overview). */
+int cli_help(const char *cmd, FILE *f);
+int cli_cmd_help(int argc, char **argv);
+
+/* ---- cmd_issue.c: shared with sign ---- */
+struct ca_issued;
+struct moat_name;
+int cli_print_issued(const struct ca_issued *r, const struct moat_name *names, size_t n,
+		     const char *out_dir, bool json);
+
+/* ---- commands: argv[0] is the command name ---- */
+int cli_cmd_ca(int argc, char **argv);
+int cli_cmd_issue(int argc, char **argv);
+int cli_cmd_csr(int argc, char **argv);
+int cli_cmd_sign(int argc, char **argv);
+int cli_cmd_revoke(int argc, char **argv);
+int cli_cmd_crl(int argc, char **argv);
+int cli_cmd_inspect(int argc, char **argv);
+int cli_cmd_trust(int argc, char **argv);
+
+#endif

@@ -1,0 +1,175 @@
+/* help.c: `moat help [CMD]` and `--help`. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "moat_config.h"
+
+struct help {
+	const char *cmd;
+	const char *text;
+};
+
+static const char overview[] =
+	"moat " MOAT_VERSION " - correct, trusted TLS for servers that do not do TLS themselves\n"
+	"\n"
+	"Usage: moat COMMAND [OPTIONS] [ARGS]\n"
+	"\n"
+	"Private CA:\n"
+	"  ca init        create a root CA and an intermediate that signs day to day\n"
+	"  ca show        describe the CA\n"
+	"  ca list        list issued certificates, their status and days left\n"
+	"  issue NAME...  issue a server certificate (DNS names, wildcards, IPs, .local)\n"
+	"  csr NAME...    make a key and a CSR for a third-party CA\n"
+	"  sign CSR       sign an external CSR with the CA\n"
+	"  revoke WHAT    revoke a certificate (by name, serial or file)\n"
+	"  crl            write a fresh certificate revocation list\n"
+	"  trust export   the root for computers, browsers and phones\n"
+	"\n"
+	"Tools:\n"
+	"  inspect FILE...  read certificates, chains, CSRs, keys and CRLs\n"
+	"  help [COMMAND]   show help for a command (also: moat COMMAND --help)\n"
+	"\n"
+	"Environment:\n"
+	"  MOAT_HOME            state directory (default $XDG_DATA_HOME/moat, i.e.\n"
+	"                       ~/.local/share/moat; /var/lib/moat for root)\n"
+	"  MOAT_CA_PASSPHRASE   passphrase of the CA keys (instead of a prompt)\n"
+	"  MOAT_P12_PASSPHRASE  passphrase for PKCS#12 bundles (instead of a prompt)\n"
+	"\n"
+	"Exit codes: 0 success, 1 failure, 2 usage error.\n"
+	"Documentation: docs/ in the source tree (docs/cli.md, docs/files.md).\n";
+
+static const struct help helps[] = {
+	{"ca",
+	 "Usage: moat ca init|show|list [OPTIONS]\n"
+	 "\n"
+	 "  ca init   create a root CA and an intermediate\n"
+	 "  ca show   describe the CA\n"
+	 "  ca list   list issued certificates\n"
+	 "\n"
+	 "See `moat help ca init` and so on.\n"},
+	{"ca init",
+	 "Usage: moat ca init [--name NAME] [--key-type T] [--permit NAME|CIDR]...\n"
+	 "                    [--passphrase-file F | --no-passphrase] [--encrypt-intermediate]\n"
+	 "                    [--force] [--json]\n"
+	 "\n"
+	 "Creates a root certificate (10 years) and an intermediate signed by it\n"
+	 "(5 years, path length 0) in $MOAT_HOME/ca.  The root key is encrypted\n"
+	 "(PKCS#8, scrypt + AES-256); the intermediate key signs day to day.\n"
+	 "\n"
+	 "  --name NAME             CA name shown in trust stores (default \"moat USER@HOST\")\n"
+	 "  --key-type T            ec-p256 (default), ec-p384, rsa-2048, rsa-3072,\n"
+	 "                          rsa-4096, ed25519 (ed25519 is not accepted by browsers)\n"
+	 "  --permit NAME|CIDR      limit the CA to these names (RFC 5280 name constraints),\n"
+	 "                          e.g. --permit .local --permit home.example\n"
+	 "                          --permit 192.168.0.0/16.  Repeat as needed.  If you give\n"
+	 "                          only names, no IP address can be certified, and the\n"
+	 "                          other way round.  A stolen CA key then cannot mint\n"
+	 "                          certificates for the rest of the internet.\n"
+	 "  --passphrase-file F     read the root key's passphrase from the first line of F\n"
+	 "                          (else MOAT_CA_PASSPHRASE, else a prompt)\n"
+	 "  --no-passphrase         store the root key unencrypted (not recommended)\n"
+	 "  --encrypt-intermediate  encrypt the intermediate key with the same passphrase;\n"
+	 "                          every `moat issue` then asks for it\n"
+	 "  --force                 replace an existing CA (the old one is kept as\n"
+	 "                          $MOAT_HOME/ca.replaced-TIME)\n"
+	 "  --json                  machine-readable output\n"},
+	{"ca show", "Usage: moat ca show [--json]\n\nDescribes the CA: names, validity, fingerprints, constraints, key protection.\n"},
+	{"ca list",
+	 "Usage: moat ca list [--json]\n\nLists every certificate the CA issued: serial, names, status (valid,\n"
+	 "revoked, expired) and days left.\n"},
+	{"issue",
+	 "Usage: moat issue NAME... [--key-type T] [--days N] [--client] [--out DIR]\n"
+	 "                  [--p12] [--p12-passphrase-file F] [--passphrase-file F]\n"
+	 "                  [--force] [--json]\n"
+	 "\n"
+	 "Issues a certificate for every NAME: DNS names (example.com, printer.local),\n"
+	 "wildcards (*.example.com), IPv4 and IPv6 addresses.  Writes, in certbot's\n"
+	 "layout, $MOAT_HOME/live/NAME/:\n"
+	 "  privkey.pem    the private key (0600)\n"
+	 "  cert.pem       the certificate alone\n"
+	 "  chain.pem      the intermediate\n"
+	 "  fullchain.pem  certificate + intermediate: the file your server must use\n"
+	 "\n"
+	 "  --key-type T            ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519\n"
+	 "  --days N                validity (default 397, at most 825: Apple's limit)\n"
+	 "  --client                also allow TLS client authentication\n"
+	 "  --out DIR               also write the files to DIR\n"
+	 "  --p12                   also write cert.p12 (PKCS#12, for Windows, Android, Java);\n"
+	 "                          passphrase from --p12-passphrase-file, MOAT_P12_PASSPHRASE\n"
+	 "                          or a prompt\n"
+	 "  --passphrase-file F     passphrase of an encrypted intermediate key\n"
+	 "  --force                 replace an existing certificate for NAME\n"
+	 "  --json                  machine-readable output\n"},
+	{"csr",
+	 "Usage: moat csr NAME... [--key-type T] [--out DIR] [--force] [--json]\n"
+	 "\n"
+	 "Makes a private key and a PKCS#10 certificate signing request with every NAME\n"
+	 "in subjectAltName, for a third-party CA.  Writes DIR/NAME.key (0600) and\n"
+	 "DIR/NAME.csr; DIR defaults to the current directory.\n"},
+	{"sign",
+	 "Usage: moat sign CSR [--days N] [--client] [--out DIR] [--passphrase-file F]\n"
+	 "                 [--force] [--json]\n"
+	 "\n"
+	 "Signs an external CSR (PEM or DER) after verifying its signature and its\n"
+	 "names.  A CSR with only a Common Name (as `openssl req -new` makes) gets that\n"
+	 "name copied into subjectAltName, which browsers require.  Writes cert.pem,\n"
+	 "chain.pem and fullchain.pem to $MOAT_HOME/live/NAME/ (and DIR with --out).\n"},
+	{"revoke",
+	 "Usage: moat revoke NAME|SERIAL|CERTFILE [--reason R] [--passphrase-file F] [--json]\n"
+	 "\n"
+	 "Revokes every valid certificate that matches and rewrites $MOAT_HOME/ca/crl.pem.\n"
+	 "Reasons: unspecified (default), keyCompromise, affiliationChanged, superseded,\n"
+	 "cessationOfOperation, privilegeWithdrawn.\n"},
+	{"crl",
+	 "Usage: moat crl [--out FILE] [--passphrase-file F] [--json]\n"
+	 "\n"
+	 "Writes a fresh CRL, signed by the intermediate and valid for 30 days, to\n"
+	 "$MOAT_HOME/ca/crl.pem and to FILE.\n"},
+	{"inspect",
+	 "Usage: moat inspect FILE... [--json]\n"
+	 "\n"
+	 "A concise reading of certificates, chains, CSRs, private keys and CRLs (PEM\n"
+	 "or DER; - reads standard input): subject, names, issuer, validity and days\n"
+	 "left, key type, key usage, SHA-256 fingerprint.  Chains are checked for\n"
+	 "order; given a key and a certificate it says whether they belong together.\n"},
+	{"trust",
+	 "Usage: moat trust export --format pem|der|mobileconfig --out FILE\n\nSee `moat help trust export`.\n"},
+	{"trust export",
+	 "Usage: moat trust export --format pem|der|mobileconfig --out FILE\n"
+	 "\n"
+	 "Writes the CA's root certificate for the devices that must trust it:\n"
+	 "  pem           Linux, Windows, Firefox, curl --cacert, Node's NODE_EXTRA_CA_CERTS\n"
+	 "  der           Android: Settings > Security > Encryption & credentials >\n"
+	 "                Install a certificate > CA certificate\n"
+	 "  mobileconfig  iPhone, iPad, Mac: open the profile, install it, then (iOS)\n"
+	 "                Settings > General > About > Certificate Trust Settings\n"
+	 "--out - writes to standard output.\n"},
+};
+
+int cli_help(const char *cmd, FILE *f)
+{
+	if (cmd == NULL) {
+		fputs(overview, f);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		if (strcmp(helps[i].cmd, cmd) == 0) {
+			fputs(helps[i].text, f);
+			return CLI_OK;
+		}
+	}
+	return cli_usage_error(NULL, "no help for unknown command \"%.40s\"", cmd);
+}
+
+int cli_cmd_help(int argc, char **argv)
+{
+	char cmd[64];
+
+	if (argc <= 1)
+		return cli_help(NULL, stdout);
+	if (argc == 2)
+		return cli_help(argv[1], stdout);
+	snprintf(cmd, sizeof(cmd), "%s %s", argv[1], argv[2]);
+	return cli_help(cmd, stdout);
+}

@@ -1,0 +1,111 @@
+/* out.c: how moat talks to the user. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/home.h"
+#include "core/pass.h"
+
+int cli_fail(const struct moat_err *e)
+{
+	fprintf(stderr, "moat: error: %s\n", e->msg[0] ? e->msg : "unknown failure");
+	if (e->hint[0] != '\0')
+		fprintf(stderr, "hint: %s\n", e->hint);
+	return CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("moat: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nhint: see `moat help%s%s`\n", cmd ? " " : "", cmd ? cmd : "");
+	return CLI_USAGE;
+}
+
+void cli_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("moat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	fputs("moat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_json_print(json_t *doc)
+{
+	int r;
+
+	if (doc == NULL) {
+		fputs("moat: error: out of memory building JSON output\n", stderr);
+		return CLI_FAIL;
+	}
+	r = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	fputc('\n', stdout);
+	return r == 0 && fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
+
+void cli_time_iso(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "?");
+}
+
+void cli_date(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d", &tm) == 0)
+		snprintf(out, n, "?");
+}
+
+long cli_days_left(int64_t t)
+{
+	int64_t d = t - (int64_t)time(NULL);
+
+	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+int cli_home(char *out, size_t n)
+{
+	struct moat_err err;
+
+	moat_err_clear(&err);
+	if (moat_home_dir(out, n, &err) != 0)
+		return cli_fail(&err);
+	return CLI_OK;
+}
+
+int cli_ca_pass(const char *file, bool confirm, struct moat_buf *out, struct moat_err *err)
+{
+	return moat_pass_get(file, CLI_ENV_CA_PASS,
+			     confirm ? "Passphrase for the new CA key: " : "Passphrase for the CA key: ",
+			     confirm, out, err);
+}

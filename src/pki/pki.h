@@ -1,0 +1,254 @@
+/* pki.h: everything moat does with keys, certificates, CSRs, CRLs and
+ * PKCS#12.  This module is the only one that includes OpenSSL headers; the
+ * types below are opaque outside it.
+ *
+ * Conventions: int functions return 0 on success and -1 on error;
+ * constructors return NULL on error; every failure fills the moat_err with
+ * one line for the user (the OpenSSL error queue is drained into it and
+ * cleared).  Free functions accept NULL.  Times are Unix seconds. */
+#ifndef MOAT_PKI_H
+#define MOAT_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/names.h"
+#include "core/permit.h"
+
+struct pki_key;  /* a private key, or a public key alone (from a CSR) */
+struct pki_cert; /* an X.509 certificate */
+struct pki_csr;  /* a PKCS#10 certificate signing request */
+struct pki_crl;  /* an X.509 CRL */
+
+/* Hard caps for untrusted input. */
+#define PKI_MAX_INPUT (1024 * 1024) /* bytes of one PEM/DER input */
+#define PKI_MAX_OBJECTS 64          /* objects in one input */
+#define PKI_MAX_SAN 256             /* subjectAltName entries we accept */
+
+/* ---- keys ------------------------------------------------------------ */
+
+enum pki_key_type {
+	PKI_KEY_EC_P256, /* default */
+	PKI_KEY_EC_P384,
+	PKI_KEY_RSA_2048,
+	PKI_KEY_RSA_3072,
+	PKI_KEY_RSA_4096,
+	PKI_KEY_ED25519,
+};
+
+/* "ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519".
+ * Unknown: error naming the valid types. */
+int pki_key_type_parse(const char *s, enum pki_key_type *out, struct moat_err *err);
+const char *pki_key_type_name(enum pki_key_type t);
+
+struct pki_key *pki_key_generate(enum pki_key_type t, struct moat_err *err);
+void pki_key_free(struct pki_key *k);
+/* PKCS#8 PEM.  pass == NULL: unencrypted "PRIVATE KEY".  Otherwise
+ * "ENCRYPTED PRIVATE KEY": PBES2 with scrypt (N=16384, r=8, p=1, 16-byte
+ * random salt) and AES-256-CBC; readable by `openssl pkey -passin`. */
+int pki_key_to_pem(const struct pki_key *k, const char *pass, size_t passlen,
+		   struct moat_buf *out, struct moat_err *err);
+/* Read a private key (PKCS#8, encrypted PKCS#8, or traditional PEM; DER
+ * too).  An encrypted key with pass == NULL fails with "the key is
+ * encrypted"; a wrong pass fails with "wrong passphrase". */
+struct pki_key *pki_key_from_pem(const void *data, size_t len, const char *pass, size_t passlen,
+				 struct moat_err *err);
+bool pki_key_pem_is_encrypted(const void *data, size_t len);
+bool pki_key_is_rsa(const struct pki_key *k);
+/* "EC P-256", "EC P-384", "RSA 2048", "Ed25519", ... */
+void pki_key_describe(const struct pki_key *k, char *out, size_t n);
+/* SHA-256 of the SubjectPublicKeyInfo, hex with colons. */
+int pki_key_spki_sha256(const struct pki_key *k, char *out, size_t n, struct moat_err *err);
+/* Same public key? (works for private-vs-public and private-vs-private) */
+bool pki_key_matches_key(const struct pki_key *a, const struct pki_key *b);
+bool pki_key_matches_cert(const struct pki_key *k, const struct pki_cert *c);
+
+/* ---- certificates ---------------------------------------------------- */
+
+/* PEM ("CERTIFICATE" blocks) or DER.  _from_pem returns the first. */
+struct pki_cert *pki_cert_from_pem(const void *data, size_t len, struct moat_err *err);
+/* All certificates in order; at most PKI_MAX_OBJECTS.  *out is an array
+ * the caller frees with pki_certs_free. */
+int pki_certs_from_pem(const void *data, size_t len, struct pki_cert ***out, size_t *n,
+		       struct moat_err *err);
+void pki_certs_free(struct pki_cert **c, size_t n);
+void pki_cert_free(struct pki_cert *c);
+struct pki_cert *pki_cert_dup(const struct pki_cert *c);
+int pki_cert_to_pem(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err);
+int pki_cert_to_der(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err);
+/* Public key of the certificate (a public-only pki_key). */
+struct pki_key *pki_cert_pubkey(const struct pki_cert *c, struct moat_err *err);
+/* Is c's signature made by issuer's key and c's issuer name issuer's subject? */
+bool pki_cert_signed_by(const struct pki_cert *c, const struct pki_cert *issuer);
+
+enum pki_profile {
+	PKI_PROFILE_ROOT,         /* self-signed; CA:TRUE critical; KU keyCertSign,cRLSign
+	                           * critical; SKI; AKI keyid; name constraints if any */
+	PKI_PROFILE_INTERMEDIATE, /* CA:TRUE pathlen:0 critical; KU digitalSignature,
+	                           * keyCertSign,cRLSign critical; EKU serverAuth,clientAuth;
+	                           * SKI; AKI keyid; name constraints if any */
+	PKI_PROFILE_LEAF,         /* CA:FALSE critical; KU digitalSignature (+keyEncipherment
+	                           * for RSA keys) critical; EKU serverAuth (+clientAuth);
+	                           * SAN with every name; SKI; AKI keyid */
+};
+
+struct pki_cert_spec {
+	enum pki_profile profile;
+	const char *common_name;  /* subject CN; NULL: no CN (then SAN is critical) */
+	const char *organization; /* subject O; NULL: none */
+	const struct moat_name *names; /* leaf: subjectAltName entries (DNS/IP) */
+	size_t nnames;
+	bool client_auth; /* leaf: add clientAuth to EKU */
+	/* CA profiles: critical nameConstraints.  Every permit goes in
+	 * permittedSubtrees; a kind (DNS or IP) with no permit is put in
+	 * excludedSubtrees whole (DNS "" / IP 0.0.0.0/0 and ::/0), so that a
+	 * CA limited to names cannot sign for arbitrary IPs and vice versa.
+	 * npermits == 0: no nameConstraints extension. */
+	const struct moat_permit *permits;
+	size_t npermits;
+	int64_t not_before;
+	int64_t not_after;
+};
+
+/* Build and sign a certificate for subject_key's public key.  issuer ==
+ * NULL makes a self-signed certificate (issuer_key must be the subject's
+ * private key).  The serial is 128 random bits (positive, non-zero).
+ * Signature: SHA-256 (SHA-384 when the issuer key is EC P-384; none for
+ * Ed25519). */
+struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
+				const struct pki_key *subject_key,
+				const struct pki_cert *issuer, const struct pki_key *issuer_key,
+				struct moat_err *err);
+
+/* A reading of a certificate; every text is escaped (peer-supplied). */
+struct pki_cert_info {
+	char subject[512];    /* one line, RFC 2253 order: "CN=x,O=y" */
+	char issuer[512];
+	char common_name[256];  /* "" if none */
+	char serial_hex[80];    /* upper-case hex, no colons, as `openssl x509 -serial` */
+	int64_t not_before;
+	int64_t not_after;
+	char key_desc[64];      /* as pki_key_describe */
+	char sig_alg[64];       /* "ecdsa-with-SHA256", "sha256WithRSAEncryption", "ED25519" */
+	bool is_ca;
+	int pathlen;            /* -1: none */
+	bool self_signed;
+	char **san;             /* "DNS:example.com", "IP:127.0.0.1", "email:..", "URI:.." */
+	size_t nsan;
+	char key_usage[160];    /* "digitalSignature, keyEncipherment", "" if absent */
+	char ext_key_usage[160];/* "serverAuth, clientAuth", "" if absent */
+	char name_constraints[512]; /* "permitted: DNS:.local, IP:192.168.0.0/16; excluded: ..." or "" */
+	char sha256[100];       /* fingerprint of the DER, hex with colons, upper case */
+	char ski[64];           /* hex with colons, "" if absent */
+	char aki[64];
+};
+int pki_cert_info(const struct pki_cert *c, struct pki_cert_info *out, struct moat_err *err);
+void pki_cert_info_clear(struct pki_cert_info *i); /* frees san */
+
+/* Verify leaf as a strict TLS client would: X509_V_FLAG_X509_STRICT,
+ * purpose sslserver, root as the only trust anchor, untrusted as
+ * intermediates, name constraints; with a CRL, X509_V_FLAG_CRL_CHECK too.
+ * at == 0 means now.  On failure err says why, in OpenSSL's words plus the
+ * subject of the certificate at fault. */
+int pki_verify_chain(const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
+		     const struct pki_cert *root, const struct pki_crl *crl, int64_t at,
+		     struct moat_err *err);
+
+/* ---- CSRs -------------------------------------------------------------- */
+
+struct pki_csr *pki_csr_from_pem(const void *data, size_t len, struct moat_err *err);
+void pki_csr_free(struct pki_csr *r);
+int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err);
+/* A CSR with CN = names[0].text (when it fits in 64 bytes) and every name
+ * in a subjectAltName extension request, signed by key. */
+struct pki_csr *pki_csr_build(const struct pki_key *key, const struct moat_name *names, size_t n,
+			      struct moat_err *err);
+/* Check the CSR's self-signature: -1 with "signature does not verify". */
+int pki_csr_verify(const struct pki_csr *r, struct moat_err *err);
+struct pki_key *pki_csr_pubkey(const struct pki_csr *r, struct moat_err *err);
+/* The names the CSR asks for: SAN DNS/IP entries, validated with
+ * moat_name_parse / moat_name_from_ip (any other SAN type, or an invalid
+ * name, is an error).  cn receives the subject CN (escaped; "" if none). */
+int pki_csr_names(const struct pki_csr *r, struct moat_name **names, size_t *n, char *cn,
+		  size_t cnlen, struct moat_err *err);
+struct pki_csr_info {
+	char subject[512];
+	char **san; /* as pki_cert_info */
+	size_t nsan;
+	char key_desc[64];
+	char sig_alg[64];
+	bool signature_ok;
+};
+int pki_csr_info(const struct pki_csr *r, struct pki_csr_info *out, struct moat_err *err);
+void pki_csr_info_clear(struct pki_csr_info *i);
+
+/* ---- CRLs -------------------------------------------------------------- */
+
+enum pki_reason { /* RFC 5280 CRLReason values */
+	PKI_REASON_UNSPECIFIED = 0,
+	PKI_REASON_KEY_COMPROMISE = 1,
+	PKI_REASON_CA_COMPROMISE = 2,
+	PKI_REASON_AFFILIATION_CHANGED = 3,
+	PKI_REASON_SUPERSEDED = 4,
+	PKI_REASON_CESSATION_OF_OPERATION = 5,
+	PKI_REASON_PRIVILEGE_WITHDRAWN = 9,
+};
+/* "unspecified", "keyCompromise"/"key-compromise", ... (case-insensitive) */
+int pki_reason_parse(const char *s, enum pki_reason *out, struct moat_err *err);
+const char *pki_reason_name(enum pki_reason r); /* "keyCompromise" ... */
+
+struct pki_revoked {
+	const char *serial_hex; /* as pki_cert_info.serial_hex */
+	int64_t revoked_at;
+	enum pki_reason reason; /* unspecified: no reasonCode extension */
+};
+/* A v2 CRL signed by issuer_key, with AKI and cRLNumber. */
+struct pki_crl *pki_crl_build(const struct pki_cert *issuer, const struct pki_key *issuer_key,
+			      const struct pki_revoked *revoked, size_t n, uint64_t number,
+			      int64_t this_update, int64_t next_update, struct moat_err *err);
+struct pki_crl *pki_crl_from_pem(const void *data, size_t len, struct moat_err *err);
+void pki_crl_free(struct pki_crl *c);
+int pki_crl_to_pem(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err);
+struct pki_crl_info {
+	char issuer[512];
+	int64_t this_update;
+	int64_t next_update; /* 0: absent */
+	char number[64];     /* decimal, "" if absent */
+	size_t nrevoked;
+};
+int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_err *err);
+
+/* ---- PKCS#12 ----------------------------------------------------------- */
+
+/* DER PKCS#12 with key, cert and chain; AES-256-CBC PBES2 (PBKDF2-SHA256)
+ * for key and certificates, HMAC-SHA256 MAC; friendly name on the key bag.
+ * Opens with `openssl pkcs12` (OpenSSL 3). */
+int pki_p12_build(const struct pki_key *key, const struct pki_cert *cert,
+		  struct pki_cert *const *chain, size_t nchain, const char *friendly,
+		  const char *pass, size_t passlen, struct moat_buf *out, struct moat_err *err);
+
+/* ---- any input (inspect, fuzzing) ------------------------------------- */
+
+enum pki_obj_kind { PKI_OBJ_CERT, PKI_OBJ_CSR, PKI_OBJ_KEY, PKI_OBJ_CRL };
+
+struct pki_object {
+	enum pki_obj_kind kind;
+	struct pki_cert *cert;
+	struct pki_csr *csr;
+	struct pki_key *key; /* NULL when the key is encrypted */
+	struct pki_crl *crl;
+	bool encrypted;      /* an ENCRYPTED PRIVATE KEY we did not decrypt */
+};
+/* Every object in data: PEM blocks in order (unknown block types are
+ * skipped; text around them is ignored), or, when there is no PEM, one DER
+ * certificate, CSR, CRL or private key.  Fails when nothing is recognised,
+ * when data is larger than PKI_MAX_INPUT or holds more than PKI_MAX_OBJECTS
+ * objects. */
+int pki_objects_parse(const void *data, size_t len, struct pki_object **out, size_t *n,
+		      struct moat_err *err);
+void pki_objects_free(struct pki_object *o, size_t n);
+
+#endif
