@@ -18,9 +18,16 @@ static int reserve(struct moat_buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap *= 2;
-	p = realloc(b->data, ncap);
+	/* malloc + copy + wipe instead of realloc: buffers hold key material,
+	 * and realloc would leave copies of it in freed memory. */
+	p = malloc(ncap);
 	if (p == NULL)
 		return -1;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = p;
 	b->cap = ncap;
 	return 0;
@@ -61,11 +68,8 @@ int moat_buf_printf(struct moat_buf *b, const char *fmt, ...)
 
 void moat_buf_wipe(struct moat_buf *b)
 {
-	if (b->data != NULL) {
-		volatile unsigned char *p = b->data;
-		for (size_t i = 0; i < b->cap; i++)
-			p[i] = 0;
-	}
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
 	moat_buf_free(b);
 }
 

@@ -75,6 +75,19 @@ void moat_err_hint(struct moat_err *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+void moat_err_invalid(struct moat_err *e, const char *what, const char *in, const char *fmt,
+		      va_list ap)
+{
+	char show[96];
+	char why[MOAT_ERR_MSG];
+
+	if (e == NULL)
+		return;
+	moat_escape(show, sizeof(show), in, strlen(in));
+	vsnprintf(why, sizeof(why), fmt, ap);
+	moat_err_set(e, "invalid %s \"%s\": %.400s", what, show, why);
+}
+
 void moat_err_prefix(struct moat_err *e, const char *fmt, ...)
 {
 	va_list ap;

@@ -7,6 +7,7 @@
 #ifndef MOAT_CORE_ERR_H
 #define MOAT_CORE_ERR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,11 @@ void moat_err_errno(struct moat_err *e, int errnum, const char *fmt, ...) MOAT_P
 void moat_err_hint(struct moat_err *e, const char *fmt, ...) MOAT_PRINTF(2, 3);
 /* "<context>: <old message>"; keeps the hint. */
 void moat_err_prefix(struct moat_err *e, const char *fmt, ...) MOAT_PRINTF(2, 3);
+
+/* "invalid <what> "<escaped input>": <reason>" -- for rejecting user or
+ * peer input; the input is escaped and shortened before it is shown. */
+void moat_err_invalid(struct moat_err *e, const char *what, const char *in, const char *fmt,
+		      va_list ap) MOAT_PRINTF(4, 0);
 
 /* Copy text from an untrusted source into dst (size n), replacing control
  * characters, quotes, backslashes and non-ASCII bytes with \xNN escapes and

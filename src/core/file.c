@@ -15,6 +15,7 @@
 struct staged {
 	char *path;
 	char *tmp;
+	bool overwrite;
 	bool done;
 };
 
@@ -67,6 +68,7 @@ int moat_file_read(const char *path, size_t max, struct moat_buf *out, struct mo
 out:
 	if (!is_stdin)
 		close(fd);
+	explicit_bzero(chunk, sizeof(chunk));
 	moat_buf_wipe(&b);
 	return ret;
 }
@@ -141,8 +143,14 @@ int moat_fileset_mkdir(struct moat_fileset *fs, const char *dir, mode_t mode, st
 			continue;
 		*s = '\0';
 		if (mkdir(p, mode) == 0) {
-			if (fs != NULL && fs->ndirs < FS_MAX)
-				fs->dirs[fs->ndirs++] = strdup(p);
+			char *copy = NULL;
+			if (fs != NULL && (fs->ndirs >= FS_MAX || (copy = strdup(p)) == NULL)) {
+				(void)rmdir(p);
+				moat_err_set(err, "cannot create directory %s: too many directories", p);
+				return -1;
+			}
+			if (fs != NULL)
+				fs->dirs[fs->ndirs++] = copy;
 		} else if (errno != EEXIST || !moat_dir_exists(p)) {
 			moat_err_errno(err, errno == EEXIST ? ENOTDIR : errno,
 				       "cannot create directory %s", p);
@@ -208,6 +216,7 @@ int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data
 	s = &fs->files[fs->nfiles];
 	s->tmp = strdup(tmp);
 	s->path = strdup(path);
+	s->overwrite = overwrite;
 	s->done = false;
 	if (s->tmp == NULL || s->path == NULL) {
 		free(s->tmp);
@@ -234,8 +243,15 @@ int moat_fileset_commit(struct moat_fileset *fs, struct moat_err *err)
 {
 	for (size_t i = 0; i < fs->nfiles; i++) {
 		struct staged *s = &fs->files[i];
-		if (rename(s->tmp, s->path) != 0) {
-			moat_err_errno(err, errno, "cannot write %s", s->path);
+		/* Without overwrite, a file that appeared since staging wins. */
+		if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->path,
+			      s->overwrite ? 0 : RENAME_NOREPLACE) != 0) {
+			if (errno == EEXIST) {
+				moat_err_set(err, "%s already exists", s->path);
+				moat_err_hint(err, "use --force to replace it");
+			} else {
+				moat_err_errno(err, errno, "cannot write %s", s->path);
+			}
 			return -1;
 		}
 		s->done = true;

@@ -33,7 +33,10 @@ int moat_fileset_mkdir(struct moat_fileset *fs, const char *dir, mode_t mode, st
 /* Stage path.  With overwrite false, fail (EEXIST) if path already exists. */
 int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data, size_t len,
 		     mode_t mode, bool overwrite, struct moat_err *err);
-/* Rename every staged file into place and fsync the directories. */
+/* Rename every staged file into place and fsync the directories.  The
+ * renames happen one after the other: if one fails (a file without
+ * overwrite appeared meanwhile, a disk error), the files renamed before it
+ * stay in place and the rest are rolled back by moat_fileset_free. */
 int moat_fileset_commit(struct moat_fileset *fs, struct moat_err *err);
 /* Roll back what was not committed; accepts NULL. */
 void moat_fileset_free(struct moat_fileset *fs);
