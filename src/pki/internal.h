@@ -1,0 +1,163 @@
+/* internal.h: what the files of the pki module share.  Not for use outside
+ * src/pki/. */
+#ifndef MOAT_PKI_INTERNAL_H
+#define MOAT_PKI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/names.h"
+#include "pki/pki.h"
+
+struct pki_key {
+	EVP_PKEY *pkey;
+	bool priv; /* holds the private part */
+};
+
+struct pki_cert {
+	X509 *x;
+};
+
+struct pki_csr {
+	X509_REQ *req;
+};
+
+struct pki_crl {
+	X509_CRL *crl;
+};
+
+/* ---- errors (drain.c) ------------------------------------------------- */
+
+/* Set err to the message, followed by ": <reason>" with the reason OpenSSL
+ * recorded first when its error queue holds one; the queue is cleared. */
+void pki_err_drain(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
+/* Set err to the message alone; the OpenSSL error queue is cleared. */
+void pki_err_set(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
+/* Does the OpenSSL error queue hold this library/reason pair?  The queue
+ * is cleared. */
+bool pki_err_take_reason(int lib, int reason);
+
+/* ---- wrappers (drain.c) ----------------------------------------------- */
+
+/* Each takes ownership of its argument (freed on failure too). */
+struct pki_key *pki_key_wrap(EVP_PKEY *pkey, bool priv, struct moat_err *err);
+struct pki_cert *pki_cert_wrap(X509 *x, struct moat_err *err);
+struct pki_csr *pki_csr_wrap(X509_REQ *req, struct moat_err *err);
+struct pki_crl *pki_crl_wrap(X509_CRL *crl, struct moat_err *err);
+
+/* ---- PEM and DER input (pem.c) ---------------------------------------- */
+
+struct pki_pem_block {
+	char *name;         /* "CERTIFICATE", ... */
+	char *header;       /* "" or "Proc-Type: 4,ENCRYPTED\n..." */
+	unsigned char *der; /* decoded body */
+	long len;
+};
+
+/* Check the size of an untrusted input; fills err when it is empty or
+ * larger than PKI_MAX_INPUT.  what: "certificate", "CSR", ... */
+int pki_input_check(const void *data, size_t len, const char *what, struct moat_err *err);
+/* Does the input contain a "-----BEGIN " line? */
+bool pki_looks_pem(const void *data, size_t len);
+/* A read-only memory BIO over data (not copied; keep data alive). */
+BIO *pki_mem_bio(const void *data, size_t len, struct moat_err *err);
+/* Next PEM block from bio: 1 with *b filled, 0 at the end, -1 on a
+ * malformed block (err filled).  Free with pki_pem_block_free. */
+int pki_pem_next(BIO *bio, struct pki_pem_block *b, struct moat_err *err);
+void pki_pem_block_free(struct pki_pem_block *b);
+/* The first PEM block in data whose label is one of labels (NULL-terminated;
+ * labels[0] names the kind in the "not found" message): 1 with b filled, or
+ * -1 with err filled when there is none or the input is malformed. */
+int pki_pem_find(const void *data, size_t len, const char *const *labels,
+		 struct pki_pem_block *b, struct moat_err *err);
+
+/* DER decoders that insist on one whole object: NULL when the bytes are not
+ * exactly one object of the kind.  They leave the OpenSSL error queue for
+ * the caller to drain. */
+X509 *pki_der_cert(const unsigned char *der, size_t len);
+X509_REQ *pki_der_csr(const unsigned char *der, size_t len);
+X509_CRL *pki_der_crl(const unsigned char *der, size_t len);
+/* PKCS#8 PrivateKeyInfo or a traditional RSA/EC key, unencrypted. */
+EVP_PKEY *pki_der_private_key(const unsigned char *der, size_t len);
+/* Is this exactly one EncryptedPrivateKeyInfo? */
+bool pki_der_is_encrypted_key(const unsigned char *der, size_t len);
+
+/* Append the contents of a memory BIO to out (out unchanged on failure). */
+int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err);
+
+/* ---- keys (key.c) ----------------------------------------------------- */
+
+/* Does the EVP_PKEY hold a private key? */
+bool pki_pkey_has_private(const EVP_PKEY *pkey);
+/* The digest to sign with this key (NULL for Ed25519/Ed448). */
+const EVP_MD *pki_sign_md(const EVP_PKEY *pkey);
+void pki_pkey_describe(const EVP_PKEY *pkey, char *out, size_t n);
+/* Is the key of a type moat can sign with (EC P-256/384/521, RSA >= 2048,
+ * Ed25519)?  Fills err when not. */
+int pki_pkey_check_signer(const EVP_PKEY *pkey, struct moat_err *err);
+
+/* ---- certificates (cert.c) ---------------------------------------------- */
+
+/* A key identifier by RFC 5280 4.2.1.2 method (1): SHA-1 of the
+ * subjectPublicKey BIT STRING.  NULL on failure. */
+ASN1_OCTET_STRING *pki_pubkey_keyid(X509_PUBKEY *xpk);
+/* The key identifier of a finished certificate: its subjectKeyIdentifier
+ * when it has one, else pki_pubkey_keyid.  (Not for a certificate being
+ * built: reading it caches its extensions.)  NULL on failure. */
+ASN1_OCTET_STRING *pki_cert_keyid(X509 *x);
+
+/* ---- text (text.c) ----------------------------------------------------- */
+
+/* A bounded string builder over a caller's buffer: what does not fit is
+ * dropped and the text ends with "...". */
+struct pki_sb {
+	char *p;
+	size_t n;
+	size_t len;
+	bool full;
+};
+void pki_sb_init(struct pki_sb *s, char *p, size_t n);
+void pki_sb_add(struct pki_sb *s, const char *t);
+/* Peer bytes, escaped with moat_escape; with dn, ',' and '+' become \x2c
+ * and \x2b too (they separate RDNs). */
+void pki_sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn);
+
+/* "CN=x,O=y": RFC 2253 order, values escaped as pki_sb_add_peer(dn). */
+void pki_name_oneline(const X509_NAME *name, char *out, size_t n);
+/* The first CN of the name, escaped; "" if none. */
+void pki_name_cn(const X509_NAME *name, char *out, size_t n);
+/* One GeneralName as "DNS:x", "IP:1.2.3.4", "email:..", ... (escaped).
+ * constraint: a nameConstraints base ("IP:10.0.0.0/8", "DNS:(any)"). */
+void pki_general_name_text(const GENERAL_NAME *gn, bool constraint, char *out, size_t n);
+/* Strings for every entry of gens (at most PKI_MAX_SAN, else an error);
+ * *out is a malloc()ed array of malloc()ed strings, NULL when empty. */
+int pki_general_names_list(const GENERAL_NAMES *gens, char ***out, size_t *n,
+			   struct moat_err *err);
+void pki_strings_free(char **s, size_t n);
+/* The OID's short name or dotted form (numeric), or its long name. */
+void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
+/* "AB:CD:..." upper-case hex with colons, truncated to fit n. */
+void pki_hex_colons(const unsigned char *p, size_t len, char *out, size_t n);
+/* ASN1_TIME to Unix seconds; -1 on a malformed time. */
+int pki_time_get(const ASN1_TIME *t, int64_t *out);
+
+/* ---- CSRs (csr.c) ------------------------------------------------------- */
+
+/* The subjectAltName the CSR requests: *out NULL (and 0 returned) when it
+ * requests none; -1 when the request is malformed. */
+int pki_csr_san(X509_REQ *req, GENERAL_NAMES **out, struct moat_err *err);
+
+/* ---- building (build.c) ----------------------------------------------- */
+
+/* GENERAL_NAMES with one dNSName/iPAddress entry per name. */
+GENERAL_NAMES *pki_san_from_names(const struct moat_name *names, size_t n, struct moat_err *err);
+
+#endif

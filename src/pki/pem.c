@@ -1,0 +1,212 @@
+/* pem.c: reading untrusted PEM and DER input. */
+#include <string.h>
+
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+
+#include "pki/internal.h"
+
+int pki_input_check(const void *data, size_t len, const char *what, struct moat_err *err)
+{
+	if (data == NULL || len == 0) {
+		pki_err_set(err, "the %s input is empty", what);
+		return -1;
+	}
+	if (len > PKI_MAX_INPUT) {
+		pki_err_set(err, "the %s input is too large (%zu bytes; at most %d)", what, len,
+			    PKI_MAX_INPUT);
+		return -1;
+	}
+	return 0;
+}
+
+bool pki_looks_pem(const void *data, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+
+	return data != NULL && memmem(data, len, tag, sizeof(tag) - 1) != NULL;
+}
+
+BIO *pki_mem_bio(const void *data, size_t len, struct moat_err *err)
+{
+	BIO *bio;
+
+	if (len > PKI_MAX_INPUT) {
+		pki_err_set(err, "the input is too large (%zu bytes; at most %d)", len,
+			    PKI_MAX_INPUT);
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (bio == NULL)
+		pki_err_drain(err, "cannot read the input");
+	return bio;
+}
+
+int pki_pem_next(BIO *bio, struct pki_pem_block *b, struct moat_err *err)
+{
+	unsigned long e;
+
+	memset(b, 0, sizeof(*b));
+	ERR_clear_error();
+	if (PEM_read_bio(bio, &b->name, &b->header, &b->der, &b->len) == 1)
+		return 1;
+	e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+		ERR_clear_error();
+		return 0;
+	}
+	pki_err_drain(err, "malformed PEM block");
+	return -1;
+}
+
+void pki_pem_block_free(struct pki_pem_block *b)
+{
+	if (b == NULL)
+		return;
+	if (b->der != NULL && b->len > 0)
+		OPENSSL_cleanse(b->der, (size_t)b->len);
+	OPENSSL_free(b->name);
+	OPENSSL_free(b->header);
+	OPENSSL_free(b->der);
+	memset(b, 0, sizeof(*b));
+}
+
+int pki_pem_find(const void *data, size_t len, const char *const *labels,
+		 struct pki_pem_block *b, struct moat_err *err)
+{
+	BIO *bio;
+	int r;
+
+	if ((bio = pki_mem_bio(data, len, err)) == NULL)
+		return -1;
+	while ((r = pki_pem_next(bio, b, err)) == 1) {
+		for (size_t i = 0; labels[i] != NULL; i++)
+			if (strcmp(b->name, labels[i]) == 0)
+				goto out;
+		pki_pem_block_free(b);
+	}
+	if (r == 0) {
+		pki_err_set(err, "no %s block in the input", labels[0]);
+		r = -1;
+	}
+out:
+	BIO_free(bio);
+	return r;
+}
+
+X509 *pki_der_cert(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+		return NULL;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x != NULL && p != der + len) {
+		X509_free(x);
+		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
+		return NULL;
+	}
+	return x;
+}
+
+X509_REQ *pki_der_csr(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_REQ *r;
+
+	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+		return NULL;
+	r = d2i_X509_REQ(NULL, &p, (long)len);
+	if (r != NULL && p != der + len) {
+		X509_REQ_free(r);
+		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
+		return NULL;
+	}
+	return r;
+}
+
+X509_CRL *pki_der_crl(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_CRL *c;
+
+	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+		return NULL;
+	c = d2i_X509_CRL(NULL, &p, (long)len);
+	if (c != NULL && p != der + len) {
+		X509_CRL_free(c);
+		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
+		return NULL;
+	}
+	return c;
+}
+
+EVP_PKEY *pki_der_private_key(const unsigned char *der, size_t len)
+{
+	OSSL_DECODER_CTX *dctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = der;
+	size_t left = len;
+
+	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+		return NULL;
+	/* No passphrase is set: an encrypted key fails here. */
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, NULL, EVP_PKEY_KEYPAIR, NULL,
+					     NULL);
+	if (dctx == NULL)
+		goto out;
+	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		goto out;
+	}
+	if (left != 0 || !pki_pkey_has_private(pkey)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_DECODE_ERROR, "not a private key");
+	}
+out:
+	OSSL_DECODER_CTX_free(dctx);
+	return pkey;
+}
+
+bool pki_der_is_encrypted_key(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *oid = NULL;
+	X509_SIG *sig;
+	bool ok = false;
+
+	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+		return false;
+	sig = d2i_X509_SIG(NULL, &p, (long)len);
+	if (sig != NULL && p == der + len) {
+		X509_SIG_get0(sig, &alg, NULL);
+		X509_ALGOR_get0(&oid, NULL, NULL, alg);
+		/* A password-based encryption scheme, not a DigestInfo. */
+		ok = EVP_PBE_find(EVP_PBE_TYPE_OUTER, OBJ_obj2nid(oid), NULL, NULL, NULL) == 1;
+	}
+	X509_SIG_free(sig);
+	ERR_clear_error();
+	return ok;
+}
+
+int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err)
+{
+	char *p = NULL;
+	long n = BIO_get_mem_data(bio, &p);
+
+	if (n < 0 || (n > 0 && p == NULL)) {
+		pki_err_drain(err, "cannot encode the output");
+		return -1;
+	}
+	if (moat_buf_append(out, p, (size_t)n) != 0) {
+		pki_err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
