@@ -41,6 +41,24 @@ out:
 	return ret;
 }
 
+/*
+ * The subject CN of a leaf: the first DNS (or wildcard) name that fits the
+ * 64-character limit of RFC 5280's ub-common-name.  Never an IP address:
+ * with name constraints in the chain, OpenSSL (and other verifiers) treat a
+ * CN that looks like a host name as a DNS name and check it against the DNS
+ * constraints, so "192.168.1.10" as CN would fail a CA permitted only
+ * 192.168.0.0/16.  Without a CN the subject is empty and subjectAltName is
+ * marked critical (RFC 5280 4.2.1.6).
+ */
+static const char *leaf_common_name(const struct moat_name *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((names[i].type == MOAT_NAME_DNS || names[i].type == MOAT_NAME_WILDCARD) &&
+		    strlen(names[i].text) <= 64)
+			return names[i].text;
+	return NULL;
+}
+
 static int join_names(const struct moat_name *names, size_t n, char *out, size_t outlen,
 		      struct moat_err *err)
 {
@@ -140,7 +158,7 @@ int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res
 	int64_t nb = ca_now() - CA_BACKDATE;
 	struct pki_cert_spec spec = {
 		.profile = PKI_PROFILE_LEAF,
-		.common_name = strlen(o->names[0].text) <= 64 ? o->names[0].text : NULL,
+		.common_name = leaf_common_name(o->names, o->nnames),
 		.names = o->names, .nnames = o->nnames, .client_auth = o->client,
 		.not_before = nb, .not_after = nb + (int64_t)days * 86400 - 1,
 	};
