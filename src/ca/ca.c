@@ -143,11 +143,15 @@ static int init_stage(const char *stage, const struct ca_init_opts *o, const cha
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
+	if (ca_db_begin(db, err) != 0)
+		goto out;
 	if (ca_db_meta_set(db, "name", name, err) != 0 ||
 	    ca_db_meta_set(db, "permits", (const char *)permits.data, err) != 0 ||
 	    ca_db_meta_set(db, "created", now_s, err) != 0 ||
-	    ca_db_meta_set(db, "crl_number", "1", err) != 0)
+	    ca_db_meta_set(db, "crl_number", "1", err) != 0 || ca_db_commit(db, err) != 0) {
+		ca_db_rollback(db);
 		goto out;
+	}
 	if (pki_cert_info(root, &res->root, err) != 0 ||
 	    pki_cert_info(inter, &res->intermediate, err) != 0)
 		goto out;
@@ -226,6 +230,7 @@ int ca_init(const char *home, const struct ca_init_opts *o, struct ca_init_resul
 		goto out;
 	}
 	staged = false;
+	(void)moat_dir_sync(home); /* make the renames durable */
 	snprintf(res->dir, sizeof(res->dir), "%s", dir);
 	snprintf(res->backup, sizeof(res->backup), "%s", backup);
 	snprintf(res->name, sizeof(res->name), "%s", name);
@@ -267,7 +272,6 @@ struct ca *ca_open(const char *home, struct moat_err *err)
 	struct ca *ca = calloc(1, sizeof(*ca));
 	struct ca *ret = NULL;
 	char path[PATH_MAX], permits[4096];
-	struct moat_buf key = MOAT_BUF_INIT;
 
 	if (ca == NULL) {
 		moat_err_set(err, "out of memory");
@@ -284,7 +288,9 @@ struct ca *ca_open(const char *home, struct moat_err *err)
 	if ((ca->root = load_cert(ca->dir, "root.pem", err)) == NULL ||
 	    (ca->intermediate = load_cert(ca->dir, "intermediate.pem", err)) == NULL)
 		goto out;
-	if (!pki_cert_signed_by(ca->intermediate, ca->root)) {
+	/* Names and key identifiers only: the signatures are checked whenever
+	 * a certificate is issued (pki_verify_chain) and by `moat ca show`. */
+	if (!pki_cert_issued_by(ca->intermediate, ca->root)) {
 		moat_err_set(err, "the CA in %s is inconsistent: intermediate.pem is not signed by root.pem",
 			     ca->dir);
 		moat_err_hint(err, "restore the CA from a backup, or recreate it with `moat ca init --force`");
@@ -292,9 +298,9 @@ struct ca *ca_open(const char *home, struct moat_err *err)
 	}
 	if (moat_path_join(path, sizeof(path), ca->dir, "intermediate-key.pem", err) != 0)
 		goto out;
-	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &key, err) != 0)
+	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &ca->int_key_pem, err) != 0)
 		goto out;
-	ca->int_key_encrypted = pki_key_pem_is_encrypted(key.data, key.len);
+	ca->int_key_encrypted = pki_key_pem_is_encrypted(ca->int_key_pem.data, ca->int_key_pem.len);
 	if (moat_path_join(path, sizeof(path), ca->dir, "ca.db", err) != 0 ||
 	    (ca->db = ca_db_open(path, false, err)) == NULL)
 		goto out;
@@ -313,9 +319,23 @@ struct ca *ca_open(const char *home, struct moat_err *err)
 	ret = ca;
 	ca = NULL;
 out:
-	moat_buf_wipe(&key);
 	ca_free(ca);
 	return ret;
+}
+
+int ca_check(const struct ca *ca, struct moat_err *err)
+{
+	const char *bad = NULL;
+
+	if (!pki_cert_signed_by(ca->root, ca->root))
+		bad = "root.pem does not carry a valid signature of its own key";
+	else if (!pki_cert_signed_by(ca->intermediate, ca->root))
+		bad = "intermediate.pem is not signed by root.pem";
+	if (bad == NULL)
+		return 0;
+	moat_err_set(err, "the CA in %s is inconsistent: %s", ca->dir, bad);
+	moat_err_hint(err, "restore the CA from a backup, or recreate it with `moat ca init --force`");
+	return -1;
 }
 
 void ca_free(struct ca *ca)
@@ -325,6 +345,7 @@ void ca_free(struct ca *ca)
 	pki_cert_free(ca->root);
 	pki_cert_free(ca->intermediate);
 	pki_key_free(ca->int_key);
+	moat_buf_wipe(&ca->int_key_pem);
 	ca_db_free(ca->db);
 	free(ca);
 }
@@ -348,33 +369,31 @@ int ca_path(const struct ca *ca, const char *file, char *out, size_t n, struct m
 
 int ca_unlock(struct ca *ca, const char *pass, size_t passlen, struct moat_err *err)
 {
-	char path[PATH_MAX];
-	struct moat_buf b = MOAT_BUF_INIT;
 	struct pki_key *k = NULL;
 	int ret = -1;
 
 	if (ca->int_key != NULL)
 		return 0;
-	if (ca_path(ca, "intermediate-key.pem", path, sizeof(path), err) != 0 ||
-	    moat_file_read(path, MOAT_MAX_PEM_FILE, &b, err) != 0)
-		goto out;
-	k = pki_key_from_pem(b.data, b.len, ca->int_key_encrypted ? pass : NULL,
-			     ca->int_key_encrypted ? passlen : 0, err);
+	k = pki_key_from_pem(ca->int_key_pem.data, ca->int_key_pem.len,
+			     ca->int_key_encrypted ? pass : NULL, ca->int_key_encrypted ? passlen : 0,
+			     err);
 	if (k == NULL) {
 		moat_err_prefix(err, "cannot open the CA's signing key");
 		goto out;
 	}
 	if (!pki_key_matches_cert(k, ca->intermediate)) {
-		moat_err_set(err, "%s does not belong to intermediate.pem", path);
+		moat_err_set(err, "%s/intermediate-key.pem does not belong to intermediate.pem",
+			     ca->dir);
 		moat_err_hint(err, "restore the CA from a backup, or recreate it with `moat ca init --force`");
 		goto out;
 	}
+	/* The text is no longer needed once the key is open. */
+	moat_buf_wipe(&ca->int_key_pem);
 	ca->int_key = k;
 	k = NULL;
 	ret = 0;
 out:
 	pki_key_free(k);
-	moat_buf_wipe(&b);
 	return ret;
 }
 

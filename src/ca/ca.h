@@ -55,6 +55,9 @@ void ca_init_result_clear(struct ca_init_result *r);
 /* Open the CA in home (certificates, database; not the private key). */
 struct ca *ca_open(const char *home, struct moat_err *err);
 void ca_free(struct ca *ca);
+/* The expensive consistency check ca_open leaves out: the root's own
+ * signature and the intermediate's signature by the root. */
+int ca_check(const struct ca *ca, struct moat_err *err);
 const char *ca_home(const struct ca *ca);
 const char *ca_name(const struct ca *ca);
 const struct pki_cert *ca_root(const struct ca *ca);

@@ -12,6 +12,7 @@ struct ca_db {
 };
 
 static const char schema[] =
+	"BEGIN;"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	"  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS certs ("
@@ -27,7 +28,8 @@ static const char schema[] =
 	"  cert_pem TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS certs_lineage ON certs (lineage);"
 	"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');"
-	"INSERT OR IGNORE INTO meta (key, value) VALUES ('crl_number', '0');";
+	"INSERT OR IGNORE INTO meta (key, value) VALUES ('crl_number', '0');"
+	"COMMIT;";
 
 static void db_err(struct ca_db *db, struct moat_err *err, const char *what)
 {

@@ -15,7 +15,8 @@ struct ca {
 	char name[256];
 	struct pki_cert *root;
 	struct pki_cert *intermediate;
-	struct pki_key *int_key; /* after ca_unlock */
+	struct pki_key *int_key;     /* after ca_unlock */
+	struct moat_buf int_key_pem; /* intermediate-key.pem as read by ca_open */
 	bool int_key_encrypted;
 	struct moat_permit permits[CA_MAX_PERMITS];
 	size_t npermits;

@@ -122,7 +122,11 @@ static int ca_init_cmd(int argc, char **argv)
 	}
 	printf("  fingerprint   SHA-256 %s\n", res.root.sha256);
 	if (res.backup[0] != '\0')
-		printf("The previous CA was moved to %s\n", res.backup);
+		printf("The previous CA was moved to %s\n"
+		       "Certificates it issued (in %s/live) no longer verify against the new root:\n"
+		       "reissue them with `moat issue NAME... --force`, and install the new root\n"
+		       "wherever the old one was trusted.\n",
+		       res.backup, home);
 	printf("\nNext steps:\n"
 	       "  moat issue myserver.local 192.168.1.10    a certificate for your server\n"
 	       "  moat trust export --format pem --out moat-root.pem\n"
@@ -163,7 +167,7 @@ static int ca_show_cmd(int argc, char **argv)
 		return cli_usage_error("ca show", "unexpected argument \"%.40s\"", argv[optind]);
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
-	if ((ca = ca_open(home, &err)) == NULL ||
+	if ((ca = ca_open(home, &err)) == NULL || ca_check(ca, &err) != 0 ||
 	    pki_cert_info(ca_root(ca), &ri, &err) != 0 ||
 	    pki_cert_info(ca_intermediate(ca), &ii, &err) != 0 ||
 	    ca_list(ca, &recs, &nrecs, &err) != 0)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "moat_config.h"
+#include "pki/pki.h"
 
 struct command {
 	const char *name;
@@ -20,10 +21,11 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
+	struct moat_err err;
+
 	/* Files get the modes moat gives them (keys 0600, certificates 0644). */
 	umask(022);
-	if (argc < 2)
-	{
+	if (argc < 2) {
 		cli_help(NULL, stderr);
 		return CLI_USAGE;
 	}
@@ -33,6 +35,9 @@ int main(int argc, char **argv)
 		printf("moat %s\n", MOAT_VERSION);
 		return CLI_OK;
 	}
+	moat_err_clear(&err);
+	if (pki_init(&err) != 0)
+		return cli_fail(&err);
 	opterr = 0; /* commands report bad options themselves */
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)

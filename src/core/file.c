@@ -15,6 +15,7 @@
 struct staged {
 	char *path;
 	char *tmp;
+	int fd; /* open until commit fsyncs it; -1 after */
 	bool overwrite;
 	bool done;
 };
@@ -103,26 +104,49 @@ struct moat_fileset *moat_fileset_new(void)
 	return calloc(1, sizeof(struct moat_fileset));
 }
 
-static int fsync_dir(const char *path)
+/* The directory part of path ("." or "/" when there is none). */
+static void parent_of(const char *path, char *dir, size_t n)
 {
-	char dir[PATH_MAX];
 	char *slash;
-	int fd, r;
 
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(dir, n, "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, n, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+int moat_dir_sync(const char *dir)
+{
+	int fd, r;
+
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	r = fsync(fd);
 	close(fd);
 	return r;
+}
+
+/* fsync the parent directory of each path once, however many of the
+ * paths share it. */
+static void fsync_parents(const char *const *paths, size_t n)
+{
+	char dir[PATH_MAX], other[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		parent_of(paths[i], dir, sizeof(dir));
+		for (size_t j = 0; j < i && !seen; j++) {
+			parent_of(paths[j], other, sizeof(other));
+			seen = strcmp(dir, other) == 0;
+		}
+		if (!seen)
+			(void)moat_dir_sync(dir);
+	}
 }
 
 int moat_fileset_mkdir(struct moat_fileset *fs, const char *dir, mode_t mode, struct moat_err *err)
@@ -216,6 +240,7 @@ int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data
 	s = &fs->files[fs->nfiles];
 	s->tmp = strdup(tmp);
 	s->path = strdup(path);
+	s->fd = -1;
 	s->overwrite = overwrite;
 	s->done = false;
 	if (s->tmp == NULL || s->path == NULL) {
@@ -226,21 +251,47 @@ int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data
 		goto out;
 	}
 	fs->nfiles++;
-	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0) {
 		moat_err_errno(err, errno, "cannot write %s", path);
 		goto out;
 	}
+	/* Start writing the data out now; commit waits for it with fsync.
+	 * Several files in flight at once cost little more than one. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	s->fd = fd;
+	fd = -1;
 	ret = 0;
 out:
-	if (fd >= 0 && close(fd) != 0 && ret == 0) {
-		moat_err_errno(err, errno, "cannot write %s", path);
-		ret = -1;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Wait until every staged file is on disk; closes their descriptors. */
+static int sync_staged(struct moat_fileset *fs, struct moat_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < fs->nfiles; i++) {
+		struct staged *s = &fs->files[i];
+		if (s->fd < 0)
+			continue;
+		if ((fsync(s->fd) != 0 || close(s->fd) != 0) && ret == 0) {
+			moat_err_errno(err, errno, "cannot write %s", s->path);
+			ret = -1;
+		}
+		s->fd = -1;
 	}
 	return ret;
 }
 
 int moat_fileset_commit(struct moat_fileset *fs, struct moat_err *err)
 {
+	const char *paths[2 * FS_MAX];
+	size_t n = 0;
+
+	if (sync_staged(fs, err) != 0)
+		return -1;
 	for (size_t i = 0; i < fs->nfiles; i++) {
 		struct staged *s = &fs->files[i];
 		/* Without overwrite, a file that appeared since staging wins. */
@@ -256,10 +307,13 @@ int moat_fileset_commit(struct moat_fileset *fs, struct moat_err *err)
 		}
 		s->done = true;
 	}
+	/* The renamed files' directories, and the parents of the directories
+	 * this fileset created (so the new entries themselves are durable). */
 	for (size_t i = 0; i < fs->nfiles; i++)
-		(void)fsync_dir(fs->files[i].path);
+		paths[n++] = fs->files[i].path;
 	for (size_t i = 0; i < fs->ndirs; i++)
-		(void)fsync_dir(fs->dirs[i]);
+		paths[n++] = fs->dirs[i];
+	fsync_parents(paths, n);
 	fs->committed = true;
 	return 0;
 }
@@ -270,6 +324,8 @@ void moat_fileset_free(struct moat_fileset *fs)
 		return;
 	for (size_t i = 0; i < fs->nfiles; i++) {
 		struct staged *s = &fs->files[i];
+		if (s->fd >= 0)
+			close(s->fd);
 		if (!s->done)
 			(void)unlink(s->tmp);
 		free(s->tmp);

@@ -2,8 +2,9 @@
  *
  * Every file moat writes goes through a fileset: each file is first written
  * to a temporary beside its final path (created O_EXCL with its final mode,
- * under a restrictive umask) and fsynced; only moat_fileset_commit() renames
- * them into place.  Freeing an uncommitted fileset unlinks the temporaries
+ * under a restrictive umask); moat_fileset_commit() fsyncs all of them (their
+ * writeback started when they were staged, so N files cost about one
+ * fsync), and only then renames them into place.  Freeing an uncommitted fileset unlinks the temporaries
  * and removes the directories the fileset created, so a failed command
  * leaves nothing behind. */
 #ifndef MOAT_CORE_FILE_H
@@ -33,10 +34,11 @@ int moat_fileset_mkdir(struct moat_fileset *fs, const char *dir, mode_t mode, st
 /* Stage path.  With overwrite false, fail (EEXIST) if path already exists. */
 int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data, size_t len,
 		     mode_t mode, bool overwrite, struct moat_err *err);
-/* Rename every staged file into place and fsync the directories.  The
- * renames happen one after the other: if one fails (a file without
- * overwrite appeared meanwhile, a disk error), the files renamed before it
- * stay in place and the rest are rolled back by moat_fileset_free. */
+/* fsync every staged file, rename each into place and fsync the directories
+ * (each once).  The renames happen one after the other: if one fails (a
+ * file without overwrite appeared meanwhile, a disk error), the files
+ * renamed before it stay in place and the rest are rolled back by
+ * moat_fileset_free. */
 int moat_fileset_commit(struct moat_fileset *fs, struct moat_err *err);
 /* Roll back what was not committed; accepts NULL. */
 void moat_fileset_free(struct moat_fileset *fs);
@@ -44,6 +46,9 @@ void moat_fileset_free(struct moat_fileset *fs);
 /* Convenience: a fileset of one file. */
 int moat_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			   struct moat_err *err);
+
+/* fsync a directory, so that entries created or renamed in it are durable. */
+int moat_dir_sync(const char *dir);
 
 /* Remove the regular files in dir (not recursing) and then dir itself. */
 void moat_dir_remove_flat(const char *dir);

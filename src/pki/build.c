@@ -139,10 +139,11 @@ static GENERAL_NAME *gn_ip_range(const unsigned char *ip, const unsigned char *m
 {
 	unsigned char both[32];
 
-	for (size_t i = 0; i < len; i++) {
+	if (len != 4 && len != 16)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
 		both[i] = ip[i] & mask[i];
-		both[len + i] = mask[i];
-	}
+	memcpy(both + len, mask, len);
 	return gn_ip(both, 2 * len);
 }
 
@@ -509,10 +510,8 @@ struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
 				const struct pki_cert *issuer, const struct pki_key *issuer_key,
 				struct moat_err *err)
 {
-	X509 *x = NULL, *fresh = NULL;
+	X509 *x = NULL;
 	struct pki_cert *c = NULL;
-	unsigned char *der = NULL;
-	int len;
 
 	ERR_clear_error();
 	if (check_spec(spec, subject_key, issuer, issuer_key, err) != 0)
@@ -538,15 +537,11 @@ struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
 		pki_err_drain(err, "cannot sign the certificate");
 		goto out;
 	}
-	/* Hand over the certificate as read back from its encoding, so that
-	 * nothing cached while building survives. */
-	if ((len = i2d_X509(x, &der)) <= 0 || (fresh = pki_der_cert(der, (size_t)len)) == NULL) {
-		pki_err_drain(err, "cannot encode the certificate");
-		goto out;
-	}
-	c = pki_cert_wrap(fresh, err);
+	/* Nothing has computed x's extension cache yet (only the issuer's was
+	 * looked at), so x reads the same as its encoding would. */
+	c = pki_cert_wrap(x, err); /* takes x, also on failure */
+	x = NULL;
 out:
-	OPENSSL_free(der);
 	X509_free(x);
 	return c;
 }

@@ -219,6 +219,17 @@ struct pki_key *pki_cert_pubkey(const struct pki_cert *c, struct moat_err *err)
 	return pki_key_wrap(pub, false, err);
 }
 
+bool pki_cert_issued_by(const struct pki_cert *c, const struct pki_cert *issuer)
+{
+	bool ok;
+
+	if (c == NULL || issuer == NULL)
+		return false;
+	ok = X509_check_issued(issuer->x, c->x) == X509_V_OK;
+	ERR_clear_error();
+	return ok;
+}
+
 bool pki_cert_signed_by(const struct pki_cert *c, const struct pki_cert *issuer)
 {
 	EVP_PKEY *pub;

@@ -28,6 +28,10 @@ struct pki_crl;  /* an X.509 CRL */
 #define PKI_MAX_OBJECTS 64          /* objects in one input */
 #define PKI_MAX_SAN 256             /* subjectAltName entries we accept */
 
+/* Set up OpenSSL for the process (configuration, random generator); call
+ * once, before anything else in this module. */
+int pki_init(struct moat_err *err);
+
 /* ---- keys ------------------------------------------------------------ */
 
 enum pki_key_type {
@@ -81,6 +85,9 @@ int pki_cert_to_pem(const struct pki_cert *c, struct moat_buf *out, struct moat_
 int pki_cert_to_der(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err);
 /* Public key of the certificate (a public-only pki_key). */
 struct pki_key *pki_cert_pubkey(const struct pki_cert *c, struct moat_err *err);
+/* Does c name issuer as its issuer (issuer name, authority key identifier)
+ * and may issuer sign certificates?  No signature check: cheap. */
+bool pki_cert_issued_by(const struct pki_cert *c, const struct pki_cert *issuer);
 /* Is c's signature made by issuer's key and c's issuer name issuer's subject? */
 bool pki_cert_signed_by(const struct pki_cert *c, const struct pki_cert *issuer);
 

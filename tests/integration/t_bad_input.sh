@@ -184,6 +184,43 @@ WATCH=("$home" "$OUTDIR")
 MOAT_HOME=$home expect_fail "issue with another CA's intermediate key" "$MOAT" issue c5.example.test
 WATCH=("${WATCH_SAVE[@]}")
 
+# The intermediate certificate and key of another CA: caught when the CA is
+# opened (issuer name / key identifier do not chain to root.pem).
+home=$T/foreign-intermediate
+cp -a "$MOAT_HOME" "$home"
+cp "$other/ca/intermediate.pem" "$other/ca/intermediate-key.pem" "$home/ca/"
+WATCH=("$home" "$OUTDIR")
+MOAT_HOME=$home expect_fail "issue with another CA's intermediate" "$MOAT" issue c6.example.test
+assert_contains "$ERR" "inconsistent" "  ... the message says the CA is inconsistent"
+MOAT_HOME=$home expect_fail "ca show with another CA's intermediate" "$MOAT" ca show
+WATCH=("${WATCH_SAVE[@]}")
+
+# An intermediate whose signature was tampered with (names and key
+# identifiers still chain): `ca show` checks signatures, and `issue`
+# refuses because its own chain verification fails, writing nothing.
+home=$T/forged-intermediate
+cp -a "$MOAT_HOME" "$home"
+python3 - "$home/ca/intermediate.pem" <<'PY'
+import base64, sys
+path = sys.argv[1]
+body = "".join(l for l in open(path).read().splitlines() if "-----" not in l)
+der = bytearray(base64.b64decode(body))
+der[-1] ^= 0x01  # last byte of the signature's s value: still valid DER
+b64 = base64.b64encode(bytes(der)).decode()
+with open(path, "w") as f:
+    f.write("-----BEGIN CERTIFICATE-----\n")
+    f.write("".join(b64[i:i + 64] + "\n" for i in range(0, len(b64), 64)))
+    f.write("-----END CERTIFICATE-----\n")
+PY
+assert_fails "openssl agrees the tampered intermediate does not verify" \
+	openssl verify -CAfile "$home/ca/root.pem" "$home/ca/intermediate.pem"
+WATCH=("$home" "$OUTDIR")
+MOAT_HOME=$home expect_fail "ca show with a tampered intermediate" "$MOAT" ca show
+assert_contains "$ERR" "not signed by root.pem" "  ... ca show says the signature is wrong"
+MOAT_HOME=$home expect_fail "issue with a tampered intermediate" "$MOAT" issue c7.example.test
+assert_contains "$ERR" "does not verify" "  ... issue refuses to hand out an unverifiable chain"
+WATCH=("${WATCH_SAVE[@]}")
+
 # ============================================================ wrong passphrase
 
 enc=$T/enc-home

@@ -103,6 +103,10 @@ old_fp=$(cert_fp "$root")
 MOAT_CA_PASSPHRASE=$PASS1 assert_ok "ca init --force replaces the CA" \
 	"$MOAT" ca init --force --name "Second Root"
 assert_ne "$(cert_fp "$root")" "$old_fp" "root.pem is a new certificate after --force"
+assert_contains "$OUT" "The previous CA was moved to $MOAT_HOME/ca.replaced-" "says where the old CA went"
+assert_contains "$OUT" "reissue them with \`moat issue NAME... --force\`" "and that old certificates need reissuing"
+backup=$(ls -d "$MOAT_HOME"/ca.replaced-* | head -n 1)
+assert_eq "$(cert_fp "$backup/root.pem")" "$old_fp" "the backup holds the old root"
 assert_ok "new intermediate verifies against new root" \
 	openssl verify -x509_strict -CAfile "$root" "$im"
 run openssl x509 -in "$root" -noout -subject
