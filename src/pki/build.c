@@ -510,8 +510,10 @@ struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
 				const struct pki_cert *issuer, const struct pki_key *issuer_key,
 				struct moat_err *err)
 {
-	X509 *x = NULL;
+	X509 *x = NULL, *fresh = NULL;
 	struct pki_cert *c = NULL;
+	unsigned char *der = NULL;
+	int len, fast = 0;
 
 	ERR_clear_error();
 	if (check_spec(spec, subject_key, issuer, issuer_key, err) != 0)
@@ -527,7 +529,8 @@ struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
 		goto out;
 	if (X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer->x)
 						   : X509_get_subject_name(x)) != 1 ||
-	    X509_set_pubkey(x, subject_key->pkey) != 1) {
+	    (fast = pki_ec_set_x509_pubkey(x, subject_key->pkey)) < 0 ||
+	    (fast == 0 && X509_set_pubkey(x, subject_key->pkey) != 1)) {
 		pki_err_drain(err, "cannot set the issuer or the public key");
 		goto out;
 	}
@@ -537,11 +540,22 @@ struct pki_cert *pki_cert_build(const struct pki_cert_spec *spec,
 		pki_err_drain(err, "cannot sign the certificate");
 		goto out;
 	}
-	/* Nothing has computed x's extension cache yet (only the issuer's was
-	 * looked at), so x reads the same as its encoding would. */
+	if (fast) {
+		/* x has its public key only as bits: read it back from its
+		 * encoding so that it carries the decoded key like any other. */
+		if ((len = i2d_X509(x, &der)) <= 0 || (fresh = pki_der_cert(der, (size_t)len)) == NULL) {
+			pki_err_drain(err, "cannot encode the certificate");
+			goto out;
+		}
+		X509_free(x);
+		x = fresh;
+	}
+	/* Nothing has computed x's extension cache before signing (only the
+	 * issuer's was looked at), so x reads the same as its encoding would. */
 	c = pki_cert_wrap(x, err); /* takes x, also on failure */
 	x = NULL;
 out:
+	OPENSSL_free(der);
 	X509_free(x);
 	return c;
 }

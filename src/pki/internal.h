@@ -79,6 +79,14 @@ void pki_pem_block_free(struct pki_pem_block *b);
 int pki_pem_find(const void *data, size_t len, const char *const *labels,
 		 struct pki_pem_block *b, struct moat_err *err);
 
+/* ec.c: EC keys on named curves encoded without OSSL_ENCODER.  Both return
+ * 1 when done, 0 when the key is not such a key (use the general path), -1
+ * on error.  pki_ec_set_x509_pubkey leaves x without a cached EVP_PKEY:
+ * re-read the certificate from its encoding after signing. */
+int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey);
+/* Unencrypted PKCS#8 PrivateKeyInfo DER; free *der with OPENSSL_clear_free. */
+int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen);
+
 /* DER decoders that insist on one whole object: NULL when the bytes are not
  * exactly one object of the kind.  They leave the OpenSSL error queue for
  * the caller to drain. */

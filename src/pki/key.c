@@ -102,9 +102,18 @@ void pki_key_free(struct pki_key *k)
 
 static int write_plain(EVP_PKEY *pkey, BIO *bio, struct moat_err *err)
 {
-	OSSL_ENCODER_CTX *ectx;
-	int rc = -1;
+	OSSL_ENCODER_CTX *ectx = NULL;
+	unsigned char *der = NULL;
+	int derlen = 0, rc = -1, fast;
 
+	if ((fast = pki_ec_pkcs8_der(pkey, &der, &derlen)) != 0) {
+		if (fast < 0 || PEM_write_bio(bio, "PRIVATE KEY", "", der, derlen) <= 0) {
+			pki_err_drain(err, "cannot encode the key as PKCS#8");
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo",
 					     NULL);
 	if (ectx == NULL || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0) {
@@ -118,6 +127,8 @@ static int write_plain(EVP_PKEY *pkey, BIO *bio, struct moat_err *err)
 	rc = 0;
 out:
 	OSSL_ENCODER_CTX_free(ectx);
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)derlen);
 	return rc;
 }
 
