@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/pass.h"
 #include "pki/pki.h"
 
 struct item {
@@ -164,7 +165,7 @@ static json_t *describe_key(const struct item *it, bool json, struct pki_object 
 	json_decref(matches);
 	printf("%s: private key\n", it->file);
 	if (it->obj->key == NULL) {
-		printf("  encrypted    yes (not decrypted; nothing more to show)\n");
+		printf("  encrypted    yes (not decrypted; --decrypt opens it)\n");
 		return json_true();
 	}
 	printf("  key          %s%s\n  SPKI SHA-256 %s\n", desc,
@@ -202,12 +203,68 @@ static json_t *describe_crl(const struct item *it, bool json, struct moat_err *e
 	return json_true();
 }
 
+/*
+ * --decrypt: open the encrypted keys among the inputs, so that inspect can
+ * say what they are and whether they match a certificate -- the way to
+ * check that an offline root key and its passphrase still work.  One
+ * passphrase for all of them; a file may hold one encrypted key.
+ */
+static int decrypt_keys(char **paths, struct pki_object **objs, const size_t *nobjs,
+			size_t nfiles, const char *pass_file, struct moat_err *err)
+{
+	struct moat_buf pass = MOAT_BUF_INIT, b = MOAT_BUF_INIT;
+	int ret = -1;
+
+	for (size_t f = 0; f < nfiles; f++) {
+		struct pki_object *enc = NULL;
+		size_t count = 0;
+		for (size_t i = 0; i < nobjs[f]; i++) {
+			if (objs[f][i].kind == PKI_OBJ_KEY && objs[f][i].key == NULL) {
+				enc = &objs[f][i];
+				count++;
+			}
+		}
+		if (count == 0)
+			continue;
+		if (count > 1) {
+			moat_err_set(err, "%s holds %zu encrypted keys; --decrypt reads files with one",
+				     paths[f], count);
+			moat_err_hint(err, "split the file, one key per file");
+			goto out;
+		}
+		if (pass.data == NULL &&
+		    moat_pass_get(pass_file, CLI_ENV_CA_PASS, "Passphrase for the key: ", false,
+				  &pass, err) != 0)
+			goto out;
+		if (moat_file_read(paths[f], PKI_MAX_INPUT, &b, err) != 0)
+			goto out;
+		enc->key = pki_key_from_pem(b.data, b.len, (const char *)pass.data, pass.len, err);
+		moat_buf_wipe(&b);
+		if (enc->key == NULL) {
+			moat_err_prefix(err, "%s", paths[f]);
+			moat_err_hint(err, "the passphrase comes from --passphrase-file, %s, or the "
+					   "terminal, in that order",
+				      CLI_ENV_CA_PASS);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	moat_buf_wipe(&pass);
+	moat_buf_wipe(&b);
+	return ret;
+}
+
 int cli_cmd_inspect(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+		{"json", no_argument, NULL, 'j'},
+		{"decrypt", no_argument, NULL, 'd'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0}};
 	struct moat_err err;
-	bool json = false;
+	bool json = false, decrypt = false;
+	const char *pass_file = NULL;
 	size_t nfiles = 0, nitems = 0, ncerts = 0;
 	struct pki_object **objs = NULL, **certs = NULL;
 	size_t *nobjs = NULL;
@@ -218,9 +275,15 @@ int cli_cmd_inspect(int argc, char **argv)
 	moat_err_clear(&err);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_bad_option("inspect", c, argv);
-		json = true;
+		switch (c) {
+		case 'j': json = true; break;
+		case 'd': decrypt = true; break;
+		case 'p':
+			pass_file = optarg;
+			decrypt = true;
+			break;
+		default: return cli_bad_option("inspect", c, argv);
+		}
 	}
 	if (optind >= argc)
 		return cli_usage_error("inspect", "which files? e.g. moat inspect fullchain.pem privkey.pem");
@@ -244,6 +307,9 @@ int cli_cmd_inspect(int argc, char **argv)
 		}
 		nitems += nobjs[f];
 	}
+	if (decrypt &&
+	    decrypt_keys(argv + optind, objs, nobjs, nfiles, pass_file, &err) != 0)
+		goto out;
 	items = calloc(nitems ? nitems : 1, sizeof(*items));
 	certs = calloc(nitems ? nitems : 1, sizeof(*certs));
 	if (items == NULL || certs == NULL) {

@@ -127,12 +127,18 @@ static const struct help helps[] = {
 	 "Writes a fresh CRL, signed by the intermediate and valid for 30 days, to\n"
 	 "$MOAT_HOME/ca/crl.pem and to FILE.\n"},
 	{"inspect",
-	 "Usage: moat inspect FILE... [--json]\n"
+	 "Usage: moat inspect FILE... [--json] [--decrypt] [--passphrase-file F]\n"
 	 "\n"
 	 "A concise reading of certificates, chains, CSRs, private keys and CRLs (PEM\n"
 	 "or DER; - reads standard input): subject, names, issuer, validity and days\n"
 	 "left, key type, key usage, SHA-256 fingerprint.  Chains are checked for\n"
-	 "order; given a key and a certificate it says whether they belong together.\n"},
+	 "order; given a key and a certificate it says whether they belong together.\n"
+	 "\n"
+	 "  --decrypt            open encrypted keys (passphrase from --passphrase-file,\n"
+	 "                       MOAT_CA_PASSPHRASE or the terminal), e.g. to check that\n"
+	 "                       an offline root key and its passphrase still work:\n"
+	 "                       moat inspect --decrypt root-key.pem root.pem\n"
+	 "  --passphrase-file F  the first line of F is the passphrase (implies --decrypt)\n"},
 	{"trust",
 	 "Usage: moat trust export --format pem|der|mobileconfig --out FILE\n\nSee `moat help trust export`.\n"},
 	{"trust export",

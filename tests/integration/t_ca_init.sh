@@ -91,6 +91,23 @@ assert_json "ca show --json is JSON"
 assert_ok "ca list --json (empty CA)" "$MOAT" ca list --json
 assert_eq "$(json_get 'd["certificates"]' <"$OUT_F")" "[]" "a new CA has issued nothing"
 
+# ---- moat itself opens the encrypted root key only with the right passphrase
+MOAT_CA_PASSPHRASE=not-$PASS1 run "$MOAT" inspect --decrypt "$CA/root-key.pem" "$root"
+assert_error_shape "inspect --decrypt with a wrong passphrase"
+assert_contains "$ERR" "wrong passphrase" "  ... and says the passphrase is wrong"
+assert_contains "$ERR" "root-key.pem" "  ... naming the file"
+MOAT_CA_PASSPHRASE=$PASS1 assert_ok "inspect --decrypt with the right passphrase" \
+	"$MOAT" inspect --decrypt "$CA/root-key.pem" "$root"
+assert_contains "$OUT" "key matches the certificate" "  ... and the key matches root.pem"
+printf '%s\n' "$PASS1" >"$T/root-pass.txt"
+assert_ok "inspect --passphrase-file" \
+	"$MOAT" inspect --passphrase-file "$T/root-pass.txt" "$CA/root-key.pem" "$root" --json
+assert_eq "$(json_get 'd["objects"][0]["encrypted"] and d["objects"][0]["key_matches"]' <"$OUT_F")" \
+	"true" "  ... --json says encrypted and matching"
+run "$MOAT" inspect "$CA/root-key.pem"
+assert_rc 0 "inspect without --decrypt still reads an encrypted key"
+assert_contains "$OUT" "encrypted    yes" "  ... and says it is encrypted"
+
 # ---- refuses a second init without --force; files unchanged
 before=$(tree_sums "$CA")
 MOAT_CA_PASSPHRASE=$PASS1 moat ca init --name "Second Root"
