@@ -126,3 +126,45 @@ out:
 	}
 	return ret;
 }
+
+int moat_b64url_encode(struct moat_buf *out, const void *data, size_t len)
+{
+	size_t start = out->len;
+
+	if (moat_b64_encode(out, data, len, 0) != 0)
+		return -1;
+	for (size_t i = start; i < out->len; i++) {
+		if (out->data[i] == '+')
+			out->data[i] = '-';
+		else if (out->data[i] == '/')
+			out->data[i] = '_';
+	}
+	while (out->len > start && out->data[out->len - 1] == '=')
+		out->len--;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+int moat_b64url_decode(struct moat_buf *out, const char *in, size_t len)
+{
+	struct moat_buf t = MOAT_BUF_INIT;
+	int ret = -1;
+
+	if (len % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == '+' || c == '/' || c == '=' || is_space((unsigned char)c))
+			goto out; /* not base64url, or padded, or spaced */
+		c = c == '-' ? '+' : c == '_' ? '/' : c;
+		if (moat_buf_append(&t, &c, 1) != 0)
+			goto out;
+	}
+	while (t.len % 4 != 0)
+		if (moat_buf_append(&t, "=", 1) != 0)
+			goto out;
+	ret = moat_b64_decode(out, t.data != NULL ? (const char *)t.data : "", t.len);
+out:
+	moat_buf_wipe(&t);
+	return ret;
+}

@@ -51,6 +51,26 @@ void pki_csr_free(struct pki_csr *r)
 	free(r);
 }
 
+int pki_csr_to_der(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
+{
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	ERR_clear_error();
+	if (r == NULL || (len = i2d_X509_REQ(r->req, &der)) <= 0) {
+		pki_err_drain(err, "cannot encode the CSR");
+		goto out;
+	}
+	if (moat_buf_append(out, der, (size_t)len) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
 int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
 	BIO *bio = NULL;

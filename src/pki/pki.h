@@ -169,6 +169,7 @@ int pki_verify_chain(const struct pki_cert *leaf, struct pki_cert *const *untrus
 struct pki_csr *pki_csr_from_pem(const void *data, size_t len, struct moat_err *err);
 void pki_csr_free(struct pki_csr *r);
 int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err);
+int pki_csr_to_der(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err);
 /* A CSR with CN = names[0].text (when it fits in 64 bytes) and every name
  * in a subjectAltName extension request, signed by key. */
 struct pki_csr *pki_csr_build(const struct pki_key *key, const struct moat_name *names, size_t n,
@@ -236,6 +237,28 @@ int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_
 int pki_p12_build(const struct pki_key *key, const struct pki_cert *cert,
 		  struct pki_cert *const *chain, size_t nchain, const char *friendly,
 		  const char *pass, size_t passlen, struct moat_buf *out, struct moat_err *err);
+
+/* ---- JOSE, for ACME (RFC 7515, 7517, 7518, 8037) --------------------- */
+
+/* A public key as JWK members, values base64url (no padding). */
+struct pki_jwk {
+	const char *kty;      /* "EC", "RSA", "OKP" */
+	const char *crv;      /* "P-256", "P-384", "Ed25519"; NULL for RSA */
+	const char *alg;      /* the JWS algorithm: "ES256", "ES384", "RS256", "EdDSA" */
+	struct moat_buf x, y; /* EC: x and y (field size); OKP: x */
+	struct moat_buf n, e; /* RSA */
+};
+/* Keys JOSE has no algorithm for (P-521 aside, RSA < 2048) fail with err. */
+int pki_key_jwk(const struct pki_key *k, struct pki_jwk *out, struct moat_err *err);
+void pki_jwk_clear(struct pki_jwk *j);
+/* The JWS signature of data with k, in JWS form (ECDSA: r || s). */
+int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct moat_buf *sig,
+		 struct moat_err *err);
+bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const void *sig,
+		    size_t siglen);
+int pki_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		    unsigned char out[32], struct moat_err *err);
+int pki_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* ---- any input (inspect, fuzzing) ------------------------------------- */
 

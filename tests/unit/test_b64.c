@@ -250,6 +250,41 @@ static void test_invalid(void **state)
 	}
 }
 
+/* RFC 7515 appendix C and RFC 4648 section 10 values, base64url. */
+static void test_url(void **state)
+{
+	static const unsigned char jws_c[] = {3, 236, 255, 224, 193};
+	struct moat_buf b = MOAT_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(moat_b64url_encode(&b, jws_c, sizeof(jws_c)), 0);
+	assert_string_equal((char *)b.data, "A-z_4ME");
+	moat_buf_free(&b);
+	assert_int_equal(moat_b64url_encode(&b, "f", 1), 0);
+	assert_string_equal((char *)b.data, "Zg");
+	moat_buf_free(&b);
+	assert_int_equal(moat_b64url_encode(&b, "", 0), 0);
+	assert_string_equal((char *)b.data, "");
+	moat_buf_free(&b);
+
+	assert_int_equal(moat_b64url_decode(&b, "A-z_4ME", 7), 0);
+	assert_int_equal(b.len, sizeof(jws_c));
+	assert_memory_equal(b.data, jws_c, sizeof(jws_c));
+	moat_buf_free(&b);
+	assert_int_equal(moat_b64url_decode(&b, "Zm9vYg", 6), 0);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.data, "foob", 4);
+	moat_buf_free(&b);
+	/* Not base64url: padding, standard alphabet, whitespace, bad length,
+	 * non-canonical trailing bits. */
+	assert_int_equal(moat_b64url_decode(&b, "Zg==", 4), -1);
+	assert_int_equal(moat_b64url_decode(&b, "A+z/4ME", 7), -1);
+	assert_int_equal(moat_b64url_decode(&b, "Zm9v Yg", 7), -1);
+	assert_int_equal(moat_b64url_decode(&b, "Zm9vY", 5), -1);
+	assert_int_equal(moat_b64url_decode(&b, "Zh", 2), -1);
+	moat_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_alphabet),       cmocka_unit_test(test_append),
 		cmocka_unit_test(test_wrap),           cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_whitespace),     cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

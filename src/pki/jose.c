@@ -1,0 +1,245 @@
+/* jose.c: the key and signature forms of JOSE that ACME needs: public keys
+ * as JWK (RFC 7517, 7518 section 6, RFC 8037), JWS signatures in their raw
+ * form (RFC 7518 section 3: ECDSA r || s of fixed size, not DER), and
+ * HMAC-SHA256 for external account binding. */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/b64.h"
+#include "pki/internal.h"
+
+#define FIELD_MAX 66 /* P-521 */
+
+/* The JWS algorithm and EC field size for k; NULL when JOSE has none. */
+static const char *alg_of(EVP_PKEY *pkey, const char **crv, size_t *field)
+{
+	char group[64];
+
+	*crv = NULL;
+	*field = 0;
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		*crv = "Ed25519";
+		return "EdDSA";
+	}
+	if (EVP_PKEY_is_a(pkey, "RSA"))
+		return EVP_PKEY_get_bits(pkey) >= 2048 ? "RS256" : NULL;
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					   NULL) != 1)
+		return NULL;
+	if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
+		*crv = "P-256";
+		*field = 32;
+		return "ES256";
+	}
+	if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0) {
+		*crv = "P-384";
+		*field = 48;
+		return "ES384";
+	}
+	return NULL;
+}
+
+/* Append the base64url of bn, left-padded with zeros to pad bytes (0: its
+ * minimal length). */
+static int put_bn(struct moat_buf *out, const BIGNUM *bn, size_t pad)
+{
+	unsigned char b[1024];
+	int n = pad > 0 ? BN_bn2binpad(bn, b, (int)pad) : BN_bn2bin(bn, b);
+	int rc;
+
+	if (n <= 0 || (size_t)BN_num_bytes(bn) > sizeof(b))
+		return -1;
+	rc = moat_b64url_encode(out, b, (size_t)n);
+	OPENSSL_cleanse(b, sizeof(b));
+	return rc;
+}
+
+static int bn_member(EVP_PKEY *pkey, const char *param, size_t pad, struct moat_buf *out)
+{
+	BIGNUM *bn = NULL;
+	int rc = -1;
+
+	if (EVP_PKEY_get_bn_param(pkey, param, &bn) == 1)
+		rc = put_bn(out, bn, pad);
+	BN_free(bn);
+	return rc;
+}
+
+int pki_key_jwk(const struct pki_key *k, struct pki_jwk *out, struct moat_err *err)
+{
+	struct pki_jwk j;
+	size_t field;
+	int rc = -1;
+
+	memset(&j, 0, sizeof(j));
+	memset(out, 0, sizeof(*out));
+	ERR_clear_error();
+	if ((j.alg = alg_of(k->pkey, &j.crv, &field)) == NULL) {
+		moat_err_set(err, "ACME cannot use this key type (use ec-p256, ec-p384, rsa-2048 or "
+				  "larger, or ed25519)");
+		goto out;
+	}
+	if (strcmp(j.alg, "EdDSA") == 0) {
+		unsigned char pub[32];
+		size_t n = 0;
+		j.kty = "OKP";
+		if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+						    &n) != 1 ||
+		    n != sizeof(pub) || moat_b64url_encode(&j.x, pub, n) != 0)
+			goto fail;
+	} else if (strcmp(j.alg, "RS256") == 0) {
+		j.kty = "RSA";
+		if (bn_member(k->pkey, OSSL_PKEY_PARAM_RSA_N, 0, &j.n) != 0 ||
+		    bn_member(k->pkey, OSSL_PKEY_PARAM_RSA_E, 0, &j.e) != 0)
+			goto fail;
+	} else {
+		j.kty = "EC";
+		if (bn_member(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, field, &j.x) != 0 ||
+		    bn_member(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, field, &j.y) != 0)
+			goto fail;
+	}
+	*out = j;
+	memset(&j, 0, sizeof(j));
+	rc = 0;
+	goto out;
+fail:
+	pki_err_drain(err, "cannot read the public key for its JWK");
+out:
+	pki_jwk_clear(&j);
+	return rc;
+}
+
+void pki_jwk_clear(struct pki_jwk *j)
+{
+	if (j == NULL)
+		return;
+	moat_buf_free(&j->x);
+	moat_buf_free(&j->y);
+	moat_buf_free(&j->n);
+	moat_buf_free(&j->e);
+	memset(j, 0, sizeof(*j));
+}
+
+/* ECDSA's DER ECDSA-Sig-Value to JWS's r || s, each field bytes long. */
+static int ecdsa_raw(const unsigned char *der, size_t len, size_t field, struct moat_buf *sig)
+{
+	const unsigned char *p = der;
+	unsigned char raw[2 * FIELD_MAX];
+	const BIGNUM *r, *s;
+	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
+	int rc = -1;
+
+	if (es == NULL || field > FIELD_MAX)
+		goto out;
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, raw, (int)field) != (int)field ||
+	    BN_bn2binpad(s, raw + field, (int)field) != (int)field)
+		goto out;
+	rc = moat_buf_append(sig, raw, 2 * field);
+out:
+	ECDSA_SIG_free(es);
+	return rc;
+}
+
+int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct moat_buf *sig,
+		 struct moat_err *err)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	const char *alg, *crv;
+	const EVP_MD *md;
+	size_t field, n = 0;
+	int rc = -1;
+
+	ERR_clear_error();
+	if (k == NULL || !k->priv || (alg = alg_of(k->pkey, &crv, &field)) == NULL) {
+		moat_err_set(err, "this key cannot sign JWS messages");
+		goto out;
+	}
+	md = strcmp(alg, "EdDSA") == 0 ? NULL : strcmp(alg, "ES384") == 0 ? EVP_sha384()
+									   : EVP_sha256();
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, md, NULL, k->pkey) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &n, data, len) != 1 || (buf = OPENSSL_malloc(n)) == NULL ||
+	    EVP_DigestSign(ctx, buf, &n, data, len) != 1)
+		goto fail;
+	if (field > 0 ? ecdsa_raw(buf, n, field, sig) != 0 : moat_buf_append(sig, buf, n) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	pki_err_drain(err, "cannot sign the ACME request");
+out:
+	OPENSSL_free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const void *sig,
+		    size_t siglen)
+{
+	EVP_MD_CTX *ctx = NULL;
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *vsig = sig;
+	const char *alg, *crv;
+	const EVP_MD *md;
+	size_t field;
+	int dlen;
+	bool ok = false;
+
+	if (k == NULL || (alg = alg_of(k->pkey, &crv, &field)) == NULL)
+		goto out;
+	if (field > 0) {
+		if (siglen != 2 * field || (es = ECDSA_SIG_new()) == NULL ||
+		    (r = BN_bin2bn(sig, (int)field, NULL)) == NULL ||
+		    (s = BN_bin2bn((const unsigned char *)sig + field, (int)field, NULL)) == NULL ||
+		    ECDSA_SIG_set0(es, r, s) != 1)
+			goto out;
+		r = s = NULL;
+		if ((dlen = i2d_ECDSA_SIG(es, &der)) <= 0)
+			goto out;
+		vsig = der;
+		siglen = (size_t)dlen;
+	}
+	md = strcmp(alg, "EdDSA") == 0 ? NULL : strcmp(alg, "ES384") == 0 ? EVP_sha384()
+									   : EVP_sha256();
+	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
+	     EVP_DigestVerifyInit(ctx, NULL, md, NULL, k->pkey) == 1 &&
+	     EVP_DigestVerify(ctx, vsig, siglen, data, len) == 1;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
+int pki_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		    unsigned char out[32], struct moat_err *err)
+{
+	unsigned int n = 0;
+
+	ERR_clear_error();
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL || n != 32) {
+		pki_err_drain(err, "cannot compute HMAC-SHA256");
+		return -1;
+	}
+	return 0;
+}
+
+int pki_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}

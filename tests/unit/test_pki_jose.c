@@ -1,0 +1,146 @@
+/* pki/jose.c: JWK members, JWS signatures and HMAC, against the RFCs'
+ * own test vectors where the algorithm is deterministic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/b64.h"
+#include "pki/pki.h"
+
+/* RFC 8037 appendix A.1: the Ed25519 private key d, as PKCS#8 DER. */
+static const unsigned char ed_pkcs8[] = {
+	0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+	0x04, 0x20, 0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4,
+	0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b,
+	0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+
+static void test_ed25519_rfc8037(void **state)
+{
+	static const char input[] = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+	static const char want_sig[] = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylG"
+				       "jg5BhVsPt9g7sVvpAr_MuM0KAg";
+	struct moat_err err;
+	struct pki_key *k = pki_key_from_pem(ed_pkcs8, sizeof(ed_pkcs8), NULL, 0, &err);
+	struct pki_jwk j;
+	struct moat_buf sig = MOAT_BUF_INIT, enc = MOAT_BUF_INIT;
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(pki_key_jwk(k, &j, &err), 0);
+	assert_string_equal(j.kty, "OKP");
+	assert_string_equal(j.crv, "Ed25519");
+	assert_string_equal(j.alg, "EdDSA");
+	assert_string_equal((char *)j.x.data, "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+	assert_null(j.y.data);
+	assert_int_equal(pki_jws_sign(k, input, strlen(input), &sig, &err), 0);
+	assert_int_equal(moat_b64url_encode(&enc, sig.data, sig.len), 0);
+	assert_string_equal((char *)enc.data, want_sig);
+	assert_true(pki_jws_verify(k, input, strlen(input), sig.data, sig.len));
+	sig.data[0] ^= 1;
+	assert_false(pki_jws_verify(k, input, strlen(input), sig.data, sig.len));
+	moat_buf_free(&sig);
+	moat_buf_free(&enc);
+	pki_jwk_clear(&j);
+	pki_key_free(k);
+}
+
+static void roundtrip(enum pki_key_type t, const char *kty, const char *crv, const char *alg,
+		      size_t siglen, size_t coord_b64)
+{
+	static const char msg[] = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UifQ";
+	struct moat_err err;
+	struct pki_key *k = pki_key_generate(t, &err);
+	struct pki_jwk j;
+	struct moat_buf sig = MOAT_BUF_INIT;
+
+	assert_non_null(k);
+	assert_int_equal(pki_key_jwk(k, &j, &err), 0);
+	assert_string_equal(j.kty, kty);
+	if (crv != NULL)
+		assert_string_equal(j.crv, crv);
+	else
+		assert_null(j.crv);
+	assert_string_equal(j.alg, alg);
+	if (coord_b64 > 0) { /* EC coordinates are padded to the field size */
+		assert_int_equal(j.x.len, coord_b64);
+		assert_int_equal(j.y.len, coord_b64);
+	} else {
+		assert_string_equal((char *)j.e.data, "AQAB"); /* 65537 */
+		assert_true(j.n.len > 300);
+		assert_true(j.n.data[0] != 'A'); /* no leading zero byte */
+	}
+	/* Signatures are fresh each time, all verify, and a flipped bit does not. */
+	for (int i = 0; i < 20; i++) {
+		moat_buf_free(&sig);
+		assert_int_equal(pki_jws_sign(k, msg, strlen(msg), &sig, &err), 0);
+		assert_int_equal(sig.len, siglen);
+		assert_true(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len));
+	}
+	sig.data[sig.len - 1] ^= 0x80;
+	assert_false(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len));
+	assert_false(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len - 1));
+	moat_buf_free(&sig);
+	pki_jwk_clear(&j);
+	pki_key_free(k);
+}
+
+static void test_es256(void **state)
+{
+	(void)state;
+	roundtrip(PKI_KEY_EC_P256, "EC", "P-256", "ES256", 64, 43);
+}
+
+static void test_es384(void **state)
+{
+	(void)state;
+	roundtrip(PKI_KEY_EC_P384, "EC", "P-384", "ES384", 96, 64);
+}
+
+static void test_rs256(void **state)
+{
+	(void)state;
+	roundtrip(PKI_KEY_RSA_2048, "RSA", NULL, "RS256", 256, 0);
+}
+
+/* RFC 4231 test case 2. */
+static void test_hmac(void **state)
+{
+	static const unsigned char want[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+		0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+		0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+	static const char data[] = "what do ya want for nothing?";
+	unsigned char out[32];
+	struct moat_err err;
+
+	(void)state;
+	assert_int_equal(pki_hmac_sha256("Jefe", 4, data, strlen(data), out, &err), 0);
+	assert_memory_equal(out, want, 32);
+}
+
+static void test_sha256(void **state)
+{
+	static const unsigned char want_abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	unsigned char out[32];
+
+	(void)state;
+	assert_int_equal(pki_sha256("abc", 3, out), 0);
+	assert_memory_equal(out, want_abc, 32);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ed25519_rfc8037), cmocka_unit_test(test_es256),
+		cmocka_unit_test(test_es384),           cmocka_unit_test(test_rs256),
+		cmocka_unit_test(test_hmac),            cmocka_unit_test(test_sha256),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
