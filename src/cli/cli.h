@@ -74,5 +74,6 @@ int cli_cmd_revoke(int argc, char **argv);
 int cli_cmd_crl(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_trust(int argc, char **argv);
+int cli_cmd_acme(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"ca", cli_cmd_ca},         {"issue", cli_cmd_issue},   {"csr", cli_cmd_csr},
 	{"sign", cli_cmd_sign},     {"revoke", cli_cmd_revoke}, {"crl", cli_cmd_crl},
 	{"inspect", cli_cmd_inspect}, {"trust", cli_cmd_trust}, {"help", cli_cmd_help},
+	{"acme", cli_cmd_acme},
 };
 
 int main(int argc, char **argv)
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
 			continue;
 		/* ca and trust have subcommands and answer --help themselves */
 		if (strcmp(argv[1], "ca") != 0 && strcmp(argv[1], "trust") != 0 &&
+		    strcmp(argv[1], "acme") != 0 &&
 		    strcmp(argv[1], "help") != 0 && cli_wants_help(argc - 1, argv + 1))
 			return cli_help(argv[1], stdout);
 		return commands[i].run(argc - 1, argv + 1);

@@ -1,0 +1,280 @@
+/* store.c: accounts and certificate lineages on disk (see store.h). */
+#include "acme/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/file.h"
+
+#define MAX_JSON (64 * 1024)
+
+int acme_store_account_dir(const char *home, const char *directory_url, char *out, size_t n,
+			   struct moat_err *err)
+{
+	const char *h = strstr(directory_url, "://");
+	char server[256];
+	size_t len = 0;
+
+	h = h != NULL ? h + 3 : directory_url;
+	for (; *h != '\0' && *h != '/' && len + 1 < sizeof(server); h++) {
+		char c = *h;
+		if (c == ':')
+			c = '_';
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			   c == '.' || c == '-' || c == '[' || c == ']'))
+			c = '_';
+		server[len++] = c;
+	}
+	server[len] = '\0';
+	if (len == 0) {
+		moat_err_set(err, "no host in the server URL");
+		return -1;
+	}
+	if (len > 4 && strcmp(server + len - 4, "_443") == 0)
+		server[len - 4] = '\0';
+	if ((size_t)snprintf(out, n, "%s/acme/accounts/%s", home, server) >= n) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+int acme_store_account_save(const char *dir, const struct pki_key *key,
+			    const struct acme_stored_account *a, bool replace, struct moat_err *err)
+{
+	struct moat_fileset *fs = NULL;
+	struct moat_buf pem = MOAT_BUF_INIT;
+	json_t *j = NULL;
+	char *text = NULL, path[PATH_MAX];
+	int ret = -1;
+
+	j = json_pack("{s:i, s:s, s:s, s:s}", "version", 1, "directory", a->directory, "url",
+		      a->url, "contact", a->contact);
+	if (j == NULL || (text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL ||
+	    (fs = moat_fileset_new()) == NULL) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	if (pki_key_to_pem(key, NULL, 0, &pem, err) != 0 ||
+	    moat_fileset_mkdir(fs, dir, 0700, err) != 0 ||
+	    moat_path_join(path, sizeof(path), dir, "account-key.pem", err) != 0 ||
+	    moat_fileset_add(fs, path, pem.data, pem.len, 0600, replace, err) != 0 ||
+	    moat_path_join(path, sizeof(path), dir, "account.json", err) != 0 ||
+	    moat_fileset_add(fs, path, text, strlen(text), 0600, replace, err) != 0 ||
+	    moat_fileset_commit(fs, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	moat_fileset_free(fs);
+	moat_buf_wipe(&pem);
+	json_decref(j);
+	free(text);
+	return ret;
+}
+
+static void copy_str(char *dst, size_t n, const json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key);
+
+	snprintf(dst, n, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+struct pki_key *acme_store_account_load(const char *dir, struct acme_stored_account *a,
+					struct moat_err *err)
+{
+	struct moat_buf b = MOAT_BUF_INIT;
+	struct pki_key *k = NULL;
+	json_t *j = NULL;
+	json_error_t je;
+	char path[PATH_MAX];
+
+	memset(a, 0, sizeof(*a));
+	if (moat_path_join(path, sizeof(path), dir, "account.json", err) != 0)
+		goto out;
+	if (!moat_file_exists(path)) {
+		moat_err_set(err, "no ACME account for this server yet (%s)", dir);
+		moat_err_hint(err, "register one: moat acme register --email YOU --agree-tos "
+				   "(with the same --server)");
+		goto out;
+	}
+	if (moat_file_read(path, MAX_JSON, &b, err) != 0)
+		goto out;
+	j = json_loadb((const char *)b.data, b.len, 0, &je);
+	copy_str(a->url, sizeof(a->url), j, "url");
+	copy_str(a->directory, sizeof(a->directory), j, "directory");
+	copy_str(a->contact, sizeof(a->contact), j, "contact");
+	if (j == NULL || a->url[0] == '\0') {
+		moat_err_set(err, "%s is damaged", path);
+		moat_err_hint(err, "register again with --force to replace it");
+		goto out;
+	}
+	moat_buf_free(&b);
+	if (moat_path_join(path, sizeof(path), dir, "account-key.pem", err) != 0 ||
+	    moat_file_read(path, MOAT_MAX_PEM_FILE, &b, err) != 0)
+		goto out;
+	if ((k = pki_key_from_pem(b.data, b.len, NULL, 0, err)) == NULL)
+		moat_err_prefix(err, "%s", path);
+out:
+	moat_buf_wipe(&b);
+	json_decref(j);
+	return k;
+}
+
+/* The highest N of archive/NAME/certN.pem, 0 if none. */
+static int last_version(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int max = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		int v;
+		char tail[8];
+		if (sscanf(e->d_name, "cert%d.pe%7s", &v, tail) == 2 && strcmp(tail, "m") == 0 &&
+		    v > max)
+			max = v;
+	}
+	closedir(d);
+	return max;
+}
+
+/* live/NAME exists and holds real files (the private CA's layout). */
+static bool private_ca_lineage(const char *live)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	return snprintf(p, sizeof(p), "%s/privkey.pem", live) < (int)sizeof(p) &&
+	       lstat(p, &st) == 0 && !S_ISLNK(st.st_mode);
+}
+
+static int relink(const char *live, const char *name, const char *target, struct moat_err *err)
+{
+	char final[PATH_MAX], tmp[PATH_MAX];
+
+	if (snprintf(final, sizeof(final), "%s/%s", live, name) >= (int)sizeof(final) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%ld", live, name, (long)getpid()) >=
+		    (int)sizeof(tmp)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	(void)unlink(tmp);
+	if (symlink(target, tmp) != 0 || rename(tmp, final) != 0) {
+		moat_err_errno(err, errno, "cannot update %s", final);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
+{
+	return moat_buf_printf(out,
+			       "# moat acme renewal configuration (written by moat; edit with care)\n"
+			       "version = 1\nserver = %s\nca_bundle = %s\nnames = %s\nkey_type = %s\n"
+			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nprofile = %s\n"
+			       "preferred_chain = %s\n",
+			       rn->server, rn->ca_bundle, rn->names, rn->key_type, rn->challenge,
+			       rn->webroot, rn->http_port, rn->profile, rn->preferred_chain);
+}
+
+int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
+			    const struct moat_buf *chain_pem, const struct acme_renewal *rn,
+			    bool force, int *version, struct moat_err *err)
+{
+	static const char *const parts[] = {"cert", "chain", "fullchain", "privkey"};
+	char archive[PATH_MAX], live[PATH_MAX], path[PATH_MAX], target[PATH_MAX];
+	struct moat_buf text[4] = {MOAT_BUF_INIT, MOAT_BUF_INIT, MOAT_BUF_INIT, MOAT_BUF_INIT};
+	struct moat_buf conf = MOAT_BUF_INIT;
+	struct pki_cert **certs = NULL;
+	struct moat_fileset *fs = NULL;
+	size_t n = 0;
+	int v, ret = -1;
+
+	if (snprintf(archive, sizeof(archive), "%s/archive/%s", home, lineage) >= (int)sizeof(archive) ||
+	    snprintf(live, sizeof(live), "%s/live/%s", home, lineage) >= (int)sizeof(live)) {
+		moat_err_set(err, "path too long");
+		goto out;
+	}
+	if (private_ca_lineage(live) && !force) {
+		moat_err_set(err, "%s holds a certificate from your private CA", live);
+		moat_err_hint(err, "use --force to replace it with the ACME certificate");
+		goto out;
+	}
+	if (pki_certs_from_pem(chain_pem->data, chain_pem->len, &certs, &n, err) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (pki_cert_to_pem(certs[i], i == 0 ? &text[0] : &text[1], err) != 0 ||
+		    pki_cert_to_pem(certs[i], &text[2], err) != 0)
+			goto out;
+	if (moat_buf_append(&text[3], privkey->data, privkey->len) != 0 ||
+	    moat_buf_append(&text[1], "", 0) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	v = last_version(archive) + 1;
+	if ((fs = moat_fileset_new()) == NULL) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	if (moat_fileset_mkdir(fs, archive, 0700, err) != 0)
+		goto out;
+	for (size_t i = 0; i < 4; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s%d.pem", archive, parts[i], v) >=
+		    (int)sizeof(path)) {
+			moat_err_set(err, "path too long");
+			goto out;
+		}
+		if (moat_fileset_add(fs, path, text[i].data, text[i].len, i == 3 ? 0600 : 0644, false,
+				     err) != 0)
+			goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path) ||
+	    renewal_text(rn, &conf) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	{
+		char rdir[PATH_MAX];
+		snprintf(rdir, sizeof(rdir), "%s/renewal", home);
+		if (moat_fileset_mkdir(fs, rdir, 0700, err) != 0 ||
+		    moat_fileset_mkdir(fs, live, 0700, err) != 0 ||
+		    moat_fileset_add(fs, path, conf.data, conf.len, 0600, true, err) != 0 ||
+		    moat_fileset_commit(fs, err) != 0)
+			goto out;
+	}
+	/* Only now point live/ at the new version (renaming each link over
+	 * the old link or file): a failure before this point leaves the
+	 * previous certificate in service. */
+	for (size_t i = 0; i < 4; i++) {
+		char name[32];
+		if (snprintf(target, sizeof(target), "../../archive/%s/%s%d.pem", lineage, parts[i],
+			     v) >= (int)sizeof(target)) {
+			moat_err_set(err, "path too long");
+			goto out;
+		}
+		snprintf(name, sizeof(name), "%s.pem", parts[i]);
+		if (relink(live, name, target, err) != 0)
+			goto out;
+	}
+	(void)moat_dir_sync(live);
+	*version = v;
+	ret = 0;
+out:
+	moat_fileset_free(fs);
+	pki_certs_free(certs, n);
+	for (size_t i = 0; i < 4; i++)
+		moat_buf_wipe(&text[i]);
+	moat_buf_free(&conf);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/* store.h: where the ACME client keeps accounts and certificates, in
+ * certbot's layout so that server configurations written for certbot work
+ * unchanged:
+ *
+ *   MOAT_HOME/acme/accounts/<server>/account.json   account URL, contacts
+ *   MOAT_HOME/acme/accounts/<server>/account-key.pem 0600
+ *   MOAT_HOME/archive/NAME/{cert,chain,fullchain,privkey}N.pem   every version
+ *   MOAT_HOME/live/NAME/{cert,chain,fullchain,privkey}.pem       symlinks to the newest
+ *   MOAT_HOME/renewal/NAME.conf                      what `moat acme renew` needs
+ *
+ * <server> is the directory URL's host (and port when not 443). */
+#ifndef MOAT_ACME_STORE_H
+#define MOAT_ACME_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "pki/pki.h"
+
+/* MOAT_HOME/acme/accounts/<server> for a directory URL. */
+int acme_store_account_dir(const char *home, const char *directory_url, char *out, size_t n,
+			   struct moat_err *err);
+
+struct acme_stored_account {
+	char url[2048];       /* the account URL (kid) */
+	char directory[2048];
+	char contact[512];    /* comma-separated, "" if none */
+};
+
+/* Save a new account (key + account.json); fails if one exists unless
+ * replace. */
+int acme_store_account_save(const char *dir, const struct pki_key *key,
+			    const struct acme_stored_account *a, bool replace, struct moat_err *err);
+/* Load; a missing account gives err with a hint to register. */
+struct pki_key *acme_store_account_load(const char *dir, struct acme_stored_account *a,
+					struct moat_err *err);
+
+/* What `renew` needs to do it again. */
+struct acme_renewal {
+	char server[2048];
+	char ca_bundle[1024];   /* "" if none */
+	char names[4096];       /* comma-separated */
+	char key_type[16];
+	char challenge[16];
+	char webroot[1024];     /* "" unless webroot */
+	int http_port;          /* standalone */
+	char profile[64];
+	char preferred_chain[256];
+};
+
+/* Write a new version of lineage NAME: archive files, then live symlinks
+ * and the renewal configuration.  *version gets N.  Refuses to take over
+ * a live/NAME made by the private CA unless force. */
+int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
+			    const struct moat_buf *chain_pem, const struct acme_renewal *rn,
+			    bool force, int *version, struct moat_err *err);
+
+#endif

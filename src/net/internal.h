@@ -1,0 +1,50 @@
+/* internal.h: what the files of the net module share.  Not for use outside
+ * src/net/. */
+#ifndef MOAT_NET_INTERNAL_H
+#define MOAT_NET_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/net.h"
+
+#define NET_MAX_LISTENERS 8
+
+struct net_listener {
+	uv_tcp_t tcp;
+	struct net_server *s;
+	net_http_handler handler;
+	void *arg;
+};
+
+enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
+
+struct net_conn; /* conn.c */
+
+struct net_server {
+	uv_loop_t loop;
+	uv_async_t stop_async;
+	uv_thread_t thread;
+	uv_sem_t ready;
+	atomic_bool stop_requested;
+	enum net_server_state state; /* only touched by the owner's thread */
+	bool thread_started;
+	struct net_listener *listeners[NET_MAX_LISTENERS];
+	size_t nlisteners;
+	struct net_conn *conns; /* open and closing connections */
+	size_t nconns;
+	uint16_t port;
+};
+
+/* ---- connections (conn.c) --------------------------------------------- */
+
+/* The connection callback of every listener: accept, or accept and close
+ * when the server already has NET_HTTP_MAX_CONNS connections. */
+void net_conn_accept(uv_stream_t *listener, int status);
+/* Close every connection of s (they are freed as their handles close). */
+void net_conn_close_all(struct net_server *s);
+
+#endif

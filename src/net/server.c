@@ -1,0 +1,276 @@
+/* server.c: a net_server: its loop, its thread and its listeners. */
+#include "net/internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* ---- listening --------------------------------------------------------------- */
+
+static void on_listener_failed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Bind and listen on sa; a libuv error code. */
+static int open_listener(struct net_server *s, const struct sockaddr *sa, struct net_listener **out)
+{
+	struct net_listener *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (l == NULL)
+		return UV_ENOMEM;
+	l->s = s;
+	r = uv_tcp_init_ex(&s->loop, &l->tcp, sa->sa_family);
+	if (r != 0) {
+		free(l);
+		return r;
+	}
+	l->tcp.data = l;
+	r = uv_tcp_bind(&l->tcp, sa, 0); /* IPV6_V6ONLY off: "::" takes IPv4 too */
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&l->tcp, SOMAXCONN, net_conn_accept);
+	if (r != 0) {
+		uv_close((uv_handle_t *)&l->tcp, on_listener_failed);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t port)
+{
+	char where[96];
+
+	if (addr == NULL)
+		snprintf(where, sizeof(where), "all addresses");
+	else
+		moat_escape(where, sizeof(where), addr, strlen(addr));
+	if (r == UV_EADDRINUSE) {
+		moat_err_set(err, "port %u on %s is already in use", port, where);
+		moat_err_hint(err, "another web server may be running there: stop it, or choose "
+				   "another port with --http-port");
+	} else if ((r == UV_EACCES || r == UV_EPERM) && port < 1024) {
+		moat_err_set(err, "cannot listen on port %u on %s: permission denied", port, where);
+		moat_err_hint(err, "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability: "
+				   "run as root, grant it with `sudo setcap "
+				   "cap_net_bind_service=+ep $(command -v moat)`, or use --http-port");
+	} else if (r == UV_EADDRNOTAVAIL) {
+		moat_err_set(err, "cannot listen on %s: no interface of this machine has that address",
+			     where);
+	} else {
+		moat_err_set(err, "cannot listen on port %u on %s: %s", port, where, uv_strerror(r));
+	}
+}
+
+static bool no_ipv6(int r)
+{
+	return r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL || r == UV_EPROTONOSUPPORT;
+}
+
+int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
+			   net_http_handler h, void *arg, struct moat_err *err)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_storage bound;
+	struct net_listener *l = NULL;
+	int r, n = sizeof(bound);
+
+	if (h == NULL) {
+		moat_err_set(err, "cannot listen: no handler");
+		return -1;
+	}
+	if (s->state != NET_SERVER_NEW) {
+		moat_err_set(err, "cannot listen: the server is already running");
+		return -1;
+	}
+	if (s->nlisteners == NET_MAX_LISTENERS) {
+		moat_err_set(err, "cannot listen: too many listeners (at most %d)", NET_MAX_LISTENERS);
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (addr == NULL) {
+		(void)uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
+		r = open_listener(s, (struct sockaddr *)&ss, &l);
+		if (no_ipv6(r)) {
+			memset(&ss, 0, sizeof(ss));
+			(void)uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
+			r = open_listener(s, (struct sockaddr *)&ss, &l);
+		}
+	} else if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) == 0 ||
+		   uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) == 0) {
+		r = open_listener(s, (struct sockaddr *)&ss, &l);
+	} else {
+		char shown[96];
+
+		moat_escape(shown, sizeof(shown), addr, strlen(addr));
+		moat_err_set(err, "invalid listen address \"%s\"", shown);
+		moat_err_hint(err, "give an IP address such as 0.0.0.0, ::, 127.0.0.1 or ::1");
+		return -1;
+	}
+	if (r != 0) {
+		listen_error(err, r, addr, port);
+		return -1;
+	}
+	l->handler = h;
+	l->arg = arg;
+	s->listeners[s->nlisteners++] = l;
+	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &n) == 0)
+		s->port = ntohs(bound.ss_family == AF_INET6
+					? ((struct sockaddr_in6 *)&bound)->sin6_port
+					: ((struct sockaddr_in *)&bound)->sin_port);
+	return 0;
+}
+
+uint16_t net_server_port(const struct net_server *s)
+{
+	return s->port;
+}
+
+/* ---- the server -------------------------------------------------------------- */
+
+/* Close every handle; the loop then ends by itself. */
+static void close_all(struct net_server *s)
+{
+	for (size_t i = 0; i < s->nlisteners; i++)
+		if (!uv_is_closing((uv_handle_t *)&s->listeners[i]->tcp))
+			uv_close((uv_handle_t *)&s->listeners[i]->tcp, NULL);
+	net_conn_close_all(s);
+	if (!uv_is_closing((uv_handle_t *)&s->stop_async))
+		uv_close((uv_handle_t *)&s->stop_async, NULL);
+}
+
+static void on_stop(uv_async_t *a)
+{
+	close_all(a->data);
+}
+
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) != 0 || (sa.sa_flags & SA_SIGINFO) != 0 ||
+	    sa.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+}
+
+struct net_server *net_server_new(struct moat_err *err)
+{
+	struct net_server *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL) {
+		moat_err_set(err, "out of memory");
+		return NULL;
+	}
+	r = uv_loop_init(&s->loop);
+	if (r != 0) {
+		moat_err_set(err, "cannot create an event loop: %s", uv_strerror(r));
+		free(s);
+		return NULL;
+	}
+	r = uv_async_init(&s->loop, &s->stop_async, on_stop);
+	if (r != 0) {
+		moat_err_set(err, "cannot create an event loop: %s", uv_strerror(r));
+		(void)uv_loop_close(&s->loop);
+		free(s);
+		return NULL;
+	}
+	s->stop_async.data = s;
+	atomic_init(&s->stop_requested, false);
+	ignore_sigpipe();
+	return s;
+}
+
+int net_server_run(struct net_server *s, struct moat_err *err)
+{
+	if (s->state != NET_SERVER_NEW) {
+		moat_err_set(err, "the server has already run");
+		return -1;
+	}
+	s->state = NET_SERVER_RUNNING;
+	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
+	s->state = NET_SERVER_DONE;
+	return 0;
+}
+
+static void loop_thread(void *arg)
+{
+	struct net_server *s = arg;
+
+	uv_sem_post(&s->ready);
+	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
+}
+
+int net_server_start(struct net_server *s, struct moat_err *err)
+{
+	static const int blocked[] = {SIGINT, SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
+				      SIGUSR2, SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE};
+	sigset_t set, old;
+	int r, ret = -1;
+
+	if (s->state != NET_SERVER_NEW) {
+		moat_err_set(err, "the server has already run");
+		return -1;
+	}
+	r = uv_sem_init(&s->ready, 0);
+	if (r != 0) {
+		moat_err_set(err, "cannot start the server: %s", uv_strerror(r));
+		return -1;
+	}
+	/* The new thread inherits the mask: it never runs signal handlers. */
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
+		sigaddset(&set, blocked[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	s->state = NET_SERVER_RUNNING;
+	r = uv_thread_create(&s->thread, loop_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		s->state = NET_SERVER_NEW;
+		moat_err_set(err, "cannot start the server thread: %s", uv_strerror(r));
+		goto out;
+	}
+	s->thread_started = true;
+	uv_sem_wait(&s->ready);
+	ret = 0;
+out:
+	uv_sem_destroy(&s->ready);
+	return ret;
+}
+
+void net_server_stop(struct net_server *s)
+{
+	if (s == NULL || atomic_exchange(&s->stop_requested, true))
+		return;
+	(void)uv_async_send(&s->stop_async);
+}
+
+void net_server_free(struct net_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->thread_started) {
+		net_server_stop(s);
+		(void)uv_thread_join(&s->thread);
+		s->thread_started = false;
+	}
+	(void)atomic_exchange(&s->stop_requested, true);
+	close_all(s);
+	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
+	/* Fails only if a handle is still open, which would be a bug here;
+	 * then leaking is better than freeing memory libuv still uses. */
+	if (uv_loop_close(&s->loop) != 0)
+		return;
+	for (size_t i = 0; i < s->nlisteners; i++)
+		free(s->listeners[i]);
+	free(s);
+}

@@ -1,0 +1,1059 @@
+/* Unit tests for src/net: the request-head parser, the response head, and
+ * a real server on 127.0.0.1 talked to with plain sockets (and with curl
+ * when it is installed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "net/http_parse.h"
+#include "net/http_reply.h"
+#include "net/net.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- parser ------------------------------------------------------------------- */
+
+/* Parse s, copied into a buffer of exactly its length (so that ASan sees
+ * any read past it).  *bufp keeps the buffer for the strings in h. */
+static enum net_http_parse parse_n(const char *s, size_t n, struct net_http_head *h, char **bufp)
+{
+	char *buf = malloc(n > 0 ? n : 1);
+	enum net_http_parse r;
+
+	assert_non_null(buf);
+	memcpy(buf, s, n);
+	net_http_head_reset(h);
+	r = net_http_parse_head(buf, n, h);
+	if (bufp != NULL)
+		*bufp = buf;
+	else
+		free(buf);
+	return r;
+}
+
+static enum net_http_parse parse(const char *s, struct net_http_head *h, char **bufp)
+{
+	return parse_n(s, strlen(s), h, bufp);
+}
+
+/* The status of an error, 0 for done, -1 for "more". */
+static int outcome(const char *s, size_t n)
+{
+	struct net_http_head h;
+
+	switch (parse_n(s, n, &h, NULL)) {
+	case NET_HTTP_PARSE_DONE:
+		return 0;
+	case NET_HTTP_PARSE_MORE:
+		return -1;
+	default:
+		return h.status;
+	}
+}
+
+#define OUTCOME(s) outcome(s, sizeof(s) - 1)
+
+static void test_parse_get(void **state)
+{
+	static const char req[] = "GET /.well-known/acme-challenge/tok_-1 HTTP/1.1\r\n"
+				  "Host: example.com:80\r\n"
+				  "User-Agent: test\r\n"
+				  "Accept: */*\r\n"
+				  "\r\n";
+	struct net_http_head h;
+	char *buf;
+
+	(void)state;
+	assert_int_equal(parse(req, &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.method, "GET");
+	assert_string_equal(h.target, "/.well-known/acme-challenge/tok_-1");
+	assert_string_equal(h.host, "example.com:80");
+	assert_int_equal(h.version_minor, 1);
+	assert_true(h.keep_alive);
+	assert_int_equal(h.len, strlen(req));
+	free(buf);
+
+	/* HTTP/1.0 closes; so does Connection: close, among other tokens. */
+	assert_int_equal(parse("HEAD / HTTP/1.0\r\n\r\n", &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.method, "HEAD");
+	assert_int_equal(h.version_minor, 0);
+	assert_false(h.keep_alive);
+	free(buf);
+	assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &h, &buf),
+			 NET_HTTP_PARSE_DONE);
+	assert_false(h.keep_alive);
+	free(buf);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nconnection:  Upgrade , CLOSE\t\r\n\r\n", &h, &buf),
+			 NET_HTTP_PARSE_DONE);
+	assert_false(h.keep_alive);
+	free(buf);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", &h, &buf),
+			 NET_HTTP_PARSE_DONE);
+	assert_true(h.keep_alive);
+	free(buf);
+
+	/* Missing Host on HTTP/1.1 is fine for us; empty Host too; OWS trimmed. */
+	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n", &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.host, "");
+	free(buf);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHOST:\t[::1]:8080 \r\n\r\n", &h, &buf),
+			 NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.host, "[::1]:8080");
+	free(buf);
+	assert_int_equal(parse("GET * HTTP/1.1\r\nHost:\r\n\r\n", &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.host, "");
+	assert_string_equal(h.target, "*");
+	free(buf);
+
+	/* Empty lines before the request line are skipped; Content-Length: 0
+	 * is no body; 1.x after 1.1 is served as 1.1. */
+	assert_int_equal(parse("\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 000\r\n\r\n", &h, &buf),
+			 NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.method, "GET");
+	free(buf);
+	assert_int_equal(parse("GET / HTTP/1.9\r\n\r\n", &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_int_equal(h.version_minor, 1);
+	free(buf);
+}
+
+/* Bytes arriving one at a time: "more" until the last one. */
+static void test_parse_incremental(void **state)
+{
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n";
+	size_t n = strlen(req);
+	char *buf = malloc(n);
+	struct net_http_head h;
+
+	(void)state;
+	assert_non_null(buf);
+	memcpy(buf, req, n);
+	net_http_head_reset(&h);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(net_http_parse_head(buf, i, &h), NET_HTTP_PARSE_MORE);
+	assert_int_equal(net_http_parse_head(buf, n, &h), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.target, "/a");
+	assert_string_equal(h.host, "x");
+	assert_int_equal(h.len, n);
+	free(buf);
+}
+
+static void test_parse_pipelined(void **state)
+{
+	static const char two[] = "GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+				  "HEAD /two HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"
+				  "GET /thr";
+	struct net_http_head h;
+	char *buf;
+	size_t off, n = strlen(two);
+
+	(void)state;
+	assert_int_equal(parse(two, &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.target, "/one");
+	assert_string_equal(h.host, "a");
+	assert_true(h.keep_alive);
+	off = h.len;
+	net_http_head_reset(&h);
+	assert_int_equal(net_http_parse_head(buf + off, n - off, &h), NET_HTTP_PARSE_DONE);
+	assert_string_equal(h.method, "HEAD");
+	assert_string_equal(h.target, "/two");
+	assert_string_equal(h.host, "b");
+	assert_false(h.keep_alive);
+	off += h.len;
+	net_http_head_reset(&h);
+	assert_int_equal(net_http_parse_head(buf + off, n - off, &h), NET_HTTP_PARSE_MORE);
+	free(buf);
+}
+
+static void test_parse_bad(void **state)
+{
+	static const char *const bad[] = {
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET /  HTTP/1.1\r\n\r\n",
+		" GET / HTTP/1.1\r\n\r\n",
+		"GET /\r\n\r\n",
+		"GET\r\n\r\n",
+		"GET / HTTP/1.1 x\r\n\r\n",
+		"GET / http/1.1\r\n\r\n",
+		"GET / HTTP/1.10\r\n\r\n",
+		"GET / HTTP/1\r\n\r\n",
+		"G(T / HTTP/1.1\r\n\r\n",
+		"GET /a\x7f HTTP/1.1\r\n\r\n",
+		"GET /\xc3\xa9 HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+		"GET / HTTP/1.1\r\n: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: 0, 0\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+		"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+		/* LF-only and stray CR line endings */
+		"GET / HTTP/1.1\nHost: x\n\n",
+		"GET / HTTP/1.1\r\nHost: x\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\n",
+		"GET / HTTP/1.1\rHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		int got = outcome(bad[i], strlen(bad[i]));
+
+		if (got != 400)
+			fail_msg("case %zu: got %d, want 400", i, got);
+	}
+	/* Errors that can be seen before the head is complete are answered
+	 * at once: bare LF, bare CR, NUL, a method that is no token. */
+	assert_int_equal(OUTCOME("GET / HTTP/1.1\n"), 400);
+	assert_int_equal(OUTCOME("GET / HTTP/1.1\rX"), 400);
+	assert_int_equal(OUTCOME("GET /\0 HTTP/1.1\r\n\r\n"), 400);
+	assert_int_equal(OUTCOME("GET / HTTP/1.1\r\nX: \0"), 400);
+	assert_int_equal(OUTCOME("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), 400);
+	assert_int_equal(OUTCOME("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ"), 400);
+	/* ... but a bare CR at the very end may still become CR LF. */
+	assert_int_equal(OUTCOME("GET / HTTP/1.1\r"), -1);
+	assert_int_equal(OUTCOME(""), -1);
+	assert_int_equal(OUTCOME("\r\n\r\n"), -1);
+}
+
+static void test_parse_status(void **state)
+{
+	(void)state;
+	assert_int_equal(OUTCOME("GET / HTTP/2.0\r\n\r\n"), 505);
+	assert_int_equal(OUTCOME("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
+	assert_int_equal(OUTCOME("GET / HTTP/0.9\r\n\r\n"), 505);
+	assert_int_equal(OUTCOME("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"), 413);
+	assert_int_equal(
+		OUTCOME("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n"), 413);
+	assert_int_equal(OUTCOME("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 413);
+	assert_int_equal(OUTCOME("POST / HTTP/1.0\r\nContent-Length: 1\r\n\r\n"), 413);
+}
+
+/* A head of n bytes: a request line with a target of target_len bytes,
+ * then one long header field to fill up. */
+static char *head_of(size_t n, size_t target_len)
+{
+	char *s = malloc(n + 1);
+	size_t o;
+
+	assert_non_null(s);
+	s[0] = '\0';
+	strcat(s, "GET /");
+	o = 5;
+	memset(s + o, 'a', target_len - 1);
+	o += target_len - 1;
+	memcpy(s + o, " HTTP/1.1\r\n", 11);
+	o += 11;
+	assert_true(n >= o + 6);
+	memcpy(s + o, "X:", 2);
+	memset(s + o + 2, 'v', n - o - 6);
+	memcpy(s + n - 4, "\r\n\r\n", 4);
+	s[n] = '\0';
+	return s;
+}
+
+static void test_parse_limits(void **state)
+{
+	struct net_http_head h;
+	char *s, *buf;
+
+	(void)state;
+	/* A head of exactly NET_HTTP_MAX_HEAD bytes is fine ... */
+	s = head_of(NET_HTTP_MAX_HEAD, 1);
+	assert_int_equal(strlen(s), NET_HTTP_MAX_HEAD);
+	assert_int_equal(parse_n(s, NET_HTTP_MAX_HEAD, &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_int_equal(h.len, NET_HTTP_MAX_HEAD);
+	free(buf);
+	free(s);
+	/* ... one more is 431, whatever follows. */
+	s = head_of(NET_HTTP_MAX_HEAD + 1, 1);
+	assert_int_equal(outcome(s, NET_HTTP_MAX_HEAD), 431);
+	assert_int_equal(outcome(s, NET_HTTP_MAX_HEAD + 1), 431);
+	assert_int_equal(outcome(s, NET_HTTP_MAX_HEAD - 1), -1);
+	free(s);
+	/* A long target that fits ... */
+	s = head_of(6000, 5000);
+	assert_int_equal(parse_n(s, 6000, &h, &buf), NET_HTTP_PARSE_DONE);
+	assert_int_equal(strlen(h.target), 5000);
+	free(buf);
+	free(s);
+	/* ... and one that does not: 414. */
+	s = head_of(20000, 19000);
+	assert_int_equal(outcome(s, 20000), 414);
+	free(s);
+}
+
+/* ---- response head ------------------------------------------------------------ */
+
+static void test_reply_head(void **state)
+{
+	char out[NET_HTTP_REPLY_HEAD_MAX];
+	char date[32];
+	size_t n;
+
+	(void)state;
+	net_http_date(date, sizeof(date), 784111777);
+	assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+	n = net_http_reply_head(out, sizeof(out), 200, NULL, 12, true, 784111777);
+	assert_string_equal(out, "HTTP/1.1 200 OK\r\nServer: moat\r\n"
+				 "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+				 "Content-Type: text/plain; charset=utf-8\r\n"
+				 "Content-Length: 12\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(n, strlen(out));
+	n = net_http_reply_head(out, sizeof(out), 204, "x/y", 0, false, 0);
+	assert_string_equal(out, "HTTP/1.1 204 No Content\r\nServer: moat\r\n"
+				 "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nConnection: close\r\n\r\n");
+	assert_int_equal(n, strlen(out));
+	assert_string_equal(net_http_reason(431), "Request Header Fields Too Large");
+	assert_string_equal(net_http_reason(499), "Client Error");
+	/* No header injection, no silly values, no overflow. */
+	assert_int_equal(net_http_reply_head(out, sizeof(out), 200, "a\r\nSet-Cookie: x", 0, true, 0), 0);
+	assert_int_equal(net_http_reply_head(out, sizeof(out), 200, "", 0, true, 0), 0);
+	assert_int_equal(net_http_reply_head(out, sizeof(out), 99, NULL, 0, true, 0), 0);
+	assert_int_equal(net_http_reply_head(out, 40, 200, NULL, 0, true, 0), 0);
+}
+
+/* ---- a real server ------------------------------------------------------------- */
+
+#define KEYAUTH "tok.thumbprint"
+#define BIG 16384
+
+static char big[BIG];
+
+struct ctx {
+	struct net_server *s;
+	char last_peer[64];
+	char last_host[64];
+	int calls;
+};
+
+static void handler(void *arg, const struct net_http_request *req, struct net_http_reply *reply)
+{
+	struct ctx *x = arg;
+
+	x->calls++;
+	snprintf(x->last_peer, sizeof(x->last_peer), "%s", req->peer);
+	snprintf(x->last_host, sizeof(x->last_host), "%s", req->host);
+	if (strcmp(req->target, "/.well-known/acme-challenge/tok") == 0) {
+		reply->status = 200;
+		reply->content_type = "application/octet-stream";
+		reply->body = KEYAUTH;
+		reply->len = strlen(KEYAUTH);
+	} else if (strcmp(req->target, "/dyn") == 0) {
+		char *b = malloc(32);
+
+		if (b == NULL)
+			return;
+		reply->len = (size_t)snprintf(b, 32, "%s %d", req->method, req->version_minor);
+		reply->status = 200;
+		reply->body = b;
+		reply->free_body = true;
+	} else if (strcmp(req->target, "/badtype") == 0) {
+		reply->status = 200;
+		reply->content_type = "text/plain\r\nX-Evil: 1";
+		reply->body = "x";
+		reply->len = 1;
+	} else if (strcmp(req->target, "/big") == 0) {
+		for (size_t i = 0; i < BIG; i++)
+			big[i] = (char)('a' + i % 26);
+		reply->status = 200;
+		reply->body = big;
+		reply->len = BIG;
+	} else if (strcmp(req->target, "/stop") == 0) {
+		reply->status = 200;
+		reply->body = "bye";
+		reply->len = 3;
+		net_server_stop(x->s);
+	}
+	/* else: the engine's 404 */
+}
+
+static int connect_to(int family, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct timeval tv = {5, 0};
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof(*a);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+
+		assert_true(w > 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+#define SEND(fd, s) send_all(fd, s, strlen(s))
+
+struct client {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+struct response {
+	int status;
+	char head[4096];
+	char body[BIG + 1];
+	size_t body_len;
+};
+
+/* Read one response; head_only for the answer to HEAD.  0, or -1 at EOF. */
+static int read_response(struct client *c, bool head_only, struct response *r)
+{
+	char *end;
+	const char *cl;
+	size_t hl, bl = 0;
+
+	memset(r, 0, sizeof(*r));
+	while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+
+		if (n <= 0)
+			return -1;
+		c->len += (size_t)n;
+	}
+	hl = (size_t)(end - c->buf) + 4;
+	assert_true(hl < sizeof(r->head));
+	memcpy(r->head, c->buf, hl);
+	assert_int_equal(sscanf(r->head, "HTTP/1.1 %d ", &r->status), 1);
+	cl = strstr(r->head, "\r\nContent-Length: ");
+	if (cl != NULL && !head_only)
+		bl = strtoul(cl + 18, NULL, 10);
+	assert_true(hl + bl <= sizeof(c->buf));
+	assert_true(bl < sizeof(r->body));
+	while (c->len < hl + bl) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+
+		if (n <= 0)
+			return -1;
+		c->len += (size_t)n;
+	}
+	memcpy(r->body, c->buf + hl, bl);
+	r->body_len = bl;
+	c->len -= hl + bl;
+	memmove(c->buf, c->buf + hl + bl, c->len);
+	return 0;
+}
+
+static bool has_header(const struct response *r, const char *line)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "\r\n%s\r\n", line);
+	return strstr(r->head, want) != NULL;
+}
+
+/* The peer has closed: recv gives EOF (not a timeout). */
+static void assert_closed(struct client *c)
+{
+	char b[256];
+	ssize_t n;
+
+	assert_int_equal(c->len, 0);
+	do
+		n = recv(c->fd, b, sizeof(b), 0);
+	while (n > 0);
+	assert_int_equal(n, 0);
+}
+
+struct fixture {
+	struct ctx ctx;
+	uint16_t port;
+	struct client c;
+};
+
+static int server_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct moat_err err;
+
+	if (f == NULL)
+		return -1;
+	moat_err_clear(&err);
+	f->ctx.s = net_server_new(&err);
+	if (f->ctx.s == NULL ||
+	    net_server_listen_http(f->ctx.s, "127.0.0.1", 0, handler, &f->ctx, &err) != 0 ||
+	    net_server_start(f->ctx.s, &err) != 0) {
+		fprintf(stderr, "server: %s\n", err.msg);
+		net_server_free(f->ctx.s);
+		free(f);
+		return -1;
+	}
+	f->port = net_server_port(f->ctx.s);
+	f->c.fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int server_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->c.fd >= 0)
+		close(f->c.fd);
+	net_server_free(f->ctx.s);
+	free(f);
+	return 0;
+}
+
+static void client_open(struct fixture *f)
+{
+	if (f->c.fd >= 0)
+		close(f->c.fd);
+	f->c.len = 0;
+	f->c.fd = connect_to(AF_INET, f->port);
+	assert_true(f->c.fd >= 0);
+}
+
+static void test_server_keepalive(void **state)
+{
+	struct fixture *f = *state;
+	struct response r;
+
+	assert_true(f->port != 0);
+	client_open(f);
+	SEND(f->c.fd, "GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: example.org\r\n\r\n");
+	assert_int_equal(read_response(&f->c, false, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_true(has_header(&r, "Server: moat"));
+	assert_true(has_header(&r, "Content-Type: application/octet-stream"));
+	assert_true(has_header(&r, "Content-Length: 14"));
+	assert_true(has_header(&r, "Connection: keep-alive"));
+	assert_non_null(strstr(r.head, "\r\nDate: "));
+	assert_non_null(strstr(r.head, " GMT\r\n"));
+	assert_int_equal(r.body_len, strlen(KEYAUTH));
+	assert_memory_equal(r.body, KEYAUTH, strlen(KEYAUTH));
+	assert_string_equal(f->ctx.last_peer, "127.0.0.1");
+	assert_string_equal(f->ctx.last_host, "example.org");
+
+	/* Same connection: HEAD (no body), then the default 404, then close. */
+	SEND(f->c.fd, "HEAD /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n");
+	assert_int_equal(read_response(&f->c, true, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(has_header(&r, "Content-Length: 14"));
+	SEND(f->c.fd, "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(read_response(&f->c, false, &r), 0);
+	assert_int_equal(r.status, 404);
+	assert_true(strncmp(r.head, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
+	assert_true(has_header(&r, "Connection: close"));
+	assert_true(has_header(&r, "Content-Type: text/plain; charset=utf-8"));
+	assert_int_equal(r.body_len, strlen("404 Not Found\n"));
+	assert_memory_equal(r.body, "404 Not Found\n", r.body_len);
+	assert_closed(&f->c);
+	assert_int_equal(f->ctx.calls, 3);
+}
+
+static void test_server_pipelined(void **state)
+{
+	struct fixture *f = *state;
+	struct response r;
+	const char *targets[] = {"/dyn", "/.well-known/acme-challenge/tok", "/x", "/dyn"};
+
+	client_open(f);
+	/* Four requests in one write, and a split fifth. */
+	SEND(f->c.fd, "GET /dyn HTTP/1.1\r\n\r\n"
+		      "GET /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n"
+		      "HEAD /x HTTP/1.1\r\n\r\n"
+		      "HEAD /dyn HTTP/1.1\r\n\r\nGET /d");
+	for (size_t i = 0; i < N(targets); i++) {
+		bool head = i >= 2;
+
+		assert_int_equal(read_response(&f->c, head, &r), 0);
+		if (i == 0)
+			assert_memory_equal(r.body, "GET 1", r.body_len);
+		if (i == 1)
+			assert_memory_equal(r.body, KEYAUTH, r.body_len);
+		if (i == 2)
+			assert_int_equal(r.status, 404);
+		if (i == 3)
+			assert_true(has_header(&r, "Content-Length: 6")); /* "HEAD 1" */
+	}
+	usleep(50 * 1000);
+	SEND(f->c.fd, "yn HTTP/1.0\r\n\r\n");
+	assert_int_equal(read_response(&f->c, false, &r), 0);
+	assert_int_equal(r.body_len, 5);
+	assert_memory_equal(r.body, "GET 0", 5);
+	assert_true(has_header(&r, "Connection: close"));
+	assert_closed(&f->c);
+}
+
+static void test_server_errors(void **state)
+{
+	static const struct {
+		const char *req;
+		int status;
+	} cases[] = {
+		{"GET / HTTP/2.0\r\n\r\n", 505},
+		{"GET / HTTP/1.1\nHost: x\n\n", 400},
+		{"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 413},
+		{"GET /badtype HTTP/1.1\r\n\r\n", 500},
+		{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400},
+	};
+	struct fixture *f = *state;
+	struct response r;
+
+	for (size_t i = 0; i < N(cases); i++) {
+		client_open(f);
+		send_all(f->c.fd, cases[i].req, strlen(cases[i].req));
+		assert_int_equal(read_response(&f->c, false, &r), 0);
+		if (r.status != cases[i].status)
+			fail_msg("case %zu: got %d, want %d", i, r.status, cases[i].status);
+		if (cases[i].status == 500) { /* the handler's problem: keep-alive */
+			assert_true(has_header(&r, "Connection: keep-alive"));
+			assert_null(strstr(r.head, "X-Evil"));
+			continue;
+		}
+		assert_true(has_header(&r, "Connection: close"));
+		assert_closed(&f->c);
+	}
+
+	/* A head over the limit, sent in pieces: 431, then closed. */
+	client_open(f);
+	SEND(f->c.fd, "GET / HTTP/1.1\r\n");
+	for (int i = 0; i < 100; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "X-Filler-%03d: %0100d\r\n", i, 0);
+		if (send(f->c.fd, line, strlen(line), MSG_NOSIGNAL) <= 0)
+			break;
+	}
+	assert_int_equal(read_response(&f->c, false, &r), 0);
+	assert_int_equal(r.status, 431);
+	assert_true(has_header(&r, "Connection: close"));
+}
+
+/* A client that sends many requests and reads nothing for a while: the
+ * server stops reading while too many reply bytes wait, and resumes. */
+static void test_server_backpressure(void **state)
+{
+	enum { REQS = 1000 };
+	struct fixture *f = *state;
+	struct response *r = malloc(sizeof(*r));
+	char *reqs = malloc(REQS * 32), *p;
+
+	assert_non_null(r);
+	assert_non_null(reqs);
+	p = reqs;
+	for (int i = 0; i < REQS; i++)
+		p += sprintf(p, "GET /big HTTP/1.1\r\n%s\r\n", i == REQS - 1 ? "Connection: close\r\n" : "");
+	client_open(f);
+	send_all(f->c.fd, reqs, (size_t)(p - reqs));
+	usleep(300 * 1000);
+	for (int i = 0; i < REQS; i++) {
+		assert_int_equal(read_response(&f->c, false, r), 0);
+		assert_int_equal(r->status, 200);
+		assert_int_equal(r->body_len, BIG);
+		assert_memory_equal(r->body, big, BIG);
+	}
+	assert_true(has_header(r, "Connection: close"));
+	assert_closed(&f->c);
+	free(reqs);
+	free(r);
+}
+
+/* Beyond NET_HTTP_MAX_CONNS connections: accepted and closed at once. */
+static void test_server_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit rl;
+	struct response *r = malloc(sizeof(*r));
+	int *fds = calloc(NET_HTTP_MAX_CONNS, sizeof(int));
+	int extra;
+	char b[16];
+
+	assert_non_null(r);
+	assert_non_null(fds);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 2 * NET_HTTP_MAX_CONNS + 64 && rl.rlim_max >= 2 * NET_HTTP_MAX_CONNS + 64) {
+		rl.rlim_cur = 2 * NET_HTTP_MAX_CONNS + 64;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	if (rl.rlim_cur < 2 * NET_HTTP_MAX_CONNS + 64) {
+		free(fds);
+		free(r);
+		print_message("not enough file descriptors: skipped\n");
+		skip();
+	}
+	for (int i = 0; i < NET_HTTP_MAX_CONNS; i++) {
+		fds[i] = connect_to(AF_INET, f->port);
+		assert_true(fds[i] >= 0);
+		SEND(fds[i], "GET /dyn HTTP/1.1\r\n\r\n");
+	}
+	for (int i = 0; i < NET_HTTP_MAX_CONNS; i++) {
+		f->c.fd = fds[i];
+		f->c.len = 0;
+		assert_int_equal(read_response(&f->c, false, r), 0);
+		assert_int_equal(r->status, 200);
+	}
+	f->c.fd = -1;
+	extra = connect_to(AF_INET, f->port);
+	assert_true(extra >= 0);
+	assert_int_equal(recv(extra, b, sizeof(b), 0), 0);
+	close(extra);
+	/* One closes: there is room again. */
+	close(fds[0]);
+	usleep(200 * 1000);
+	f->c.fd = connect_to(AF_INET, f->port);
+	f->c.len = 0;
+	assert_true(f->c.fd >= 0);
+	SEND(f->c.fd, "GET /dyn HTTP/1.1\r\n\r\n");
+	assert_int_equal(read_response(&f->c, false, r), 0);
+	assert_int_equal(r->status, 200);
+	for (int i = 1; i < NET_HTTP_MAX_CONNS; i++)
+		close(fds[i]);
+	free(fds);
+	free(r);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* An idle connection, and one sending its head a byte at a time, are both
+ * closed after NET_IDLE_TIMEOUT_MS. */
+static void test_server_idle(void **state)
+{
+	static const char slow_head[] = "GET / HTTP/1.1\r\nX-Slow: ";
+	struct fixture *f = *state;
+	int fd[2];
+	double t0 = now_ms(), closed[2] = {0, 0};
+	size_t sent = 0;
+
+	fd[0] = connect_to(AF_INET, f->port);
+	fd[1] = connect_to(AF_INET, f->port);
+	assert_true(fd[0] >= 0 && fd[1] >= 0);
+	while ((closed[0] == 0 || closed[1] == 0) && now_ms() - t0 < NET_IDLE_TIMEOUT_MS + 5000) {
+		struct pollfd pf[2] = {{fd[0], POLLIN, 0}, {fd[1], POLLIN, 0}};
+
+		if (closed[1] == 0) {
+			char ch = sent < sizeof(slow_head) - 1 ? slow_head[sent] : 'a';
+
+			if (send(fd[1], &ch, 1, MSG_NOSIGNAL) == 1)
+				sent++;
+		}
+		(void)poll(pf, 2, 250);
+		for (int i = 0; i < 2; i++) {
+			char b[64];
+
+			if (closed[i] == 0 && (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+			    recv(fd[i], b, sizeof(b), MSG_DONTWAIT) <= 0)
+				closed[i] = now_ms() - t0;
+		}
+	}
+	close(fd[0]);
+	close(fd[1]);
+	for (int i = 0; i < 2; i++) {
+		if (closed[i] < NET_IDLE_TIMEOUT_MS - 500 || closed[i] > NET_IDLE_TIMEOUT_MS + 3000)
+			fail_msg("connection %d closed after %.0f ms", i, closed[i]);
+	}
+	assert_true(sent > 20);
+}
+
+/* net_server_run on this thread, a client thread that asks the handler to
+ * stop the server. */
+static void *stop_client(void *arg)
+{
+	uint16_t port = *(uint16_t *)arg;
+	struct client *c = calloc(1, sizeof(*c));
+	struct response r;
+	intptr_t ok = 0;
+
+	if (c == NULL)
+		return NULL;
+	c->fd = connect_to(AF_INET, port);
+	if (c->fd >= 0) {
+		send_all(c->fd, "GET /stop HTTP/1.1\r\n\r\n", 22);
+		ok = read_response(c, false, &r) == 0 && r.status == 200;
+		close(c->fd);
+	}
+	free(c);
+	return (void *)ok;
+}
+
+static void test_server_run(void **state)
+{
+	struct ctx x = {0};
+	struct moat_err err;
+	pthread_t t;
+	void *ok;
+	uint16_t port;
+
+	(void)state;
+	moat_err_clear(&err);
+	x.s = net_server_new(&err);
+	assert_non_null(x.s);
+	assert_int_equal(net_server_listen_http(x.s, "127.0.0.1", 0, handler, &x, &err), 0);
+	port = net_server_port(x.s);
+	assert_int_equal(pthread_create(&t, NULL, stop_client, &port), 0);
+	assert_int_equal(net_server_run(x.s, &err), 0);
+	assert_int_equal(pthread_join(t, &ok), 0);
+	assert_true(ok != NULL);
+	/* It ran once; it does not run again, nor listen. */
+	assert_int_equal(net_server_run(x.s, &err), -1);
+	assert_int_equal(net_server_listen_http(x.s, "127.0.0.1", 0, handler, &x, &err), -1);
+	net_server_free(x.s);
+
+	/* Stopped before it runs: run returns at once.  Freed unstarted. */
+	x.s = net_server_new(&err);
+	assert_non_null(x.s);
+	assert_int_equal(net_server_listen_http(x.s, "127.0.0.1", 0, handler, &x, &err), 0);
+	net_server_stop(x.s);
+	net_server_stop(x.s);
+	assert_int_equal(net_server_run(x.s, &err), 0);
+	net_server_free(x.s);
+	x.s = net_server_new(&err);
+	assert_non_null(x.s);
+	assert_int_equal(net_server_listen_http(x.s, "127.0.0.1", 0, handler, &x, &err), 0);
+	net_server_free(x.s);
+	net_server_free(NULL);
+}
+
+static void test_server_listen_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct net_server *s;
+	struct moat_err err;
+	char want[128];
+
+	moat_err_clear(&err);
+	s = net_server_new(&err);
+	assert_non_null(s);
+	assert_int_equal(net_server_listen_http(s, "127.0.0.1", f->port, handler, NULL, &err), -1);
+	snprintf(want, sizeof(want), "port %u on 127.0.0.1 is already in use", f->port);
+	assert_string_equal(err.msg, want);
+	assert_non_null(strstr(err.hint, "--http-port"));
+	assert_int_equal(net_server_listen_http(s, "localhost\n", 0, handler, NULL, &err), -1);
+	assert_string_equal(err.msg, "invalid listen address \"localhost\\x0a\"");
+	assert_int_equal(net_server_listen_http(s, "192.0.2.1", 0, handler, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "192.0.2.1"));
+	net_server_free(s);
+}
+
+/* NULL address: IPv4 and, where the system has it, IPv6 on one port. */
+static void test_server_dual_stack(void **state)
+{
+	struct ctx x = {0};
+	struct moat_err err;
+	struct client *c = calloc(1, sizeof(*c));
+	struct response r;
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(c);
+	moat_err_clear(&err);
+	x.s = net_server_new(&err);
+	assert_non_null(x.s);
+	assert_int_equal(net_server_listen_http(x.s, NULL, 0, handler, &x, &err), 0);
+	port = net_server_port(x.s);
+	assert_true(port != 0);
+	assert_int_equal(net_server_start(x.s, &err), 0);
+	assert_int_equal(net_server_start(x.s, &err), -1);
+
+	c->fd = connect_to(AF_INET, port);
+	assert_true(c->fd >= 0);
+	SEND(c->fd, "GET /dyn HTTP/1.0\r\n\r\n");
+	assert_int_equal(read_response(c, false, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(x.last_peer, "127.0.0.1"); /* not ::ffff:127.0.0.1 */
+	close(c->fd);
+
+	c->len = 0;
+	c->fd = connect_to(AF_INET6, port);
+	if (c->fd >= 0) {
+		SEND(c->fd, "GET /dyn HTTP/1.0\r\n\r\n");
+		assert_int_equal(read_response(c, false, &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(x.last_peer, "::1");
+		close(c->fd);
+	} else {
+		print_message("no IPv6 loopback: IPv4 only\n");
+	}
+	/* Free while a connection is still open on the server. */
+	c->fd = connect_to(AF_INET, port);
+	assert_true(c->fd >= 0);
+	SEND(c->fd, "GET /dyn HTTP/1.1\r\n"); /* partial */
+	usleep(20 * 1000);
+	net_server_free(x.s);
+	close(c->fd);
+	free(c);
+}
+
+/* Ports below 1024 without the privilege: the hint.  In a child that
+ * drops root if it has it. */
+static void test_server_eacces(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct moat_err err;
+		struct net_server *s;
+		int r;
+
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(2);
+		moat_err_clear(&err);
+		s = net_server_new(&err);
+		if (s == NULL)
+			_exit(3);
+		r = net_server_listen_http(s, "127.0.0.1", 1, handler, NULL, &err);
+		net_server_free(s);
+		if (r == 0)
+			_exit(77); /* net.ipv4.ip_unprivileged_port_start allows it */
+		if (strcmp(err.msg, "cannot listen on port 1 on 127.0.0.1: permission denied") != 0)
+			_exit(4);
+		if (strstr(err.hint, "CAP_NET_BIND_SERVICE") == NULL ||
+		    strstr(err.hint, "sudo setcap cap_net_bind_service=+ep") == NULL)
+			_exit(5);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		print_message("unprivileged ports start below 1: skipped\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* Software we did not write: curl. */
+static int run_curl(const char *args, char *out, size_t n)
+{
+	char cmd[512];
+	FILE *p;
+	size_t got;
+
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 %s 2>&1", args);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	return pclose(p);
+}
+
+static void test_server_curl(void **state)
+{
+	struct fixture *f = *state;
+	char args[256], out[4096];
+
+	if (system("command -v curl >/dev/null 2>&1") != 0) {
+		print_message("curl not found: skipped\n");
+		skip();
+	}
+	snprintf(args, sizeof(args), "-i http://127.0.0.1:%u/.well-known/acme-challenge/tok",
+		 f->port);
+	assert_int_equal(run_curl(args, out, sizeof(out)), 0);
+	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(out, "\r\nServer: moat\r\n"));
+	assert_non_null(strstr(out, "\r\nContent-Length: 14\r\n"));
+	assert_non_null(strstr(out, "\r\n\r\n" KEYAUTH));
+	assert_true(strcmp(out + strlen(out) - strlen(KEYAUTH), KEYAUTH) == 0);
+
+	/* HEAD, and two URLs on one connection (curl reuses it). */
+	snprintf(args, sizeof(args), "-I http://127.0.0.1:%u/.well-known/acme-challenge/tok",
+		 f->port);
+	assert_int_equal(run_curl(args, out, sizeof(out)), 0);
+	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(out, "\r\nContent-Length: 14\r\n"));
+	snprintf(args, sizeof(args),
+		 "-w '[%%{num_connects}]' http://127.0.0.1:%u/dyn http://127.0.0.1:%u/dyn",
+		 f->port, f->port);
+	assert_int_equal(run_curl(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "GET 1[1]GET 1[0]");
+	snprintf(args, sizeof(args), "-o /dev/null -w '%%{http_code}' http://127.0.0.1:%u/missing",
+		 f->port);
+	assert_int_equal(run_curl(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "404");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_get),
+		cmocka_unit_test(test_parse_incremental),
+		cmocka_unit_test(test_parse_pipelined),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_status),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_reply_head),
+		cmocka_unit_test_setup_teardown(test_server_keepalive, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_pipelined, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_errors, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_backpressure, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_limit, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_idle, server_setup, server_teardown),
+		cmocka_unit_test(test_server_run),
+		cmocka_unit_test_setup_teardown(test_server_listen_errors, server_setup,
+						server_teardown),
+		cmocka_unit_test(test_server_dual_stack),
+		cmocka_unit_test(test_server_eacces),
+		cmocka_unit_test_setup_teardown(test_server_curl, server_setup, server_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
