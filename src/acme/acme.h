@@ -148,4 +148,10 @@ struct acme_order_opts {
 int acme_order_run(struct acme_client *c, const struct acme_order_opts *o,
 		   struct moat_buf *chain_pem, struct moat_err *err);
 
+/* ---- revocation (revoke.c) -------------------------------------------- */
+
+/* reason: an RFC 5280 CRLReason code, or -1 to leave it out. */
+int acme_revoke(struct acme_client *c, const struct pki_cert *cert, int reason,
+		struct moat_err *err);
+
 #endif

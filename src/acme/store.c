@@ -182,10 +182,11 @@ static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
 	return moat_buf_printf(out,
 			       "# moat acme renewal configuration (written by moat; edit with care)\n"
 			       "version = 1\nserver = %s\nca_bundle = %s\nnames = %s\nkey_type = %s\n"
-			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nprofile = %s\n"
-			       "preferred_chain = %s\n",
+			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nhttp_address = %s\n"
+			       "profile = %s\npreferred_chain = %s\ndeploy_hook = %s\n",
 			       rn->server, rn->ca_bundle, rn->names, rn->key_type, rn->challenge,
-			       rn->webroot, rn->http_port, rn->profile, rn->preferred_chain);
+			       rn->webroot, rn->http_port, rn->http_address, rn->profile,
+			       rn->preferred_chain, rn->deploy_hook);
 }
 
 int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
@@ -277,4 +278,125 @@ out:
 		moat_buf_wipe(&text[i]);
 	moat_buf_free(&conf);
 	return ret;
+}
+
+/* One "key = value" line into rn; unknown keys are ignored (newer moat). */
+static void renewal_line(char *line, struct acme_renewal *rn, int *version)
+{
+	char *eq = strchr(line, '='), *k = line, *v, *end;
+	struct {
+		const char *key;
+		char *dst;
+		size_t n;
+	} fields[] = {
+		{"server", rn->server, sizeof(rn->server)},
+		{"ca_bundle", rn->ca_bundle, sizeof(rn->ca_bundle)},
+		{"names", rn->names, sizeof(rn->names)},
+		{"key_type", rn->key_type, sizeof(rn->key_type)},
+		{"challenge", rn->challenge, sizeof(rn->challenge)},
+		{"webroot", rn->webroot, sizeof(rn->webroot)},
+		{"http_address", rn->http_address, sizeof(rn->http_address)},
+		{"profile", rn->profile, sizeof(rn->profile)},
+		{"preferred_chain", rn->preferred_chain, sizeof(rn->preferred_chain)},
+		{"deploy_hook", rn->deploy_hook, sizeof(rn->deploy_hook)},
+	};
+
+	if (eq == NULL || line[0] == '#')
+		return;
+	*eq = '\0';
+	v = eq + 1;
+	while (*k == ' ' || *k == '\t')
+		k++;
+	for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		end[-1] = '\0';
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (end = v + strlen(v); end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
+	     end--)
+		end[-1] = '\0';
+	if (strcmp(k, "version") == 0) {
+		*version = atoi(v);
+		return;
+	}
+	if (strcmp(k, "http_port") == 0) {
+		rn->http_port = atoi(v);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(k, fields[i].key) == 0 && strlen(v) < fields[i].n)
+			memcpy(fields[i].dst, v, strlen(v) + 1);
+}
+
+int acme_store_renewal_load(const char *home, const char *lineage, struct acme_renewal *rn,
+			    struct moat_err *err)
+{
+	struct moat_buf b = MOAT_BUF_INIT;
+	char path[PATH_MAX], *save = NULL;
+	int version = 0, ret = -1;
+
+	memset(rn, 0, sizeof(*rn));
+	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	if (!moat_file_exists(path)) {
+		moat_err_set(err, "%s is not an ACME certificate of this MOAT_HOME (no %s)", lineage,
+			     path);
+		moat_err_hint(err, "moat acme list shows the certificates moat can renew");
+		return -1;
+	}
+	if (moat_file_read(path, MAX_JSON, &b, err) != 0)
+		return -1;
+	for (char *l = strtok_r((char *)b.data, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+		renewal_line(l, rn, &version);
+	if (version != 1 || rn->server[0] == '\0' || rn->names[0] == '\0') {
+		moat_err_set(err, "%s is damaged or from a newer moat", path);
+		moat_err_hint(err, "issue the certificate again with moat acme issue");
+		goto out;
+	}
+	ret = 0;
+out:
+	moat_buf_free(&b);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int acme_store_renewal_list(const char *home, char ***names, size_t *n, struct moat_err *err)
+{
+	char path[PATH_MAX], **v = NULL;
+	size_t k = 0, cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (snprintf(path, sizeof(path), "%s/renewal", home) >= (int)sizeof(path)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT ? 0 : (moat_err_errno(err, errno, "cannot read %s", path), -1);
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".conf") != 0 || e->d_name[0] == '.')
+			continue;
+		if (k == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			if (nv == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[k] = strndup(e->d_name, len - 5)) != NULL)
+			k++;
+	}
+	closedir(d);
+	if (k > 0)
+		qsort(v, k, sizeof(*v), cmp_str);
+	*names = v;
+	*n = k;
+	return 0;
 }

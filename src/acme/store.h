@@ -46,9 +46,18 @@ struct acme_renewal {
 	char challenge[16];
 	char webroot[1024];     /* "" unless webroot */
 	int http_port;          /* standalone */
+	char http_address[64];  /* standalone; "" for all addresses */
 	char profile[64];
 	char preferred_chain[256];
+	char deploy_hook[1024]; /* "" if none */
 };
+
+/* Read MOAT_HOME/renewal/NAME.conf. */
+int acme_store_renewal_load(const char *home, const char *lineage, struct acme_renewal *rn,
+			    struct moat_err *err);
+/* The lineage names that have a renewal configuration, sorted; free each
+ * and the array. */
+int acme_store_renewal_list(const char *home, char ***names, size_t *n, struct moat_err *err);
 
 /* Write a new version of lineage NAME: archive files, then live symlinks
  * and the renewal configuration.  *version gets N.  Refuses to take over

@@ -76,4 +76,15 @@ int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_trust(int argc, char **argv);
 int cli_cmd_acme(int argc, char **argv);
 
+/* ---- cmd_acme.c / cmd_acme_cert.c ---- */
+/* --server value (or MOAT_ACME_SERVER) as a directory URL. */
+const char *cli_acme_server(const char *s);
+/* --ca-bundle value, or MOAT_CA_BUNDLE, or NULL. */
+const char *cli_acme_ca_bundle(const char *s);
+void cli_acme_progress(void *arg, const char *msg);
+int cli_acme_issue(int argc, char **argv);
+int cli_acme_renew(int argc, char **argv);
+int cli_acme_revoke(int argc, char **argv);
+int cli_acme_list(int argc, char **argv);
+
 #endif

@@ -29,6 +29,9 @@ static const char overview[] =
 	"ACME (Let's Encrypt and any RFC 8555 CA):\n"
 	"  acme register  create an account with the CA\n"
 	"  acme issue     get a certificate (http-01: --standalone or --webroot)\n"
+	"  acme renew     renew certificates that are due\n"
+	"  acme revoke    revoke a certificate\n"
+	"  acme list      list ACME certificates\n"
 	"\n"
 	"Tools:\n"
 	"  inspect FILE...  read certificates, chains, CSRs, keys and CRLs\n"
@@ -47,12 +50,43 @@ static const char overview[] =
 
 static const struct help helps[] = {
 	{"acme",
-	 "Usage: moat acme register|issue [OPTIONS]\n"
+	 "Usage: moat acme register|issue|renew|revoke|list [OPTIONS]\n"
 	 "\n"
 	 "  acme register  create an account with the CA (once per server)\n"
 	 "  acme issue     get a certificate for names you control\n"
+	 "  acme renew     renew what is due (or --force), run deploy hooks\n"
+	 "  acme revoke    revoke a certificate\n"
+	 "  acme list      the ACME certificates, their expiry and renewal dates\n"
 	 "\n"
-	 "See `moat help acme register` and `moat help acme issue`.\n"},
+	 "See `moat help acme issue` and so on.\n"},
+	{"acme renew",
+	 "Usage: moat acme renew (--all | NAME...) [--force] [--dry-run] [--deploy-hook CMD]\n"
+	 "                       [--json]\n"
+	 "\n"
+	 "Renews each certificate that is due -- two thirds into its lifetime, i.e. 30\n"
+	 "days before a 90-day certificate ends -- the way it was first obtained\n"
+	 "($MOAT_HOME/renewal/NAME.conf), then runs its deploy hook.  Run it daily\n"
+	 "(systemd timer or cron); it does nothing until something is due.\n"
+	 "\n"
+	 "  --all              every ACME certificate in $MOAT_HOME\n"
+	 "  --force            renew even if not due\n"
+	 "  --dry-run          run the whole order, write nothing, run no hook\n"
+	 "  --deploy-hook CMD  run CMD (sh -c) after each renewal, instead of the one\n"
+	 "                     given at issue; it gets MOAT_LINEAGE, MOAT_DOMAINS,\n"
+	 "                     MOAT_CERT, MOAT_KEY, MOAT_CHAIN, MOAT_FULLCHAIN (and\n"
+	 "                     certbot's RENEWED_LINEAGE, RENEWED_DOMAINS)\n"
+	 "\n"
+	 "Exit status 1 if any renewal failed (each failure is reported).\n"},
+	{"acme revoke",
+	 "Usage: moat acme revoke NAME|CERTFILE [--reason R] [--server S] [--ca-bundle F]\n"
+	 "\n"
+	 "Revokes a certificate with the account that ordered it.  Reasons:\n"
+	 "unspecified, keyCompromise, affiliationChanged, superseded,\n"
+	 "cessationOfOperation.\n"},
+	{"acme list",
+	 "Usage: moat acme list [--json]\n"
+	 "\n"
+	 "The ACME certificates in $MOAT_HOME: names, expiry, days left, renewal date.\n"},
 	{"acme register",
 	 "Usage: moat acme register --email ADDR --agree-tos [--server S] [--ca-bundle F]\n"
 	 "                          [--eab-kid KID --eab-hmac-key KEY] [--key-type T]\n"
@@ -86,6 +120,8 @@ static const struct help helps[] = {
 	 "  --key-type T        the certificate's key (default ec-p256)\n"
 	 "  --profile P         a certificate profile the CA offers\n"
 	 "  --preferred-chain CN  use the alternate chain whose top is issued by CN\n"
+	 "  --deploy-hook CMD   run CMD (sh -c) after this and every renewal; see\n"
+	 "                      `moat help acme renew` for its environment\n"
 	 "  --timeout S         give up after S seconds (default 300)\n"
 	 "  --force             replace a private-CA certificate with the same name\n"},
 	{"ca",
