@@ -26,6 +26,8 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 MOAT=${MOAT:-$ROOT/build/moat}
 case $MOAT in
 /*) ;;
@@ -232,15 +234,5 @@ $(openssl version), $(hyperfine --version); ${cpu:-unknown CPU}, $(nproc) CPUs, 
 
 Reproduce: \`RUNS=$RUNS FULL_RUNS=$FULL_RUNS WARMUP=$WARMUP bench/issue.sh\`
 
-<details><summary>Exact hyperfine commands</summary>
-
-\`\`\`sh
 EOF
-for c in "${HYPERFINE_CMDS[@]}"; do
-	printf '%s\n\n' "$c"
-done
-cat <<EOF
-\`\`\`
-
-</details>
-EOF
+bench_print_commands "${HYPERFINE_CMDS[@]}"

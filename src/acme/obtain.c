@@ -44,12 +44,14 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	struct acme_order_opts oo;
 	struct acme_solver solver;
 	struct acme_http01 *h01 = NULL;
+	struct acme_dns01 *d01 = NULL;
 	struct acme_client *c = NULL;
 	struct pki_key *akey = NULL, *key = NULL;
 	struct pki_csr *csr = NULL;
 	struct moat_buf chain = MOAT_BUF_INIT, kpem = MOAT_BUF_INIT;
 	enum pki_key_type kt;
 	char dir[PATH_MAX];
+	bool dns;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -57,15 +59,18 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	if (split_names(rn->names, &names, &nnames, err) != 0 ||
 	    pki_key_type_parse(rn->key_type[0] ? rn->key_type : "ec-p256", &kt, err) != 0)
 		goto out;
-	for (size_t i = 0; i < nnames; i++) {
+	dns = strcmp(rn->challenge, "dns-01") == 0;
+	if (!dns && strcmp(rn->challenge, "http-01") != 0) {
+		moat_err_set(err, "the %s challenge is not supported yet (http-01 and dns-01 are)",
+			     rn->challenge);
+		goto out;
+	}
+	for (size_t i = 0; i < nnames && !dns; i++) {
 		if (names[i].type == MOAT_NAME_WILDCARD) {
 			moat_err_set(err, "%s: a wildcard needs the dns-01 challenge", names[i].text);
+			moat_err_hint(err, "add --challenge dns-01 --dns-hook CMD (or --manual)");
 			goto out;
 		}
-	}
-	if (strcmp(rn->challenge, "http-01") != 0) {
-		moat_err_set(err, "the %s challenge is not supported yet (http-01 is)", rn->challenge);
-		goto out;
 	}
 	if (acme_store_account_dir(home, rn->server, dir, sizeof(dir), err) != 0 ||
 	    (akey = acme_store_account_load(dir, &sa, err)) == NULL)
@@ -73,14 +78,23 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	if ((c = acme_client_new(rn->server, rn->ca_bundle[0] ? rn->ca_bundle : NULL, err)) == NULL ||
 	    acme_client_set_account(c, akey, sa.url, err) != 0)
 		goto out;
-	if (rn->webroot[0] != '\0')
-		h01 = acme_http01_webroot(rn->webroot, err);
-	else
-		h01 = acme_http01_standalone(rn->http_address[0] ? rn->http_address : NULL,
-					     (uint16_t)(rn->http_port > 0 ? rn->http_port : 80), err);
-	if (h01 == NULL)
-		goto out;
-	acme_http01_solver(h01, &solver);
+	if (dns) {
+		if ((d01 = acme_dns01_new(rn->dns_hook[0] ? rn->dns_hook : NULL,
+					  rn->dns_resolver[0] ? rn->dns_resolver : NULL, rn->dns_wait,
+					  err)) == NULL)
+			goto out;
+		acme_dns01_solver(d01, &solver);
+	} else {
+		if (rn->webroot[0] != '\0')
+			h01 = acme_http01_webroot(rn->webroot, err);
+		else
+			h01 = acme_http01_standalone(rn->http_address[0] ? rn->http_address : NULL,
+						     (uint16_t)(rn->http_port > 0 ? rn->http_port : 80),
+						     err);
+		if (h01 == NULL)
+			goto out;
+		acme_http01_solver(h01, &solver);
+	}
 	if ((key = pki_key_generate(kt, err)) == NULL ||
 	    (csr = pki_csr_build(key, names, nnames, err)) == NULL ||
 	    pki_key_to_pem(key, NULL, 0, &kpem, err) != 0)
@@ -98,6 +112,8 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 		goto out;
 	acme_http01_free(h01);
 	h01 = NULL;
+	acme_dns01_free(d01);
+	d01 = NULL;
 	moat_name_lineage(&names[0], res->lineage, sizeof(res->lineage));
 	if (o->dry_run) {
 		ret = 0;
@@ -114,6 +130,7 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	ret = 0;
 out:
 	acme_http01_free(h01);
+	acme_dns01_free(d01);
 	acme_client_free(c);
 	pki_key_free(akey);
 	pki_key_free(key);

@@ -20,4 +20,18 @@ uint16_t acme_http01_port(const struct acme_http01 *h);
 void acme_http01_free(struct acme_http01 *h);
 void acme_http01_solver(struct acme_http01 *h, struct acme_solver *s);
 
+/* ---- dns-01 (solve_dns.c) -------------------------------------------- */
+
+struct acme_dns01;
+
+/* hook: a command run as `CMD add|remove NAME VALUE` (also MOAT_DNS_ACTION,
+ * MOAT_DNS_NAME, MOAT_DNS_VALUE, MOAT_DOMAIN in its environment; exit 0 =
+ * done); NULL for manual mode, which shows the record on the terminal and
+ * waits for Enter.  Either way moat then waits (up to wait_s) until the
+ * record is visible through resolver ("IPv4[:PORT]", NULL = the system's). */
+struct acme_dns01 *acme_dns01_new(const char *hook, const char *resolver, int wait_s,
+				  struct moat_err *err);
+void acme_dns01_free(struct acme_dns01 *d);
+void acme_dns01_solver(struct acme_dns01 *d, struct acme_solver *s);
+
 #endif

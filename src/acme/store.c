@@ -183,10 +183,12 @@ static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
 			       "# moat acme renewal configuration (written by moat; edit with care)\n"
 			       "version = 1\nserver = %s\nca_bundle = %s\nnames = %s\nkey_type = %s\n"
 			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nhttp_address = %s\n"
-			       "profile = %s\npreferred_chain = %s\ndeploy_hook = %s\n",
+			       "profile = %s\npreferred_chain = %s\ndeploy_hook = %s\n"
+			       "dns_hook = %s\ndns_resolver = %s\ndns_wait = %d\n",
 			       rn->server, rn->ca_bundle, rn->names, rn->key_type, rn->challenge,
 			       rn->webroot, rn->http_port, rn->http_address, rn->profile,
-			       rn->preferred_chain, rn->deploy_hook);
+			       rn->preferred_chain, rn->deploy_hook, rn->dns_hook, rn->dns_resolver,
+			       rn->dns_wait);
 }
 
 int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
@@ -299,6 +301,8 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 		{"profile", rn->profile, sizeof(rn->profile)},
 		{"preferred_chain", rn->preferred_chain, sizeof(rn->preferred_chain)},
 		{"deploy_hook", rn->deploy_hook, sizeof(rn->deploy_hook)},
+		{"dns_hook", rn->dns_hook, sizeof(rn->dns_hook)},
+		{"dns_resolver", rn->dns_resolver, sizeof(rn->dns_resolver)},
 	};
 
 	if (eq == NULL || line[0] == '#')
@@ -320,6 +324,10 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 	}
 	if (strcmp(k, "http_port") == 0) {
 		rn->http_port = atoi(v);
+		return;
+	}
+	if (strcmp(k, "dns_wait") == 0) {
+		rn->dns_wait = atoi(v);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

@@ -50,6 +50,9 @@ struct acme_renewal {
 	char profile[64];
 	char preferred_chain[256];
 	char deploy_hook[1024]; /* "" if none */
+	char dns_hook[1024];    /* dns-01: "" for manual */
+	char dns_resolver[64];  /* dns-01: "" for the system's resolvers */
+	int dns_wait;           /* dns-01: seconds to wait for the record */
 };
 
 /* Read MOAT_HOME/renewal/NAME.conf. */

@@ -48,7 +48,7 @@ static int run_deploy_hook(const struct acme_renewal *rn, const struct acme_obta
 	snprintf(e[7], sizeof(e[7]), "RENEWED_DOMAINS=%s", domains);
 	for (size_t i = 0; i < 8; i++)
 		env[i] = e[i];
-	return moat_run_hook("deploy hook", rn->deploy_hook, env, 8, err);
+	return moat_run_hook("deploy hook", rn->deploy_hook, NULL, 0, env, 8, err);
 }
 
 static int parse_port(const char *s, int *out)
@@ -76,12 +76,17 @@ int cli_acme_issue(int argc, char **argv)
 		{"profile", required_argument, NULL, 'P'},
 		{"preferred-chain", required_argument, NULL, 'C'},
 		{"deploy-hook", required_argument, NULL, 'd'},
+		{"dns-hook", required_argument, NULL, 'D'},
+		{"dns-resolver", required_argument, NULL, 'R'},
+		{"dns-wait", required_argument, NULL, 'W'},
+		{"manual", no_argument, NULL, 'M'},
 		{"timeout", required_argument, NULL, 't'},
 		{"force", no_argument, NULL, 'f'},
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	struct acme_renewal rn;
+	bool manual = false;
 	struct acme_obtain_opts oo = {.timeout_s = 300, .progress = cli_acme_progress};
 	struct acme_obtained ob;
 	struct moat_name *names = NULL;
@@ -120,6 +125,14 @@ int cli_acme_issue(int argc, char **argv)
 		case 'P': r = one_line("acme issue", "--profile", optarg, rn.profile, sizeof(rn.profile)); break;
 		case 'C': r = one_line("acme issue", "--preferred-chain", optarg, rn.preferred_chain, sizeof(rn.preferred_chain)); break;
 		case 'd': r = one_line("acme issue", "--deploy-hook", optarg, rn.deploy_hook, sizeof(rn.deploy_hook)); break;
+		case 'D': r = one_line("acme issue", "--dns-hook", optarg, rn.dns_hook, sizeof(rn.dns_hook)); break;
+		case 'R': r = one_line("acme issue", "--dns-resolver", optarg, rn.dns_resolver, sizeof(rn.dns_resolver)); break;
+		case 'W':
+			rn.dns_wait = atoi(optarg);
+			if (rn.dns_wait < 1 || rn.dns_wait > 3600)
+				return cli_usage_error("acme issue", "--dns-wait takes 1 to 3600 seconds");
+			break;
+		case 'M': manual = true; break;
 		case 't':
 			oo.timeout_s = atoi(optarg);
 			if (oo.timeout_s < 5 || oo.timeout_s > 3600)
@@ -134,11 +147,22 @@ int cli_acme_issue(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("acme issue", "which names? e.g. moat acme issue example.com");
-	if (strcmp(rn.challenge, "http-01") != 0)
-		return cli_usage_error("acme issue", "--challenge %.20s is not supported yet (http-01 is)",
+	if (strcmp(rn.challenge, "dns-01") == 0) {
+		if (manual == (rn.dns_hook[0] != '\0'))
+			return cli_usage_error("acme issue", "dns-01 needs --dns-hook CMD or --manual");
+		if (standalone || rn.webroot[0] != '\0')
+			return cli_usage_error("acme issue", "--standalone and --webroot are for http-01");
+	} else if (strcmp(rn.challenge, "http-01") == 0) {
+		if (manual)
+			return cli_usage_error("acme issue", "--manual is for dns-01 for now; use "
+							     "--webroot DIR or --standalone");
+		if (standalone == (rn.webroot[0] != '\0'))
+			return cli_usage_error("acme issue", "http-01 needs --standalone or --webroot DIR");
+	} else {
+		return cli_usage_error("acme issue",
+				       "--challenge %.20s is not supported yet (http-01, dns-01 are)",
 				       rn.challenge);
-	if (standalone == (rn.webroot[0] != '\0'))
-		return cli_usage_error("acme issue", "http-01 needs --standalone or --webroot DIR");
+	}
 	if (moat_names_parse((const char *const *)argv + optind, (size_t)(argc - optind), &names,
 			     &nnames, &err) != 0)
 		goto out;

@@ -6,6 +6,8 @@
 # Environment: MOAT (binary, default <repo>/build/moat) or BUILD (build dir),
 # IT_TIMEOUT (seconds per script, default 600), VERBOSE=1 (show every log).
 # Prints "PASS name" / "FAIL name" per script and, last, "N passed, N failed".
+# A script that exits 77 is skipped ("SKIP name: reason", from its last
+# "# SKIP reason" line), counted neither as passed nor as failed.
 
 set -u
 
@@ -45,6 +47,7 @@ echo "# $(openssl version)"
 
 passed=0
 failed=0
+skipped=0
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/moat-it-logs.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 
@@ -55,7 +58,10 @@ for s in "${scripts[@]}"; do
 	timeout -k 10 "$IT_TIMEOUT" bash "$s" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
-	if [ "$rc" -eq 0 ]; then
+	if [ "$rc" -eq 77 ]; then
+		skipped=$((skipped + 1))
+		echo "SKIP $name: $(sed -n 's/^# SKIP //p' "$log" | tail -n 1)"
+	elif [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "PASS $name (${secs}s, $(grep -c '^ok ' "$log") checks)"
 		if [ -n "${VERBOSE:-}" ]; then
@@ -79,5 +85,8 @@ for s in "${scripts[@]}"; do
 	fi
 done
 
+if [ "$skipped" -gt 0 ]; then
+	echo "# $skipped skipped"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
