@@ -119,6 +119,20 @@ struct acme_account_opts {
 int acme_account_register(struct acme_client *c, const struct acme_account_opts *o,
 			  bool *created, json_t **account, struct moat_err *err);
 
+/* ---- an existing account (account_manage.c) --------------------------- */
+
+/* The account object (POST-as-GET the account URL). */
+int acme_account_fetch(struct acme_client *c, json_t **account, struct moat_err *err);
+/* Replace the contacts ("mailto:..."; n may be 0 to remove them all). */
+int acme_account_update(struct acme_client *c, const char *const *contacts, size_t n,
+			json_t **account, struct moat_err *err);
+/* keyChange to new_key (borrowed; must outlive the client); on success the
+ * client signs with it. */
+int acme_account_rollover(struct acme_client *c, const struct pki_key *new_key,
+			  struct moat_err *err);
+/* For good: the CA will refuse the account afterwards. */
+int acme_account_deactivate(struct acme_client *c, struct moat_err *err);
+
 /* ---- orders (order.c) ------------------------------------------------- */
 
 /* A way to answer challenges of one type. */

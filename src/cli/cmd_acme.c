@@ -2,10 +2,12 @@
  * any RFC 8555 CA. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme/acme.h"
 #include "acme/store.h"
@@ -151,6 +153,164 @@ out:
 	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
 }
 
+/* Print an account object: status, contacts, URL. */
+static int show_account(const char *server, const char *url, const char *dir, json_t *acct,
+			bool json)
+{
+	json_t *contacts = json_object_get(acct, "contact"), *v;
+	const char *status = json_string_value(json_object_get(acct, "status"));
+	char show[320];
+	size_t i;
+
+	if (json)
+		return cli_json_print(json_pack("{s:s, s:s, s:s, s:O}", "server", server, "account", url,
+						"dir", dir, "object", acct));
+	moat_escape(show, sizeof(show), status ? status : "?", strlen(status ? status : "?"));
+	printf("Account at %s\n  url       %s\n  status    %s\n  key       %s/account-key.pem\n",
+	       server, url, show, dir);
+	json_array_foreach(contacts, i, v) {
+		if (!json_is_string(v))
+			continue;
+		moat_escape(show, sizeof(show), json_string_value(v), strlen(json_string_value(v)));
+		printf("  contact   %s\n", show);
+	}
+	return CLI_OK;
+}
+
+/* Write the new account key beside the old one before the server learns
+ * it, so that a crash between the two cannot lose the only key that opens
+ * the account. */
+static int rollover(struct acme_client *c, const char *dir, enum pki_key_type kt,
+		    struct pki_key **new_key, struct moat_err *err)
+{
+	struct moat_buf pem = MOAT_BUF_INIT;
+	char next[PATH_MAX + 32], cur[PATH_MAX + 32];
+	int ret = -1;
+
+	snprintf(next, sizeof(next), "%s/account-key.pem.next", dir);
+	snprintf(cur, sizeof(cur), "%s/account-key.pem", dir);
+	if ((*new_key = pki_key_generate(kt, err)) == NULL ||
+	    pki_key_to_pem(*new_key, NULL, 0, &pem, err) != 0 ||
+	    moat_file_write_atomic(next, pem.data, pem.len, 0600, err) != 0)
+		goto out;
+	if (acme_account_rollover(c, *new_key, err) != 0) {
+		(void)unlink(next);
+		goto out;
+	}
+	if (rename(next, cur) != 0) {
+		moat_err_errno(err, errno, "the CA now knows the account by the new key, but it "
+					   "could not be moved into place: rename %s to %s", next, cur);
+		goto out;
+	}
+	(void)moat_dir_sync(dir);
+	ret = 0;
+out:
+	moat_buf_wipe(&pem);
+	return ret;
+}
+
+static int acme_account_cmd(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"server", required_argument, NULL, 's'},
+		{"ca-bundle", required_argument, NULL, 'b'},
+		{"email", required_argument, NULL, 'e'},
+		{"key-type", required_argument, NULL, 'k'},
+		{"yes", no_argument, NULL, 'y'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct common co = {0};
+	struct acme_stored_account sa;
+	struct acme_client *c = NULL;
+	struct pki_key *key = NULL, *new_key = NULL;
+	enum pki_key_type kt = PKI_KEY_EC_P256;
+	const char *action = "show", *contacts[MAX_CONTACTS];
+	char mailto[MAX_CONTACTS][320], home[PATH_MAX], dir[PATH_MAX];
+	size_t ncontacts = 0;
+	bool yes = false;
+	json_t *acct = NULL;
+	struct moat_err err;
+	int ch, ret = CLI_FAIL;
+
+	moat_err_clear(&err);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': co.server = optarg; break;
+		case 'b': co.ca_bundle = optarg; break;
+		case 'e':
+			if (ncontacts >= MAX_CONTACTS || strchr(optarg, '@') == NULL ||
+			    strlen(optarg) > 300 || strpbrk(optarg, " ,<>\"") != NULL)
+				return cli_usage_error("acme account", "--email needs an e-mail address");
+			snprintf(mailto[ncontacts], sizeof(mailto[0]), "mailto:%s", optarg);
+			contacts[ncontacts] = mailto[ncontacts];
+			ncontacts++;
+			break;
+		case 'k':
+			if (pki_key_type_parse(optarg, &kt, &err) != 0)
+				return cli_fail(&err);
+			break;
+		case 'y': yes = true; break;
+		case 'j': co.json = true; break;
+		default: return cli_bad_option("acme account", ch, argv);
+		}
+	}
+	if (optind < argc)
+		action = argv[optind++];
+	if (optind != argc)
+		return cli_usage_error("acme account", "unexpected argument \"%.40s\"", argv[optind]);
+	if (strcmp(action, "show") != 0 && strcmp(action, "update") != 0 &&
+	    strcmp(action, "rollover") != 0 && strcmp(action, "deactivate") != 0)
+		return cli_usage_error("acme account", "show, update, rollover or deactivate?");
+	if (strcmp(action, "update") == 0 && ncontacts == 0)
+		return cli_usage_error("acme account", "update needs --email (repeat for several)");
+	if (strcmp(action, "deactivate") == 0 && !yes)
+		return cli_usage_error("acme account", "deactivation cannot be undone: add --yes");
+	if (cli_home(home, sizeof(home)) != CLI_OK)
+		return CLI_FAIL;
+	co.server = cli_acme_server(co.server);
+	if (acme_store_account_dir(home, co.server, dir, sizeof(dir), &err) != 0 ||
+	    (key = acme_store_account_load(dir, &sa, &err)) == NULL ||
+	    (c = acme_client_new(co.server, cli_acme_ca_bundle(co.ca_bundle), &err)) == NULL ||
+	    acme_client_set_account(c, key, sa.url, &err) != 0)
+		goto out;
+	if (strcmp(action, "update") == 0) {
+		if (acme_account_update(c, contacts, ncontacts, &acct, &err) != 0)
+			goto out;
+		sa.contact[0] = '\0';
+		for (size_t i = 0; i < ncontacts; i++) {
+			size_t used = strlen(sa.contact);
+			snprintf(sa.contact + used, sizeof(sa.contact) - used, "%s%s", i ? "," : "",
+				 contacts[i] + 7);
+		}
+		if (acme_store_account_save(dir, key, &sa, true, &err) != 0)
+			goto out;
+	} else if (strcmp(action, "rollover") == 0) {
+		if (rollover(c, dir, kt, &new_key, &err) != 0)
+			goto out;
+	} else if (strcmp(action, "deactivate") == 0) {
+		if (acme_account_deactivate(c, &err) != 0)
+			goto out;
+		if (!co.json)
+			printf("Deactivated the account %s at %s\n", sa.url, co.server);
+		else
+			ret = cli_json_print(json_pack("{s:s, s:s, s:s}", "server", co.server, "account",
+						       sa.url, "status", "deactivated"));
+		ret = CLI_OK;
+		goto out;
+	}
+	if (acct == NULL && acme_account_fetch(c, &acct, &err) != 0)
+		goto out;
+	ret = show_account(co.server, sa.url, dir, acct, co.json);
+out:
+	json_decref(acct);
+	acme_client_free(c);
+	pki_key_free(key);
+	pki_key_free(new_key);
+	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
+}
+
 int cli_cmd_acme(int argc, char **argv)
 {
 	char topic[32];
@@ -163,6 +323,8 @@ int cli_cmd_acme(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "register") == 0)
 		return acme_register_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "account") == 0)
+		return acme_account_cmd(argc - 1, argv + 1);
 	if (strcmp(argv[1], "issue") == 0)
 		return cli_acme_issue(argc - 1, argv + 1);
 	if (strcmp(argv[1], "renew") == 0)

@@ -28,6 +28,7 @@ static const char overview[] =
 	"\n"
 	"ACME (Let's Encrypt and any RFC 8555 CA):\n"
 	"  acme register  create an account with the CA\n"
+	"  acme account   show, update, roll over or deactivate it\n"
 	"  acme issue     get a certificate (http-01: --standalone or --webroot)\n"
 	"  acme renew     renew certificates that are due\n"
 	"  acme revoke    revoke a certificate\n"
@@ -50,15 +51,25 @@ static const char overview[] =
 
 static const struct help helps[] = {
 	{"acme",
-	 "Usage: moat acme register|issue|renew|revoke|list [OPTIONS]\n"
+	 "Usage: moat acme register|account|issue|renew|revoke|list [OPTIONS]\n"
 	 "\n"
 	 "  acme register  create an account with the CA (once per server)\n"
+	 "  acme account   show, update, roll over or deactivate the account\n"
 	 "  acme issue     get a certificate for names you control\n"
 	 "  acme renew     renew what is due (or --force), run deploy hooks\n"
 	 "  acme revoke    revoke a certificate\n"
 	 "  acme list      the ACME certificates, their expiry and renewal dates\n"
 	 "\n"
 	 "See `moat help acme issue` and so on.\n"},
+	{"acme account",
+	 "Usage: moat acme account [show | update --email ADDR... | rollover [--key-type T]\n"
+	 "                         | deactivate --yes] [--server S] [--ca-bundle F] [--json]\n"
+	 "\n"
+	 "  show        the account as the CA sees it: status, contacts (default)\n"
+	 "  update      replace the contact addresses\n"
+	 "  rollover    switch the account to a new key (RFC 8555 key change); the new\n"
+	 "              key is saved before the CA is told, the old one is dropped\n"
+	 "  deactivate  close the account for good (certificates stay valid)\n"},
 	{"acme renew",
 	 "Usage: moat acme renew (--all | NAME...) [--force] [--dry-run] [--deploy-hook CMD]\n"
 	 "                       [--json]\n"

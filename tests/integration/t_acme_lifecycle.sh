@@ -113,6 +113,31 @@ assert_ok "issue without --preferred-chain" "$MOAT" acme issue q.example.test "$
 assert_ok "  ... leads to the default root" \
 	verify_acme_cert "$LIVE/q.example.test/fullchain.pem" "$T/main-root.pem" q.example.test
 
+# ---- the account: show, update, key rollover, deactivate
+acct_dir=$(find "$MOAT_HOME/acme/accounts" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+assert_ok "account show" "$MOAT" acme account "${S[@]}"
+assert_contains "$OUT" "status    valid" "  ... valid"
+assert_contains "$OUT" "mailto:t@example.test" "  ... with its contact"
+assert_ok "account update --email" "$MOAT" acme account update --email new@example.test \
+	--email ops@example.test "${S[@]}"
+assert_contains "$OUT" "mailto:new@example.test" "  ... the CA has the new contact"
+assert_contains "$OUT" "mailto:ops@example.test" "  ... and the second one"
+assert_ok "account show --json" "$MOAT" acme account show --json "${S[@]}"
+assert_eq "$(json_get 'd["object"]["contact"][0]' <"$OUT_F")" "mailto:new@example.test" \
+	"  ... --json has the contact"
+old_pub=$(key_pubkey "$acct_dir/account-key.pem")
+assert_ok "account rollover" "$MOAT" acme account rollover "${S[@]}"
+assert_ne "$(key_pubkey "$acct_dir/account-key.pem")" "$old_pub" "  ... account-key.pem is a new key"
+assert_mode "$acct_dir/account-key.pem" 600 "  ... still 0600"
+assert_no_file "$acct_dir/account-key.pem.next" "  ... no leftover"
+assert_ok "issue with the rolled-over key" "$MOAT" acme issue k.example.test "${S[@]}" \
+	"${STANDALONE[@]}"
+moat acme account deactivate "${S[@]}"
+assert_rc 2 "deactivate without --yes is a usage error"
+assert_ok "account deactivate --yes" "$MOAT" acme account deactivate --yes "${S[@]}"
+moat acme issue d.example.test "${S[@]}" "${STANDALONE[@]}"
+assert_error_shape "issue on a deactivated account"
+
 # ---- external account binding
 kid=kid-moat-test
 hmac=$(acme_eab_hmac)
