@@ -307,3 +307,64 @@ out:
 		acme_resp_clear(resp);
 	return ret;
 }
+
+struct probe_sink {
+	struct moat_buf *body;
+	size_t max;
+};
+
+static size_t on_probe_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct probe_sink *p = arg;
+	size_t n = size * nmemb;
+
+	if (p->body->len + n > p->max || moat_buf_append(p->body, ptr, n) != 0)
+		return 0;
+	return n;
+}
+
+int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
+		    struct moat_err *err)
+{
+	struct probe_sink sink = {body, max};
+	char errbuf[CURL_ERROR_SIZE] = "", show[200];
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+	int ret = -1;
+
+	moat_escape(show, sizeof(show), url, strlen(url));
+	if (c == NULL) {
+		moat_err_set(err, "out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "moat/" MOAT_VERSION " (challenge self-check)");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* The CA does not check certificates on redirects to https either. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_probe_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+		moat_err_set(err, "cannot fetch %s: %s", show,
+			     errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (moat_buf_append(body, "", 0) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_easy_cleanup(c);
+	return ret;
+}

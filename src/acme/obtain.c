@@ -45,6 +45,7 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	struct acme_solver solver;
 	struct acme_http01 *h01 = NULL;
 	struct acme_dns01 *d01 = NULL;
+	struct acme_manual_http *man = NULL;
 	struct acme_client *c = NULL;
 	struct pki_key *akey = NULL, *key = NULL;
 	struct pki_csr *csr = NULL;
@@ -84,6 +85,11 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 					  err)) == NULL)
 			goto out;
 		acme_dns01_solver(d01, &solver);
+	} else if (rn->manual) {
+		if ((man = acme_manual_http_new(rn->manual_hook[0] ? rn->manual_hook : NULL,
+						rn->http_port, err)) == NULL)
+			goto out;
+		acme_manual_http_solver(man, &solver);
 	} else {
 		if (rn->webroot[0] != '\0')
 			h01 = acme_http01_webroot(rn->webroot, err);
@@ -114,6 +120,8 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	h01 = NULL;
 	acme_dns01_free(d01);
 	d01 = NULL;
+	acme_manual_http_free(man);
+	man = NULL;
 	moat_name_lineage(&names[0], res->lineage, sizeof(res->lineage));
 	if (o->dry_run) {
 		ret = 0;
@@ -131,6 +139,7 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 out:
 	acme_http01_free(h01);
 	acme_dns01_free(d01);
+	acme_manual_http_free(man);
 	acme_client_free(c);
 	pki_key_free(akey);
 	pki_key_free(key);

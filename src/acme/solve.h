@@ -20,6 +20,18 @@ uint16_t acme_http01_port(const struct acme_http01 *h);
 void acme_http01_free(struct acme_http01 *h);
 void acme_http01_solver(struct acme_http01 *h, struct acme_solver *s);
 
+/* ---- manual http-01 (solve_manual.c) --------------------------------- */
+
+struct acme_manual_http;
+
+/* hook: run as `CMD add|remove TOKEN CONTENT` (also MOAT_HTTP_TOKEN,
+ * MOAT_HTTP_CONTENT, MOAT_HTTP_URL, MOAT_DOMAIN) to publish the file; NULL:
+ * show it on the terminal and wait for Enter.  Either way moat fetches the
+ * URL (on port, 80 for real CAs) and asks the CA only when it answers right. */
+struct acme_manual_http *acme_manual_http_new(const char *hook, int port, struct moat_err *err);
+void acme_manual_http_free(struct acme_manual_http *m);
+void acme_manual_http_solver(struct acme_manual_http *m, struct acme_solver *s);
+
 /* ---- dns-01 (solve_dns.c) -------------------------------------------- */
 
 struct acme_dns01;

@@ -184,11 +184,12 @@ static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
 			       "version = 1\nserver = %s\nca_bundle = %s\nnames = %s\nkey_type = %s\n"
 			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nhttp_address = %s\n"
 			       "profile = %s\npreferred_chain = %s\ndeploy_hook = %s\n"
-			       "dns_hook = %s\ndns_resolver = %s\ndns_wait = %d\n",
+			       "dns_hook = %s\ndns_resolver = %s\ndns_wait = %d\nmanual = %d\n"
+			       "manual_hook = %s\n",
 			       rn->server, rn->ca_bundle, rn->names, rn->key_type, rn->challenge,
 			       rn->webroot, rn->http_port, rn->http_address, rn->profile,
 			       rn->preferred_chain, rn->deploy_hook, rn->dns_hook, rn->dns_resolver,
-			       rn->dns_wait);
+			       rn->dns_wait, rn->manual, rn->manual_hook);
 }
 
 int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
@@ -303,6 +304,7 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 		{"deploy_hook", rn->deploy_hook, sizeof(rn->deploy_hook)},
 		{"dns_hook", rn->dns_hook, sizeof(rn->dns_hook)},
 		{"dns_resolver", rn->dns_resolver, sizeof(rn->dns_resolver)},
+		{"manual_hook", rn->manual_hook, sizeof(rn->manual_hook)},
 	};
 
 	if (eq == NULL || line[0] == '#')
@@ -328,6 +330,10 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 	}
 	if (strcmp(k, "dns_wait") == 0) {
 		rn->dns_wait = atoi(v);
+		return;
+	}
+	if (strcmp(k, "manual") == 0) {
+		rn->manual = atoi(v);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

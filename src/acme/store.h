@@ -53,6 +53,8 @@ struct acme_renewal {
 	char dns_hook[1024];    /* dns-01: "" for manual */
 	char dns_resolver[64];  /* dns-01: "" for the system's resolvers */
 	int dns_wait;           /* dns-01: seconds to wait for the record */
+	int manual;             /* http-01/dns-01 done by the user (or manual_hook) */
+	char manual_hook[1024]; /* http-01: publishes the file; "" for the terminal */
 };
 
 /* Read MOAT_HOME/renewal/NAME.conf. */

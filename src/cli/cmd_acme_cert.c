@@ -80,6 +80,7 @@ int cli_acme_issue(int argc, char **argv)
 		{"dns-resolver", required_argument, NULL, 'R'},
 		{"dns-wait", required_argument, NULL, 'W'},
 		{"manual", no_argument, NULL, 'M'},
+		{"manual-hook", required_argument, NULL, 'H'},
 		{"timeout", required_argument, NULL, 't'},
 		{"force", no_argument, NULL, 'f'},
 		{"json", no_argument, NULL, 'j'},
@@ -133,6 +134,10 @@ int cli_acme_issue(int argc, char **argv)
 				return cli_usage_error("acme issue", "--dns-wait takes 1 to 3600 seconds");
 			break;
 		case 'M': manual = true; break;
+		case 'H':
+			manual = true;
+			r = one_line("acme issue", "--manual-hook", optarg, rn.manual_hook, sizeof(rn.manual_hook));
+			break;
 		case 't':
 			oo.timeout_s = atoi(optarg);
 			if (oo.timeout_s < 5 || oo.timeout_s > 3600)
@@ -148,16 +153,18 @@ int cli_acme_issue(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("acme issue", "which names? e.g. moat acme issue example.com");
 	if (strcmp(rn.challenge, "dns-01") == 0) {
+		if (rn.manual_hook[0] != '\0')
+			return cli_usage_error("acme issue", "--manual-hook is for http-01; dns-01 takes "
+							     "--dns-hook CMD");
 		if (manual == (rn.dns_hook[0] != '\0'))
 			return cli_usage_error("acme issue", "dns-01 needs --dns-hook CMD or --manual");
 		if (standalone || rn.webroot[0] != '\0')
 			return cli_usage_error("acme issue", "--standalone and --webroot are for http-01");
 	} else if (strcmp(rn.challenge, "http-01") == 0) {
-		if (manual)
-			return cli_usage_error("acme issue", "--manual is for dns-01 for now; use "
-							     "--webroot DIR or --standalone");
-		if (standalone == (rn.webroot[0] != '\0'))
-			return cli_usage_error("acme issue", "http-01 needs --standalone or --webroot DIR");
+		if ((int)standalone + (rn.webroot[0] != '\0') + (int)manual != 1)
+			return cli_usage_error("acme issue", "http-01 needs one of --standalone, "
+							     "--webroot DIR, --manual");
+		rn.manual = manual;
 	} else {
 		return cli_usage_error("acme issue",
 				       "--challenge %.20s is not supported yet (http-01, dns-01 are)",
@@ -178,7 +185,7 @@ int cli_acme_issue(int argc, char **argv)
 		}
 		snprintf(rn.names + used, sizeof(rn.names) - used, "%s%s", i ? "," : "", names[i].text);
 	}
-	if (!standalone)
+	if (!standalone && !manual)
 		rn.http_port = 0;
 	if (one_line("acme issue", "--server", cli_acme_server(server), rn.server, sizeof(rn.server)) != CLI_OK ||
 	    (cli_acme_ca_bundle(bundle) != NULL &&

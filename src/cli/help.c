@@ -115,7 +115,8 @@ static const struct help helps[] = {
 	 "                    external account binding, for CAs that require one\n"
 	 "  --force           register a new account even if one exists\n"},
 	{"acme issue",
-	 "Usage: moat acme issue NAME... (--standalone [--http-port N] | --webroot DIR)\n"
+	 "Usage: moat acme issue NAME... (--standalone [--http-port N] | --webroot DIR |\n"
+	 "                                --manual [--manual-hook CMD])\n"
 	 "       moat acme issue NAME... --challenge dns-01 (--dns-hook CMD | --manual)\n"
 	 "                       [--dns-resolver IP[:PORT]] [--dns-wait S]\n"
 	 "                       [--server S] [--ca-bundle F] [--key-type T] [--profile P]\n"
@@ -131,6 +132,10 @@ static const struct help helps[] = {
 	 "  --http-port N       port for --standalone (default 80)\n"
 	 "  --http-address A    address for --standalone (default: all)\n"
 	 "  --webroot DIR       write the challenge file under DIR for a running web server\n"
+	 "  --manual            show the file to publish and wait for Enter; moat fetches\n"
+	 "                      the URL itself and asks the CA only once it is right\n"
+	 "  --manual-hook CMD   publish it with `CMD add|remove TOKEN CONTENT` instead\n"
+	 "                      (also MOAT_HTTP_TOKEN, MOAT_HTTP_CONTENT, MOAT_HTTP_URL)\n"
 	 "  --challenge dns-01  prove control with a DNS TXT record (wildcards need it)\n"
 	 "  --dns-hook CMD      runs `CMD add|remove NAME VALUE` to create and delete\n"
 	 "                      _acme-challenge TXT records (also MOAT_DNS_ACTION,\n"

@@ -110,6 +110,47 @@ else
 fi
 stop_server "$www_pid"
 
+# ---- manual http-01 through a hook that publishes into the web server's
+# directory; moat checks the URL before it asks the CA
+mkdir -p "$T/www2"
+(cd "$T/www2" && exec python3 -m http.server --bind 127.0.0.1 "$ACME_HTTP_PORT") \
+	>"$T/www2.log" 2>&1 &
+www2_pid=$!
+SERVER_PIDS+=("$www2_pid")
+cat >"$T/publish.sh" <<'EOF'
+#!/bin/sh
+# publish.sh add|remove TOKEN CONTENT; BREAK=1 publishes the wrong content
+d="$WWW/.well-known/acme-challenge"
+case $1 in
+add) mkdir -p "$d" && printf '%s\n' "${BREAK:+not }$3" >"$d/$2" ;;
+remove) rm -f "$d/$2" ;;
+esac
+EOF
+chmod +x "$T/publish.sh"
+if wait_port "$www2_pid" 127.0.0.1 "$ACME_HTTP_PORT" 15; then
+	export WWW=$T/www2
+	assert_ok "manual http-01 with --manual-hook (IP identifier)" \
+		"$MOAT" acme issue 127.0.0.1 "${S[@]}" --manual-hook "$T/publish.sh" \
+		--http-port "$ACME_HTTP_PORT"
+	verify_lineage 127.0.0.1 "IP Address:127.0.0.1"
+	assert_eq "$(find "$T/www2/.well-known/acme-challenge" -type f | wc -l)" "0" \
+		"the hook removed the file afterwards"
+	requests_before=$(grep -c 'GET /.well-known/acme-challenge/' "$T/www2.log")
+	BREAK=1 run "$MOAT" acme issue 127.0.0.1 "${S[@]}" \
+		--manual-hook "$T/publish.sh" --http-port "$ACME_HTTP_PORT"
+	assert_error_shape "manual http-01 with the wrong file content"
+	assert_contains "$ERR" "instead of the challenge content" "  ... moat's own check caught it"
+	assert_contains "$ERR" "the CA was not asked to validate" "  ... before asking the CA"
+	assert_eq "$(($(grep -c 'GET /.well-known/acme-challenge/' "$T/www2.log") - requests_before))" \
+		"1" "  ... only moat fetched the URL (once), not the CA"
+	run_notty "$MOAT" acme issue 127.0.0.1 "${S[@]}" --manual --http-port "$ACME_HTTP_PORT"
+	assert_error_shape "manual http-01 without a terminal"
+	assert_contains "$ERR" "--manual-hook" "  ... hints at --manual-hook"
+else
+	fail "python3 http.server starts for the manual test"
+fi
+stop_server "$www2_pid"
+
 # ---- failed validation: nobody answers on the port pebble checks
 before=$(readlink "$LIVE/a.example.test/cert.pem")
 other_port=$(free_port)
