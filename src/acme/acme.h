@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "acme/http.h"
 #include "core/buf.h"
@@ -152,6 +153,7 @@ struct acme_order_opts {
 	const struct pki_csr *csr;       /* for finalize */
 	const char *profile;             /* NULL: the server's default */
 	const char *preferred_chain;     /* issuer CN of the chain's top, or NULL */
+	const char *replaces;            /* ARI id of the certificate this renews, or NULL */
 	int timeout_s;                   /* whole order, polling included */
 	void (*progress)(void *arg, const char *msg); /* one line, no newline */
 	void *progress_arg;
@@ -167,5 +169,14 @@ int acme_order_run(struct acme_client *c, const struct acme_order_opts *o,
 /* reason: an RFC 5280 CRLReason code, or -1 to leave it out. */
 int acme_revoke(struct acme_client *c, const struct pki_cert *cert, int reason,
 		struct moat_err *err);
+
+/* ---- renewal information (ari.c, RFC 9773) ---------------------------- */
+
+/* GET url (no JWS), for the few resources that are public. */
+int acme_client_get(struct acme_client *c, const char *url, struct acme_resp *resp,
+		    struct moat_err *err);
+/* The CA's suggested renewal window for cert (Unix times). */
+int acme_renewal_info(struct acme_client *c, const struct pki_cert *cert, int64_t *start,
+		      int64_t *end, struct moat_err *err);
 
 #endif

@@ -331,3 +331,9 @@ out:
 	free(body);
 	return ret;
 }
+
+int acme_client_get(struct acme_client *c, const char *url, struct acme_resp *resp,
+		    struct moat_err *err)
+{
+	return acme_http_request(c->http, url, NULL, false, resp, err);
+}

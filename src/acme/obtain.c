@@ -46,13 +46,14 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	struct acme_http01 *h01 = NULL;
 	struct acme_dns01 *d01 = NULL;
 	struct acme_manual_http *man = NULL;
+	struct acme_tlsalpn01 *t01 = NULL;
 	struct acme_client *c = NULL;
 	struct pki_key *akey = NULL, *key = NULL;
 	struct pki_csr *csr = NULL;
 	struct moat_buf chain = MOAT_BUF_INIT, kpem = MOAT_BUF_INIT;
 	enum pki_key_type kt;
 	char dir[PATH_MAX];
-	bool dns;
+	bool dns, tls;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -61,8 +62,10 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	    pki_key_type_parse(rn->key_type[0] ? rn->key_type : "ec-p256", &kt, err) != 0)
 		goto out;
 	dns = strcmp(rn->challenge, "dns-01") == 0;
-	if (!dns && strcmp(rn->challenge, "http-01") != 0) {
-		moat_err_set(err, "the %s challenge is not supported yet (http-01 and dns-01 are)",
+	tls = strcmp(rn->challenge, "tls-alpn-01") == 0;
+	if (!dns && !tls && strcmp(rn->challenge, "http-01") != 0) {
+		moat_err_set(err, "the %s challenge is not supported (http-01, dns-01 and "
+				  "tls-alpn-01 are)",
 			     rn->challenge);
 		goto out;
 	}
@@ -85,6 +88,12 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 					  err)) == NULL)
 			goto out;
 		acme_dns01_solver(d01, &solver);
+	} else if (tls) {
+		if ((t01 = acme_tlsalpn01_standalone(rn->http_address[0] ? rn->http_address : NULL,
+						     (uint16_t)(rn->tls_port > 0 ? rn->tls_port : 443),
+						     err)) == NULL)
+			goto out;
+		acme_tlsalpn01_solver(t01, &solver);
 	} else if (rn->manual) {
 		if ((man = acme_manual_http_new(rn->manual_hook[0] ? rn->manual_hook : NULL,
 						rn->http_port, err)) == NULL)
@@ -112,6 +121,7 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	oo.profile = rn->profile[0] ? rn->profile : NULL;
 	oo.preferred_chain = rn->preferred_chain[0] ? rn->preferred_chain : NULL;
 	oo.timeout_s = o->timeout_s;
+	oo.replaces = o->replaces[0] ? o->replaces : NULL;
 	oo.progress = o->progress;
 	oo.progress_arg = o->progress_arg;
 	if (acme_order_run(c, &oo, &chain, err) != 0)
@@ -122,6 +132,8 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	d01 = NULL;
 	acme_manual_http_free(man);
 	man = NULL;
+	acme_tlsalpn01_free(t01);
+	t01 = NULL;
 	moat_name_lineage(&names[0], res->lineage, sizeof(res->lineage));
 	if (o->dry_run) {
 		ret = 0;
@@ -140,6 +152,7 @@ out:
 	acme_http01_free(h01);
 	acme_dns01_free(d01);
 	acme_manual_http_free(man);
+	acme_tlsalpn01_free(t01);
 	acme_client_free(c);
 	pki_key_free(akey);
 	pki_key_free(key);

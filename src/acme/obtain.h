@@ -14,6 +14,7 @@ struct acme_obtain_opts {
 	bool force;     /* take over a private-CA lineage of the same name */
 	bool dry_run;   /* run the order, write nothing */
 	int timeout_s;
+	char replaces[512]; /* ARI identifier of the certificate being renewed, or "" */
 	void (*progress)(void *arg, const char *msg);
 	void *progress_arg;
 };

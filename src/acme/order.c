@@ -385,8 +385,28 @@ int acme_order_run(struct acme_client *c, const struct acme_order_opts *o,
 	payload = json_pack("{s:O}", "identifiers", ids);
 	if (payload != NULL && o->profile != NULL)
 		json_object_set_new(payload, "profile", json_string(o->profile));
+	/* RFC 9773 section 5: tell the CA which certificate this one replaces */
+	if (payload != NULL && o->replaces != NULL && d->renewal_info[0] != '\0')
+		json_object_set_new(payload, "replaces", json_string(o->replaces));
 	if (payload == NULL) {
 		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	if (o->profile != NULL && (d->profiles == NULL || json_object_get(d->profiles, o->profile) == NULL)) {
+		char offered_s[300] = "";
+		const char *k;
+		json_t *v;
+		json_object_foreach(d->profiles, k, v) {
+			size_t used = strlen(offered_s);
+			char show[40];
+			moat_escape(show, sizeof(show), k, strlen(k));
+			snprintf(offered_s + used, sizeof(offered_s) - used, "%s%s", used ? ", " : "", show);
+		}
+		if (d->profiles == NULL)
+			moat_err_set(err, "this CA offers no certificate profiles (--profile %.40s)", o->profile);
+		else
+			moat_err_set(err, "this CA has no profile \"%.40s\" (it offers: %s)", o->profile,
+				     offered_s);
 		goto out;
 	}
 	say(r, "%s", "creating the order");

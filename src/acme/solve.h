@@ -20,6 +20,23 @@ uint16_t acme_http01_port(const struct acme_http01 *h);
 void acme_http01_free(struct acme_http01 *h);
 void acme_http01_solver(struct acme_http01 *h, struct acme_solver *s);
 
+/* ---- tls-alpn-01 (solve_tls.c) ------------------------------------ */
+
+struct acme_tlsalpn01;
+
+/* Answer on addr:port (NULL addr: all addresses; port 443 unless the CA
+ * validates elsewhere) with moat's own TLS responder (net.h). */
+struct acme_tlsalpn01 *acme_tlsalpn01_standalone(const char *addr, uint16_t port,
+						 struct moat_err *err);
+uint16_t acme_tlsalpn01_port(const struct acme_tlsalpn01 *t);
+void acme_tlsalpn01_free(struct acme_tlsalpn01 *t);
+void acme_tlsalpn01_solver(struct acme_tlsalpn01 *t, struct acme_solver *s);
+/* The SNI name a validator sends for id: the DNS name itself; for an IP
+ * address its reverse name (RFC 8738 section 6): "4.3.2.1.in-addr.arpa"
+ * for 1.2.3.4, 32 nibbles then "ip6.arpa" for IPv6.  -1 for wildcards or
+ * when out (n bytes) is too small. */
+int acme_tlsalpn01_sni(const struct moat_name *id, char *out, size_t n);
+
 /* ---- manual http-01 (solve_manual.c) --------------------------------- */
 
 struct acme_manual_http;

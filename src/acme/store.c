@@ -185,11 +185,11 @@ static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
 			       "challenge = %s\nwebroot = %s\nhttp_port = %d\nhttp_address = %s\n"
 			       "profile = %s\npreferred_chain = %s\ndeploy_hook = %s\n"
 			       "dns_hook = %s\ndns_resolver = %s\ndns_wait = %d\nmanual = %d\n"
-			       "manual_hook = %s\n",
+			       "manual_hook = %s\ntls_port = %d\n",
 			       rn->server, rn->ca_bundle, rn->names, rn->key_type, rn->challenge,
 			       rn->webroot, rn->http_port, rn->http_address, rn->profile,
 			       rn->preferred_chain, rn->deploy_hook, rn->dns_hook, rn->dns_resolver,
-			       rn->dns_wait, rn->manual, rn->manual_hook);
+			       rn->dns_wait, rn->manual, rn->manual_hook, rn->tls_port);
 }
 
 int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
@@ -326,6 +326,10 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 	}
 	if (strcmp(k, "http_port") == 0) {
 		rn->http_port = atoi(v);
+		return;
+	}
+	if (strcmp(k, "tls_port") == 0) {
+		rn->tls_port = atoi(v);
 		return;
 	}
 	if (strcmp(k, "dns_wait") == 0) {

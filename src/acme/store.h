@@ -46,7 +46,8 @@ struct acme_renewal {
 	char challenge[16];
 	char webroot[1024];     /* "" unless webroot */
 	int http_port;          /* standalone */
-	char http_address[64];  /* standalone; "" for all addresses */
+	char http_address[64];  /* standalone; "" for all addresses (tls-alpn-01 too) */
+	int tls_port;           /* tls-alpn-01 standalone; 0: 443 */
 	char profile[64];
 	char preferred_chain[256];
 	char deploy_hook[1024]; /* "" if none */

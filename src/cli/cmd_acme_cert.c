@@ -72,6 +72,7 @@ int cli_acme_issue(int argc, char **argv)
 		{"webroot", required_argument, NULL, 'w'},
 		{"http-port", required_argument, NULL, 'p'},
 		{"http-address", required_argument, NULL, 'A'},
+		{"tls-port", required_argument, NULL, 'T'},
 		{"key-type", required_argument, NULL, 'k'},
 		{"profile", required_argument, NULL, 'P'},
 		{"preferred-chain", required_argument, NULL, 'C'},
@@ -117,6 +118,10 @@ int cli_acme_issue(int argc, char **argv)
 		case 'p':
 			if (parse_port(optarg, &rn.http_port) != 0)
 				return cli_usage_error("acme issue", "--http-port takes a port (1-65535)");
+			break;
+		case 'T':
+			if (parse_port(optarg, &rn.tls_port) != 0)
+				return cli_usage_error("acme issue", "--tls-port takes a port (1-65535)");
 			break;
 		case 'A': r = one_line("acme issue", "--http-address", optarg, rn.http_address, sizeof(rn.http_address)); break;
 		case 'k':
@@ -165,11 +170,20 @@ int cli_acme_issue(int argc, char **argv)
 			return cli_usage_error("acme issue", "http-01 needs one of --standalone, "
 							     "--webroot DIR, --manual");
 		rn.manual = manual;
+	} else if (strcmp(rn.challenge, "tls-alpn-01") == 0) {
+		if (!standalone || manual || rn.webroot[0] != '\0')
+			return cli_usage_error("acme issue", "tls-alpn-01 needs --standalone "
+							     "(moat answers on --tls-port, default 443)");
 	} else {
 		return cli_usage_error("acme issue",
-				       "--challenge %.20s is not supported yet (http-01, dns-01 are)",
+				       "--challenge %.20s is not supported (http-01, dns-01, "
+				       "tls-alpn-01 are)",
 				       rn.challenge);
 	}
+	if (rn.tls_port != 0 && strcmp(rn.challenge, "tls-alpn-01") != 0)
+		return cli_usage_error("acme issue", "--tls-port is for --challenge tls-alpn-01");
+	if (strcmp(rn.challenge, "tls-alpn-01") == 0 && rn.tls_port == 0)
+		rn.tls_port = 443;
 	if (moat_names_parse((const char *const *)argv + optind, (size_t)(argc - optind), &names,
 			     &nnames, &err) != 0)
 		goto out;
@@ -185,7 +199,7 @@ int cli_acme_issue(int argc, char **argv)
 		}
 		snprintf(rn.names + used, sizeof(rn.names) - used, "%s%s", i ? "," : "", names[i].text);
 	}
-	if (!standalone && !manual)
+	if ((!standalone && !manual) || strcmp(rn.challenge, "tls-alpn-01") == 0)
 		rn.http_port = 0;
 	if (one_line("acme issue", "--server", cli_acme_server(server), rn.server, sizeof(rn.server)) != CLI_OK ||
 	    (cli_acme_ca_bundle(bundle) != NULL &&
@@ -245,6 +259,36 @@ out:
 	return ret;
 }
 
+/* ARI (RFC 9773): when the CA offers renewal information, its window
+ * decides; *replaces gets the certificate's ARI identifier for the new
+ * order.  false when the CA has none or it cannot be read (then the
+ * two-thirds rule stands). */
+static bool ari_due(const struct acme_renewal *rn, const char *live, int64_t *start,
+		    char *replaces, size_t n)
+{
+	char path[PATH_MAX + 400];
+	struct moat_buf b = MOAT_BUF_INIT;
+	struct pki_cert *cert = NULL;
+	struct acme_client *c = NULL;
+	int64_t end = 0;
+	bool ok = false;
+
+	if (snprintf(path, sizeof(path), "%s/cert.pem", live) >= (int)sizeof(path) ||
+	    moat_file_read(path, MOAT_MAX_PEM_FILE, &b, NULL) != 0 ||
+	    (cert = pki_cert_from_pem(b.data, b.len, NULL)) == NULL ||
+	    (c = acme_client_new(rn->server, rn->ca_bundle[0] ? rn->ca_bundle : NULL, NULL)) == NULL ||
+	    acme_client_directory(c)->renewal_info[0] == '\0')
+		goto out;
+	if (acme_renewal_info(c, cert, start, &end, NULL) == 0 &&
+	    pki_cert_ari_id(cert, replaces, n, NULL) == 0)
+		ok = true;
+out:
+	acme_client_free(c);
+	pki_cert_free(cert);
+	moat_buf_free(&b);
+	return ok;
+}
+
 int cli_acme_renew(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -301,6 +345,7 @@ int cli_acme_renew(int argc, char **argv)
 		char live[PATH_MAX + 320], when[16];
 		int64_t nb = 0, na = 0, due = 0;
 		const char *status;
+		bool ari = false;
 
 		moat_err_clear(&err);
 		if (lineages[i] == NULL)
@@ -309,7 +354,8 @@ int cli_acme_renew(int argc, char **argv)
 		if (acme_store_renewal_load(home, lineages[i], &rn, &err) != 0 ||
 		    due_time(live, &nb, &na, &due, &err) != 0) {
 			status = "failed";
-		} else if (!force && time(NULL) < due) {
+		} else if ((ari = ari_due(&rn, live, &due, oo.replaces, sizeof(oo.replaces))),
+			   !force && time(NULL) < due) {
 			status = "not due";
 		} else {
 			if (hook != NULL)
@@ -324,16 +370,16 @@ int cli_acme_renew(int argc, char **argv)
 			failed++;
 		cli_date(due, when, sizeof(when));
 		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "lineage", lineages[i],
-							     "status", status, "due", when, "error",
-							     err.msg));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:s}", "lineage",
+							     lineages[i], "status", status, "due", when,
+							     "ari", ari, "error", err.msg));
 		} else if (strcmp(status, "failed") == 0) {
 			fprintf(stderr, "moat: error: %s: %s\n", lineages[i], err.msg);
 			if (err.hint[0] != '\0')
 				fprintf(stderr, "hint: %s\n", err.hint);
 		} else if (strcmp(status, "not due") == 0) {
-			printf("%s: not due (renews from %s, %ld days left)\n", lineages[i], when,
-			       cli_days_left(na));
+			printf("%s: not due (renews from %s%s, %ld days left)\n", lineages[i], when,
+			       ari ? " by the CA's renewal window" : "", cli_days_left(na));
 		} else {
 			printf("%s: %s\n", lineages[i], status);
 		}

@@ -20,6 +20,10 @@ struct net_listener {
 	void *arg;
 };
 
+struct net_acme_tls; /* tls_alpn.c */
+
+struct net_acme_tls; /* tls_alpn.c */
+
 enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
 
 struct net_conn; /* conn.c */
@@ -37,7 +41,22 @@ struct net_server {
 	struct net_conn *conns; /* open and closing connections */
 	size_t nconns;
 	uint16_t port;
+	struct net_acme_tls *acme_tls; /* NULL without a tls-alpn-01 listener */
 };
+
+/* ---- listening (server.c) --------------------------------------------- */
+
+/* Bind and listen on addr/port (as net_server_listen_http describes),
+ * with cb for new connections; the listener is added to s. */
+int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
+		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err);
+
+/* ---- tls-alpn-01 (tls_alpn.c) ------------------------------------------ */
+
+/* Close every tls-alpn-01 connection of s. */
+void net_acme_tls_close_all(struct net_server *s);
+/* Free what net_server_listen_acme_tls made (after the loop has closed). */
+void net_acme_tls_free(struct net_server *s);
 
 /* ---- connections (conn.c) --------------------------------------------- */
 

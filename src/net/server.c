@@ -17,7 +17,8 @@ static void on_listener_failed(uv_handle_t *h)
 }
 
 /* Bind and listen on sa; a libuv error code. */
-static int open_listener(struct net_server *s, const struct sockaddr *sa, struct net_listener **out)
+static int open_listener(struct net_server *s, const struct sockaddr *sa, uv_connection_cb cb,
+			 struct net_listener **out)
 {
 	struct net_listener *l = calloc(1, sizeof(*l));
 	int r;
@@ -33,7 +34,7 @@ static int open_listener(struct net_server *s, const struct sockaddr *sa, struct
 	l->tcp.data = l;
 	r = uv_tcp_bind(&l->tcp, sa, 0); /* IPV6_V6ONLY off: "::" takes IPv4 too */
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->tcp, SOMAXCONN, net_conn_accept);
+		r = uv_listen((uv_stream_t *)&l->tcp, SOMAXCONN, cb);
 	if (r != 0) {
 		uv_close((uv_handle_t *)&l->tcp, on_listener_failed);
 		return r;
@@ -42,7 +43,8 @@ static int open_listener(struct net_server *s, const struct sockaddr *sa, struct
 	return 0;
 }
 
-static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t port)
+static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t port,
+			 const char *opt)
 {
 	char where[96];
 
@@ -52,13 +54,14 @@ static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t
 		moat_escape(where, sizeof(where), addr, strlen(addr));
 	if (r == UV_EADDRINUSE) {
 		moat_err_set(err, "port %u on %s is already in use", port, where);
-		moat_err_hint(err, "another web server may be running there: stop it, or choose "
-				   "another port with --http-port");
+		moat_err_hint(err, "another %s may be running there: stop it, or choose "
+				   "another port with %s",
+			      strcmp(opt, "--http-port") == 0 ? "web server" : "server", opt);
 	} else if ((r == UV_EACCES || r == UV_EPERM) && port < 1024) {
 		moat_err_set(err, "cannot listen on port %u on %s: permission denied", port, where);
 		moat_err_hint(err, "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability: "
 				   "run as root, grant it with `sudo setcap "
-				   "cap_net_bind_service=+ep $(command -v moat)`, or use --http-port");
+				   "cap_net_bind_service=+ep $(command -v moat)`, or use %s", opt);
 	} else if (r == UV_EADDRNOTAVAIL) {
 		moat_err_set(err, "cannot listen on %s: no interface of this machine has that address",
 			     where);
@@ -72,18 +75,14 @@ static bool no_ipv6(int r)
 	return r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL || r == UV_EPROTONOSUPPORT;
 }
 
-int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
-			   net_http_handler h, void *arg, struct moat_err *err)
+int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
+		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_storage bound;
 	struct net_listener *l = NULL;
 	int r, n = sizeof(bound);
 
-	if (h == NULL) {
-		moat_err_set(err, "cannot listen: no handler");
-		return -1;
-	}
 	if (s->state != NET_SERVER_NEW) {
 		moat_err_set(err, "cannot listen: the server is already running");
 		return -1;
@@ -95,15 +94,15 @@ int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port
 	memset(&ss, 0, sizeof(ss));
 	if (addr == NULL) {
 		(void)uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
-		r = open_listener(s, (struct sockaddr *)&ss, &l);
+		r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
 		if (no_ipv6(r)) {
 			memset(&ss, 0, sizeof(ss));
 			(void)uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
-			r = open_listener(s, (struct sockaddr *)&ss, &l);
+			r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
 		}
 	} else if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) == 0 ||
 		   uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) == 0) {
-		r = open_listener(s, (struct sockaddr *)&ss, &l);
+		r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
 	} else {
 		char shown[96];
 
@@ -113,16 +112,31 @@ int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port
 		return -1;
 	}
 	if (r != 0) {
-		listen_error(err, r, addr, port);
+		listen_error(err, r, addr, port, cb == net_conn_accept ? "--http-port" : "--tls-port");
 		return -1;
 	}
-	l->handler = h;
-	l->arg = arg;
 	s->listeners[s->nlisteners++] = l;
 	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &n) == 0)
 		s->port = ntohs(bound.ss_family == AF_INET6
 					? ((struct sockaddr_in6 *)&bound)->sin6_port
 					: ((struct sockaddr_in *)&bound)->sin_port);
+	*out = l;
+	return 0;
+}
+
+int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
+			   net_http_handler h, void *arg, struct moat_err *err)
+{
+	struct net_listener *l;
+
+	if (h == NULL) {
+		moat_err_set(err, "cannot listen: no handler");
+		return -1;
+	}
+	if (net_server_listen(s, addr, port, net_conn_accept, &l, err) != 0)
+		return -1;
+	l->handler = h;
+	l->arg = arg;
 	return 0;
 }
 
@@ -140,6 +154,7 @@ static void close_all(struct net_server *s)
 		if (!uv_is_closing((uv_handle_t *)&s->listeners[i]->tcp))
 			uv_close((uv_handle_t *)&s->listeners[i]->tcp, NULL);
 	net_conn_close_all(s);
+	net_acme_tls_close_all(s);
 	if (!uv_is_closing((uv_handle_t *)&s->stop_async))
 		uv_close((uv_handle_t *)&s->stop_async, NULL);
 }
@@ -272,5 +287,6 @@ void net_server_free(struct net_server *s)
 		return;
 	for (size_t i = 0; i < s->nlisteners; i++)
 		free(s->listeners[i]);
+	net_acme_tls_free(s);
 	free(s);
 }

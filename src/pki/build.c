@@ -308,6 +308,33 @@ out:
 	return rc;
 }
 
+/* RFC 8737 section 3: critical id-pe-acmeIdentifier whose extnValue is
+ * the DER of Authorization ::= OCTET STRING (SIZE (32)). */
+#define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
+
+static int add_acme_identifier(X509 *x, const unsigned char *digest, struct moat_err *err)
+{
+	unsigned char der[2 + 32] = {0x04, 0x20};
+	ASN1_OBJECT *obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
+	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	memcpy(der + 2, digest, 32);
+	if (obj == NULL || val == NULL || ASN1_OCTET_STRING_set(val, der, sizeof(der)) != 1 ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, val)) == NULL ||
+	    X509_add_ext(x, ext, -1) != 1) {
+		pki_err_drain(err, "cannot add the acmeIdentifier extension");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(val);
+	ASN1_OBJECT_free(obj);
+	return rc;
+}
+
 static int add_extensions(X509 *x, X509 *issuer, const struct pki_cert_spec *spec,
 			  const struct pki_key *subject_key, struct moat_err *err)
 {
@@ -343,10 +370,18 @@ static int add_extensions(X509 *x, X509 *issuer, const struct pki_cert_spec *spe
 				goto out;
 		}
 		break;
+	case PKI_PROFILE_ACME_TLS_ALPN:
+		san = pki_san_from_names(spec->names, 1, err);
+		if (san == NULL ||
+		    add_ext(x, NID_subject_alt_name, san, spec->common_name == NULL, err) != 0 ||
+		    add_acme_identifier(x, spec->acme_digest, err) != 0)
+			goto out;
+		break;
 	}
 	if (add_key_ids(x, issuer, err) != 0)
 		goto out;
-	if (spec->profile != PKI_PROFILE_LEAF && spec->npermits > 0) {
+	if (spec->profile != PKI_PROFILE_LEAF && spec->profile != PKI_PROFILE_ACME_TLS_ALPN &&
+	    spec->npermits > 0) {
 		nc = name_constraints(spec->permits, spec->npermits, err);
 		if (nc == NULL || add_ext(x, NID_name_constraints, nc, true, err) != 0)
 			goto out;
@@ -454,15 +489,27 @@ static int check_spec(const struct pki_cert_spec *spec, const struct pki_key *su
 		return -1;
 	}
 	if (spec->profile != PKI_PROFILE_ROOT && spec->profile != PKI_PROFILE_INTERMEDIATE &&
-	    spec->profile != PKI_PROFILE_LEAF) {
+	    spec->profile != PKI_PROFILE_LEAF && spec->profile != PKI_PROFILE_ACME_TLS_ALPN) {
 		moat_err_set(err, "unknown certificate profile %d", (int)spec->profile);
+		return -1;
+	}
+	if (spec->profile == PKI_PROFILE_ACME_TLS_ALPN) {
+		if (issuer != NULL || spec->nnames != 1 || spec->names == NULL ||
+		    spec->acme_digest == NULL || spec->npermits > 0) {
+			moat_err_set(err, "a tls-alpn-01 certificate is self-signed, for one name, "
+					  "with the key authorization digest");
+			return -1;
+		}
+	} else if (spec->acme_digest != NULL) {
+		moat_err_set(err, "the acmeIdentifier extension is for tls-alpn-01 certificates only");
 		return -1;
 	}
 	if (spec->profile == PKI_PROFILE_ROOT && issuer != NULL) {
 		moat_err_set(err, "a root certificate is self-signed: it has no issuer");
 		return -1;
 	}
-	if (spec->profile != PKI_PROFILE_LEAF && spec->nnames > 0) {
+	if (spec->profile != PKI_PROFILE_LEAF && spec->profile != PKI_PROFILE_ACME_TLS_ALPN &&
+	    spec->nnames > 0) {
 		moat_err_set(err, "subjectAltName entries are for leaf certificates only");
 		return -1;
 	}
@@ -470,7 +517,7 @@ static int check_spec(const struct pki_cert_spec *spec, const struct pki_key *su
 		moat_err_set(err, "name constraints are for CA certificates only");
 		return -1;
 	}
-	if (spec->common_name == NULL && (spec->profile != PKI_PROFILE_LEAF || spec->nnames == 0)) {
+	if (spec->common_name == NULL && spec->nnames == 0) {
 		moat_err_set(err, "the certificate needs a common name or at least one name");
 		return -1;
 	}

@@ -243,3 +243,41 @@ int pki_sha256(const void *data, size_t len, unsigned char out[32])
 
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
 }
+
+int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err)
+{
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(c->x);
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(c->x);
+	unsigned char *der = NULL, *p;
+	struct moat_buf b = MOAT_BUF_INIT;
+	long len;
+	int tag, xclass, dlen, ret = -1;
+
+	ERR_clear_error();
+	if (aki == NULL || serial == NULL) {
+		moat_err_set(err, "the certificate has no authority key identifier (needed for ARI)");
+		goto out;
+	}
+	/* The serial's DER contents octets: i2d, then skip tag and length. */
+	if ((dlen = i2d_ASN1_INTEGER(serial, &der)) <= 0)
+		goto fail;
+	p = der;
+	if (ASN1_get_object((const unsigned char **)&p, &len, &tag, &xclass, dlen) & 0x80)
+		goto fail;
+	if (moat_b64url_encode(&b, ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki)) != 0 ||
+	    moat_buf_append(&b, ".", 1) != 0 || moat_b64url_encode(&b, p, (size_t)len) != 0)
+		goto fail;
+	if (b.len >= n) {
+		moat_err_set(err, "the certificate's ARI identifier is too long");
+		goto out;
+	}
+	memcpy(out, b.data, b.len + 1);
+	ret = 0;
+	goto out;
+fail:
+	pki_err_drain(err, "cannot compute the certificate's ARI identifier");
+out:
+	OPENSSL_free(der);
+	moat_buf_free(&b);
+	return ret;
+}

@@ -100,6 +100,11 @@ enum pki_profile {
 	PKI_PROFILE_LEAF,         /* CA:FALSE critical; KU digitalSignature (+keyEncipherment
 	                           * for RSA keys) critical; EKU serverAuth (+clientAuth);
 	                           * SAN with every name; SKI; AKI keyid */
+	PKI_PROFILE_ACME_TLS_ALPN, /* the RFC 8737 tls-alpn-01 validation certificate:
+	                            * self-signed; SAN with exactly one name (names[0],
+	                            * DNS or IP); critical acmeIdentifier
+	                            * (1.3.6.1.5.5.7.1.31) holding OCTET STRING
+	                            * acme_digest; SKI; AKI keyid */
 };
 
 struct pki_cert_spec {
@@ -116,6 +121,8 @@ struct pki_cert_spec {
 	 * npermits == 0: no nameConstraints extension. */
 	const struct moat_permit *permits;
 	size_t npermits;
+	/* ACME_TLS_ALPN: the 32-byte SHA-256 of the key authorization. */
+	const unsigned char *acme_digest;
 	int64_t not_before;
 	int64_t not_after;
 };
@@ -259,6 +266,9 @@ bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const
 int pki_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		    unsigned char out[32], struct moat_err *err);
 int pki_sha256(const void *data, size_t len, unsigned char out[32]);
+/* RFC 9773 (ACME Renewal Information) certificate identifier:
+ * base64url(authority key identifier) "." base64url(serial DER contents). */
+int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err);
 
 /* ---- any input (inspect, fuzzing) ------------------------------------- */
 

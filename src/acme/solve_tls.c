@@ -1,0 +1,139 @@
+/* solve_tls.c: tls-alpn-01 (RFC 8737; RFC 8738 section 6 for IP
+ * addresses) answered by moat's own TLS responder: for each challenge a
+ * fresh P-256 key and a self-signed validation certificate carrying the
+ * key authorization's digest, served to handshakes that name the
+ * identifier by SNI and offer ALPN "acme-tls/1". */
+#include "acme/solve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/net.h"
+#include "pki/pki.h"
+
+#define VALID_BEFORE (60 * 60)        /* notBefore: an hour ago (clock skew) */
+#define VALID_AFTER (7 * 24 * 60 * 60) /* notAfter: a week ahead */
+
+struct acme_tlsalpn01 {
+	struct net_server *srv;
+};
+
+int acme_tlsalpn01_sni(const struct moat_name *id, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+
+	if (id->type == MOAT_NAME_IPV4 && id->iplen == 4) {
+		len = (size_t)snprintf(out, n, "%u.%u.%u.%u.in-addr.arpa", id->ip[3], id->ip[2],
+				       id->ip[1], id->ip[0]);
+	} else if (id->type == MOAT_NAME_IPV6 && id->iplen == 16) {
+		if (n < 16 * 4 + sizeof("ip6.arpa"))
+			return -1;
+		for (size_t i = 16; i-- > 0;) {
+			out[len++] = hex[id->ip[i] & 0xf];
+			out[len++] = '.';
+			out[len++] = hex[id->ip[i] >> 4];
+			out[len++] = '.';
+		}
+		memcpy(out + len, "ip6.arpa", sizeof("ip6.arpa"));
+		return 0;
+	} else if (id->type == MOAT_NAME_DNS) {
+		len = (size_t)snprintf(out, n, "%s", id->text);
+	} else {
+		return -1;
+	}
+	return len < n ? 0 : -1;
+}
+
+struct acme_tlsalpn01 *acme_tlsalpn01_standalone(const char *addr, uint16_t port,
+						 struct moat_err *err)
+{
+	struct acme_tlsalpn01 *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		moat_err_set(err, "out of memory");
+		return NULL;
+	}
+	if ((t->srv = net_server_new(err)) == NULL ||
+	    net_server_listen_acme_tls(t->srv, addr, port, err) != 0 ||
+	    net_server_start(t->srv, err) != 0) {
+		moat_err_prefix(err, "cannot answer tls-alpn-01 challenges");
+		acme_tlsalpn01_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+uint16_t acme_tlsalpn01_port(const struct acme_tlsalpn01 *t)
+{
+	return net_server_port(t->srv);
+}
+
+void acme_tlsalpn01_free(struct acme_tlsalpn01 *t)
+{
+	if (t == NULL)
+		return;
+	net_server_free(t->srv);
+	free(t);
+}
+
+static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
+		   struct moat_err *err)
+{
+	struct acme_tlsalpn01 *t = arg;
+	unsigned char digest[32];
+	char sni[MOAT_NAME_MAX + 3];
+	int64_t now = (int64_t)time(NULL);
+	struct pki_cert_spec spec = {
+		.profile = PKI_PROFILE_ACME_TLS_ALPN,
+		.names = id,
+		.nnames = 1,
+		.acme_digest = digest,
+		.not_before = now - VALID_BEFORE,
+		.not_after = now + VALID_AFTER,
+	};
+	struct pki_key *key = NULL;
+	struct pki_cert *cert = NULL;
+	int ret = -1;
+
+	(void)token;
+	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) != 0) {
+		moat_err_set(err, "%s: tls-alpn-01 cannot prove this name", id->text);
+		return -1;
+	}
+	if (pki_sha256(ka, strlen(ka), digest) != 0) {
+		moat_err_set(err, "cannot hash the key authorization");
+		return -1;
+	}
+	if ((key = pki_key_generate(PKI_KEY_EC_P256, err)) == NULL ||
+	    (cert = pki_cert_build(&spec, key, NULL, key, err)) == NULL ||
+	    net_server_acme_tls_set(t->srv, sni, cert, key, err) != 0) {
+		moat_err_prefix(err, "tls-alpn-01 certificate for %s", id->text);
+		goto out;
+	}
+	ret = 0;
+out:
+	pki_cert_free(cert);
+	pki_key_free(key);
+	return ret;
+}
+
+static void cleanup(void *arg, const struct moat_name *id, const char *token)
+{
+	struct acme_tlsalpn01 *t = arg;
+	char sni[MOAT_NAME_MAX + 3];
+
+	(void)token;
+	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0)
+		net_server_acme_tls_remove(t->srv, sni);
+}
+
+void acme_tlsalpn01_solver(struct acme_tlsalpn01 *t, struct acme_solver *s)
+{
+	s->type = "tls-alpn-01";
+	s->present = present;
+	s->cleanup = cleanup;
+	s->arg = t;
+}
