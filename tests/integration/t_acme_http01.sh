@@ -187,4 +187,17 @@ for i in 1 2 3; do
 	verify_lineage "n$i.example.test" "DNS:n$i.example.test"
 done
 
+# ---- chaos: pebble's own random validation delays (up to 15 s each) and
+# its default nonce rejection; issuance still succeeds, polling waits them out
+start_pebble PEBBLE_VA_NOSLEEP=0 PEBBLE_WFE_NONCEREJECT=5 || fail "pebble restarts with delays"
+pebble_roots "$T/roots.pem"
+assert_ok "register (pebble with random validation delays)" \
+	"$MOAT" acme register --email t@example.test --agree-tos --force \
+	--server "$ACME_DIRECTORY" --ca-bundle "$ACME_CA_BUNDLE"
+assert_ok "issue slow.example.test with random validation delays" \
+	"$MOAT" acme issue slow.example.test --server "$ACME_DIRECTORY" \
+	--ca-bundle "$ACME_CA_BUNDLE" --standalone --http-port "$ACME_HTTP_PORT" \
+	--http-address 127.0.0.1
+verify_lineage slow.example.test DNS:slow.example.test
+
 finish
