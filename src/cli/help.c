@@ -34,6 +34,9 @@ static const char overview[] =
 	"  acme revoke    revoke a certificate\n"
 	"  acme list      list ACME certificates\n"
 	"\n"
+	"Servers:\n"
+	"  config SERVER NAME  a TLS snippet for apache, nginx or haproxy\n"
+	"\n"
 	"Tools:\n"
 	"  inspect FILE...  read certificates, chains, CSRs, keys and CRLs\n"
 	"  help [COMMAND]   show help for a command (also: moat COMMAND --help)\n"
@@ -50,6 +53,19 @@ static const char overview[] =
 	"Documentation: docs/ in the source tree (docs/cli.md, docs/files.md).\n";
 
 static const struct help helps[] = {
+	{"config",
+	 "Usage: moat config apache|nginx|haproxy NAME [--upstream http://HOST:PORT]\n"
+	 "                   [--listen PORT] [--address IP]\n"
+	 "\n"
+	 "Prints a server configuration that terminates TLS for NAME with the\n"
+	 "certificate in $MOAT_HOME/live/NAME (from `moat issue` or `moat acme issue`)\n"
+	 "and passes requests on to the application: TLS 1.2 and 1.3 only, the full\n"
+	 "chain, WebSocket upgrades, X-Forwarded-Proto.  For haproxy it also links\n"
+	 "fullchain.pem.key to privkey.pem (where HAProxy looks for the key).\n"
+	 "\n"
+	 "  --upstream URL  the application (default http://127.0.0.1:3000, Rocket.Chat's)\n"
+	 "  --listen PORT   the TLS port (default 443)\n"
+	 "  --address IP    listen on one address only\n"},
 	{"acme",
 	 "Usage: moat acme register|account|issue|renew|revoke|list [OPTIONS]\n"
 	 "\n"
