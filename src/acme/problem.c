@@ -16,6 +16,8 @@ static const struct known known[] = {
 	{"accountDoesNotExist", "register first: moat acme register --email YOU --agree-tos"},
 	{"badCSR", NULL},
 	{"badNonce", NULL},
+	{"badPublicKey", "this CA does not accept that kind of account key: register with "
+			 "--key-type ec-p256 (accepted everywhere)"},
 	{"badRevocationReason", "reasons: unspecified, keyCompromise, superseded, "
 				"cessationOfOperation"},
 	{"badSignatureAlgorithm", "try another account key type (ec-p256 works everywhere)"},

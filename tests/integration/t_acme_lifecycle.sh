@@ -155,4 +155,22 @@ assert_ok "register with EAB" "$MOAT" acme register --email t@example.test --agr
 assert_ok "issue on the EAB account" "$MOAT" acme issue e.example.test "${S[@]}" \
 	--standalone --http-port "$ACME_HTTP_PORT" --http-address 127.0.0.1
 
+# ---- account keys of the other JWS algorithms (RS256, ES384; ES256 is the
+# default used above), on a pebble without EAB.  pebble, like Let's Encrypt,
+# refuses EdDSA account keys: that must be a clear error with a way out.
+start_pebble || fail "pebble restarts"
+mapfile -t S < <(srv)
+export MOAT_HOME=$T/home-ed25519
+moat acme register --email t@example.test --agree-tos --key-type ed25519 "${S[@]}"
+assert_error_shape "an ed25519 account key where the CA refuses EdDSA"
+assert_contains "$ERR" "(badPublicKey)" "  ... says the CA refused the key"
+assert_contains "$ERR" "hint: this CA does not accept that kind of account key" "  ... with a way out"
+for kt in rsa-2048 ec-p384; do
+	export MOAT_HOME=$T/home-$kt
+	assert_ok "register with a $kt account key" "$MOAT" acme register --email t@example.test \
+		--agree-tos --key-type "$kt" "${S[@]}"
+	assert_ok "issue with the $kt account" "$MOAT" acme issue "k-$kt.example.test" "${S[@]}" \
+		--standalone --http-port "$ACME_HTTP_PORT" --http-address 127.0.0.1 --key-type "$kt"
+done
+
 finish
