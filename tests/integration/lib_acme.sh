@@ -381,6 +381,7 @@ _pebble_ready() {
 #
 # Optional, for this call only: PEBBLE_EAB_KEYS="KID:HMAC ..." (and
 # PEBBLE_EAB_REQUIRED=false to accept accounts without a binding);
+# PEBBLE_CERT_VALIDITY=SECONDS for short-lived certificates;
 # PEBBLE_WANT_HTTP_PORT / PEBBLE_WANT_TLS_PORT to choose those ports.
 start_pebble() {
 	local attempt listen mgmt http tls pid log conf eab_required=false kv ports
@@ -431,6 +432,9 @@ p = {
     "ocspResponderURL": "",
     "externalAccountBindingRequired": eab == "true",
 }
+import os
+if os.environ.get("PEBBLE_CERT_VALIDITY"):
+    p["certificateValidityPeriod"] = int(os.environ["PEBBLE_CERT_VALIDITY"])
 if macs:
     p["externalAccountMACKeys"] = macs
 with open(out, "w") as f:

@@ -173,4 +173,34 @@ for kt in rsa-2048 ec-p384; do
 		--standalone --http-port "$ACME_HTTP_PORT" --http-address 127.0.0.1 --key-type "$kt"
 done
 
+# ---- due by date: a certificate valid for 9 seconds is due two thirds into
+# its lifetime; `renew --all` leaves it alone before and renews it after
+PEBBLE_CERT_VALIDITY=9 start_pebble || fail "pebble restarts with 9-second certificates"
+mapfile -t S < <(srv)
+export MOAT_HOME=$T/home-short
+assert_ok "register (short-lived certificates)" "$MOAT" acme register --email t@example.test \
+	--agree-tos "${S[@]}"
+assert_ok "issue a 9-second certificate" "$MOAT" acme issue short.example.test "${S[@]}" \
+	--standalone --http-port "$ACME_HTTP_PORT" --http-address 127.0.0.1
+cert=$MOAT_HOME/live/short.example.test/cert.pem
+nb=$(date -d "$(openssl x509 -in "$cert" -noout -startdate | sed 's/^notBefore=//')" +%s)
+na=$(date -d "$(openssl x509 -in "$cert" -noout -enddate | sed 's/^notAfter=//')" +%s)
+due=$((nb + (na - nb) * 2 / 3))
+if [ "$(date +%s)" -lt "$due" ]; then
+	assert_ok "renew --all before two thirds" "$MOAT" acme renew --all
+	assert_contains "$OUT" "short.example.test: not due" "  ... not due yet"
+fi
+renewed=''
+deadline=$(($(date +%s) + 30))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+	run "$MOAT" acme renew --all
+	if [[ $OUT == *"short.example.test: renewed"* ]]; then
+		renewed=$(date +%s)
+		break
+	fi
+	sleep 1 # waiting for the clock to reach the due time, not for a process
+done
+assert_ne "$renewed" "" "renew --all renews it once it is due"
+assert_int_between "$renewed" "$due" "$((due + 30))" "  ... not before two thirds of its lifetime"
+
 finish
