@@ -158,48 +158,30 @@ struct pki_cert *pki_cert_dup(const struct pki_cert *c)
 
 int pki_cert_to_pem(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err)
 {
-	BIO *bio = NULL;
-	int rc = -1;
+	unsigned char *der = NULL;
+	int len;
 
 	ERR_clear_error();
 	if (c == NULL) {
 		moat_err_set(err, "no certificate");
-		goto out;
+		return -1;
 	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_X509(bio, c->x) != 1) {
-		pki_err_drain(err, "cannot encode the certificate as PEM");
-		goto out;
-	}
-	rc = pki_bio_to_buf(bio, out, err);
-out:
-	BIO_free(bio);
-	return rc;
+	len = i2d_X509(c->x, &der);
+	return pki_encoded_out(der, len, "CERTIFICATE", "certificate", out, err);
 }
 
 int pki_cert_to_der(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err)
 {
 	unsigned char *der = NULL;
-	int len, rc = -1;
+	int len;
 
 	ERR_clear_error();
 	if (c == NULL) {
 		moat_err_set(err, "no certificate");
-		goto out;
+		return -1;
 	}
 	len = i2d_X509(c->x, &der);
-	if (len <= 0) {
-		pki_err_drain(err, "cannot encode the certificate as DER");
-		goto out;
-	}
-	if (moat_buf_append(out, der, (size_t)len) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	return rc;
+	return pki_encoded_out(der, len, NULL, "certificate", out, err);
 }
 
 struct pki_key *pki_cert_pubkey(const struct pki_cert *c, struct moat_err *err)

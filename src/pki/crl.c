@@ -311,23 +311,16 @@ void pki_crl_free(struct pki_crl *c)
 
 int pki_crl_to_pem(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err)
 {
-	BIO *bio = NULL;
-	int rc = -1;
+	unsigned char *der = NULL;
+	int len;
 
 	ERR_clear_error();
 	if (c == NULL) {
 		moat_err_set(err, "no CRL");
-		goto out;
+		return -1;
 	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_X509_CRL(bio, c->crl) != 1) {
-		pki_err_drain(err, "cannot encode the CRL as PEM");
-		goto out;
-	}
-	rc = pki_bio_to_buf(bio, out, err);
-out:
-	BIO_free(bio);
-	return rc;
+	len = i2d_X509_CRL(c->crl, &der);
+	return pki_encoded_out(der, len, "X509 CRL", "CRL", out, err);
 }
 
 int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_err *err)

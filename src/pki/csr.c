@@ -54,42 +54,30 @@ void pki_csr_free(struct pki_csr *r)
 int pki_csr_to_der(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
 	unsigned char *der = NULL;
-	int len, rc = -1;
-
-	ERR_clear_error();
-	if (r == NULL || (len = i2d_X509_REQ(r->req, &der)) <= 0) {
-		pki_err_drain(err, "cannot encode the CSR");
-		goto out;
-	}
-	if (moat_buf_append(out, der, (size_t)len) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	OPENSSL_free(der);
-	return rc;
-}
-
-int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
-{
-	BIO *bio = NULL;
-	int rc = -1;
+	int len;
 
 	ERR_clear_error();
 	if (r == NULL) {
 		moat_err_set(err, "no CSR");
-		goto out;
+		return -1;
 	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_X509_REQ(bio, r->req) != 1) {
-		pki_err_drain(err, "cannot encode the CSR as PEM");
-		goto out;
+	len = i2d_X509_REQ(r->req, &der);
+	return pki_encoded_out(der, len, NULL, "CSR", out, err);
+}
+
+int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
+{
+	unsigned char *der = NULL;
+	int len;
+
+	ERR_clear_error();
+	if (r == NULL) {
+		moat_err_set(err, "no CSR");
+		return -1;
 	}
-	rc = pki_bio_to_buf(bio, out, err);
-out:
-	BIO_free(bio);
-	return rc;
+	len = i2d_X509_REQ(r->req, &der);
+	return pki_encoded_out(der, len, "CERTIFICATE REQUEST", "CSR", out,
+			       err);
 }
 
 static int add_san_request(X509_REQ *req, const struct moat_name *names, size_t n, bool crit,

@@ -243,3 +243,32 @@ int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err)
 	}
 	return 0;
 }
+
+int pki_encoded_out(unsigned char *der, int len, const char *label, const char *what,
+		    struct moat_buf *out, struct moat_err *err)
+{
+	BIO *bio = NULL;
+	int rc = -1;
+
+	if (der == NULL || len <= 0) {
+		pki_err_drain(err, "cannot encode the %s", what);
+		goto out;
+	}
+	if (label == NULL) {
+		if (moat_buf_append(out, der, (size_t)len) != 0) {
+			moat_err_set(err, "out of memory");
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio(bio, label, "", der, len) <= 0) {
+		pki_err_drain(err, "cannot encode the %s as PEM", what);
+		goto out;
+	}
+	rc = pki_bio_to_buf(bio, out, err);
+out:
+	BIO_free(bio);
+	OPENSSL_free(der);
+	return rc;
+}
