@@ -135,15 +135,20 @@ if wait_port "$www2_pid" 127.0.0.1 "$ACME_HTTP_PORT" 15; then
 	verify_lineage 127.0.0.1 "IP Address:127.0.0.1"
 	assert_eq "$(find "$T/www2/.well-known/acme-challenge" -type f | wc -l)" "0" \
 		"the hook removed the file afterwards"
+	# A fresh account: no earlier authorization of 127.0.0.1 that pebble
+	# could reuse, so the order really needs the challenge.
+	MOAT_HOME=$T/home-manual assert_ok "a second account" "$MOAT" acme register \
+		--email t@example.test --agree-tos "${S[@]}"
 	requests_before=$(grep -c 'GET /.well-known/acme-challenge/' "$T/www2.log")
-	BREAK=1 run "$MOAT" acme issue 127.0.0.1 "${S[@]}" \
+	MOAT_HOME=$T/home-manual BREAK=1 run "$MOAT" acme issue 127.0.0.1 "${S[@]}" \
 		--manual-hook "$T/publish.sh" --http-port "$ACME_HTTP_PORT"
 	assert_error_shape "manual http-01 with the wrong file content"
 	assert_contains "$ERR" "instead of the challenge content" "  ... moat's own check caught it"
 	assert_contains "$ERR" "the CA was not asked to validate" "  ... before asking the CA"
 	assert_eq "$(($(grep -c 'GET /.well-known/acme-challenge/' "$T/www2.log") - requests_before))" \
 		"1" "  ... only moat fetched the URL (once), not the CA"
-	run_notty "$MOAT" acme issue 127.0.0.1 "${S[@]}" --manual --http-port "$ACME_HTTP_PORT"
+	MOAT_HOME=$T/home-manual run_notty "$MOAT" acme issue 127.0.0.1 "${S[@]}" --manual \
+		--http-port "$ACME_HTTP_PORT"
 	assert_error_shape "manual http-01 without a terminal"
 	assert_contains "$ERR" "--manual-hook" "  ... hints at --manual-hook"
 else
