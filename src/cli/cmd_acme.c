@@ -316,7 +316,7 @@ int cli_cmd_acme(int argc, char **argv)
 	char topic[32];
 
 	if (argc < 2)
-		return cli_usage_error("acme", "which? moat acme register|issue|renew|revoke|list");
+		return cli_usage_error("acme", "which? moat acme register|account|issue|renew|revoke|list");
 	if (cli_wants_help(argc, argv)) {
 		snprintf(topic, sizeof(topic), "acme %.20s", argv[1]);
 		return cli_help(argv[1][0] == '-' ? "acme" : topic, stdout);
