@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -19,21 +21,10 @@
 #include "net/net.h"
 #include "pki/pki.h"
 
-static struct moat_name nm(const char *s)
-{
-	struct moat_err err = {0};
-	struct moat_name n;
-
-	memset(&n, 0, sizeof(n));
-	if (moat_name_parse(s, &n, &err) != 0)
-		fail_msg("name %s: %s", s, err.msg);
-	return n;
-}
-
 static struct pki_cert *build(const char *name, const unsigned char *digest, struct pki_key **key)
 {
 	struct moat_err err = {0};
-	struct moat_name n = nm(name);
+	struct moat_name n = fx_name(name);
 	int64_t now = (int64_t)time(NULL);
 	struct pki_cert_spec spec = {.profile = PKI_PROFILE_ACME_TLS_ALPN, .names = &n, .nnames = 1,
 				     .acme_digest = digest, .not_before = now - 3600,
@@ -100,7 +91,7 @@ static void check_cert(const char *name, int gen_type)
 		assert_int_equal(ASN1_STRING_length(d), (int)strlen(name));
 		assert_memory_equal(ASN1_STRING_get0_data(d), name, strlen(name));
 	} else {
-		struct moat_name n = nm(name);
+		struct moat_name n = fx_name(name);
 		const ASN1_OCTET_STRING *ip = sk_GENERAL_NAME_value(san, 0)->d.iPAddress;
 		assert_int_equal(ASN1_STRING_length(ip), (int)n.iplen);
 		assert_memory_equal(ASN1_STRING_get0_data(ip), n.ip, n.iplen);
@@ -132,7 +123,7 @@ static void test_cert_errors(void **state)
 {
 	struct moat_err err = {0};
 	unsigned char digest[32] = {0};
-	struct moat_name two[2] = {nm("a.example.test"), nm("b.example.test")};
+	struct moat_name two[2] = {fx_name("a.example.test"), fx_name("b.example.test")};
 	struct pki_key *key = pki_key_generate(PKI_KEY_EC_P256, &err);
 	int64_t now = (int64_t)time(NULL);
 	struct pki_cert_spec spec = {.profile = PKI_PROFILE_ACME_TLS_ALPN, .names = two,
@@ -158,19 +149,19 @@ static void test_sni_names(void **state)
 	struct moat_name n;
 
 	(void)state;
-	n = nm("1.2.3.4");
+	n = fx_name("1.2.3.4");
 	assert_int_equal(acme_tlsalpn01_sni(&n, out, sizeof(out)), 0);
 	assert_string_equal(out, "4.3.2.1.in-addr.arpa");
-	n = nm("2001:db8::567:89ab");
+	n = fx_name("2001:db8::567:89ab");
 	assert_int_equal(acme_tlsalpn01_sni(&n, out, sizeof(out)), 0);
 	assert_string_equal(out, "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
 				 "ip6.arpa");
-	n = nm("A.Example.Test");
+	n = fx_name("A.Example.Test");
 	assert_int_equal(acme_tlsalpn01_sni(&n, out, sizeof(out)), 0);
 	assert_string_equal(out, "a.example.test");
-	n = nm("*.example.test");
+	n = fx_name("*.example.test");
 	assert_int_equal(acme_tlsalpn01_sni(&n, out, sizeof(out)), -1);
-	n = nm("2001:db8::1");
+	n = fx_name("2001:db8::1");
 	assert_int_equal(acme_tlsalpn01_sni(&n, out, 40), -1);
 }
 

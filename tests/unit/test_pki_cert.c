@@ -14,32 +14,13 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "pki/pki.h"
 
 #define DAY 86400
 
 static int64_t now;
-
-static struct pki_key *gen(enum pki_key_type t)
-{
-	struct moat_err err = {0};
-	struct pki_key *k = pki_key_generate(t, &err);
-
-	if (k == NULL)
-		fail_msg("generate: %s", err.msg);
-	return k;
-}
-
-static struct moat_name nm(const char *s)
-{
-	struct moat_err err = {0};
-	struct moat_name n;
-
-	memset(&n, 0, sizeof(n));
-	if (moat_name_parse(s, &n, &err) != 0)
-		fail_msg("name %s: %s", s, err.msg);
-	return n;
-}
 
 static struct moat_permit permit_dns(const char *dns)
 {
@@ -117,8 +98,8 @@ static void make_cas(struct chain *c, enum pki_key_type t, const struct moat_per
 		     size_t np)
 {
 	memset(c, 0, sizeof(*c));
-	c->root_key = gen(t);
-	c->int_key = gen(t);
+	c->root_key = fx_key(t);
+	c->int_key = fx_key(t);
 	c->root = build_ok(PKI_PROFILE_ROOT, "Moat Root", NULL, 0, permits, np, c->root_key, NULL,
 			   c->root_key);
 	c->inter = build_ok(PKI_PROFILE_INTERMEDIATE, "Moat Intermediate", NULL, 0, permits, np,
@@ -142,11 +123,6 @@ static int verify(const struct chain *c, const struct pki_cert *leaf, struct moa
 	return pki_verify_chain(leaf, inter, 1, c->root, NULL, 0, err);
 }
 
-static bool have_openssl(void)
-{
-	return system("openssl version >/dev/null 2>&1") == 0;
-}
-
 static void write_pem(const char *path, const struct pki_cert *c)
 {
 	struct moat_err err = {0};
@@ -168,7 +144,7 @@ static void openssl_verify(const struct chain *c)
 	char root[128], inter[128], leaf[128];
 	int rc;
 
-	if (!have_openssl())
+	if (!fx_have_openssl())
 		return;
 	assert_non_null(mkdtemp(dir));
 	snprintf(root, sizeof(root), "%s/root.pem", dir);
@@ -193,13 +169,13 @@ static void full_chain(enum pki_key_type t, const char *key_desc, const char *si
 {
 	struct moat_err err = {0};
 	struct chain c;
-	struct moat_name names[] = {nm("printer.local"), nm("*.printer.local"), nm("192.168.1.10"),
-				    nm("fd00::10")};
+	struct moat_name names[] = {fx_name("printer.local"), fx_name("*.printer.local"), fx_name("192.168.1.10"),
+				    fx_name("fd00::10")};
 	struct pki_cert_info li, ii, ri;
 	bool rsa = t == PKI_KEY_RSA_2048;
 
 	make_cas(&c, t, NULL, 0);
-	c.leaf_key = gen(t);
+	c.leaf_key = fx_key(t);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, "printer.local", names, 4, NULL, 0, c.leaf_key, c.inter,
 			  c.int_key);
 	if (verify(&c, c.leaf, &err) != 0)
@@ -298,12 +274,12 @@ static void test_mixed_types(void **state)
 {
 	struct moat_err err = {0};
 	struct chain c;
-	struct moat_name n = nm("mixed.example");
+	struct moat_name n = fx_name("mixed.example");
 	struct pki_cert_info li;
 
 	(void)state;
 	make_cas(&c, PKI_KEY_EC_P384, NULL, 0);
-	c.leaf_key = gen(PKI_KEY_ED25519);
+	c.leaf_key = fx_key(PKI_KEY_ED25519);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, NULL, &n, 1, NULL, 0, c.leaf_key, c.inter, c.int_key);
 	assert_int_equal(verify(&c, c.leaf, &err), 0);
 	openssl_verify(&c);
@@ -322,10 +298,10 @@ static void test_name_constraints(void **state)
 	struct chain c;
 	struct moat_permit permits[] = {permit_dns(".local"), permit_dns("home.example"),
 					permit_ip("192.168.0.0", 16)};
-	struct moat_name good[] = {nm("printer.local"), nm("nas.home.example"), nm("home.example"),
-				   nm("192.168.7.1")};
-	struct moat_name bad_dns = nm("evil.example"), bad_ip = nm("10.0.0.1"), v6 = nm("fd00::1");
-	struct moat_name bare_local = nm("local");
+	struct moat_name good[] = {fx_name("printer.local"), fx_name("nas.home.example"), fx_name("home.example"),
+				   fx_name("192.168.7.1")};
+	struct moat_name bad_dns = fx_name("evil.example"), bad_ip = fx_name("10.0.0.1"), v6 = fx_name("fd00::1");
+	struct moat_name bare_local = fx_name("local");
 	struct pki_cert *leaf;
 	struct pki_cert_info ri;
 
@@ -336,7 +312,7 @@ static void test_name_constraints(void **state)
 			    "permitted: DNS:.local, DNS:home.example, IP:192.168.0.0/16");
 	pki_cert_info_clear(&ri);
 
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, "printer.local", good, 4, NULL, 0, c.leaf_key, c.inter,
 			  c.int_key);
 	if (verify(&c, c.leaf, &err) != 0)
@@ -383,8 +359,8 @@ static void test_only_dns_permits_exclude_ips(void **state)
 	struct moat_err err = {0};
 	struct chain c;
 	struct moat_permit permits[] = {permit_dns("home.example")};
-	struct moat_name dns = nm("a.home.example"), ip4 = nm("192.168.1.1"), ip6 = nm("::1");
-	struct moat_name both[] = {nm("a.home.example"), nm("192.168.1.1")};
+	struct moat_name dns = fx_name("a.home.example"), ip4 = fx_name("192.168.1.1"), ip6 = fx_name("::1");
+	struct moat_name both[] = {fx_name("a.home.example"), fx_name("192.168.1.1")};
 	struct pki_cert *leaf;
 	struct pki_cert_info ri;
 
@@ -394,7 +370,7 @@ static void test_only_dns_permits_exclude_ips(void **state)
 	assert_string_equal(ri.name_constraints,
 			    "permitted: DNS:home.example; excluded: IP:0.0.0.0/0, IP:::/0");
 	pki_cert_info_clear(&ri);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 
 	leaf = build_ok(PKI_PROFILE_LEAF, NULL, &dns, 1, NULL, 0, c.leaf_key, c.inter, c.int_key);
 	assert_int_equal(verify(&c, leaf, &err), 0);
@@ -422,7 +398,7 @@ static void test_only_ip_permits_exclude_dns(void **state)
 	struct moat_err err = {0};
 	struct chain c;
 	struct moat_permit permits[] = {permit_ip("10.1.0.0", 16), permit_ip("fd00::", 8)};
-	struct moat_name ip4 = nm("10.1.2.3"), ip6 = nm("fd12::1"), dns = nm("host.lan");
+	struct moat_name ip4 = fx_name("10.1.2.3"), ip6 = fx_name("fd12::1"), dns = fx_name("host.lan");
 	struct pki_cert *leaf;
 	struct pki_cert_info ri;
 
@@ -432,7 +408,7 @@ static void test_only_ip_permits_exclude_dns(void **state)
 	assert_string_equal(ri.name_constraints,
 			    "permitted: IP:10.1.0.0/16, IP:fd00::/8; excluded: DNS:(any)");
 	pki_cert_info_clear(&ri);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 
 	/* IP-only leaves: no CN (an IP in the CN would be checked as a DNS name) */
 	c.leaf = build_ok(PKI_PROFILE_LEAF, NULL, &ip4, 1, NULL, 0, c.leaf_key, c.inter, c.int_key);
@@ -459,9 +435,9 @@ static void test_parsed_permits(void **state)
 	struct moat_err err = {0};
 	struct moat_permit permits[4];
 	struct chain c;
-	struct moat_name ok[] = {nm("nas.local"), nm("home.example"), nm("192.168.3.4"),
-				 nm("fd00::5")};
-	struct moat_name bad[] = {nm("local"), nm("example"), nm("192.169.0.1"), nm("fe80::1")};
+	struct moat_name ok[] = {fx_name("nas.local"), fx_name("home.example"), fx_name("192.168.3.4"),
+				 fx_name("fd00::5")};
+	struct moat_name bad[] = {fx_name("local"), fx_name("example"), fx_name("192.169.0.1"), fx_name("fe80::1")};
 	struct pki_cert_info ri;
 
 	(void)state;
@@ -473,7 +449,7 @@ static void test_parsed_permits(void **state)
 	assert_string_equal(ri.name_constraints, "permitted: DNS:.local, DNS:home.example, "
 						 "IP:192.168.0.0/16, IP:fd00::/8");
 	pki_cert_info_clear(&ri);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, NULL, ok, 4, NULL, 0, c.leaf_key, c.inter, c.int_key);
 	if (verify(&c, c.leaf, &err) != 0)
 		fail_msg("verify: %s", err.msg);
@@ -499,12 +475,12 @@ static void test_ip_common_name_pitfall(void **state)
 	struct moat_err err = {0};
 	struct chain c;
 	struct moat_permit permits[] = {permit_ip("10.0.0.0", 8)};
-	struct moat_name ip = nm("10.1.2.3");
+	struct moat_name ip = fx_name("10.1.2.3");
 	struct pki_cert *leaf;
 
 	(void)state;
 	make_cas(&c, PKI_KEY_EC_P256, permits, 1);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	leaf = build_ok(PKI_PROFILE_LEAF, "10.1.2.3", &ip, 1, NULL, 0, c.leaf_key, c.inter,
 			c.int_key);
 	assert_int_equal(verify(&c, leaf, &err), -1);
@@ -519,12 +495,12 @@ static void test_verify_failures(void **state)
 {
 	struct moat_err err = {0};
 	struct chain c, other;
-	struct moat_name n = nm("svc.example");
+	struct moat_name n = fx_name("svc.example");
 
 	(void)state;
 	make_cas(&c, PKI_KEY_EC_P256, NULL, 0);
 	make_cas(&other, PKI_KEY_EC_P256, NULL, 0);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, "svc.example", &n, 1, NULL, 0, c.leaf_key, c.inter,
 			  c.int_key);
 	/* expired, not yet valid */
@@ -549,9 +525,9 @@ static void test_build_errors(void **state)
 {
 	struct moat_err err = {0};
 	struct chain c;
-	struct moat_name n = nm("x.example");
+	struct moat_name n = fx_name("x.example");
 	struct moat_permit p = permit_dns(".local");
-	struct pki_key *k = gen(PKI_KEY_EC_P256);
+	struct pki_key *k = fx_key(PKI_KEY_EC_P256);
 	struct pki_cert *leaf;
 	char long_cn[80];
 	struct pki_cert_spec spec = {.profile = PKI_PROFILE_LEAF, .common_name = "x.example",
@@ -567,7 +543,7 @@ static void test_build_errors(void **state)
 	assert_true(moat_err_isset(&err));
 	/* a leaf cannot issue */
 	leaf = build_ok(PKI_PROFILE_LEAF, "x.example", &n, 1, NULL, 0, k, c.inter, c.int_key);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	assert_null(build(PKI_PROFILE_LEAF, "y", &n, 1, NULL, 0, c.leaf_key, leaf, k, &err));
 	assert_non_null(strstr(err.msg, "not a CA"));
 	/* no name at all */
@@ -603,7 +579,7 @@ static void test_client_auth(void **state)
 {
 	struct moat_err err = {0};
 	struct chain c;
-	struct moat_name n = nm("client.example");
+	struct moat_name n = fx_name("client.example");
 	struct pki_cert_spec spec = {.profile = PKI_PROFILE_LEAF, .common_name = "client.example",
 				     .names = &n, .nnames = 1, .client_auth = true,
 				     .not_before = 0, .not_after = 0};
@@ -613,7 +589,7 @@ static void test_client_auth(void **state)
 	spec.not_before = now - 60;
 	spec.not_after = now + DAY;
 	make_cas(&c, PKI_KEY_EC_P256, NULL, 0);
-	c.leaf_key = gen(PKI_KEY_RSA_2048);
+	c.leaf_key = fx_key(PKI_KEY_RSA_2048);
 	c.leaf = pki_cert_build(&spec, c.leaf_key, c.inter, c.int_key, &err);
 	assert_non_null(c.leaf);
 	assert_int_equal(pki_cert_info(c.leaf, &li, &err), 0);
@@ -628,7 +604,7 @@ static void test_io(void **state)
 {
 	struct moat_err err = {0};
 	struct chain c;
-	struct moat_name n = nm("io.example");
+	struct moat_name n = fx_name("io.example");
 	struct moat_buf pem = MOAT_BUF_INIT, der = MOAT_BUF_INIT, bundle = MOAT_BUF_INIT;
 	struct pki_cert *back, *dup, **all = NULL;
 	struct pki_cert_info a, b;
@@ -637,7 +613,7 @@ static void test_io(void **state)
 
 	(void)state;
 	make_cas(&c, PKI_KEY_EC_P256, NULL, 0);
-	c.leaf_key = gen(PKI_KEY_EC_P256);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
 	c.leaf = build_ok(PKI_PROFILE_LEAF, "io.example", &n, 1, NULL, 0, c.leaf_key, c.inter,
 			  c.int_key);
 	assert_int_equal(pki_cert_to_pem(c.leaf, &pem, &err), 0);

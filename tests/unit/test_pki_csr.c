@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "pki/pki.h"
 
 /* openssl req: SAN DNS:mail.example, email:a@b.example */
@@ -42,59 +44,14 @@ static const char csr_no_san[] =
 	"m9Xl50JdNIMHKz5ZIXgBrIRTXwE=\n"
 	"-----END CERTIFICATE REQUEST-----\n";
 
-static struct pki_key *gen(enum pki_key_type t)
-{
-	struct moat_err err = {0};
-	struct pki_key *k = pki_key_generate(t, &err);
-
-	if (k == NULL)
-		fail_msg("generate: %s", err.msg);
-	return k;
-}
-
-static struct moat_name nm(const char *s)
-{
-	struct moat_err err = {0};
-	struct moat_name n;
-
-	memset(&n, 0, sizeof(n));
-	if (moat_name_parse(s, &n, &err) != 0)
-		fail_msg("name %s: %s", s, err.msg);
-	return n;
-}
-
 /* The DER inside a PEM text. */
-static size_t unbase64(const char *pem, unsigned char *out, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *p = strstr(pem, "-----\n") + 6;
-	const char *end = strstr(p, "-----END");
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (; p < end; p++) {
-		const char *c = strchr(tbl, *p);
-
-		if (*p == '=' || *p == '\n' || c == NULL)
-			continue;
-		acc = (acc << 6) | (uint32_t)(c - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			assert_true(o < n);
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return o;
-}
 
 static void round_trip(enum pki_key_type t)
 {
 	struct moat_err err = {0};
-	struct moat_name in[] = {nm("printer.local"), nm("*.home.example"), nm("192.168.1.10"),
-				 nm("fe80::1")};
-	struct pki_key *k = gen(t), *pub;
+	struct moat_name in[] = {fx_name("printer.local"), fx_name("*.home.example"), fx_name("192.168.1.10"),
+				 fx_name("fe80::1")};
+	struct pki_key *k = fx_key(t), *pub;
 	struct pki_csr *r, *back;
 	struct moat_buf pem = MOAT_BUF_INIT;
 	struct moat_name *out = NULL;
@@ -154,8 +111,8 @@ static void test_round_trip_ed25519(void **state)
 static void tamper(enum pki_key_type t)
 {
 	struct moat_err err = {0};
-	struct moat_name in = nm("tamper.example");
-	struct pki_key *k = gen(t);
+	struct moat_name in = fx_name("tamper.example");
+	struct pki_key *k = fx_key(t);
 	struct pki_csr *r, *bad;
 	struct moat_buf pem = MOAT_BUF_INIT;
 	struct pki_csr_info info;
@@ -165,7 +122,7 @@ static void tamper(enum pki_key_type t)
 	r = pki_csr_build(k, &in, 1, &err);
 	assert_non_null(r);
 	assert_int_equal(pki_csr_to_pem(r, &pem, &err), 0);
-	len = unbase64((char *)pem.data, der, sizeof(der));
+	len = fx_unbase64((char *)pem.data, der, sizeof(der));
 
 	/* the untouched DER reads and verifies */
 	bad = pki_csr_from_pem(der, len, &err);
@@ -264,7 +221,7 @@ static void test_long_name_and_duplicates(void **state)
 	struct moat_err err = {0};
 	char long_name[200];
 	struct moat_name in[3];
-	struct pki_key *k = gen(PKI_KEY_EC_P256);
+	struct pki_key *k = fx_key(PKI_KEY_EC_P256);
 	struct pki_csr *r;
 	struct moat_name *out = NULL;
 	size_t n = 0;
@@ -277,9 +234,9 @@ static void test_long_name_and_duplicates(void **state)
 		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 		 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
-	in[0] = nm(long_name);
-	in[1] = nm("short.example");
-	in[2] = nm("short.example");
+	in[0] = fx_name(long_name);
+	in[1] = fx_name("short.example");
+	in[2] = fx_name("short.example");
 	r = pki_csr_build(k, in, 3, &err);
 	assert_non_null(r);
 	assert_int_equal(pki_csr_verify(r, &err), 0);
@@ -300,8 +257,8 @@ static void test_long_name_and_duplicates(void **state)
 static void test_errors(void **state)
 {
 	struct moat_err err = {0};
-	struct pki_key *k = gen(PKI_KEY_EC_P256), *pub;
-	struct moat_name in = nm("x.example");
+	struct pki_key *k = fx_key(PKI_KEY_EC_P256), *pub;
+	struct moat_name in = fx_name("x.example");
 	char *big;
 
 	(void)state;

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "pki/pki.h"
 
 /* The same P-256 key, traditional PEM, plain and encrypted ("test"). */
@@ -28,30 +30,6 @@ static const char trad_ec_enc[] =
 	"t9PK4Vz7CFKMEFHqPLQ3NVnnCTNtWeu9nr1YppDOyRD1k3D/T++AjcfGYSNSJ+QV\n"
 	"gyql+bmExzcTdrUgJQNEhB2VsinB8llSl0ypxv3P/nE=\n"
 	"-----END EC PRIVATE KEY-----\n";
-
-static bool have_openssl(void)
-{
-	return system("openssl version >/dev/null 2>&1") == 0;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static struct pki_key *gen(enum pki_key_type t)
-{
-	struct moat_err err = {0};
-	struct pki_key *k = pki_key_generate(t, &err);
-
-	if (k == NULL)
-		fail_msg("generate %s: %s", pki_key_type_name(t), err.msg);
-	return k;
-}
 
 static void test_type_names(void **state)
 {
@@ -78,7 +56,7 @@ static void round_trip(enum pki_key_type t, const char *desc, bool rsa)
 {
 	struct moat_err err = {0};
 	struct moat_buf plain = MOAT_BUF_INIT, enc = MOAT_BUF_INIT;
-	struct pki_key *k = gen(t), *other = gen(PKI_KEY_EC_P256), *back;
+	struct pki_key *k = fx_key(t), *other = fx_key(PKI_KEY_EC_P256), *back;
 	char d[64], fp1[100], fp2[100];
 	const char pass[] = "correct horse";
 
@@ -172,13 +150,13 @@ static void test_openssl_reads_encrypted(void **state)
 	char dir[] = "/tmp/moat-test-key-XXXXXX", path[128], cmd[512];
 
 	(void)state;
-	if (!have_openssl())
+	if (!fx_have_openssl())
 		skip();
-	k = gen(PKI_KEY_EC_P256);
+	k = fx_key(PKI_KEY_EC_P256);
 	assert_int_equal(pki_key_to_pem(k, "s3cret", 6, &enc, &err), 0);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/key.pem", dir);
-	write_file(path, enc.data, enc.len);
+	fx_write_file(path, enc.data, enc.len);
 	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -passin pass:s3cret -noout", path);
 	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -passin pass:wrong -noout 2>/dev/null",
@@ -220,36 +198,12 @@ static void test_traditional_pem(void **state)
 }
 
 /* DER: the body of the PEM, decoded. */
-static size_t unbase64(const char *pem, unsigned char *out, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *p = strstr(pem, "-----\n") + 6;
-	const char *end = strstr(p, "-----END");
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (; p < end; p++) {
-		const char *c = strchr(tbl, *p);
-
-		if (*p == '=' || *p == '\n' || c == NULL)
-			continue;
-		acc = (acc << 6) | (uint32_t)(c - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			assert_true(o < n);
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return o;
-}
 
 static void test_der_and_garbage(void **state)
 {
 	struct moat_err err = {0};
 	struct moat_buf pem = MOAT_BUF_INIT;
-	struct pki_key *k = gen(PKI_KEY_ED25519), *back;
+	struct pki_key *k = fx_key(PKI_KEY_ED25519), *back;
 	static const char foo[] = "-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n";
 	static const char broken[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
 	unsigned char der[4096];
@@ -258,7 +212,7 @@ static void test_der_and_garbage(void **state)
 
 	(void)state;
 	assert_int_equal(pki_key_to_pem(k, NULL, 0, &pem, &err), 0);
-	len = unbase64((char *)pem.data, der, sizeof(der));
+	len = fx_unbase64((char *)pem.data, der, sizeof(der));
 	back = pki_key_from_pem(der, len, NULL, 0, &err);
 	assert_non_null(back);
 	assert_true(pki_key_matches_key(k, back));
@@ -298,7 +252,7 @@ static void test_empty_passphrase_refused(void **state)
 {
 	struct moat_err err = {0};
 	struct moat_buf out = MOAT_BUF_INIT;
-	struct pki_key *k = gen(PKI_KEY_EC_P256);
+	struct pki_key *k = fx_key(PKI_KEY_EC_P256);
 
 	(void)state;
 	assert_int_equal(pki_key_to_pem(k, "", 0, &out, &err), -1);

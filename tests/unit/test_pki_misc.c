@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "pki/pki.h"
 
 #define DAY 86400
@@ -21,16 +23,6 @@ struct fixture {
 	struct pki_key *root_key, *int_key, *leaf_key;
 	struct pki_cert *root, *inter, *leaf;
 };
-
-static struct pki_key *gen(enum pki_key_type t)
-{
-	struct moat_err err = {0};
-	struct pki_key *k = pki_key_generate(t, &err);
-
-	if (k == NULL)
-		fail_msg("generate: %s", err.msg);
-	return k;
-}
 
 static struct pki_cert *build(enum pki_profile profile, const char *cn, const struct moat_name *n,
 			      size_t nn, const struct pki_key *key, const struct pki_cert *issuer,
@@ -55,9 +47,9 @@ static int setup(void **state)
 
 	if (f == NULL || moat_name_parse("www.example", &n, &err) != 0)
 		return -1;
-	f->root_key = gen(PKI_KEY_EC_P256);
-	f->int_key = gen(PKI_KEY_EC_P256);
-	f->leaf_key = gen(PKI_KEY_EC_P256);
+	f->root_key = fx_key(PKI_KEY_EC_P256);
+	f->int_key = fx_key(PKI_KEY_EC_P256);
+	f->leaf_key = fx_key(PKI_KEY_EC_P256);
 	f->root = build(PKI_PROFILE_ROOT, "Misc Root", NULL, 0, f->root_key, NULL, f->root_key);
 	f->inter = build(PKI_PROFILE_INTERMEDIATE, "Misc Intermediate", NULL, 0, f->int_key, f->root,
 			 f->root_key);
@@ -78,20 +70,6 @@ static int teardown(void **state)
 	pki_key_free(f->root_key);
 	free(f);
 	return 0;
-}
-
-static bool have_openssl(void)
-{
-	return system("openssl version >/dev/null 2>&1") == 0;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* ---- reasons ------------------------------------------------------------- */
@@ -169,12 +147,12 @@ static void test_crl_revokes(void **state)
 	assert_int_equal(pki_verify_chain(f->leaf, inter, 1, f->root, back, 0, &err), -1);
 	pki_crl_free(back);
 
-	if (have_openssl()) {
+	if (fx_have_openssl()) {
 		char dir[] = "/tmp/moat-test-crl-XXXXXX", path[128], cmd[512];
 
 		assert_non_null(mkdtemp(dir));
 		snprintf(path, sizeof(path), "%s/crl.pem", dir);
-		write_file(path, pem.data, pem.len);
+		fx_write_file(path, pem.data, pem.len);
 		snprintf(cmd, sizeof(cmd),
 			 "openssl crl -in %s -noout -text | grep -q 'Key Compromise' && "
 			 "openssl crl -in %s -noout -text | grep -q 'X509v3 CRL Number: *$'",
@@ -234,12 +212,12 @@ static void test_p12(void **state)
 			 0);
 	assert_true(der.len > 500);
 	assert_int_equal(der.data[0], 0x30);
-	if (have_openssl()) {
+	if (fx_have_openssl()) {
 		char dir[] = "/tmp/moat-test-p12-XXXXXX", path[128], cmd[512];
 
 		assert_non_null(mkdtemp(dir));
 		snprintf(path, sizeof(path), "%s/b.p12", dir);
-		write_file(path, der.data, der.len);
+		fx_write_file(path, der.data, der.len);
 		snprintf(cmd, sizeof(cmd),
 			 "openssl pkcs12 -in %s -info -nokeys -passin pass:pw12 2>&1 | "
 			 "grep -q 'MAC: sha256'",
