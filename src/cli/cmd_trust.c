@@ -1,4 +1,4 @@
-/* cmd_trust.c: moat trust export */
+/* cmd_trust.c: moat trust export, and the dispatch of moat trust. */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -69,13 +69,27 @@ out:
 
 int cli_cmd_trust(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} subs[] = {
+		{"export", trust_export_cmd},   {"install", cli_trust_install},
+		{"uninstall", cli_trust_install}, {"status", cli_trust_status},
+		{"share", cli_trust_share},
+	};
+
 	if (argc < 2)
-		return cli_usage_error("trust", "which? moat trust export");
+		return cli_usage_error("trust", "which? moat trust install|uninstall|status|share|export");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cli_help("trust", stdout);
-	if (strcmp(argv[1], "export") != 0)
-		return cli_usage_error("trust", "unknown command \"trust %.40s\"", argv[1]);
-	if (cli_wants_help(argc - 1, argv + 1))
-		return cli_help("trust export", stdout);
-	return trust_export_cmd(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char full[32];
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		snprintf(full, sizeof(full), "trust %s", subs[i].name);
+		if (cli_wants_help(argc - 1, argv + 1))
+			return cli_help(full, stdout);
+		return subs[i].run(argc - 1, argv + 1);
+	}
+	return cli_usage_error("trust", "unknown command \"trust %.40s\"", argv[1]);
 }

@@ -24,7 +24,11 @@ static const char overview[] =
 	"  sign CSR       sign an external CSR with the CA\n"
 	"  revoke WHAT    revoke a certificate (by name, serial or file)\n"
 	"  crl            write a fresh certificate revocation list\n"
-	"  trust export   the root for computers, browsers and phones\n"
+	"  trust install  trust the root on this computer (system, browsers, Java)\n"
+	"  trust uninstall  remove exactly what trust install added\n"
+	"  trust status   where the root is trusted\n"
+	"  trust share    a LAN page with a QR code that hands the root to phones\n"
+	"  trust export   the root for computers, browsers and phones, as a file\n"
 	"\n"
 	"ACME (Let's Encrypt and any RFC 8555 CA):\n"
 	"  acme register  create an account with the CA\n"
@@ -275,7 +279,19 @@ static const struct help helps[] = {
 	 "                       moat inspect --decrypt root-key.pem root.pem\n"
 	 "  --passphrase-file F  the first line of F is the passphrase (implies --decrypt)\n"},
 	{"trust",
-	 "Usage: moat trust export --format pem|der|mobileconfig --out FILE\n\nSee `moat help trust export`.\n"},
+	 "Usage: moat trust install|uninstall|status|share|export ...\n"
+	 "\n"
+	 "  install    trust the root on this computer: system store, Firefox and\n"
+	 "             Chromium (NSS), Java\n"
+	 "  uninstall  remove exactly what install added\n"
+	 "  status     where the root is trusted\n"
+	 "  share      a page on the LAN (with a QR code) that phones open to get the root\n"
+	 "  export     the root as PEM, DER or an Apple .mobileconfig file\n"
+	 "\n"
+	 "See `moat help trust install` and the others.\n"},
+	/* TRUST-STORE-HELP */
+	{"trust share",
+	 "Usage: moat trust share [--listen ADDR:PORT] [--name HOST] [--timeout DURATION]\n"},
 	{"trust export",
 	 "Usage: moat trust export --format pem|der|mobileconfig --out FILE\n"
 	 "\n"

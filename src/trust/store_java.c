@@ -1,0 +1,2 @@
+/* store_java.c: stub. */
+#include "trust/trust.h"

@@ -1,0 +1,2 @@
+/* store_nss.c: stub. */
+#include "trust/trust.h"
