@@ -26,7 +26,7 @@ int trust_format_parse(const char *s, enum trust_format *out, struct moat_err *e
 	return 0;
 }
 
-static int xml_escape(struct moat_buf *b, const char *s)
+int trust_markup_escape(struct moat_buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		int r;
@@ -35,8 +35,12 @@ static int xml_escape(struct moat_buf *b, const char *s)
 		case '<': r = moat_buf_puts(b, "&lt;"); break;
 		case '>': r = moat_buf_puts(b, "&gt;"); break;
 		case '"': r = moat_buf_puts(b, "&quot;"); break;
-		case '\'': r = moat_buf_puts(b, "&apos;"); break;
-		default: r = moat_buf_append(b, s, 1); break;
+		case '\'': r = moat_buf_puts(b, "&#39;"); break;
+		default:
+			/* control characters have no business in a name (nor in XML 1.0) */
+			r = (unsigned char)*s < 0x20 || *s == 0x7f ? moat_buf_puts(b, "?")
+								   : moat_buf_append(b, s, 1);
+			break;
 		}
 		if (r != 0)
 			return -1;
@@ -90,7 +94,7 @@ static int mobileconfig(const struct pki_cert *root, const char *name, struct mo
 			      "\t\t\t<key>PayloadDescription</key>\n"
 			      "\t\t\t<string>Adds a CA root certificate</string>\n"
 			      "\t\t\t<key>PayloadDisplayName</key>\n\t\t\t<string>") != 0 ||
-	    xml_escape(&b, info.common_name) != 0 ||
+	    trust_markup_escape(&b, info.common_name) != 0 ||
 	    moat_buf_printf(&b, "</string>\n"
 				"\t\t\t<key>PayloadIdentifier</key>\n"
 				"\t\t\t<string>com.apple.security.root.%s</string>\n"
@@ -101,11 +105,11 @@ static int mobileconfig(const struct pki_cert *root, const char *name, struct mo
 				"\t\t</dict>\n\t</array>\n"
 				"\t<key>PayloadDescription</key>\n\t<string>Installs the root "
 				"certificate of the private CA &quot;", u1, u1) != 0 ||
-	    xml_escape(&b, name) != 0 ||
+	    trust_markup_escape(&b, name) != 0 ||
 	    moat_buf_puts(&b, "&quot;. After installing the profile on iOS, turn on full trust "
 			      "in Settings, General, About, Certificate Trust Settings.</string>\n"
 			      "\t<key>PayloadDisplayName</key>\n\t<string>") != 0 ||
-	    xml_escape(&b, name) != 0 ||
+	    trust_markup_escape(&b, name) != 0 ||
 	    moat_buf_printf(&b, " (moat root CA)</string>\n"
 				"\t<key>PayloadIdentifier</key>\n\t<string>dev.moat.ca.%s</string>\n"
 				"\t<key>PayloadRemovalDisallowed</key>\n\t<false/>\n"

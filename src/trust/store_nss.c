@@ -224,7 +224,15 @@ static int nss_add(struct trust_set *s, struct store_place *p, struct moat_err *
 		return -1;
 	{
 		const char *args[] = {"-A", "-n", s->nick, "-t", "C,,", "-i", s->pem_path, NULL};
-		return certutil(s, p, args, NULL, err);
+		if (certutil(s, p, args, NULL, err) == 0)
+			return 0;
+		/* certutil wants a terminal when the database has a password */
+		if (strstr(err->msg, "terminal") != NULL) {
+			moat_err_set(err, "the NSS database %s is protected by a password", p->pub.path);
+			moat_err_hint(err, "add the root by hand (certutil asks for the password): "
+					   "certutil -A -d %s -n \"%s\" -t C,, -i ROOT.pem", p->aux, s->nick);
+		}
+		return -1;
 	}
 }
 

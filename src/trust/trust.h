@@ -24,6 +24,10 @@ int trust_format_parse(const char *s, enum trust_format *out, struct moat_err *e
 int trust_export(const struct pki_cert *root, const char *ca_name, enum trust_format f,
 		 struct moat_buf *out, struct moat_err *err);
 
+/* Text into XML or HTML (element content or a quoted attribute); control
+ * characters become '?'.  0, or -1 when out of memory. */
+int trust_markup_escape(struct moat_buf *b, const char *s);
+
 /* ---- trust stores ----------------------------------------------------
  *
  * A trust_set is every place of the selected stores where the root can be
