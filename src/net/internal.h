@@ -42,6 +42,7 @@ struct net_server {
 	size_t nconns;
 	uint16_t port;
 	struct net_acme_tls *acme_tls; /* NULL without a tls-alpn-01 listener */
+	char listen_option[32]; /* named in hints; "" for the defaults */
 };
 
 /* ---- listening (server.c) --------------------------------------------- */

@@ -85,6 +85,9 @@ struct net_server *net_server_new(struct moat_err *err);
  * below 1024 need root or CAP_NET_BIND_SERVICE). */
 int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
 			   net_http_handler h, void *arg, struct moat_err *err);
+/* The option that chooses the port, named in the hints of listen errors
+ * ("--listen"); by default "--http-port" / "--tls-port". */
+void net_server_set_listen_option(struct net_server *s, const char *opt);
 /* tls-alpn-01 (RFC 8737): a TLS listener on addr/port (as
  * net_server_listen_http) that only completes handshakes which offer the
  * ALPN protocol "acme-tls/1" and name, by SNI, a name registered with

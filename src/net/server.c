@@ -43,6 +43,11 @@ static int open_listener(struct net_server *s, const struct sockaddr *sa, uv_con
 	return 0;
 }
 
+void net_server_set_listen_option(struct net_server *s, const char *opt)
+{
+	snprintf(s->listen_option, sizeof(s->listen_option), "%s", opt != NULL ? opt : "");
+}
+
 static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t port,
 			 const char *opt)
 {
@@ -65,6 +70,8 @@ static void listen_error(struct moat_err *err, int r, const char *addr, uint16_t
 	} else if (r == UV_EADDRNOTAVAIL) {
 		moat_err_set(err, "cannot listen on %s: no interface of this machine has that address",
 			     where);
+		moat_err_hint(err, "give an address of this machine (see `ip address`), or leave "
+				   "the address out to listen on all of them");
 	} else {
 		moat_err_set(err, "cannot listen on port %u on %s: %s", port, where, uv_strerror(r));
 	}
@@ -112,7 +119,10 @@ int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
 		return -1;
 	}
 	if (r != 0) {
-		listen_error(err, r, addr, port, cb == net_conn_accept ? "--http-port" : "--tls-port");
+		listen_error(err, r, addr, port,
+			     s->listen_option[0] != '\0'   ? s->listen_option
+			     : cb == net_conn_accept ? "--http-port"
+						     : "--tls-port");
 		return -1;
 	}
 	s->listeners[s->nlisteners++] = l;

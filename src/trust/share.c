@@ -365,22 +365,6 @@ static int build_page(struct trust_share *s, const char *name, const struct pki_
 
 /* ---- the server ------------------------------------------------------------------ */
 
-/* Rewrite the net core's advice about its own options for ours. */
-static void listen_hint(struct moat_err *err)
-{
-	if (err == NULL)
-		return;
-	if (strstr(err->msg, "already in use") != NULL)
-		moat_err_hint(err, "another server is using it: stop that one, or choose another "
-				   "port with --listen ADDR:PORT (e.g. --listen :8081)");
-	else if (strstr(err->msg, "permission denied") != NULL)
-		moat_err_hint(err, "ports below 1024 need root or the CAP_NET_BIND_SERVICE "
-				   "capability: choose another with --listen ADDR:PORT");
-	else if (strstr(err->msg, "no interface") != NULL)
-		moat_err_hint(err, "give an address of this machine (see `ip address`), or "
-				   "--listen :PORT for all of them");
-}
-
 struct trust_share *trust_share_new(const struct trust_share_opts *o, struct moat_err *err)
 {
 	struct trust_share *s = NULL, *ret = NULL;
@@ -410,11 +394,10 @@ struct trust_share *trust_share_new(const struct trust_share_opts *o, struct moa
 	snprintf(s->fp, sizeof(s->fp), "%s", info.sha256);
 	if ((s->srv = net_server_new(err)) == NULL)
 		goto out;
+	net_server_set_listen_option(s->srv, "--listen ADDR:PORT");
 	if (net_server_listen_http(s->srv, o->listen_addr, o->port, trust_share_handle, s,
-				   err) != 0) {
-		listen_hint(err);
+				   err) != 0)
 		goto out;
-	}
 	if (trust_share_make_url(o->host, net_server_port(s->srv), s->url, sizeof(s->url),
 				 err) != 0 ||
 	    (s->qr = trust_qr_new(s->url, err)) == NULL)
