@@ -129,10 +129,9 @@ static int ca_init_cmd(int argc, char **argv)
 		       res.backup, home);
 	printf("\nNext steps:\n"
 	       "  moat issue myserver.local 192.168.1.10    a certificate for your server\n"
-	       "  moat trust export --format pem --out moat-root.pem\n"
-	       "                                            the root, for computers and browsers\n"
-	       "  moat trust export --format mobileconfig --out moat.mobileconfig\n"
-	       "                                            the root, for iPhone, iPad and Mac\n");
+	       "  moat trust install                        trust the root here: system store,\n"
+	       "                                            Firefox, Chromium, Java\n"
+	       "  moat trust share                          phones and tablets: scan a QR code\n");
 	ret = CLI_OK;
 out:
 	moat_buf_wipe(&pass);
