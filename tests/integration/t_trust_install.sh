@@ -252,6 +252,13 @@ assert_contains "$OUT" "skipped" "no permission without --store: reported as ski
 run env MOAT_HOME="$T/no-ca" "$MOAT" trust install --sysroot "$D"
 assert_error_shape "no CA yet: one error"
 assert_contains "$ERR" "ca init" "no CA yet: the hint says moat ca init"
+# A damaged root: clear error, nothing installed.
+cp -a "$MOAT_HOME" "$T/home-bad"
+echo "not a certificate" >"$T/home-bad/ca/root.pem"
+run env MOAT_HOME="$T/home-bad" "$MOAT" trust install --sysroot "$D" --store system
+assert_error_shape "damaged root.pem: one error"
+assert_contains "$ERR" "root.pem" "damaged root.pem: names the file"
+assert_no_file "$ANCHOR" "damaged root.pem: nothing installed"
 moat trust install --store bogus
 assert_rc 2 "unknown store: usage error"
 assert_contains "$ERR" "unknown trust store" "unknown store: says so"
