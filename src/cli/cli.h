@@ -76,6 +76,7 @@ int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_trust(int argc, char **argv);
 int cli_cmd_acme(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
+int cli_cmd_fetch(int argc, char **argv);
 
 /* ---- cmd_acme.c / cmd_acme_cert.c ---- */
 /* --server value (or MOAT_ACME_SERVER) as a directory URL. */

@@ -17,7 +17,7 @@ static const struct command commands[] = {
 	{"ca", cli_cmd_ca},         {"issue", cli_cmd_issue},   {"csr", cli_cmd_csr},
 	{"sign", cli_cmd_sign},     {"revoke", cli_cmd_revoke}, {"crl", cli_cmd_crl},
 	{"inspect", cli_cmd_inspect}, {"trust", cli_cmd_trust}, {"help", cli_cmd_help},
-	{"acme", cli_cmd_acme},     {"config", cli_cmd_config},
+	{"acme", cli_cmd_acme},     {"config", cli_cmd_config}, {"fetch", cli_cmd_fetch},
 };
 
 int main(int argc, char **argv)
