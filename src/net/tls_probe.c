@@ -146,6 +146,18 @@ static bool speaks_http(const char *host, uint16_t port, int64_t deadline)
 	return got == 5 && memcmp(buf, "HTTP/", 5) == 0;
 }
 
+/* Did the handshake fail on bytes that are not TLS records at all (not on
+ * an alert, which only a TLS peer sends)? */
+static bool looks_plain(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(e);
+
+	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+		reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNEXPECTED_RECORD);
+}
+
 static int record(SSL *ssl, struct net_tls_probe *out, struct moat_err *err)
 {
 	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
@@ -242,7 +254,7 @@ int net_tls_probe(const struct net_tls_probe_opts *o, struct net_tls_probe *out,
 			moat_err_hint(err, "is this a TLS port?");
 			goto out;
 		}
-		if (speaks_http(target, o->port, deadline)) {
+		if (looks_plain() && speaks_http(target, o->port, deadline)) {
 			ERR_clear_error();
 			out->stage = NET_PROBE_NOT_TLS;
 			out->plain_http = true;

@@ -133,7 +133,8 @@ X509_CRL *pki_der_crl(const unsigned char *der, size_t len)
 	const unsigned char *p = der;
 	X509_CRL *c;
 
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+	/* CAs with many revocations publish CRLs far above PKI_MAX_INPUT */
+	if (der == NULL || len == 0 || len > PKI_MAX_CRL_INPUT)
 		return NULL;
 	c = d2i_X509_CRL(NULL, &p, (long)len);
 	if (c != NULL && p != der + len) {

@@ -291,4 +291,159 @@ int pki_objects_parse(const void *data, size_t len, struct pki_object **out, siz
 		      struct moat_err *err);
 void pki_objects_free(struct pki_object *o, size_t n);
 
+/* ---- revocation, paths and hosts (moat check) -------------------------- */
+
+/* Caps for what a server, an AIA/CRL URL or an OCSP responder hands us.
+ * Callers fetching these should stop reading at the same sizes. */
+#define PKI_MAX_CRL_INPUT (16 * 1024 * 1024) /* bytes of one DER CRL (PEM: about 4/3 more) */
+#define PKI_MAX_OCSP_INPUT (64 * 1024)       /* bytes of one OCSP response */
+#define PKI_MAX_CERT_DER (64 * 1024)         /* bytes of one certificate (caIssuers) */
+#define PKI_MAX_AIA_INPUT PKI_MAX_INPUT      /* bytes of a caIssuers answer (.p7c bundles) */
+#define PKI_TIME_SKEW 300                    /* seconds of clock skew allowed */
+
+/* What a certificate points to. */
+struct pki_cert_urls {
+	char ocsp[512];       /* first OCSP responder URL (AIA id-ad-ocsp), "" if none */
+	char ca_issuers[512]; /* first caIssuers URL (AIA), "" if none */
+	char crl[512];        /* first CRL distribution point fullName URI, "" if none */
+};
+/* Only http:// and https:// URIs are taken (scheme case-insensitive).  A
+ * URI that does not fit, or holds a byte moat_escape would change (control,
+ * space, quote, backslash, non-ASCII), is skipped: what is returned is safe
+ * to print and is exactly the URL the certificate names.  -1 when the
+ * authorityInfoAccess or cRLDistributionPoints extension is malformed or
+ * repeated (out then holds what the other extension gave).  A distribution
+ * point limited to some reasons or naming a cRLIssuer (indirect CRL) is
+ * skipped. */
+int pki_cert_urls(const struct pki_cert *c, struct pki_cert_urls *out, struct moat_err *err);
+
+/* A certificate from what an AIA caIssuers URL serves: DER (usual), PEM,
+ * or a PKCS#7 certs-only bundle (.p7c, DER or PEM) -- then the first cert.
+ * At most PKI_MAX_AIA_INPUT bytes in, PKI_MAX_CERT_DER per certificate. */
+struct pki_cert *pki_cert_from_any(const void *data, size_t len, struct moat_err *err);
+/* The same, every certificate (a .p7c may hold several, in any order; at
+ * most PKI_MAX_OBJECTS); free with pki_certs_free. */
+int pki_certs_from_any(const void *data, size_t len, struct pki_cert ***out, size_t *n,
+		       struct moat_err *err);
+
+/* Does c cover host (DNS name or IP address; "[v6]" allowed) as a browser
+ * checks it: SAN dNSName (a "*" alone as the left-most label matches one
+ * label, with at least two labels after it; partial wildcards never
+ * match; ASCII case-insensitive; one trailing dot ignored on either side)
+ * or, for an IP address host, SAN iPAddress only; the CN is never used.
+ * *cn_only (may be NULL) is set when c has no DNS/IP SAN at all but a CN
+ * would have matched by the same rules (the "CN-only certificate"
+ * finding), cleared otherwise. */
+bool pki_cert_matches_host(const struct pki_cert *c, const char *host, bool *cn_only);
+
+/* Path building and verification against many trust anchors (the system
+ * bundle, or --ca), with the sent certificates as untrusted intermediates,
+ * at time `at` (unix seconds; 0: now), X509_V_FLAG_X509_STRICT, partial
+ * chains off (an anchor must be self-signed to be trusted), purpose
+ * sslserver, security level 2 (RSA/DSA >= 2048, EC >= 224 bits, no SHA-1
+ * or MD5 signature below the anchor).  Returns 0 when it ran (res says the
+ * verdict), -1 when it could not run.  The host name is not checked here
+ * (pki_cert_matches_host). */
+enum pki_path_code {
+	PKI_PATH_OK,
+	PKI_PATH_NO_ISSUER,        /* unable to get (local) issuer: missing intermediate or unknown root */
+	PKI_PATH_SELF_SIGNED_LEAF, /* depth-0 self-signed, not trusted */
+	PKI_PATH_UNTRUSTED_ROOT,   /* self-signed root in the chain, not trusted */
+	PKI_PATH_EXPIRED,
+	PKI_PATH_NOT_YET_VALID,
+	PKI_PATH_BAD_SIGNATURE,
+	PKI_PATH_NOT_CA,           /* invalid CA / purpose / basic constraints / key usage / path length */
+	PKI_PATH_NAME_CONSTRAINTS,
+	PKI_PATH_WEAK,             /* key too small / signature algorithm too weak (security level) */
+	PKI_PATH_OTHER,
+};
+#define PKI_PATH_MAX 16
+struct pki_path_result {
+	enum pki_path_code code;
+	int depth;                         /* where the error is (0 = leaf); 0 on OK */
+	int verify_error;                  /* OpenSSL's X509_V_ERR_* code (0 on OK) */
+	char detail[256];                  /* OpenSSL's verify error text; "" on OK */
+	struct pki_cert *path[PKI_PATH_MAX]; /* the path built, leaf first, anchor last (on OK;
+	                                    * partial otherwise), owned */
+	size_t npath;
+};
+int pki_verify_path(const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t nu,
+		    struct pki_cert *const *anchors, size_t na, int64_t at,
+		    struct pki_path_result *res, struct moat_err *err);
+void pki_path_result_clear(struct pki_path_result *res); /* frees path[], zeroes res */
+const char *pki_path_code_name(enum pki_path_code c);    /* "ok", "no-issuer", ... */
+/* For weak-key and old-signature findings: */
+int pki_cert_key_bits(const struct pki_cert *c); /* RSA/DSA modulus bits, EC curve bits, 0 unknown
+                                                  * (Ed25519: 256, Ed448: 456) */
+int pki_cert_key_security_bits(const struct pki_cert *c); /* NIST-style strength: RSA 1024 -> 80,
+                                                           * 2048 -> 112, P-256 -> 128; 0 unknown */
+bool pki_cert_sig_sha1(const struct pki_cert *c); /* SHA-1 (or MD5, MD4, MD2) signature */
+
+/* ---- OCSP (RFC 6960) ---- */
+
+struct pki_ocsp_req; /* CertID (SHA-1, as responders expect) + nonce */
+/* nonce: a 16-byte random nonce extension (RFC 8954). */
+struct pki_ocsp_req *pki_ocsp_req_new(const struct pki_cert *cert, const struct pki_cert *issuer,
+				      bool nonce, struct moat_err *err);
+void pki_ocsp_req_free(struct pki_ocsp_req *r);
+/* The DER OCSPRequest (for POST as application/ocsp-request; base64 and
+ * URL-encode it for GET), appended to out. */
+int pki_ocsp_req_der(const struct pki_ocsp_req *r, struct moat_buf *out, struct moat_err *err);
+
+enum pki_ocsp_status { PKI_OCSP_GOOD, PKI_OCSP_REVOKED, PKI_OCSP_UNKNOWN };
+struct pki_ocsp_result {
+	int response_status;       /* 0 successful; 1 malformedRequest, 2 internalError,
+	                            * 3 tryLater, 5 sigRequired, 6 unauthorized.  When not 0
+	                            * nothing below is set but problem (status UNKNOWN). */
+	enum pki_ocsp_status status; /* UNKNOWN too when no answer is about cert */
+	bool matched;              /* the response holds an answer about cert (any CertID hash) */
+	int reason;                /* CRL reason when revoked and given, else -1 */
+	int64_t revoked_at;
+	int64_t produced_at, this_update, next_update; /* next_update 0 when absent */
+	bool signature_ok;         /* the response's signature verifies with the signer's key */
+	bool responder_authorized; /* signer = issuer (same name and key: the copy a response
+	                            * carries may be a cross-signed one), or a delegate issued
+	                            * (and signed) by the issuer with id-kp-OCSPSigning, valid
+	                            * at `at` (RFC 6960 4.2.2.2); only set when signature_ok */
+	bool nonce_sent, nonce_present, nonce_ok; /* nonce_ok: present and equal (or not sent) */
+	bool time_ok;              /* this_update <= at + 5 min skew, and at <= next_update +
+	                            * 5 min (when given); false when not matched */
+	char problem[256];         /* the first thing wrong with the response, in words; "" if
+	                            * none.  A nonce sent and not echoed is not a problem (most
+	                            * responders serve pre-signed answers); a wrong one is.
+	                            * REVOKED / UNKNOWN status is the verdict, not a problem. */
+};
+/* Check a response (from a responder: req given; or a stapled one: req NULL,
+ * matched by cert/issuer CertID) for cert issued by issuer, at time at
+ * (0: now).  Whatever req, the answer is looked up by cert and issuer, with
+ * the hash the response's CertID names (SHA-1, SHA-256, ...).
+ * 0: parsed (res filled, even if bad); -1: not an OCSP response at all
+ * (or larger than PKI_MAX_OCSP_INPUT, or bad arguments). */
+int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
+		   const struct pki_cert *issuer, const void *der, size_t len, int64_t at,
+		   struct pki_ocsp_result *res, struct moat_err *err);
+
+/* ---- CRL checks ---- */
+
+/* DER or PEM ("X509 CRL" block); at most PKI_MAX_CRL_INPUT bytes of DER. */
+struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *err);
+struct pki_crl_check {
+	bool signature_ok;  /* signed by issuer's key */
+	bool issuer_match;  /* CRL issuer name == cert's issuer name */
+	bool scope_ok;      /* a complete CRL that covers cert: not a delta CRL, not indirect or
+	                     * partitioned by reasons, onlyContains* fits cert, no unknown
+	                     * critical extension, and issuer may sign CRLs (key usage) */
+	bool time_ok;       /* this_update <= at (+skew) and at <= next_update (+skew) */
+	int64_t this_update, next_update; /* next_update 0 when absent */
+	bool revoked;
+	int reason;         /* -1 if none */
+	int64_t revoked_at;
+	char problem[256];  /* the first thing wrong with the CRL; "" if none */
+};
+/* Check cert against crl (issued by issuer) at time at (0: now): 0 when it
+ * ran (out filled), -1 on bad arguments. */
+int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
+		  const struct pki_cert *issuer, int64_t at, struct pki_crl_check *out,
+		  struct moat_err *err);
+
 #endif

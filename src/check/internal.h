@@ -1,0 +1,66 @@
+/* internal.h: what the files of src/check share. */
+#ifndef MOAT_CHECK_INTERNAL_H
+#define MOAT_CHECK_INTERNAL_H
+
+#include "check/check.h"
+#include "core/buf.h"
+#include "pki/pki.h"
+
+#define CHECK_DEFAULT_WARN_DAYS 21
+#define CHECK_DEFAULT_TIMEOUT_MS 5000
+#define CHECK_MAX_AIA (64u << 10)     /* bytes of a certificate from caIssuers */
+#define CHECK_MAX_OCSP PKI_MAX_OCSP_INPUT
+#define CHECK_MAX_CRL PKI_MAX_CRL_INPUT /* bytes of a CRL (big CAs publish big ones) */
+#define CHECK_MAX_ANCHORS 1024
+
+struct check_ctx {
+	const struct check_opts *o;
+	struct check_report *r;
+	int64_t now;
+	int timeout_ms;
+	const char *host;                 /* the name the certificate must cover */
+	struct pki_cert **anchors;        /* owned */
+	size_t nanchors;
+	struct pki_cert *const *sent;     /* as sent, leaf first (borrowed) */
+	size_t nsent;
+	struct pki_cert *fetched;         /* an intermediate fetched via AIA (owned) */
+	struct pki_path_result path;      /* the verified (or partial) path */
+	bool path_ok;
+	const unsigned char *staple;      /* stapled OCSP response, or NULL */
+	size_t staple_len;
+};
+
+/* anchors.c: the trust anchors -- --ca FILE, SSL_CERT_FILE, or the system bundle. */
+int check_load_anchors(struct check_ctx *c, struct moat_err *err);
+void check_ctx_clear(struct check_ctx *c);
+
+/* http.c: libcurl, bounded. */
+struct check_http_resp {
+	long status;
+	struct moat_buf body;
+	char location[1024];
+	char hsts[256];
+	char content_type[128];
+};
+/* GET (body NULL) or POST; verify=false for looking at a server whose
+ * certificate is judged elsewhere.  connect_to: "HOST:PORT:ADDR:PORT"
+ * (curl's CONNECT_TO) or NULL.  0 with out filled (any status); -1 err. */
+int check_http(const char *url, const char *post_type, const void *post, size_t post_len,
+	       bool verify, const char *connect_to, int timeout_ms, size_t max,
+	       struct check_http_resp *out, struct moat_err *err);
+void check_http_resp_clear(struct check_http_resp *r);
+
+/* chain.c: what was sent, the path, names, dates, keys. */
+int check_chain(struct check_ctx *c, struct moat_err *err);
+/* The leaf's issuer (from the path, what was sent or fetched), or NULL. */
+const struct pki_cert *check_leaf_issuer(const struct check_ctx *c);
+/* revocation.c: OCSP (stapled and asked), CRL. */
+void check_revocation(struct check_ctx *c);
+
+/* A one-line summary of a certificate's subject for messages: the CN or the subject. */
+void check_cert_name(const struct pki_cert *x, char *out, size_t n);
+void check_progress(const struct check_ctx *c, const char *msg);
+/* snprintf for messages, where cutting a long text short is fine. */
+void check_say(char *out, size_t n, const char *fmt, ...) MOAT_PRINTF(3, 4);
+
+#endif
