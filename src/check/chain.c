@@ -59,7 +59,7 @@ static const struct pki_cert *anchor_for(const struct check_ctx *c, const struct
 }
 
 /* Fetch the issuer of x from its AIA caIssuers URL; NULL with why filled. */
-static struct pki_cert *fetch_issuer(struct check_ctx *c, const struct pki_cert *x, char *url,
+struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *x, char *url,
 				     size_t urln, char *why, size_t whyn)
 {
 	struct pki_cert_urls u;
@@ -167,7 +167,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 	 * otherwise, which is looked at below. */
 	if (top_is_ca(top)) {
 		char url[512], why[512];
-		struct pki_cert *next = fetch_issuer(c, top, url, sizeof(url), why, sizeof(why));
+		struct pki_cert *next = check_fetch_issuer(c, top, url, sizeof(url), why, sizeof(why));
 		if (next == NULL || self_signed(next)) {
 			pki_cert_free(next);
 			return 0;
@@ -187,7 +187,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 
 		check_cert_name(need, name, sizeof(name));
 		for (int depth = 0; depth < MAX_FETCH_DEPTH; depth++) {
-			struct pki_cert *next = fetch_issuer(c, need, url, sizeof(url), why, sizeof(why));
+			struct pki_cert *next = check_fetch_issuer(c, need, url, sizeof(url), why, sizeof(why));
 			if (next == NULL)
 				break;
 			if (got == NULL) {

@@ -105,5 +105,10 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 /* Check certificate files: cert_file holds the leaf (and maybe the chain). */
 int check_files(const char *cert_file, const struct check_opts *o, struct check_report *r,
 		struct moat_err *err);
+/* Is the certificate in cert_file revoked?  Its issuer from issuer_file,
+ * else from cert_file's next certificate, else fetched via caIssuers.
+ * Asks ocsp_url (NULL: the certificate's OCSP URL) and the CRL. */
+int check_cert_revocation(const char *cert_file, const char *issuer_file, const char *ocsp_url,
+			  const struct check_opts *o, struct check_report *r, struct moat_err *err);
 
 #endif

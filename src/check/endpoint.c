@@ -340,3 +340,52 @@ out:
 	pki_certs_free(extra, nextra);
 	return ret;
 }
+
+int check_cert_revocation(const char *cert_file, const char *issuer_file, const char *ocsp_url,
+			  const struct check_opts *o, struct check_report *r, struct moat_err *err)
+{
+	struct pki_cert **certs = NULL, **iss = NULL, *pair[2] = {NULL, NULL};
+	size_t ncerts = 0, niss = 0;
+	struct check_ctx c;
+	char url[512], why[512] = "";
+	int64_t t0 = mono_us();
+	int ret = -1;
+
+	check_report_init(r);
+	ctx_init(&c, o, r);
+	c.ocsp_url = ocsp_url;
+	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
+	if (read_certs(cert_file, &certs, &ncerts, err) != 0 ||
+	    (issuer_file != NULL && read_certs(issuer_file, &iss, &niss, err) != 0))
+		goto out;
+	pair[0] = certs[0];
+	if (niss > 0)
+		pair[1] = iss[0];
+	else if (ncerts > 1)
+		pair[1] = certs[1];
+	else if ((c.fetched = check_fetch_issuer(&c, certs[0], url, sizeof(url), why,
+						 sizeof(why))) != NULL)
+		pair[1] = c.fetched;
+	if (pair[1] == NULL) {
+		moat_err_set(err, "the issuer of %s is needed to ask about it: %s", cert_file, why);
+		moat_err_hint(err, "give it with --issuer FILE (the chain.pem next to the certificate)");
+		goto out;
+	}
+	if (!pki_cert_issued_by(pair[0], pair[1]) || !pki_cert_signed_by(pair[0], pair[1])) {
+		moat_err_set(err, "the issuer given did not issue %s", cert_file);
+		moat_err_hint(err, "give the intermediate that signed it (moat inspect shows issuers)");
+		goto out;
+	}
+	r->reached = true;
+	summarize(r, pair, 2);
+	c.sent = pair;
+	c.nsent = 2;
+	check_revocation(&c);
+	ret = 0;
+out:
+	r->elapsed_us = mono_us() - t0;
+	check_ctx_clear(&c);
+	pki_certs_free(certs, ncerts);
+	pki_certs_free(iss, niss);
+	return ret;
+}

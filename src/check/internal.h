@@ -28,6 +28,7 @@ struct check_ctx {
 	bool path_ok;
 	const unsigned char *staple;      /* stapled OCSP response, or NULL */
 	size_t staple_len;
+	const char *ocsp_url;             /* instead of the certificate's (moat ocsp --url) */
 };
 
 /* anchors.c: the trust anchors -- --ca FILE, SSL_CERT_FILE, or the system bundle. */
@@ -56,6 +57,10 @@ int check_chain(struct check_ctx *c, struct moat_err *err);
 const struct pki_cert *check_leaf_issuer(const struct check_ctx *c);
 /* revocation.c: OCSP (stapled and asked), CRL. */
 void check_revocation(struct check_ctx *c);
+
+/* chain.c: the issuer of x via its caIssuers URL, or NULL with why. */
+struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *x, char *url,
+				    size_t urln, char *why, size_t whyn);
 
 /* A one-line summary of a certificate's subject for messages: the CN or the subject. */
 void check_cert_name(const struct pki_cert *x, char *out, size_t n);

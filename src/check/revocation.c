@@ -221,7 +221,10 @@ void check_revocation(struct check_ctx *c)
 		return;
 	if (pki_cert_urls(leaf, &u, &e) != 0)
 		return;
-	stapled(c, leaf, issuer, u.ocsp[0] != '\0');
+	if (c->ocsp_url != NULL)
+		snprintf(u.ocsp, sizeof(u.ocsp), "%s", c->ocsp_url);
+	else
+		stapled(c, leaf, issuer, u.ocsp[0] != '\0');
 	if (c->o->no_revocation)
 		return;
 	if (u.ocsp[0] != '\0')

@@ -240,3 +240,71 @@ out:
 		return cli_fail(&err);
 	return ret;
 }
+
+int cli_cmd_ocsp(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"issuer", required_argument, NULL, 'i'},
+		{"url", required_argument, NULL, 'u'},
+		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct style st = {"", "", "", "", ""};
+	struct check_opts o;
+	struct check_report *r = NULL;
+	struct moat_err err;
+	const char *issuer = NULL, *url = NULL;
+	bool json = false;
+	int c, ret = CLI_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	moat_err_clear(&err);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		char *end;
+		long v;
+		switch (c) {
+		case 'i': issuer = optarg; break;
+		case 'u':
+			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+				return cli_usage_error("ocsp", "--url takes an http:// URL");
+			url = optarg;
+			break;
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 300)
+				return cli_usage_error("ocsp", "--timeout takes 1 to 300 seconds");
+			o.timeout_ms = (int)v * 1000;
+			break;
+		case 'j': json = true; break;
+		default: return cli_bad_option("ocsp", c, argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("ocsp", "which certificate? moat ocsp CERT.pem [--issuer CHAIN.pem]");
+	if (isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL && !json)
+		st = (struct style){"\033[1;31m", "\033[33m", "\033[32m", "\033[2m", "\033[0m"};
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		moat_err_set(&err, "out of memory");
+		goto out;
+	}
+	if (check_cert_revocation(argv[optind], issuer, url, &o, r, &err) != 0) {
+		check_report_clear(r);
+		goto out;
+	}
+	if (json)
+		ret = cli_json_print(json_pack("{s:[o]}", "targets", report_json(r)));
+	else {
+		print_report(r, argv[optind], true, &st);
+		ret = CLI_OK;
+	}
+	if (ret == CLI_OK && check_count(r, CHECK_ERROR) > 0)
+		ret = CLI_FAIL;
+	check_report_clear(r);
+	free(r);
+	return ret;
+out:
+	free(r);
+	return err.msg[0] ? cli_fail(&err) : ret;
+}

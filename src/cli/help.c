@@ -31,6 +31,7 @@ static const char overview[] =
 	"  trust export   the root for computers, browsers and phones, as a file\n"
 	"  check          see an HTTPS endpoint as a strict client does, with fixes\n"
 	"  fetch          save the certificate chain a server sends, as PEM\n"
+	"  ocsp           is a certificate revoked? (OCSP responder and CRL)\n"
 	"\n"
 	"ACME (Let's Encrypt and any RFC 8555 CA):\n"
 	"  acme register  create an account with the CA\n"
@@ -326,6 +327,17 @@ static const struct help helps[] = {
 	 "\n"
 	 "Exit status: 0 no error found, 1 at least one error finding, 2 usage, 3 a\n"
 	 "target could not be reached (and no error found on the others).\n"},
+	{"ocsp",
+	 "Usage: moat ocsp CERT.pem [--issuer FILE] [--url URL] [--timeout SECONDS] [--json]\n"
+	 "\n"
+	 "Asks whether the certificate is revoked, the way moat check does, without a\n"
+	 "server: an RFC 6960 OCSP request with a nonce to the certificate's responder\n"
+	 "(or --url), whose answer is verified (signature, the responder's authority,\n"
+	 "the time window), and the certificate's CRL (signature and dates verified).\n"
+	 "The issuer comes from --issuer, else the next certificate in CERT.pem (a\n"
+	 "fullchain.pem), else the certificate's caIssuers URL.\n"
+	 "\n"
+	 "Exit status: 0 not revoked (or nothing to ask), 1 revoked or an error, 2 usage.\n"},
 	{"fetch",
 	 "Usage: moat fetch TARGET [--out FILE] [--servername NAME] [--connect-to ADDR]\n"
 	 "                  [--timeout SECONDS] [--json]\n"

@@ -122,6 +122,23 @@ assert_contains "$(json_get '[f["message"] for f in d["targets"][0]["findings"] 
 mcheck revokedocsp --no-revocation
 assert_eq "$(codes error)" "" "--no-revocation: no OCSP request, no revoked finding"
 
+# ---- moat ocsp: one certificate, no server
+run "$MOAT" ocsp "${CHECK_LEAF[revokedocsp]}" --issuer "$CHECK_INT" --json
+assert_rc 1 "moat ocsp: revoked through OCSP: exit 1"
+assert_eq "$(codes error)" "revoked" "moat ocsp: revoked"
+run "$MOAT" ocsp "${CHECK_LEAF[good]}" --issuer "$CHECK_INT" --json
+assert_rc 0 "moat ocsp: good: exit 0"
+for ok in ocsp-good crl-good; do
+	if has_code info "$ok"; then pass "moat ocsp good: $ok"; else fail "moat ocsp good: $ok missing (got $(codes info))"; fi
+done
+run "$MOAT" ocsp "${CHECK_LEAF[revokedcrl]}" --json
+assert_rc 1 "moat ocsp: revoked through the CRL (issuer fetched via caIssuers): exit 1"
+assert_eq "$(codes error)" "revoked" "moat ocsp: revoked by the CRL"
+run "$MOAT" ocsp "${CHECK_LEAF[good]}" --issuer "$CHECK_INT" --url "http://127.0.0.1:$(free_port 127.0.0.1)/" --json
+if has_code warning ocsp-unreachable; then pass "moat ocsp --url: a dead responder is a warning"; else fail "ocsp-unreachable missing (got $(codes warning))"; fi
+run "$MOAT" ocsp "${CHECK_LEAF[good]}" --issuer "$CHECK_UNRELATED"
+assert_error_shape "moat ocsp with the wrong issuer: one error"
+
 # ---- protocols and HTTP
 if [ "$CHECK_TLS10" = yes ]; then
 	expect tls10 0 "" "old-tls"
