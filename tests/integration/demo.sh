@@ -92,9 +92,17 @@ for url in "https://localhost:$PORT/" "https://127.0.0.1:$PORT/"; do
 	fi
 done
 
+say "6. moat check sees it the way a strict client does."
+printf '$ moat check https://localhost:%s/ --ca %s --connect-to 127.0.0.1\n' "$PORT" "\$MOAT_HOME/ca/root.pem"
+if ! "$MOAT" check "https://localhost:$PORT/" --ca "$MOAT_HOME/ca/root.pem" --connect-to 127.0.0.1 \
+	--no-http | sed -e 's/^/   /'; then
+	echo "   FAILED: moat check found an error"
+	status=1
+fi
+
 if [ "$status" -eq 0 ]; then
 	say "Done: a certificate your own devices trust, in two commands."
-	echo "To trust the CA on a device: moat trust export --format pem|der|mobileconfig --out FILE"
+	echo "To trust the CA on this computer: moat trust install; on phones: moat trust share"
 else
 	say "The demo failed."
 fi
