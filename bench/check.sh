@@ -38,7 +38,8 @@ check_setup >/dev/null || { echo "bench/check.sh: the fixture did not start" >&2
 url() { printf 'https://%s:%s/' "${CHECK_NAME[$1]}" "${CHECK_PORT[$1]}"; }
 moat_cmd() { printf '%q check %s --connect-to 127.0.0.1 --ca %q' "$MOAT" "$(url "$1")" "$CHECK_ROOT"; }
 testssl_cmd() {
-	printf 'testssl --quiet --color 0 --warnings off --ip 127.0.0.1 --add-ca %q -S %s' \
+	# --phone-out: without it testssl does not ask OCSP responders or fetch CRLs
+	printf 'testssl --quiet --color 0 --warnings off --phone-out --ip 127.0.0.1 --add-ca %q -S %s' \
 		"$CHECK_ROOT" "$(url "$1")"
 }
 sslscan_cmd() {
@@ -67,12 +68,13 @@ codes = sorted(f["code"] for f in json.load(open(mo))["targets"][0]["findings"] 
 ts = open(to, errors="replace").read()
 chain = re.search(r"Chain of trust\s+(.*)", ts)
 ocsp = re.search(r"OCSP URI\s+(.*)", ts)
+crl = re.search(r"Certificate Revocation List\s+(.*)", ts)
 print(f"| {s} | {m*1000:.0f} ms | {t:.2f} s | {c:.2f} s | {t/m:.0f}x | {c/m:.0f}x | "
       f"{', '.join(codes) or 'no error'} | {chain.group(1).strip() if chain else '?'}; "
-      f"{ocsp.group(1).strip() if ocsp else ''} |")
+      f"OCSP: {ocsp.group(1).strip() if ocsp else '?'}; CRL: {crl.group(1).strip() if crl else '?'} |")
 PY
 done >"$T/rows"
-echo "| endpoint | moat check | testssl -S | sslscan | testssl/moat | sslscan/moat | moat's findings | testssl's chain / OCSP |"
+echo "| endpoint | moat check | testssl -S | sslscan | testssl/moat | sslscan/moat | moat's findings | testssl's chain, OCSP, CRL |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 cat "$T/rows"
 echo
