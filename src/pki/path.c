@@ -157,25 +157,12 @@ int pki_verify_path(const struct pki_cert *leaf, struct pki_cert *const *untrust
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < nu; i++) {
-		if (untrusted[i] == NULL || !sk_X509_push(chain, untrusted[i]->x)) {
-			pki_err_drain(err, "cannot use intermediate certificate %zu", i + 1);
-			goto out;
-		}
-	}
-	if (X509_STORE_CTX_init(ctx, store, leaf->x, chain) != 1) {
-		pki_err_drain(err, "cannot set up certificate verification");
+	if (pki_verify_setup(ctx, store, chain, leaf, untrusted, nu, X509_V_FLAG_X509_STRICT, at,
+			     err) != 0)
 		goto out;
-	}
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
-	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER) != 1) {
-		pki_err_drain(err, "cannot set the verification purpose");
-		goto out;
-	}
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_auth_level(param, SECURITY_LEVEL);
-	X509_STORE_CTX_set_time(ctx, 0, (time_t)at); /* sets USE_CHECK_TIME */
 	if (X509_verify_cert(ctx) == 1) {
 		res->code = PKI_PATH_OK;
 	} else {

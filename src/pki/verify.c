@@ -26,6 +26,30 @@ static void failure(X509_STORE_CTX *ctx, struct moat_err *err)
 			    X509_verify_cert_error_string(code), depth, subject);
 }
 
+int pki_verify_setup(X509_STORE_CTX *ctx, X509_STORE *store, STACK_OF(X509) *chain,
+		     const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
+		     unsigned long flags, int64_t at, struct moat_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (untrusted[i] == NULL || !sk_X509_push(chain, untrusted[i]->x)) {
+			pki_err_drain(err, "cannot use intermediate certificate %zu", i + 1);
+			return -1;
+		}
+	}
+	if (X509_STORE_CTX_init(ctx, store, leaf->x, chain) != 1) {
+		pki_err_drain(err, "cannot set up certificate verification");
+		return -1;
+	}
+	X509_STORE_CTX_set_flags(ctx, flags);
+	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER) != 1) {
+		pki_err_drain(err, "cannot set the verification purpose");
+		return -1;
+	}
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at); /* sets USE_CHECK_TIME */
+	return 0;
+}
+
 int pki_verify_chain(const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
 		     const struct pki_cert *root, const struct pki_crl *crl, int64_t at,
 		     struct moat_err *err)
@@ -68,23 +92,8 @@ int pki_verify_chain(const struct pki_cert *leaf, struct pki_cert *const *untrus
 		}
 		flags |= X509_V_FLAG_CRL_CHECK;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (untrusted[i] == NULL || !sk_X509_push(chain, untrusted[i]->x)) {
-			pki_err_drain(err, "cannot use intermediate certificate %zu", i + 1);
-			goto out;
-		}
-	}
-	if (X509_STORE_CTX_init(ctx, store, leaf->x, chain) != 1) {
-		pki_err_drain(err, "cannot set up certificate verification");
+	if (pki_verify_setup(ctx, store, chain, leaf, untrusted, n, flags, at, err) != 0)
 		goto out;
-	}
-	X509_STORE_CTX_set_flags(ctx, flags);
-	if (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER) != 1) {
-		pki_err_drain(err, "cannot set the verification purpose");
-		goto out;
-	}
-	if (at != 0)
-		X509_STORE_CTX_set_time(ctx, 0, (time_t)at); /* sets USE_CHECK_TIME */
 	if (X509_verify_cert(ctx) != 1) {
 		failure(ctx, err);
 		goto out;
