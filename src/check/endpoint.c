@@ -166,6 +166,25 @@ static void http_checks(struct check_ctx *c, const struct check_target *t, const
 	}
 }
 
+/* Plain HTTP where TLS was expected: does the usual HTTPS port speak TLS? */
+static void usual_port(struct check_ctx *c, const struct net_tls_probe_opts *base)
+{
+	struct net_tls_probe_opts po = *base;
+	struct net_tls_probe pr;
+	struct moat_err e;
+
+	moat_err_clear(&e);
+	po.port = 443;
+	po.want_staple = false;
+	if (net_tls_probe(&po, &pr, &e) == 0)
+		check_add(c->r, CHECK_INFO, "https-on-443", NULL,
+			  "port 443 of %s does speak TLS: check https://%s/ instead", po.host, po.host);
+	else
+		check_add(c->r, CHECK_INFO, "no-https-on-443", NULL,
+			  "port 443 of %s does not speak TLS either (%s)", po.host, e.msg);
+	net_tls_probe_clear(&pr);
+}
+
 static int judge(struct check_ctx *c, struct moat_err *err)
 {
 	if (check_load_anchors(c, err) != 0)
@@ -225,6 +244,8 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 				  "put TLS in front of it (moat serve, nginx, Apache with "
 				  "fullchain.pem), or use the HTTPS port",
 				  "port %u speaks plain HTTP, not TLS: https:// to it fails", tt.port);
+			if (tt.port != 443)
+				usual_port(&c, &po);
 			break;
 		default:
 			check_add(r, CHECK_ERROR, "handshake-failed", pe.hint, "%s", pe.msg);

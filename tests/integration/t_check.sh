@@ -154,6 +154,12 @@ if has_code warning no-redirect; then pass "plain HTTP without redirect: warning
 run "$MOAT" check "127.0.0.1:${CHECK_PORT[plain]}" --ca "$ROOT" --json
 assert_rc 1 "plain HTTP on the port: exit 1"
 assert_eq "$(codes error)" "not-tls" "plain HTTP on the port: not-tls"
+# (whatever this machine runs on port 443, one of the two must be said)
+if has_code info no-https-on-443 || has_code info https-on-443; then
+	pass "plain HTTP: says whether port 443 speaks TLS"
+else
+	fail "(no-)https-on-443 missing (got $(codes info))"
+fi
 run "$MOAT" check "http://${CHECK_NAME[good]}:${CHECK_PORT[good]}/" --connect-to 127.0.0.1 --ca "$ROOT" --json --no-revocation
 if has_code warning http-url; then pass "http:// target: warning, https checked instead"; else fail "http-url missing"; fi
 assert_eq "$(codes error)" "" "http:// target: https on that port has no error"
