@@ -29,9 +29,7 @@ static const char overview[] =
 	"  trust status   where the root is trusted\n"
 	"  trust share    a LAN page with a QR code that hands the root to phones\n"
 	"  trust export   the root for computers, browsers and phones, as a file\n"
-	"  check          see an HTTPS endpoint as a strict client does, with fixes\n"
-	"  fetch          save the certificate chain a server sends, as PEM\n"
-	"  ocsp           is a certificate revoked? (OCSP responder and CRL)\n"
+
 	"\n"
 	"ACME (Let's Encrypt and any RFC 8555 CA):\n"
 	"  acme register  create an account with the CA\n"
@@ -40,6 +38,11 @@ static const char overview[] =
 	"  acme renew     renew certificates that are due\n"
 	"  acme revoke    revoke a certificate\n"
 	"  acme list      list ACME certificates\n"
+	"\n"
+	"Checking endpoints:\n"
+	"  check TARGET   see an HTTPS endpoint as a strict client does, with fixes\n"
+	"  fetch TARGET   save the certificate chain a server sends, as PEM\n"
+	"  ocsp CERT      is a certificate revoked? (OCSP responder and CRL)\n"
 	"\n"
 	"Servers:\n"
 	"  config SERVER NAME  a TLS snippet for apache, nginx or haproxy\n"
@@ -56,8 +59,8 @@ static const char overview[] =
 	"  MOAT_ACME_SERVER     default for --server (letsencrypt)\n"
 	"  MOAT_CA_BUNDLE       CA certificates that sign a private ACME server's TLS\n"
 	"\n"
-	"Exit codes: 0 success, 1 failure, 2 usage error.\n"
-	"Documentation: docs/ in the source tree (docs/cli.md, docs/files.md).\n";
+	"Exit codes: 0 success, 1 failure, 2 usage error, 3 unreachable (check, fetch).\n"
+	"Documentation: docs/ in the source tree (docs/cli.md, docs/trust.md, docs/check.md).\n";
 
 static const struct help helps[] = {
 	{"config",

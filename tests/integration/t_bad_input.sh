@@ -267,7 +267,8 @@ assert_ok "moat --help" "$MOAT" --help
 assert_contains "$OUT" "Usage" "--help prints usage on stdout"
 assert_ok "moat help" "$MOAT" help
 assert_contains "$OUT" "Usage" "help prints usage on stdout"
-for cmd in ca "ca init" "ca show" "ca list" issue csr sign revoke crl inspect trust "trust export"; do
+for cmd in ca "ca init" "ca show" "ca list" issue csr sign revoke crl inspect trust "trust export" \
+	"trust install" "trust uninstall" "trust status" "trust share" check fetch ocsp; do
 	# shellcheck disable=SC2086 # split "ca init" into two words on purpose
 	assert_ok "moat help $cmd" "$MOAT" help $cmd
 	assert_contains "$OUT" "Usage" "moat help $cmd prints usage on stdout"
