@@ -113,6 +113,32 @@ run_notty() {
 # moat ARGS...: run the binary under test (same as run "$MOAT" ARGS...).
 moat() { run "$MOAT" "$@"; }
 
+# skip_test REASON: the whole test is skipped (run.sh: exit status 77).
+skip_test() {
+	printf '# SKIP %s\n' "$*"
+	exit 77
+}
+
+# poll_pid PID TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0),
+# the process PID exits (1) or the time runs out (1).
+poll_pid() {
+	local pid=$1 limit=$(($2 * 10)) i=0
+	shift 2
+	while [ "$i" -lt "$limit" ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		if "$@" >/dev/null 2>&1; then
+			# (still alive: not another server that had the port)
+			kill -0 "$pid" 2>/dev/null
+			return
+		fi
+		i=$((i + 1))
+		sleep 0.1 # poll interval, not a readiness guess
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------- assertions
 
 # assert_ok DESC CMD...: CMD exits 0.

@@ -7,7 +7,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   . "$(dirname "$0")/lib_acme.sh"
-#   acme_have_pebble || acme_skip "pebble is not installed"
+#   acme_have_pebble || skip_test "pebble is not installed"
 #   start_challtestsrv && start_pebble
 #   ... a client: --server "$ACME_DIRECTORY" --ca-bundle "$ACME_CA_BUNDLE",
 #       answering http-01 on 127.0.0.1:$ACME_HTTP_PORT
@@ -53,32 +53,6 @@ _ACME_N=0 # instances started, for distinct file names
 # acme_have_pebble: both of Debian's pebble binaries are there.
 acme_have_pebble() {
 	command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1
-}
-
-# acme_skip REASON: the whole test is skipped (run.sh: exit status 77).
-acme_skip() {
-	printf '# SKIP %s\n' "$*"
-	exit 77
-}
-
-# _acme_poll PID TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0),
-# the process PID exits (1) or the time runs out (1).
-_acme_poll() {
-	local pid=$1 limit=$(($2 * 10)) i=0
-	shift 2
-	while [ "$i" -lt "$limit" ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		if "$@" >/dev/null 2>&1; then
-			# (still alive: not another server that had the port)
-			kill -0 "$pid" 2>/dev/null
-			return
-		fi
-		i=$((i + 1))
-		sleep 0.1 # poll interval, not a readiness guess
-	done
-	return 1
 }
 
 # _acme_kill PID: stop one of our servers now (it stays in SERVER_PIDS;
@@ -310,7 +284,7 @@ start_challtestsrv() {
 		SERVER_PIDS+=("$pid")
 		CHALL_DNS_PORT=$dns
 		CHALL_MGMT_URL=http://127.0.0.1:$mgmt
-		if _acme_poll "$pid" "$ACME_START_TIMEOUT" _chall_ready; then
+		if poll_pid "$pid" "$ACME_START_TIMEOUT" _chall_ready; then
 			CHALL_PID=$pid
 			CHALL_LOG=$log
 			export CHALL_MGMT_URL CHALL_DNS_PORT CHALL_PID CHALL_LOG
@@ -446,7 +420,7 @@ EOF
 		SERVER_PIDS+=("$pid")
 		ACME_DIRECTORY=https://127.0.0.1:$listen/dir
 		PEBBLE_MGMT=https://127.0.0.1:$mgmt
-		if _acme_poll "$pid" "$ACME_START_TIMEOUT" _pebble_ready; then
+		if poll_pid "$pid" "$ACME_START_TIMEOUT" _pebble_ready; then
 			PEBBLE_PID=$pid
 			PEBBLE_LOG=$log
 			ACME_HTTP_PORT=$http
@@ -600,7 +574,7 @@ start_webroot() {
 		</dev/null >"$ACME_DIR/webroot.$port.log" 2>&1 &
 	pid=$!
 	SERVER_PIDS+=("$pid")
-	if _acme_poll "$pid" "$ACME_START_TIMEOUT" acme_tcp_open "$host" "$port"; then
+	if poll_pid "$pid" "$ACME_START_TIMEOUT" acme_tcp_open "$host" "$port"; then
 		WEBROOT_PID=$pid
 		return 0
 	fi

@@ -10,7 +10,7 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   . "$(dirname "$0")/lib_check.sh"
-#   check_have_tools || check_skip "$CHECK_MISSING is not installed"
+#   check_have_tools || skip_test "$CHECK_MISSING is not installed"
 #   check_setup || { fail "check fixture"; finish; }
 #   curl --cacert "$CHECK_ROOT" \
 #       --resolve "${CHECK_NAME[good]}:${CHECK_PORT[good]}:127.0.0.1" \
@@ -53,7 +53,7 @@
 #   check_ocsp_status SCENARIO   prints good / revoked / unknown as the
 #                      responder says (openssl ocsp client)
 #   check_list         one `# scenario port name: description` line each
-#   check_have_tools / check_skip REASON   (exit 77 for run.sh)
+#   check_have_tools / skip_test REASON   (exit 77 for run.sh)
 #
 # Scenarios (CHECK_SCENARIOS; CHECK_TLS_SCENARIOS are the HTTPS ones):
 #   good         leaf + int; SAN good.test, localhost, 127.0.0.1; OCSP stapling
@@ -218,31 +218,6 @@ check_have_tools() {
 		fi
 	done
 	return 0
-}
-
-# check_skip REASON: the whole test is skipped (run.sh: exit status 77).
-check_skip() {
-	printf '# SKIP %s\n' "$*"
-	exit 77
-}
-
-# _check_poll PID TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0),
-# the process PID exits (1) or the time runs out (1).
-_check_poll() {
-	local pid=$1 limit=$(($2 * 10)) i=0
-	shift 2
-	while [ "$i" -lt "$limit" ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		if "$@" >/dev/null 2>&1; then
-			kill -0 "$pid" 2>/dev/null
-			return
-		fi
-		i=$((i + 1))
-		sleep 0.1 # poll interval, not a readiness guess
-	done
-	return 1
 }
 
 # _check_ports_open PORT...: every port accepts TCP connections on 127.0.0.1
@@ -415,14 +390,14 @@ _check_start_py() {
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
 	SERVER_PIDS+=("$pid")
-	if ! _check_poll "$pid" "$CHECK_START_TIMEOUT" test -s "$pf"; then
+	if ! poll_pid "$pid" "$CHECK_START_TIMEOUT" test -s "$pf"; then
 		note "check: the $mode server did not start (port ${want:-any})"
 		_check_log "$log" "$mode"
 		_check_stop "$pid"
 		return 1
 	fi
 	port=$(<"$pf")
-	if ! _check_poll "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "$port"; then
+	if ! poll_pid "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "$port"; then
 		note "check: the $mode server does not answer on 127.0.0.1:$port"
 		_check_log "$log" "$mode"
 		_check_stop "$pid"
@@ -883,7 +858,7 @@ check_start_nginx() {
 			</dev/null >"$CHECK_NGINX_DIR/stderr.log" 2>&1 &
 		pid=$!
 		SERVER_PIDS+=("$pid")
-		if _check_poll "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "${ports[@]}"; then
+		if poll_pid "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "${ports[@]}"; then
 			CHECK_NGINX_PID=$pid
 			break
 		fi
@@ -899,7 +874,7 @@ check_start_nginx() {
 	fi
 	# nginx fetches the OCSP answer after the first handshake that asks for
 	# it; ask until it is cached, so that every later client gets it.
-	if ! _check_poll "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_staple_ready; then
+	if ! poll_pid "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_staple_ready; then
 		note "check: nginx does not staple an OCSP answer for good"
 		_check_log "$log" nginx
 		_check_log "$CHECK_OCSP_LOG" ocsp
@@ -974,14 +949,14 @@ check_serve() {
 	read -r -a old <<<"$(_check_workers | tr '\n' ' ')"
 	want=$(_check_canon "$file")
 	kill -HUP "$CHECK_NGINX_PID" 2>/dev/null || return 1
-	if ! _check_poll "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_gone "${old[@]}" ||
-		! _check_poll "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_serves "$s" "$want"; then
+	if ! poll_pid "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_gone "${old[@]}" ||
+		! poll_pid "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_serves "$s" "$want"; then
 		note "check: nginx did not take $file for $s"
 		_check_log "$CHECK_NGINX_LOG" nginx
 		return 1
 	fi
 	# a new worker: good's OCSP staple must be fetched again
-	_check_poll "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_staple_ready
+	poll_pid "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_staple_ready
 }
 
 # --------------------------------------------------------------- together

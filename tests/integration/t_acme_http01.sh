@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_acme.sh"
 
-acme_have_pebble || acme_skip "pebble is not installed (apt-get install pebble)"
+acme_have_pebble || skip_test "pebble is not installed (apt-get install pebble)"
 start_challtestsrv || { fail "pebble-challtestsrv starts"; finish; }
 # No reuse of earlier authorizations: every order is validated afresh, so
 # that the failed-validation case below really fails.

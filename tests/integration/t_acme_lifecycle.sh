@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_acme.sh"
 
-acme_have_pebble || acme_skip "pebble is not installed (apt-get install pebble)"
+acme_have_pebble || skip_test "pebble is not installed (apt-get install pebble)"
 start_challtestsrv || { fail "pebble-challtestsrv starts"; finish; }
 start_pebble PEBBLE_ALTERNATE_ROOTS=1 || { fail "pebble starts"; finish; }
 pass "pebble (one alternate root) and pebble-challtestsrv are up"

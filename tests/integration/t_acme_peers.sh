@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/lib_acme.sh"
 
-acme_have_pebble || acme_skip "pebble is not installed (Debian package: pebble)"
+acme_have_pebble || skip_test "pebble is not installed (Debian package: pebble)"
 pass "pebble and pebble-challtestsrv are installed"
 
 ROOTS=$T/roots.pem

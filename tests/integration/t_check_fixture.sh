@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_check.sh"
 
-check_have_tools || check_skip "$CHECK_MISSING is not installed"
+check_have_tools || skip_test "$CHECK_MISSING is not installed"
 
 t0=$SECONDS
 if check_setup; then
