@@ -82,7 +82,9 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	if ((c = acme_client_new(rn->server, rn->ca_bundle[0] ? rn->ca_bundle : NULL, err)) == NULL ||
 	    acme_client_set_account(c, akey, sa.url, err) != 0)
 		goto out;
-	if (dns) {
+	if (o->solver != NULL) {
+		solver = *o->solver;
+	} else if (dns) {
 		if ((d01 = acme_dns01_new(rn->dns_hook[0] ? rn->dns_hook : NULL,
 					  rn->dns_resolver[0] ? rn->dns_resolver : NULL, rn->dns_wait,
 					  err)) == NULL)

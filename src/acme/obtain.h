@@ -15,6 +15,9 @@ struct acme_obtain_opts {
 	bool dry_run;   /* run the order, write nothing */
 	int timeout_s;
 	char replaces[512]; /* ARI identifier of the certificate being renewed, or "" */
+	/* Answer challenges this way instead of the renewal configuration's
+	 * (moat serve answers on its own listeners); NULL: as configured. */
+	const struct acme_solver *solver;
 	void (*progress)(void *arg, const char *msg);
 	void *progress_arg;
 };

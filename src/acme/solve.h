@@ -29,6 +29,11 @@ struct acme_tlsalpn01;
 struct acme_tlsalpn01 *acme_tlsalpn01_standalone(const char *addr, uint16_t port,
 						 struct moat_err *err);
 uint16_t acme_tlsalpn01_port(const struct acme_tlsalpn01 *t);
+/* The self-signed certificate (and its new key) that answers the challenge
+ * for id with key authorization ka (RFC 8737 section 3), for a TLS server
+ * of the caller's own. */
+int acme_tlsalpn01_cert(const struct moat_name *id, const char *ka, struct pki_cert **cert,
+			struct pki_key **key, struct moat_err *err);
 void acme_tlsalpn01_free(struct acme_tlsalpn01 *t);
 void acme_tlsalpn01_solver(struct acme_tlsalpn01 *t, struct acme_solver *s);
 /* The SNI name a validator sends for id: the DNS name itself; for an IP

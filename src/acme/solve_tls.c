@@ -79,12 +79,10 @@ void acme_tlsalpn01_free(struct acme_tlsalpn01 *t)
 	free(t);
 }
 
-static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
-		   struct moat_err *err)
+int acme_tlsalpn01_cert(const struct moat_name *id, const char *ka, struct pki_cert **cert,
+			struct pki_key **key, struct moat_err *err)
 {
-	struct acme_tlsalpn01 *t = arg;
 	unsigned char digest[32];
-	char sni[MOAT_NAME_MAX + 3];
 	int64_t now = (int64_t)time(NULL);
 	struct pki_cert_spec spec = {
 		.profile = PKI_PROFILE_ACME_TLS_ALPN,
@@ -94,6 +92,29 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		.not_before = now - VALID_BEFORE,
 		.not_after = now + VALID_AFTER,
 	};
+	struct pki_key *k = NULL;
+	struct pki_cert *c = NULL;
+
+	if (pki_sha256(ka, strlen(ka), digest) != 0) {
+		moat_err_set(err, "cannot hash the key authorization");
+		return -1;
+	}
+	if ((k = pki_key_generate(PKI_KEY_EC_P256, err)) == NULL ||
+	    (c = pki_cert_build(&spec, k, NULL, k, err)) == NULL) {
+		moat_err_prefix(err, "tls-alpn-01 certificate for %s", id->text);
+		pki_key_free(k);
+		return -1;
+	}
+	*cert = c;
+	*key = k;
+	return 0;
+}
+
+static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
+		   struct moat_err *err)
+{
+	struct acme_tlsalpn01 *t = arg;
+	char sni[MOAT_NAME_MAX + 3];
 	struct pki_key *key = NULL;
 	struct pki_cert *cert = NULL;
 	int ret = -1;
@@ -103,13 +124,9 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		moat_err_set(err, "%s: tls-alpn-01 cannot prove this name", id->text);
 		return -1;
 	}
-	if (pki_sha256(ka, strlen(ka), digest) != 0) {
-		moat_err_set(err, "cannot hash the key authorization");
-		return -1;
-	}
-	if ((key = pki_key_generate(PKI_KEY_EC_P256, err)) == NULL ||
-	    (cert = pki_cert_build(&spec, key, NULL, key, err)) == NULL ||
-	    net_server_acme_tls_set(t->srv, sni, cert, key, err) != 0) {
+	if (acme_tlsalpn01_cert(id, ka, &cert, &key, err) != 0)
+		goto out;
+	if (net_server_acme_tls_set(t->srv, sni, cert, key, err) != 0) {
 		moat_err_prefix(err, "tls-alpn-01 certificate for %s", id->text);
 		goto out;
 	}

@@ -79,6 +79,7 @@ int cli_cmd_config(int argc, char **argv);
 int cli_cmd_fetch(int argc, char **argv);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_ocsp(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
 
 /* ---- cmd_acme.c / cmd_acme_cert.c ---- */
 /* --server value (or MOAT_ACME_SERVER) as a directory URL. */

@@ -18,7 +18,7 @@ static const struct command commands[] = {
 	{"sign", cli_cmd_sign},     {"revoke", cli_cmd_revoke}, {"crl", cli_cmd_crl},
 	{"inspect", cli_cmd_inspect}, {"trust", cli_cmd_trust}, {"help", cli_cmd_help},
 	{"acme", cli_cmd_acme},     {"config", cli_cmd_config}, {"fetch", cli_cmd_fetch},
-	{"check", cli_cmd_check},   {"ocsp", cli_cmd_ocsp},
+	{"check", cli_cmd_check},   {"ocsp", cli_cmd_ocsp},     {"serve", cli_cmd_serve},
 };
 
 int main(int argc, char **argv)

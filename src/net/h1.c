@@ -1,0 +1,805 @@
+/* h1.c: HTTP/1.1 message heads and chunked body framing for the reverse
+ * proxy (RFC 9112, RFC 9110).
+ *
+ * The head is read by a byte-at-a-time state machine that resumes where
+ * the last call stopped, so a head that arrives one byte per read costs no
+ * more than one that arrives at once.  Every byte is checked as it comes
+ * (method and field names are tokens, the target is visible ASCII, the
+ * version and status line have a fixed shape, no bare CR or LF, no control
+ * bytes), so that a TLS ClientHello or other garbage fails on its first
+ * byte instead of after a timeout.  Each line is taken apart once, when
+ * its LF arrives; what needs the whole head (Host present, the framing,
+ * the fields named by Connection) is decided on the empty line.
+ *
+ * The chunked-body checker at the end is a second, smaller state machine
+ * over the body bytes, which skips chunk data without looking at it. */
+#include "net/h1.h"
+
+#include <string.h>
+
+#define METHOD_MAX 32                     /* longer methods are not methods */
+#define CONN_TOKENS_MAX 32                /* Connection options per head */
+#define LENGTH_MAX ((uint64_t)1 << 62)    /* largest Content-Length */
+#define CHUNK_DIGITS_MAX 15               /* 15 hex digits cannot overflow */
+#define CHUNK_EXT_MAX 4096                /* bytes of extensions per chunk line */
+#define TRAILER_MAX 8192                  /* bytes of trailer fields in all */
+
+/* Where the scan is in the current line of the head. */
+enum phase {
+	P_START,   /* requests: before the request line (empty lines skipped) */
+	P_METHOD,  /* request line: method */
+	P_TARGET,  /* request line: request-target */
+	P_VERSION, /* request line: HTTP-version */
+	P_STATUS,  /* status line */
+	P_NAME,    /* field line: name (or the empty line) */
+	P_VALUE,   /* field line: value */
+	P_CR,      /* a CR: LF must follow */
+};
+
+enum { S_SCAN, S_DONE, S_ERROR };
+
+/* A marker of eol(): the head is complete. */
+#define HEAD_DONE (-1)
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* tchar (RFC 9110 section 5.6.2). */
+static bool is_tchar(unsigned char c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* A byte of the request-target: visible ASCII. */
+static bool is_target_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* uri-host (reg-name, IPv4, IP-literal) and ":" port: the same set as the
+ * request parser of the small servers (http_parse.c). */
+static bool is_host_char(unsigned char c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return true;
+	return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
+}
+
+/* A byte of a field value or reason phrase other than its end: HTAB, SP,
+ * VCHAR, obs-text (RFC 9110 section 5.5). */
+static bool is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static unsigned hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	return (unsigned)(c | 0x20) - 'a' + 10;
+}
+
+/* ASCII case-insensitive comparison; no locale. */
+static bool ascii_ieq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x |= 0x20;
+		if (y >= 'A' && y <= 'Z')
+			y |= 0x20;
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* [s, s + n) is want (lower case), ignoring case. */
+static bool is_name(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && ascii_ieq(s, want, n);
+}
+
+static bool all_tchar(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return false;
+	return n > 0;
+}
+
+/* The next element of the comma-separated list in buf[*p .. end), white
+ * space around it removed, as [*t, *te); false once the list is done.
+ * *p starts at the beginning of the value: "" has one (empty) element,
+ * "a," two. */
+static bool list_next(const char *buf, size_t *p, size_t end, size_t *t, size_t *te)
+{
+	size_t a = *p, b = a;
+
+	if (a > end)
+		return false;
+	while (b < end && buf[b] != ',')
+		b++;
+	*p = b + 1;
+	while (a < b && is_ows(buf[a]))
+		a++;
+	while (b > a && is_ows(buf[b - 1]))
+		b--;
+	*t = a;
+	*te = b;
+	return true;
+}
+
+static enum net_h1_result fail(struct net_h1_msg *m, bool response, int status)
+{
+	m->status = response ? 502 : status;
+	m->keep_alive = false;
+	m->upgrade = false;
+	m->state = S_ERROR;
+	return NET_H1_ERROR;
+}
+
+void net_h1_msg_reset(struct net_h1_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->host_field = -1;
+	m->upgrade_field = -1;
+}
+
+/* ---- the start line ------------------------------------------------------ */
+
+/* authority-form: uri-host ":" port (RFC 9112 section 3.2.3). */
+static bool authority_form(const char *t, size_t n)
+{
+	size_t colon = n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!is_host_char((unsigned char)t[i]))
+			return false;
+		if (t[i] == ':')
+			colon = i;
+	}
+	if (colon == 0 || colon == n || n - colon - 1 < 1 || n - colon - 1 > 5)
+		return false;
+	for (size_t i = colon + 1; i < n; i++)
+		if (!is_digit((unsigned char)t[i]))
+			return false;
+	return true;
+}
+
+/* absolute-form (RFC 9112 section 3.2.2), http and https only, with a
+ * non-empty authority and no userinfo ("@" is not a host character). */
+static bool absolute_form(const char *t, size_t n)
+{
+	size_t a, e;
+
+	if (n >= 7 && ascii_ieq(t, "http://", 7))
+		a = 7;
+	else if (n >= 8 && ascii_ieq(t, "https://", 8))
+		a = 8;
+	else
+		return false;
+	for (e = a; e < n && t[e] != '/' && t[e] != '?'; e++)
+		if (!is_host_char((unsigned char)t[e]))
+			return false;
+	return e > a;
+}
+
+/* Which form the target has, and whether the method allows it. */
+static int target_form(const char *buf, struct net_h1_msg *m)
+{
+	const char *t = buf + m->target, *meth = buf + m->method;
+	size_t n = m->target_len;
+	bool connect = m->method_len == 7 && memcmp(meth, "CONNECT", 7) == 0;
+	bool options = m->method_len == 7 && memcmp(meth, "OPTIONS", 7) == 0;
+
+	/* A fragment is never part of a request-target (RFC 9112 section 3.2). */
+	if (memchr(t, '#', n) != NULL)
+		return 400;
+	if (connect) {
+		if (!authority_form(t, n))
+			return 400;
+		m->target_form = NET_H1_AUTHORITY;
+	} else if (t[0] == '/') {
+		m->target_form = NET_H1_ORIGIN;
+	} else if (n == 1 && t[0] == '*') {
+		if (!options)
+			return 400;
+		m->target_form = NET_H1_ASTERISK;
+	} else if (absolute_form(t, n)) {
+		m->target_form = NET_H1_ABSOLUTE;
+	} else {
+		return 400;
+	}
+	return 0;
+}
+
+/* The request line is complete; the scan checked its shape: method SP
+ * target SP "HTTP/" DIGIT "." DIGIT. */
+static int request_line(const char *buf, struct net_h1_msg *m)
+{
+	const char *v = buf + m->target + m->target_len + 1;
+
+	/* A 1.x later than 1.1 is 1.1 (RFC 9110 section 6.2); other majors
+	 * are not this protocol. */
+	if (v[5] != '1')
+		return 505;
+	m->version_minor = v[7] == '0' ? 0 : 1;
+	return target_form(buf, m);
+}
+
+/* The status line [start, cr) is complete; the scan checked its shape:
+ * "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason]. */
+static int status_line(const char *buf, size_t cr, struct net_h1_msg *m)
+{
+	const char *s = buf + m->start;
+
+	if (s[5] != '1')
+		return 502;
+	m->version_minor = s[7] == '0' ? 0 : 1;
+	m->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+	if (m->status < 100 || m->status > 599)
+		return 502;
+	m->reason = (uint32_t)(cr > m->start + 12 ? m->start + 13 : cr);
+	m->reason_len = (uint32_t)(cr - m->reason);
+	return 0;
+}
+
+/* ---- header fields ------------------------------------------------------- */
+
+static bool is_hop_name(const char *s, size_t n)
+{
+	static const char *const hop[] = {
+		"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding",
+		"upgrade", "trailer",
+	};
+
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (is_name(s, n, hop[i]))
+			return true;
+	return false;
+}
+
+/* Digits only: no sign, no list, no white space inside; at most 2^62.
+ * Nothing else is ever done with the value than framing. */
+static int field_content_length(const char *buf, size_t v, size_t ve, struct net_h1_msg *m)
+{
+	uint64_t n = 0;
+
+	if (m->cl_seen || v == ve)
+		return 400;
+	for (size_t i = v; i < ve; i++) {
+		unsigned d = (unsigned char)buf[i] - '0';
+
+		if (d > 9 || n > (LENGTH_MAX - d) / 10)
+			return 400;
+		n = n * 10 + d;
+	}
+	m->cl_seen = true;
+	m->content_length = n;
+	return 0;
+}
+
+/* The codings of all Transfer-Encoding fields form one list (RFC 9112
+ * section 6.1), which must be exactly "chunked": nothing may follow
+ * chunked (not even chunked again), and what precedes it is a coding we
+ * do not implement (501).  Without chunked at all, where the body ends
+ * cannot be known: 400, found when the head is complete. */
+static int field_transfer_encoding(const char *buf, size_t v, size_t ve, struct net_h1_msg *m)
+{
+	size_t p = v, t, te;
+
+	/* RFC 9112 section 6.1: HTTP/1.0 framing is faulty with it. */
+	if (m->version_minor == 0)
+		return 400;
+	m->te_seen = true;
+	while (list_next(buf, &p, ve, &t, &te)) {
+		if (!all_tchar(buf + t, te - t) || m->te_chunked)
+			return 400;
+		if (is_name(buf + t, te - t, "chunked"))
+			m->te_chunked = true;
+		else
+			m->te_other = true;
+	}
+	return 0;
+}
+
+/* Connection options (RFC 9110 section 7.6.1); the fields they name are
+ * marked hop-by-hop once the head is complete. */
+static int field_connection(const char *buf, size_t v, size_t ve, struct net_h1_msg *m)
+{
+	size_t p = v, t, te;
+
+	while (list_next(buf, &p, ve, &t, &te)) {
+		const char *s = buf + t;
+		size_t n = te - t;
+
+		if (n == 0)
+			continue; /* empty elements are allowed (RFC 9110 section 5.6.1) */
+		if (!all_tchar(s, n) || ++m->conn_tokens > CONN_TOKENS_MAX)
+			return 400;
+		/* Dropping these would change how the next hop routes or
+		 * frames the message: no honest sender lists them. */
+		if (is_name(s, n, "host") || is_name(s, n, "content-length"))
+			return 400;
+		if (is_name(s, n, "close"))
+			m->conn_close = true;
+		else if (is_name(s, n, "keep-alive"))
+			m->conn_keep_alive = true;
+		else if (is_name(s, n, "upgrade"))
+			m->conn_upgrade = true;
+	}
+	return 0;
+}
+
+/* The field line [line_start, cr) is complete, its name (a token) before
+ * m->colon, every byte of its value checked. */
+static int field_line(const char *buf, size_t cr, bool response, struct net_h1_msg *m)
+{
+	size_t v = m->colon + 1, ve = cr, idx = m->nfields;
+	struct net_h1_field *f;
+	const char *name = buf + m->line_start;
+	size_t n = m->colon - m->line_start;
+
+	if (idx == NET_H1_MAX_FIELDS)
+		return 431;
+	while (v < ve && is_ows(buf[v]))
+		v++;
+	while (ve > v && is_ows(buf[ve - 1]))
+		ve--;
+	f = &m->fields[idx];
+	f->name = (uint32_t)m->line_start;
+	f->name_len = (uint32_t)n;
+	f->value = (uint32_t)v;
+	f->value_len = (uint32_t)(ve - v);
+	f->hop = is_hop_name(name, n);
+	m->nfields++;
+
+	if (is_name(name, n, "content-length"))
+		return field_content_length(buf, v, ve, m);
+	if (is_name(name, n, "transfer-encoding"))
+		return field_transfer_encoding(buf, v, ve, m);
+	if (is_name(name, n, "connection"))
+		return field_connection(buf, v, ve, m);
+	if (is_name(name, n, "upgrade")) {
+		if (m->upgrade_field < 0)
+			m->upgrade_field = (int)idx;
+	} else if (is_name(name, n, "host") && !response) {
+		/* RFC 9112 section 3.2: more than one Host, or an invalid one */
+		if (m->host_field >= 0)
+			return 400;
+		for (size_t i = v; i < ve; i++)
+			if (!is_host_char((unsigned char)buf[i]))
+				return 400;
+		m->host_field = (int)idx;
+	} else if (is_name(name, n, "expect") && !response) {
+		if (is_name(buf + v, ve - v, "100-continue"))
+			m->expect_continue = true;
+	}
+	return 0;
+}
+
+/* Every field named by a Connection option is hop-by-hop. */
+static void mark_connection_options(const char *buf, struct net_h1_msg *m)
+{
+	for (size_t i = 0; i < m->nfields; i++) {
+		const struct net_h1_field *c = &m->fields[i];
+		size_t p = c->value, end = (size_t)c->value + c->value_len, t, te;
+
+		if (!is_name(buf + c->name, c->name_len, "connection"))
+			continue;
+		while (list_next(buf, &p, end, &t, &te)) {
+			if (t == te)
+				continue;
+			for (size_t j = 0; j < m->nfields; j++) {
+				struct net_h1_field *f = &m->fields[j];
+
+				if (f->name_len == te - t && ascii_ieq(buf + f->name, buf + t, te - t))
+					f->hop = true;
+			}
+		}
+	}
+}
+
+/* ---- the complete head --------------------------------------------------- */
+
+static int finish_request(const char *buf, struct net_h1_msg *m)
+{
+	if (m->version_minor == 1 && m->host_field < 0)
+		return 400;
+	/* Both framings at once is how requests are smuggled (RFC 9112
+	 * section 6.1). */
+	if (m->te_seen && m->cl_seen)
+		return 400;
+	if (m->te_seen) {
+		if (!m->te_chunked)
+			return 400; /* RFC 9112 section 6.3: length unknown */
+		if (m->te_other)
+			return 501;
+		m->framing = NET_H1_CHUNKED;
+	} else if (m->cl_seen) {
+		m->framing = NET_H1_LENGTH;
+	} else {
+		m->framing = NET_H1_NO_BODY;
+	}
+	mark_connection_options(buf, m);
+	if (m->version_minor == 1)
+		m->keep_alive = !m->conn_close;
+	else
+		m->keep_alive = m->conn_keep_alive && !m->conn_close;
+	/* RFC 9110 section 7.8: Upgrade in an HTTP/1.0 request is ignored. */
+	m->upgrade = m->version_minor == 1 && m->conn_upgrade && m->upgrade_field >= 0;
+	return 0;
+}
+
+static int finish_response(const char *buf, const char *req_method, size_t req_method_len,
+			   struct net_h1_msg *m)
+{
+	bool head = req_method_len == 4 && memcmp(req_method, "HEAD", 4) == 0;
+	bool connect = req_method_len == 7 && memcmp(req_method, "CONNECT", 7) == 0;
+	int s = m->status;
+
+	/* The proxy forwards the body as it comes: only a framing it can
+	 * follow byte by byte is accepted. */
+	if (m->te_seen && (m->cl_seen || !m->te_chunked || m->te_other))
+		return 502;
+	/* RFC 9110 section 15.2.2: a 101 says what it switches to. */
+	if (s == 101 && m->upgrade_field < 0)
+		return 502;
+	if (s < 200 || s == 204 || s == 304 || head || (connect && s < 300))
+		m->framing = NET_H1_NO_BODY;
+	else if (m->te_seen)
+		m->framing = NET_H1_CHUNKED;
+	else if (m->cl_seen)
+		m->framing = NET_H1_LENGTH;
+	else
+		m->framing = NET_H1_TO_CLOSE;
+	mark_connection_options(buf, m);
+	if (m->version_minor == 1)
+		m->keep_alive = !m->conn_close;
+	else
+		m->keep_alive = m->conn_keep_alive && !m->conn_close;
+	if (m->framing == NET_H1_TO_CLOSE)
+		m->keep_alive = false;
+	m->upgrade = s == 101;
+	return 0;
+}
+
+/* ---- the scan ------------------------------------------------------------ */
+
+/* The LF at i ends a line (buf[i - 1] is its CR): 0 to go on, HEAD_DONE,
+ * or an error status. */
+static int eol(const char *buf, size_t i, bool response, const char *req_method,
+	       size_t req_method_len, struct net_h1_msg *m)
+{
+	int st;
+
+	if (!m->started) {
+		/* An empty line before the request line (RFC 9112 section 2.2). */
+		m->line_start = i + 1;
+		m->phase = P_START;
+		return 0;
+	}
+	if (!m->line1_done) {
+		st = response ? status_line(buf, i - 1, m) : request_line(buf, m);
+		if (st != 0)
+			return st;
+		m->line1_done = true;
+	} else if (i - 1 == m->line_start) {
+		m->head_len = i + 1;
+		st = response ? finish_response(buf, req_method, req_method_len, m) :
+				finish_request(buf, m);
+		return st != 0 ? st : HEAD_DONE;
+	} else {
+		st = field_line(buf, i - 1, response, m);
+		if (st != 0)
+			return st;
+	}
+	m->line_start = i + 1;
+	m->phase = P_NAME;
+	return 0;
+}
+
+/* Whether byte c at position pos of a shape such as "HTTP/d.d" fits. */
+static bool fits(const char *shape, size_t pos, unsigned char c)
+{
+	return shape[pos] == 'd' ? is_digit(c) : c == (unsigned char)shape[pos];
+}
+
+/* One byte of the head, c = buf[i]: 0 to go on, HEAD_DONE, or an error
+ * status.  Only local checks: each needs no more than the line so far. */
+static int step(const char *buf, size_t i, bool response, const char *req_method,
+		size_t req_method_len, struct net_h1_msg *m)
+{
+	unsigned char c = (unsigned char)buf[i];
+	size_t pos;
+
+	switch (m->phase) {
+	case P_START:
+		if (c == '\r') {
+			m->phase = P_CR;
+			return 0;
+		}
+		m->started = true;
+		m->start = i;
+		m->line_start = i;
+		m->method = (uint32_t)i;
+		m->phase = P_METHOD;
+		/* fall through */
+	case P_METHOD:
+		if (c == ' ' && i > m->start) {
+			m->method_len = (uint32_t)(i - m->start);
+			m->target = (uint32_t)(i + 1);
+			m->phase = P_TARGET;
+		} else if (!is_tchar(c) || i - m->start >= METHOD_MAX) {
+			return 400;
+		}
+		return 0;
+	case P_TARGET:
+		if (c == ' ' && i > m->target) {
+			m->target_len = (uint32_t)(i - m->target);
+			m->phase = P_VERSION;
+		} else if (!is_target_char(c)) {
+			return 400;
+		}
+		return 0;
+	case P_VERSION:
+		pos = i - (m->target + m->target_len + 1);
+		if (pos == 8 && c == '\r')
+			m->phase = P_CR;
+		else if (pos >= 8 || !fits("HTTP/d.d", pos, c))
+			return 400;
+		return 0;
+	case P_STATUS:
+		pos = i - m->start;
+		if (pos >= 12 && c == '\r')
+			m->phase = P_CR; /* an empty reason, with or without its SP */
+		else if (pos < 12 ? !fits("HTTP/d.d ddd", pos, c) :
+				    pos == 12 ? c != ' ' : !is_value_char(c))
+			return 502;
+		return 0;
+	case P_NAME:
+		/* A line starting with white space (obs-fold, or white
+		 * space after the start line) and white space before the
+		 * colon are errors (RFC 9112 sections 2.2 and 5.1). */
+		if (c == '\r' && i == m->line_start)
+			m->phase = P_CR;
+		else if (c == ':' && i > m->line_start) {
+			m->colon = i;
+			m->phase = P_VALUE;
+		} else if (!is_tchar(c)) {
+			return 400;
+		}
+		return 0;
+	case P_VALUE:
+		if (c == '\r')
+			m->phase = P_CR;
+		else if (!is_value_char(c))
+			return 400; /* NUL, other controls, DEL, bare LF */
+		return 0;
+	default: /* P_CR */
+		if (c != '\n')
+			return 400; /* a bare CR */
+		return eol(buf, i, response, req_method, req_method_len, m);
+	}
+}
+
+static enum net_h1_result parse(const char *buf, size_t len, size_t max_head, bool response,
+				const char *req_method, size_t req_method_len,
+				struct net_h1_msg *m)
+{
+	size_t limit = max_head < NET_H1_MAX_HEAD ? max_head : NET_H1_MAX_HEAD;
+	size_t end = len < limit ? len : limit;
+
+	if (m->state == S_DONE)
+		return NET_H1_DONE;
+	if (m->state == S_ERROR)
+		return NET_H1_ERROR;
+	if (response && !m->started) {
+		/* No empty lines before a status line: it starts at once. */
+		m->started = true;
+		m->phase = P_STATUS;
+	}
+	for (size_t i = m->scanned; i < end; i++) {
+		int st = step(buf, i, response, req_method, req_method_len, m);
+
+		if (st == HEAD_DONE) {
+			m->scanned = i + 1;
+			m->state = S_DONE;
+			return NET_H1_DONE;
+		}
+		if (st != 0) {
+			m->scanned = i + 1;
+			return fail(m, response, st);
+		}
+	}
+	if (end > m->scanned)
+		m->scanned = end;
+	if (end == limit) {
+		/* Nothing past limit is looked at: the head cannot end. */
+		if (!m->started)
+			return fail(m, response, 400);
+		return fail(m, response, m->line1_done ? 431 : 414);
+	}
+	return NET_H1_MORE;
+}
+
+enum net_h1_result net_h1_parse_request(const char *buf, size_t len, size_t max_head,
+					struct net_h1_msg *m)
+{
+	return parse(buf, len, max_head, false, NULL, 0, m);
+}
+
+enum net_h1_result net_h1_parse_response(const char *buf, size_t len, size_t max_head,
+					 const char *req_method, size_t req_method_len,
+					 struct net_h1_msg *m)
+{
+	if (req_method == NULL)
+		req_method_len = 0;
+	return parse(buf, len, max_head, true, req_method, req_method_len, m);
+}
+
+int net_h1_find(const struct net_h1_msg *m, const char *buf, const char *name, size_t from)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = from; i < m->nfields; i++)
+		if (m->fields[i].name_len == n && ascii_ieq(buf + m->fields[i].name, name, n))
+			return (int)i;
+	return -1;
+}
+
+/* ---- chunked bodies ------------------------------------------------------ */
+
+enum {
+	C_SIZE0,    /* the first digit of a chunk size */
+	C_SIZE,     /* more digits, ";" or CR */
+	C_EXT,      /* chunk extensions, up to CR */
+	C_SIZE_LF,  /* the LF of a chunk-size line */
+	C_DATA,     /* chunk data (remaining bytes) */
+	C_DATA_CR,  /* the CR after the data */
+	C_DATA_LF,  /* ... and its LF */
+	C_TRAILER,  /* the start of a trailer field line, or the final CR */
+	C_TNAME,    /* trailer field name */
+	C_TVALUE,   /* trailer field value, up to CR */
+	C_TLF,      /* the LF of a trailer field line */
+	C_END_LF,   /* the final LF */
+	C_DONE,
+	C_ERROR,
+};
+
+void net_h1_chunked_init(struct net_h1_chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = C_SIZE0;
+}
+
+/* One byte of the body outside chunk data: false if invalid. */
+static bool chunk_byte(struct net_h1_chunked *c, unsigned char b)
+{
+	switch (c->state) {
+	case C_SIZE0:
+	case C_SIZE:
+		if (is_hex(b)) {
+			if (c->line == CHUNK_DIGITS_MAX)
+				return false;
+			c->line++;
+			c->remaining = c->remaining << 4 | hex_value(b);
+			c->state = C_SIZE;
+		} else if (c->state == C_SIZE0) {
+			return false;
+		} else if (b == ';') {
+			c->count = 1;
+			c->state = C_EXT;
+		} else if (b == '\r') {
+			c->state = C_SIZE_LF;
+		} else {
+			return false;
+		}
+		return true;
+	case C_EXT:
+		/* The extensions are passed on, not interpreted: bounded and
+		 * free of controls is all that matters here. */
+		if (b == '\r') {
+			c->state = C_SIZE_LF;
+			return true;
+		}
+		return is_value_char(b) && ++c->count <= CHUNK_EXT_MAX;
+	case C_SIZE_LF:
+		if (b != '\n')
+			return false;
+		c->line = 0;
+		c->count = 0;
+		c->state = c->remaining == 0 ? C_TRAILER : C_DATA;
+		return true;
+	case C_DATA_CR:
+		c->state = C_DATA_LF;
+		return b == '\r';
+	case C_DATA_LF:
+		c->state = C_SIZE0;
+		return b == '\n';
+	case C_TRAILER:
+		if (b == '\r') {
+			c->state = C_END_LF;
+			return true;
+		}
+		/* A field line: name (no leading white space: no obs-fold),
+		 * colon, value. */
+		c->state = C_TNAME;
+		return is_tchar(b) && ++c->count <= TRAILER_MAX;
+	case C_TNAME:
+		if (b == ':')
+			c->state = C_TVALUE;
+		else if (!is_tchar(b))
+			return false;
+		return ++c->count <= TRAILER_MAX;
+	case C_TVALUE:
+		if (b == '\r')
+			c->state = C_TLF;
+		else if (!is_value_char(b))
+			return false;
+		return ++c->count <= TRAILER_MAX;
+	case C_TLF:
+		c->state = C_TRAILER;
+		return b == '\n' && ++c->count <= TRAILER_MAX;
+	default: /* C_END_LF */
+		if (b != '\n')
+			return false;
+		c->state = C_DONE;
+		return true;
+	}
+}
+
+enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const char *in,
+					     size_t len, size_t *used)
+{
+	size_t i = 0;
+
+	*used = 0;
+	if (c->state == C_DONE)
+		return NET_H1_CHUNK_DONE;
+	while (i < len && c->state != C_ERROR) {
+		if (c->state == C_DATA) {
+			size_t n = len - i;
+
+			if (c->remaining < n)
+				n = (size_t)c->remaining;
+			i += n;
+			c->remaining -= n;
+			if (c->remaining == 0)
+				c->state = C_DATA_CR;
+			continue;
+		}
+		if (!chunk_byte(c, (unsigned char)in[i]))
+			c->state = C_ERROR;
+		i++;
+		if (c->state == C_DONE) {
+			*used = i;
+			return NET_H1_CHUNK_DONE;
+		}
+	}
+	if (c->state == C_ERROR)
+		return NET_H1_CHUNK_ERROR;
+	*used = len;
+	return NET_H1_CHUNK_MORE;
+}

@@ -1,0 +1,322 @@
+/* internal.h: what the files of src/serve share.  Not for use elsewhere.
+ *
+ * The shape of the proxy:
+ *
+ *   main thread     signals (SIGHUP reload, SIGTERM/SIGINT drain), the
+ *                   certificate manager (obtain, renew, reload files, OCSP
+ *                   staples), the admin listener (/metrics) on a net_server
+ *   N workers       one libuv loop each, own listening sockets on the same
+ *                   ports (SO_REUSEPORT: the kernel spreads connections),
+ *                   own client connections and own pools of upstream
+ *                   connections; nothing shared on the request path but the
+ *                   TLS contexts (read-mostly, reference-counted) and atomic
+ *                   counters
+ *
+ * A configuration generation (struct serve_gen) is what a reload swaps:
+ * sites, resolved upstreams, the TLS context.  Each client connection keeps
+ * a reference to the generation it was accepted under, so a reload never
+ * changes the rules under a request already running. */
+#ifndef MOAT_SERVE_INTERNAL_H
+#define MOAT_SERVE_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "net/h1.h"
+#include "serve/config.h"
+#include "serve/serve.h"
+
+struct net_tls_ctx;
+struct net_server;
+struct pconn;
+struct up;
+struct exchange;
+
+/* ---- configuration generations (gen.c) --------------------------------- */
+
+struct serve_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[300]; /* "127.0.0.1:3000", for logs */
+};
+
+struct serve_gen_site {
+	const struct serve_site *site; /* in gen->cfg */
+	struct serve_addr *addrs;      /* one per upstream (first address each) */
+	size_t naddrs;
+	atomic_uint rr;                /* round robin */
+	char hsts[96];                 /* "max-age=...; includeSubDomains" or "" */
+	bool redirect;
+	/* the certificate (certs.c; the certificate thread and reloads) */
+	char lineage[300];
+	atomic_llong not_after;        /* 0: none yet (also read by /metrics) */
+	int64_t not_before;
+	int64_t cert_mtime, key_mtime; /* files: what was loaded */
+	char serial[80];
+	int failures;
+	int64_t next_try;
+	/* its OCSP staple (ocsp.c, fetched by the certificate thread) */
+	char ocsp_url[512];            /* "" when the certificate names no responder */
+	int64_t staple_next;           /* when to fetch again */
+	int64_t staple_until;          /* the staple's nextUpdate (0: no staple) */
+};
+
+struct serve_gen {
+	atomic_int refs;
+	uint64_t id;
+	struct serve_config cfg;
+	struct serve_gen_site *sites; /* cfg.nsites */
+	struct net_tls_ctx *tls;
+	struct serve_log *log;
+};
+
+/* Takes over *cfg (left zeroed): resolves upstreams, makes the TLS context
+ * (no certificates yet: certs.c) and opens the logs. */
+struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, struct moat_err *err);
+struct serve_gen *serve_gen_ref(struct serve_gen *g);
+void serve_gen_unref(struct serve_gen *g);
+/* The site for a Host value (port stripped), or NULL. */
+struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host);
+
+/* ---- counters (metrics.c) ------------------------------------------------ */
+
+enum serve_up_error { UP_ERR_CONNECT, UP_ERR_TIMEOUT, UP_ERR_INVALID, UP_ERR_CLOSED, UP_ERR_N };
+
+struct serve_metrics {
+	atomic_ullong conns_total[2]; /* [0] https, [1] http */
+	atomic_llong conns_open[2];
+	atomic_ullong handshakes;
+	atomic_ullong handshakes_resumed;
+	atomic_ullong handshake_failures;
+	atomic_ullong requests[6];   /* by class: [1]..[5] = 1xx..5xx, [0] other */
+	atomic_ullong status[600];   /* by exact status */
+	atomic_ullong upstream_errors[UP_ERR_N];
+	atomic_ullong upstream_conns;  /* connections opened to upstreams */
+	atomic_ullong upstream_reused; /* requests sent on a pooled connection */
+	atomic_ullong bytes_in, bytes_out; /* client side, plaintext */
+	atomic_ullong websockets;
+	atomic_ullong rejected;      /* connections refused at max-connections */
+	atomic_ullong reloads, reload_failures;
+};
+
+/* ---- workers (worker.c) ---------------------------------------------------- */
+
+#define SERVE_MAX_LISTEN 4 /* sockets per worker: https and http, maybe twice */
+
+struct serve_listener {
+	uv_tcp_t tcp;
+	struct serve_worker *w;
+	bool tls;
+	bool open;
+};
+
+struct serve_pool; /* upstream.c */
+
+struct serve_worker {
+	struct serve *srv;
+	int index;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t wake;
+	int fds[SERVE_MAX_LISTEN];
+	bool fd_tls[SERVE_MAX_LISTEN];
+	size_t nfds;
+	struct serve_listener listeners[SERVE_MAX_LISTEN];
+	struct serve_gen *gen; /* the newest generation this worker has seen */
+	struct pconn *conns;
+	size_t nconns;
+	struct up *ups;        /* every upstream connection */
+	struct serve_pool *pools;
+	bool draining;
+	bool stopped;
+	bool started;
+	atomic_bool done;      /* its loop has returned */
+	bool loop_ready;
+	char rbuf[64 * 1024];  /* every read lands here first */
+};
+
+/* A listening socket (SO_REUSEPORT) on addr ("" = all) and port; opt names
+ * the option that sets the port, for the hint. */
+int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err *err);
+uint16_t serve_bound_port(int fd);
+/* The loop and the listeners on w->fds (main thread, before start). */
+int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct moat_err *err);
+int serve_worker_start(struct serve_worker *w, struct moat_err *err);
+void serve_worker_join(struct serve_worker *w);
+void serve_worker_cleanup(struct serve_worker *w);
+
+/* ---- the server (serve.c) -------------------------------------------------- */
+
+#define SERVE_ACME_TOKENS 64
+
+struct serve_token {
+	char token[128];
+	char keyauth[256];
+};
+
+struct serve {
+	struct serve_opts opts;
+	struct serve_worker *workers;
+	int nworkers;
+	pthread_mutex_t lock;     /* gen, tokens */
+	struct serve_gen *gen;    /* current generation */
+	uint64_t next_gen;
+	struct serve_token tokens[SERVE_ACME_TOKENS];
+	size_t ntokens;
+	struct serve_metrics m;
+	atomic_bool draining;
+	atomic_bool stop_now;     /* the drain time is over */
+	uint16_t https_port, http_port; /* as bound (tests use port 0 nowhere, but
+					 * the redirect needs the real one) */
+	struct serve_certs *certs;
+	struct net_server *admin;
+	const struct serve_hooks *hooks;
+};
+
+/* ---- certificates (certs.c) ------------------------------------------------ */
+
+struct ca;
+struct serve_certs;
+
+struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
+				    struct moat_err *err);
+/* Put every site's certificate into g's TLS context: files and the private
+ * CA now (issuing when missing or due), ACME from what is on disk (the
+ * thread obtains the missing ones). */
+int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_err *err);
+int serve_certs_start(struct serve_certs *m, struct moat_err *err);
+void serve_certs_dry(struct serve_certs *m);
+/* SIGUSR1: renew every certificate that moat makes (ACME, private CA) now. */
+void serve_certs_renew_all(struct serve_certs *m);
+/* Look again now (after a reload). */
+void serve_certs_kick(struct serve_certs *m);
+void serve_certs_free(struct serve_certs *m);
+
+/* A verified "good" OCSP response for leaf from url (DER in der). */
+struct pki_cert;
+int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
+		     struct moat_buf *der, int64_t *this_update, int64_t *next_update,
+		     struct moat_err *err);
+
+/* The current generation, with a reference the caller drops. */
+struct serve_gen *serve_current_gen(struct serve *s);
+/* The key authorization for an http-01 token, copied to out; false if
+ * none. */
+bool serve_acme_token(struct serve *s, const char *token, char *out, size_t n);
+
+/* ---- client connections (conn.c) ------------------------------------------- */
+
+void serve_conn_accept(uv_stream_t *listener, int status);
+/* Start draining: idle connections close now, busy ones after their
+ * response. */
+void serve_conn_drain_all(struct serve_worker *w);
+void serve_conn_close_all(struct serve_worker *w);
+
+/* What the exchange code (proxy.c) uses of a client connection. */
+void serve_conn_queue(struct pconn *c, const void *data, size_t len);
+void serve_conn_flush(struct pconn *c);
+void serve_conn_exchange_done(struct pconn *c, bool keep_alive);
+void serve_conn_abort(struct pconn *c);
+/* Plaintext waiting to be forwarded has drained below the mark: read the
+ * client again. */
+void serve_conn_resume(struct pconn *c);
+size_t serve_conn_write_queue(const struct pconn *c);
+struct serve_worker *serve_conn_worker(const struct pconn *c);
+void serve_conn_set_exchange(struct pconn *c, struct exchange *x);
+/* Tunnels (WebSocket) idle out after an hour, not the keep-alive time:
+ * traffic from the upstream side restarts the clock too. */
+void serve_conn_tunnel_activity(struct pconn *c);
+
+/* ---- upstream connections (upstream.c) ------------------------------------- */
+
+struct up_ops {
+	void (*connected)(void *arg, struct up *u);
+	void (*data)(void *arg, const char *p, size_t n);
+	void (*eof)(void *arg);
+	void (*failed)(void *arg, enum serve_up_error e, const char *why);
+	void (*drained)(void *arg);
+};
+
+/* A pooled connection to addr (unless fresh), or a new one;
+ * ops->connected is called from the loop (also for a pooled one, never from
+ * inside this call). */
+struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, int connect_ms,
+			bool fresh, const struct up_ops *ops, void *arg);
+int serve_up_write(struct up *u, const void *data, size_t len);
+size_t serve_up_write_queue(const struct up *u);
+void serve_up_pause(struct up *u, bool pause);
+/* Timeout for the next read (0: none). */
+void serve_up_timeout(struct up *u, int ms);
+bool serve_up_reused(const struct up *u);
+/* Give it back: to the pool when reusable, else closed. */
+void serve_up_release(struct up *u, bool reusable);
+void serve_up_shutdown_write(struct up *u);
+void serve_up_close_all(struct serve_worker *w);
+
+#define SERVE_HIGH_WATER (256 * 1024) /* bytes queued before reading pauses */
+
+/* ---- the request/response exchange (proxy.c) ------------------------------- */
+
+struct exchange;
+
+/* A complete request head is at the front of buf (m parsed it).  Takes over
+ * the connection (serve_conn_set_exchange) until serve_conn_exchange_done
+ * or abort -- which may have happened already when this returns (an answer
+ * given at once). */
+void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
+				      const char *peer, const char *sni, const char *buf,
+				      const struct net_h1_msg *m);
+/* Body bytes (or tunnel bytes) from the client; returns how many were
+ * taken (fewer when the upstream is not ready or is full). */
+size_t serve_exchange_client_data(struct exchange *x, const char *p, size_t n);
+void serve_exchange_client_eof(struct exchange *x);
+/* The client connection is going away. */
+void serve_exchange_free(struct exchange *x);
+bool serve_exchange_body_done(const struct exchange *x);
+bool serve_exchange_is_tunnel(const struct exchange *x);
+/* The client's write queue drained: the upstream may be read again. */
+void serve_exchange_client_drained(struct exchange *x);
+/* Answer without an upstream (errors, redirects): a complete response,
+ * logged with x's request (x may be NULL: a request that could not be
+ * parsed).  Ends the exchange (serve_conn_exchange_done). */
+void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ctype,
+		 const char *body, size_t len, const char *location, bool keep_alive);
+
+/* ---- the admin listener (metrics.c) ----------------------------------------- */
+
+/* /metrics (Prometheus text format) and /health on addr ("HOST:PORT") with
+ * the net core's small server (its own thread). */
+int serve_admin_listen(struct serve *s, const char *addr, struct moat_err *err);
+
+/* ---- logs (log.c) ---------------------------------------------------------- */
+
+struct serve_log;
+
+struct serve_access {
+	const char *peer;
+	const char *host;
+	const char *method;
+	const char *target;
+	int version_minor;
+	int status;
+	uint64_t bytes;
+	const char *referer;
+	const char *user_agent;
+	double seconds;
+	const char *upstream;
+	bool tls;
+};
+
+struct serve_log *serve_log_open(const struct serve_config *c, struct moat_err *err);
+void serve_log_close(struct serve_log *l);
+void serve_log_access(struct serve_log *l, const struct serve_access *a);
+void serve_log_error(struct serve_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,182 @@
+/* log.c: the access log (combined or JSON, one line per request) and the
+ * error log.  Lines are formatted on the worker's stack and written with
+ * one write(2) on an O_APPEND descriptor, so lines from several workers
+ * never interleave and logrotate's copytruncate or a rename followed by
+ * SIGHUP (which opens the files again) both work.  Everything that came
+ * from a client is escaped: a log line can't be split or forged. */
+#include "serve/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct serve_log {
+	int access_fd; /* -1: none */
+	int error_fd;
+	bool own_access, own_error;
+	enum serve_log_format format;
+};
+
+static int open_log(const char *path, int *fd, bool *own, int dflt, struct moat_err *err)
+{
+	if (path[0] == '\0') {
+		*fd = dflt;
+		*own = false;
+		return 0;
+	}
+	if (strcmp(path, "-") == 0) {
+		*fd = STDOUT_FILENO;
+		*own = false;
+		return 0;
+	}
+	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (*fd < 0) {
+		moat_err_errno(err, errno, "cannot open the log %s", path);
+		return -1;
+	}
+	*own = true;
+	return 0;
+}
+
+struct serve_log *serve_log_open(const struct serve_config *c, struct moat_err *err)
+{
+	struct serve_log *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		moat_err_set(err, "out of memory");
+		return NULL;
+	}
+	l->access_fd = -1;
+	l->error_fd = -1;
+	l->format = c->access_log_format;
+	if ((c->access_log[0] != '\0' &&
+	     open_log(c->access_log, &l->access_fd, &l->own_access, -1, err) != 0) ||
+	    open_log(c->error_log, &l->error_fd, &l->own_error, STDERR_FILENO, err) != 0) {
+		serve_log_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+void serve_log_close(struct serve_log *l)
+{
+	if (l == NULL)
+		return;
+	if (l->own_access && l->access_fd >= 0)
+		close(l->access_fd);
+	if (l->own_error && l->error_fd >= 0)
+		close(l->error_fd);
+	free(l);
+}
+
+static void write_line(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* a log that can't be written must not stop serving */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Escape for the combined format: printable ASCII except " and \. */
+static void esc(char *dst, size_t n, const char *s)
+{
+	if (s == NULL || s[0] == '\0') {
+		snprintf(dst, n, "-");
+		return;
+	}
+	moat_escape(dst, n, s, strlen(s));
+}
+
+void serve_log_access(struct serve_log *l, const struct serve_access *a)
+{
+	char line[4096];
+	int n;
+
+	if (l == NULL || l->access_fd < 0)
+		return;
+	if (l->format == SERVE_LOG_JSON) {
+		char ts[40];
+		struct tm tm;
+		time_t now = time(NULL);
+		json_t *o;
+		char *s;
+
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* jansson escapes what the client sent (\u escapes). */
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:f, s:s, s:s}",
+			      "time", ts, "remote", a->peer, "host", a->host, "method",
+			      a->method, "uri", a->target, "proto",
+			      a->version_minor ? "HTTP/1.1" : "HTTP/1.0", "status", a->status,
+			      "bytes", (json_int_t)a->bytes, "referer", a->referer ? a->referer : "",
+			      "user_agent", a->user_agent ? a->user_agent : "", "duration",
+			      a->seconds, "upstream", a->upstream ? a->upstream : "", "scheme",
+			      a->tls ? "https" : "http");
+		if (o == NULL)
+			return;
+		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(o);
+		if (s == NULL)
+			return;
+		n = snprintf(line, sizeof(line), "%s\n", s);
+		free(s);
+	} else {
+		char ts[40], m[48], t[1200], r[300], u[300], h[300];
+		struct tm tm;
+		time_t now = time(NULL);
+
+		localtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S %z", &tm);
+		esc(m, sizeof(m), a->method);
+		esc(t, sizeof(t), a->target);
+		esc(r, sizeof(r), a->referer);
+		esc(u, sizeof(u), a->user_agent);
+		esc(h, sizeof(h), a->host);
+		n = snprintf(line, sizeof(line),
+			     "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s %.3f\n",
+			     a->peer, ts, m, t, a->version_minor, a->status,
+			     (unsigned long long)a->bytes, r, u, h, a->seconds);
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	write_line(l->access_fd, line, (size_t)n);
+}
+
+void serve_log_error(struct serve_log *l, const char *fmt, ...)
+{
+	char line[1024], msg[900], ts[40];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	int n;
+
+	if (l == NULL || l->error_fd < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s moat serve: %s\n", ts, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	write_line(l->error_fd, line, (size_t)n);
+}

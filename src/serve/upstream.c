@@ -1,0 +1,382 @@
+/* upstream.c: connections from a worker to the upstream servers, kept
+ * alive and pooled per worker (no locks: a pool belongs to one loop).
+ *
+ * A connection is either attached to one exchange (ops/arg set) or idle in
+ * the pool, where it keeps reading so that an upstream closing it is
+ * noticed (and it is dropped) before anyone sends a request on it.  One
+ * timer per connection, whose meaning follows the state: the connect
+ * timeout, the read timeout of an attached connection, the idle time in the
+ * pool, or a zero-delay call of ops->connected for a pooled connection (so
+ * that it is never called from inside serve_up_get). */
+#include "serve/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_IDLE_MS 60000
+#define POOL_MAX 256 /* idle connections per worker, all upstreams together */
+
+enum ustate { U_CONNECTING, U_DEFER, U_ACTIVE, U_IDLE, U_CLOSED };
+
+struct up {
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_timer_t timer;
+	uv_shutdown_t sreq;
+	struct serve_worker *w;
+	struct up *prev, *next;   /* every connection of the worker */
+	struct up *pprev, *pnext; /* the idle pool */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	const struct up_ops *ops;
+	void *arg;
+	size_t wq;
+	enum ustate state;
+	int handles;
+	bool reused;
+	bool reading;
+	bool high; /* wq went over the high-water mark */
+};
+
+struct serve_pool {
+	struct up *idle;
+	size_t nidle;
+};
+
+struct uwreq {
+	uv_write_t req;
+	struct up *u;
+	size_t len;
+	char data[];
+};
+
+static void up_close(struct up *u);
+
+static struct serve_pool *pool(struct serve_worker *w)
+{
+	if (w->pools == NULL)
+		w->pools = calloc(1, sizeof(*w->pools));
+	return w->pools;
+}
+
+static void pool_remove(struct up *u)
+{
+	struct serve_pool *p = u->w->pools;
+
+	if (u->state != U_IDLE || p == NULL)
+		return;
+	if (u->pprev != NULL)
+		u->pprev->pnext = u->pnext;
+	else
+		p->idle = u->pnext;
+	if (u->pnext != NULL)
+		u->pnext->pprev = u->pprev;
+	u->pprev = u->pnext = NULL;
+	p->nidle--;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct up *u = h->data;
+	struct serve_worker *w = u->w;
+
+	if (--u->handles > 0)
+		return;
+	if (u->prev != NULL)
+		u->prev->next = u->next;
+	else
+		w->ups = u->next;
+	if (u->next != NULL)
+		u->next->prev = u->prev;
+	free(u);
+	if (w->draining && w->nconns == 0 && w->ups == NULL)
+		uv_async_send(&w->wake);
+}
+
+static void up_close(struct up *u)
+{
+	if (u->state == U_CLOSED)
+		return;
+	pool_remove(u);
+	u->state = U_CLOSED;
+	u->ops = NULL;
+	u->handles = 2;
+	uv_close((uv_handle_t *)&u->timer, on_closed);
+	uv_close((uv_handle_t *)&u->tcp, on_closed);
+}
+
+/* Tell the exchange, once, and let go of it. */
+static void up_fail(struct up *u, enum serve_up_error e, const char *why)
+{
+	const struct up_ops *ops = u->ops;
+	void *arg = u->arg;
+
+	up_close(u);
+	if (ops != NULL)
+		ops->failed(arg, e, why);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct up *u = t->data;
+
+	switch (u->state) {
+	case U_CONNECTING:
+		up_fail(u, UP_ERR_CONNECT, "connection timed out");
+		break;
+	case U_DEFER:
+		u->state = U_ACTIVE;
+		if (u->ops != NULL)
+			u->ops->connected(u->arg, u);
+		break;
+	case U_ACTIVE:
+		up_fail(u, UP_ERR_TIMEOUT, "no answer in time");
+		break;
+	case U_IDLE:
+	case U_CLOSED:
+		up_close(u);
+		break;
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct up *u = h->data;
+
+	(void)hint;
+	b->base = u->w->rbuf;
+	b->len = sizeof(u->w->rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	struct up *u = st->data;
+
+	if (n == 0 || u->state == U_CLOSED)
+		return;
+	if (u->state != U_ACTIVE || u->ops == NULL) {
+		/* Idle in the pool: closed by the upstream, or talking out of
+		 * turn.  Either way it is of no use any more. */
+		up_close(u);
+		return;
+	}
+	if (n < 0) {
+		const struct up_ops *ops = u->ops;
+		void *arg = u->arg;
+
+		if (n == UV_EOF) {
+			/* The exchange decides (a close-delimited body ends
+			 * here); the connection is done either way. */
+			up_close(u);
+			ops->eof(arg);
+		} else {
+			up_fail(u, UP_ERR_CLOSED, uv_strerror((int)n));
+		}
+		return;
+	}
+	u->ops->data(u->arg, b->base, (size_t)n);
+}
+
+static void read_on(struct up *u, bool on)
+{
+	if (on && !u->reading && u->state != U_CLOSED) {
+		if (uv_read_start((uv_stream_t *)&u->tcp, on_alloc, on_read) == 0)
+			u->reading = true;
+	} else if (!on && u->reading) {
+		uv_read_stop((uv_stream_t *)&u->tcp);
+		u->reading = false;
+	}
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct up *u = req->data;
+
+	if (u->state != U_CONNECTING)
+		return; /* released (closed) while connecting */
+	if (status != 0) {
+		up_fail(u, UP_ERR_CONNECT, uv_strerror(status));
+		return;
+	}
+	uv_timer_stop(&u->timer);
+	uv_tcp_nodelay(&u->tcp, 1);
+	u->state = U_ACTIVE;
+	read_on(u, true);
+	if (u->ops != NULL)
+		u->ops->connected(u->arg, u);
+}
+
+struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, int connect_ms,
+			bool fresh, const struct up_ops *ops, void *arg)
+{
+	struct serve_pool *p = pool(w);
+	struct up *u;
+
+	if (p == NULL)
+		return NULL;
+	if (!fresh) {
+		for (u = p->idle; u != NULL; u = u->pnext) {
+			if (u->salen == addr->len && memcmp(&u->sa, &addr->sa, addr->len) == 0)
+				break;
+		}
+		if (u != NULL) {
+			pool_remove(u);
+			u->state = U_DEFER;
+			u->reused = true;
+			u->ops = ops;
+			u->arg = arg;
+			atomic_fetch_add_explicit(&w->srv->m.upstream_reused, 1,
+						  memory_order_relaxed);
+			uv_timer_start(&u->timer, on_timer, 0, 0);
+			return u;
+		}
+	}
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	if (uv_tcp_init(&w->loop, &u->tcp) != 0) {
+		free(u);
+		return NULL;
+	}
+	uv_timer_init(&w->loop, &u->timer);
+	u->tcp.data = u;
+	u->timer.data = u;
+	u->creq.data = u;
+	u->w = w;
+	u->ops = ops;
+	u->arg = arg;
+	u->state = U_CONNECTING;
+	memcpy(&u->sa, &addr->sa, addr->len);
+	u->salen = addr->len;
+	u->next = w->ups;
+	if (w->ups != NULL)
+		w->ups->prev = u;
+	w->ups = u;
+	atomic_fetch_add_explicit(&w->srv->m.upstream_conns, 1, memory_order_relaxed);
+	if (uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&u->sa, on_connect) != 0) {
+		/* Reported from the loop like any other connect failure. */
+		uv_timer_start(&u->timer, on_timer, 0, 0);
+		return u;
+	}
+	uv_timer_start(&u->timer, on_timer, (uint64_t)(connect_ms > 0 ? connect_ms : 5000), 0);
+	return u;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct uwreq *wr = (struct uwreq *)req;
+	struct up *u = wr->u;
+
+	u->wq -= wr->len;
+	free(wr);
+	if (u->state == U_CLOSED)
+		return;
+	if (status != 0) {
+		up_fail(u, UP_ERR_CLOSED, uv_strerror(status));
+		return;
+	}
+	if (u->high && u->wq < SERVE_HIGH_WATER / 2) {
+		u->high = false;
+		if (u->ops != NULL)
+			u->ops->drained(u->arg);
+	}
+}
+
+int serve_up_write(struct up *u, const void *data, size_t len)
+{
+	struct uwreq *wr;
+	uv_buf_t b;
+
+	if (u->state != U_ACTIVE)
+		return -1;
+	if (len == 0)
+		return 0;
+	if ((wr = malloc(sizeof(*wr) + len)) == NULL)
+		return -1;
+	memcpy(wr->data, data, len);
+	wr->u = u;
+	wr->len = len;
+	b = uv_buf_init(wr->data, (unsigned)len);
+	if (uv_write(&wr->req, (uv_stream_t *)&u->tcp, &b, 1, on_write) != 0) {
+		free(wr);
+		return -1;
+	}
+	u->wq += len;
+	if (u->wq > SERVE_HIGH_WATER)
+		u->high = true;
+	return 0;
+}
+
+size_t serve_up_write_queue(const struct up *u)
+{
+	return u->wq;
+}
+
+void serve_up_pause(struct up *u, bool pause)
+{
+	if (u->state == U_ACTIVE)
+		read_on(u, !pause);
+}
+
+void serve_up_timeout(struct up *u, int ms)
+{
+	if (u->state != U_ACTIVE)
+		return;
+	if (ms > 0)
+		uv_timer_start(&u->timer, on_timer, (uint64_t)ms, 0);
+	else
+		uv_timer_stop(&u->timer);
+}
+
+bool serve_up_reused(const struct up *u)
+{
+	return u->reused;
+}
+
+void serve_up_release(struct up *u, bool reusable)
+{
+	struct serve_pool *p = u->w->pools;
+
+	u->ops = NULL;
+	u->arg = NULL;
+	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || u->w->draining || p == NULL ||
+	    p->nidle >= POOL_MAX) {
+		up_close(u);
+		return;
+	}
+	u->state = U_IDLE;
+	u->pprev = NULL;
+	u->pnext = p->idle;
+	if (p->idle != NULL)
+		p->idle->pprev = u;
+	p->idle = u;
+	p->nidle++;
+	read_on(u, true);
+	uv_timer_start(&u->timer, on_timer, POOL_IDLE_MS, 0);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status;
+}
+
+void serve_up_shutdown_write(struct up *u)
+{
+	if (u->state != U_ACTIVE)
+		return;
+	u->sreq.data = u;
+	if (uv_shutdown(&u->sreq, (uv_stream_t *)&u->tcp, on_shutdown) != 0)
+		up_fail(u, UP_ERR_CLOSED, "cannot shut down");
+}
+
+void serve_up_close_all(struct serve_worker *w)
+{
+	struct up *u, *next;
+
+	for (u = w->ups; u != NULL; u = next) {
+		next = u->next;
+		if (u->state == U_IDLE)
+			up_close(u);
+	}
+}
