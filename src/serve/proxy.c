@@ -53,7 +53,8 @@ struct exchange {
 	enum net_h1_framing resp_framing;
 	uint64_t resp_left;
 	struct net_h1_chunked resp_ck;
-	bool resp_keep;
+	bool resp_keep;   /* the upstream connection can be reused after it */
+	bool client_keep; /* the client connection stays open after it */
 	bool tunnel;
 	bool paused_up;
 	bool finished;
@@ -548,7 +549,7 @@ static void client_head(struct exchange *x, struct moat_buf *b)
 		if (x->resp_framing == NET_H1_CHUNKED)
 			moat_buf_puts(b, "Transfer-Encoding: chunked\r\n");
 		site_headers(b, x->gs, x->tls);
-		if (!x->resp_keep)
+		if (!x->client_keep)
 			moat_buf_puts(b, "Connection: close\r\n");
 	}
 	moat_buf_puts(b, "\r\n");
@@ -581,7 +582,7 @@ void serve_exchange_client_drained(struct exchange *x)
 
 static void x_finish(struct exchange *x)
 {
-	bool keep = x->resp_keep && x->req_done && !x->w->draining;
+	bool keep = x->client_keep && x->req_keep && x->req_done && !x->w->draining;
 
 	x->finished = true;
 	x_flush(x);
@@ -645,9 +646,12 @@ static bool x_head(struct exchange *x)
 		x->resp_framing = m->framing;
 		x->resp_left = m->content_length;
 		net_h1_chunked_init(&x->resp_ck);
-		x->resp_keep = m->keep_alive && x->req_keep && m->framing != NET_H1_TO_CLOSE;
+		x->resp_keep = m->keep_alive && m->framing != NET_H1_TO_CLOSE;
+		/* An early answer (the rest of the body unread) and a body that
+		 * ends with the connection both end the client's too. */
+		x->client_keep = x->req_keep && x->req_done && m->framing != NET_H1_TO_CLOSE;
 		if (!x->req_done)
-			x->resp_keep = false; /* an early answer: the rest of the body is unread */
+			x->resp_keep = false;
 	}
 	client_head(x, &b);
 	x_send(x, (const char *)b.data, b.len);
@@ -894,6 +898,14 @@ void serve_exchange_client_eof(struct exchange *x)
 		/* The client is done sending: pass the half-close on, the
 		 * upstream may still answer. */
 		serve_up_shutdown_write(x->up);
+		return;
+	}
+	if (x->req_done) {
+		/* The whole request is here and the client only stopped
+		 * sending (`printf ... | openssl s_client` does that): it gets
+		 * its answer, then the connection closes. */
+		x->req_keep = false;
+		x->client_keep = false;
 		return;
 	}
 	serve_conn_abort(x->c);
