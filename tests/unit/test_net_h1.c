@@ -750,8 +750,8 @@ static void test_response_errors(void **state)
 		"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
 		"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,"
-		"A,B,C,D,E,F,G\r\n\r\n",
+		("HTTP/1.1 200 OK\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,"
+		 "A,B,C,D,E,F,G\r\n\r\n"),
 		"\x16\x03\x01",
 		"<html>",
 		"HTTP/1.1 200 OK\r\n\rX",
