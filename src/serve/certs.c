@@ -12,7 +12,7 @@
  * neither the workers nor the signal handling ever wait for it.  A failed
  * renewal keeps the old certificate, is logged loudly with the date the
  * old one expires, and is retried with backoff (1 min doubling to 6 h). */
-#include "serve/internal.h"
+#include "serve/certs_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -33,22 +33,6 @@
 #define CHECK_EVERY_S 2
 #define BACKOFF_MIN_S 60
 #define BACKOFF_MAX_S (6 * 3600)
-#define LE_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
-
-struct serve_certs {
-	struct serve *s;
-	char home[PATH_MAX];
-	struct ca *ca;          /* borrowed; NULL without local sites */
-	pthread_mutex_t lock;   /* one certificate operation at a time */
-	pthread_mutex_t wlock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	bool running;
-	bool stop;
-	bool kick;
-	bool dry; /* --check: read what exists, issue and obtain nothing */
-	atomic_bool force; /* SIGUSR1: renew every certificate now */
-};
 
 void serve_certs_renew_all(struct serve_certs *m)
 {
@@ -64,7 +48,7 @@ void serve_certs_dry(struct serve_certs *m)
 /* ---- loading a certificate into a generation ----------------------------------------- */
 
 /* "2026-11-23 19:30 UTC", in a thread-local buffer. */
-static const char *fmt_date(int64_t t)
+const char *serve_certs_date(int64_t t)
 {
 	static _Thread_local char buf[40];
 	time_t tt = (time_t)t;
@@ -85,7 +69,7 @@ static int64_t mtime_of(const char *path)
 	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-static void site_paths(struct serve_certs *m, const struct serve_gen_site *gs, char *chain,
+void serve_certs_paths(struct serve_certs *m, const struct serve_gen_site *gs, char *chain,
 		       char *key, size_t n)
 {
 	const struct serve_site *site = gs->site;
@@ -125,7 +109,7 @@ static bool covers(const struct pki_cert *leaf, const struct serve_site *site)
 /* Read chain + key and put them in g's TLS context for the site.  With
  * check_names, a certificate that does not cover every name is refused
  * (the private CA and ACME then make a new one). */
-static int load_site(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
+int serve_certs_load(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
 		     bool check_names, struct moat_err *err)
 {
 	char chain_path[PATH_MAX], key_path[PATH_MAX];
@@ -139,7 +123,7 @@ static int load_site(struct serve_certs *m, struct serve_gen *g, struct serve_ge
 	int ret = -1;
 
 	memset(&info, 0, sizeof(info));
-	site_paths(m, gs, chain_path, key_path, sizeof(chain_path));
+	serve_certs_paths(m, gs, chain_path, key_path, sizeof(chain_path));
 	cm = mtime_of(chain_path);
 	km = mtime_of(key_path);
 	if (moat_file_read(chain_path, 1024 * 1024, &cb, err) != 0 ||
@@ -192,6 +176,8 @@ static int load_site(struct serve_certs *m, struct serve_gen *g, struct serve_ge
 		gs->staple_next = 0;
 		gs->staple_until = 0;
 	}
+	gs->ari_at = 0;
+	gs->ari_next = 0;
 	gs->cert_mtime = cm;
 	gs->key_mtime = km;
 	gs->not_before = info.not_before;
@@ -216,7 +202,7 @@ static bool covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
 	struct pki_cert *c = NULL;
 	bool ok = false;
 
-	site_paths(m, gs, chain, key, sizeof(chain));
+	serve_certs_paths(m, gs, chain, key, sizeof(chain));
 	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0 &&
 	    (c = pki_cert_from_pem(b.data, b.len, NULL)) != NULL)
 		ok = covers(c, gs->site);
@@ -225,15 +211,19 @@ static bool covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
 	return ok;
 }
 
-/* Renew at two thirds of the lifetime, or renew-before-days before the end. */
+/* Renew renew-before-days before the end when configured; else when the
+ * ACME CA's renewal information (RFC 9773) says, else at two thirds of the
+ * lifetime; always once expired. */
 static bool due(const struct serve_gen *g, const struct serve_gen_site *gs, int64_t now)
 {
 	int64_t na = atomic_load(&gs->not_after), nb = gs->not_before;
 
-	if (na == 0)
+	if (na == 0 || now >= na)
 		return true;
 	if (g->cfg.renew_before_days > 0)
 		return now >= na - (int64_t)g->cfg.renew_before_days * 86400;
+	if (gs->site->cert == SERVE_CERT_ACME && gs->ari_at != 0)
+		return now >= gs->ari_at;
 	return now >= nb + (na - nb) * 2 / 3;
 }
 
@@ -271,232 +261,15 @@ static int issue_local(struct serve_certs *m, struct serve_gen *g, struct serve_
 		moat_err_prefix(err, "cannot issue a certificate for %s", gs->site->names[0]);
 		goto out;
 	}
-	if (load_site(m, g, gs, true, err) != 0)
+	if (serve_certs_load(m, g, gs, true, err) != 0)
 		goto out;
 	serve_log_error(g->log, "issued a certificate for %s from the private CA (serial %s, "
 			"valid until %s)", gs->site->names[0], res.serial,
-			fmt_date(atomic_load(&gs->not_after)));
+			serve_certs_date(atomic_load(&gs->not_after)));
 	ret = 0;
 out:
 	free(names);
 	return ret;
-}
-
-/* ---- ACME ------------------------------------------------------------------------ */
-
-static bool token_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n >= sizeof(((struct serve_token *)0)->token))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
-		   struct moat_err *err)
-{
-	struct serve_certs *m = arg;
-	struct serve *s = m->s;
-	struct serve_gen *g = serve_current_gen(s);
-	int ret = -1;
-
-	if (strcmp(g->cfg.acme_challenge, "tls-alpn-01") == 0) {
-		struct pki_cert *cert = NULL;
-		struct pki_key *key = NULL;
-		char sni[MOAT_NAME_MAX + 3];
-
-		if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0 &&
-		    acme_tlsalpn01_cert(id, ka, &cert, &key, err) == 0 &&
-		    net_tls_ctx_acme_set(g->tls, sni, cert, key, err) == 0)
-			ret = 0;
-		pki_cert_free(cert);
-		pki_key_free(key);
-		goto out;
-	}
-	if (!token_ok(token) || strlen(ka) >= sizeof(s->tokens[0].keyauth)) {
-		moat_err_set(err, "the CA sent a challenge token moat cannot serve");
-		goto out;
-	}
-	pthread_mutex_lock(&s->lock);
-	if (s->ntokens < SERVE_ACME_TOKENS) {
-		snprintf(s->tokens[s->ntokens].token, sizeof(s->tokens[0].token), "%s", token);
-		snprintf(s->tokens[s->ntokens].keyauth, sizeof(s->tokens[0].keyauth), "%s", ka);
-		s->ntokens++;
-		ret = 0;
-	} else {
-		moat_err_set(err, "too many challenges at once");
-	}
-	pthread_mutex_unlock(&s->lock);
-out:
-	serve_gen_unref(g);
-	return ret;
-}
-
-static void cleanup(void *arg, const struct moat_name *id, const char *token)
-{
-	struct serve_certs *m = arg;
-	struct serve *s = m->s;
-	struct serve_gen *g = serve_current_gen(s);
-	char sni[MOAT_NAME_MAX + 3];
-
-	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0)
-		net_tls_ctx_acme_remove(g->tls, sni);
-	serve_gen_unref(g);
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->ntokens; i++) {
-		if (strcmp(s->tokens[i].token, token) == 0) {
-			s->tokens[i] = s->tokens[--s->ntokens];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-bool serve_acme_token(struct serve *s, const char *token, char *out, size_t n)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->ntokens && !found; i++) {
-		if (strcmp(s->tokens[i].token, token) == 0) {
-			snprintf(out, n, "%s", s->tokens[i].keyauth);
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	return found;
-}
-
-static const char *acme_server(const struct serve_gen *g)
-{
-	return g->cfg.acme_server[0] != '\0' ? g->cfg.acme_server : LE_DIRECTORY;
-}
-
-/* The account for the server: the one `moat acme register` made, or a new
- * one (serving with --acme means agreeing to the CA's terms, as Caddy and
- * certbot --agree-tos do; the log says so). */
-static int ensure_account(struct serve_certs *m, struct serve_gen *g, struct moat_err *err)
-{
-	char dir[PATH_MAX], probe[PATH_MAX + 16];
-	struct acme_client *c = NULL;
-	struct pki_key *key = NULL;
-	struct acme_stored_account sa;
-	struct acme_account_opts ao = {.agree_tos = true};
-	char contact[300];
-	const char *contacts[1];
-	bool created = false;
-	int ret = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	if (acme_store_account_dir(m->home, acme_server(g), dir, sizeof(dir), err) != 0)
-		return -1;
-	snprintf(probe, sizeof(probe), "%s/account.json", dir);
-	if (moat_file_exists(probe))
-		return 0;
-	if (g->cfg.acme_email[0] != '\0') {
-		snprintf(contact, sizeof(contact), "mailto:%s", g->cfg.acme_email);
-		contacts[0] = contact;
-		ao.contacts = contacts;
-		ao.ncontacts = 1;
-	}
-	if ((key = pki_key_generate(PKI_KEY_EC_P256, err)) == NULL ||
-	    (c = acme_client_new(acme_server(g), g->cfg.acme_ca_bundle[0] ? g->cfg.acme_ca_bundle
-									  : NULL,
-				 err)) == NULL ||
-	    acme_client_set_account(c, key, NULL, err) != 0 ||
-	    acme_account_register(c, &ao, &created, NULL, err) != 0)
-		goto out;
-	snprintf(sa.url, sizeof(sa.url), "%s", acme_client_kid(c));
-	snprintf(sa.directory, sizeof(sa.directory), "%s", acme_server(g));
-	snprintf(sa.contact, sizeof(sa.contact), "%s", g->cfg.acme_email);
-	if (acme_store_account_save(dir, key, &sa, false, err) != 0)
-		goto out;
-	serve_log_error(g->log, "registered an ACME account at %s (agreeing to its terms%s%s)",
-			acme_server(g), acme_client_directory(c)->terms[0] ? ": " : "",
-			acme_client_directory(c)->terms);
-	ret = 0;
-out:
-	acme_client_free(c);
-	pki_key_free(key);
-	return ret;
-}
-
-/* The ARI identifier of the certificate being replaced ("" if unknown). */
-static void ari_id(struct serve_certs *m, const struct serve_gen_site *gs, char *out, size_t n)
-{
-	char chain[PATH_MAX], key[PATH_MAX];
-	struct moat_buf b = MOAT_BUF_INIT;
-	struct pki_cert *c = NULL;
-
-	out[0] = '\0';
-	site_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0 &&
-	    (c = pki_cert_from_pem(b.data, b.len, NULL)) != NULL &&
-	    pki_cert_ari_id(c, out, n, NULL) != 0)
-		out[0] = '\0';
-	pki_cert_free(c);
-	moat_buf_free(&b);
-}
-
-static int obtain_acme(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
-		       struct moat_err *err)
-{
-	struct acme_renewal rn;
-	struct acme_obtain_opts o;
-	struct acme_obtained res;
-	struct acme_solver solver = {.present = present, .cleanup = cleanup, .arg = m};
-	size_t used = 0;
-	int r;
-
-	memset(&rn, 0, sizeof(rn));
-	memset(&o, 0, sizeof(o));
-	snprintf(rn.server, sizeof(rn.server), "%s", acme_server(g));
-	if (strlen(g->cfg.acme_ca_bundle) >= sizeof(rn.ca_bundle)) {
-		moat_err_set(err, "acme-ca-bundle: the path is too long");
-		return -1;
-	}
-	memcpy(rn.ca_bundle, g->cfg.acme_ca_bundle, strlen(g->cfg.acme_ca_bundle) + 1);
-	for (size_t i = 0; i < gs->site->nnames; i++) {
-		int k = snprintf(rn.names + used, sizeof(rn.names) - used, "%s%s", i ? "," : "",
-				 gs->site->names[i]);
-
-		if (k < 0 || (size_t)k >= sizeof(rn.names) - used) {
-			moat_err_set(err, "%s: too many names for one certificate", gs->site->names[0]);
-			return -1;
-		}
-		used += (size_t)k;
-	}
-	snprintf(rn.key_type, sizeof(rn.key_type), "ec-p256");
-	snprintf(rn.challenge, sizeof(rn.challenge), "%s",
-		 g->cfg.acme_challenge[0] ? g->cfg.acme_challenge : "http-01");
-	solver.type = rn.challenge;
-	rn.http_port = g->cfg.http_port;
-	rn.tls_port = g->cfg.https_port;
-	o.force = true; /* a lineage the private CA made for the name is replaced */
-	o.timeout_s = 300;
-	o.solver = &solver;
-	if (atomic_load(&gs->not_after) != 0)
-		ari_id(m, gs, o.replaces, sizeof(o.replaces));
-	/* An order takes seconds (minutes, with a slow CA): a reload must not
-	 * wait that long for the lock, so it is not held meanwhile.  (Only this
-	 * thread obtains; the lineage files are replaced atomically.) */
-	pthread_mutex_unlock(&m->lock);
-	r = ensure_account(m, g, err) != 0 || acme_obtain(m->home, &rn, &o, &res, err) != 0;
-	pthread_mutex_lock(&m->lock);
-	if (r != 0 || load_site(m, g, gs, true, err) != 0)
-		return -1;
-	serve_log_error(g->log, "new certificate for %s from %s (serial %s, valid until %s)",
-			gs->site->names[0], acme_server(g), gs->serial,
-			fmt_date(atomic_load(&gs->not_after)));
-	return 0;
 }
 
 /* ---- at start and on reload --------------------------------------------------------- */
@@ -517,7 +290,7 @@ int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_
 		moat_name_lineage(&first, gs->lineage, sizeof(gs->lineage));
 		switch (site->cert) {
 		case SERVE_CERT_FILES:
-			if (load_site(m, g, gs, false, err) != 0)
+			if (serve_certs_load(m, g, gs, false, err) != 0)
 				goto out;
 			if (!covers_file(m, gs))
 				serve_log_error(g->log, "warning: %s does not cover every name of "
@@ -525,7 +298,7 @@ int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_
 			break;
 		case SERVE_CERT_LOCAL:
 			moat_err_clear(&e2);
-			if (load_site(m, g, gs, true, &e2) == 0 && !due(g, gs, (int64_t)time(NULL)))
+			if (serve_certs_load(m, g, gs, true, &e2) == 0 && !due(g, gs, (int64_t)time(NULL)))
 				break;
 			if (m->dry) {
 				char probe[PATH_MAX + 32];
@@ -544,7 +317,7 @@ int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_
 			break;
 		default: /* ACME: what is on disk now; the thread does the rest */
 			moat_err_clear(&e2);
-			if (load_site(m, g, gs, true, &e2) != 0)
+			if (serve_certs_load(m, g, gs, true, &e2) != 0)
 				atomic_store(&gs->not_after, 0);
 			break;
 		}
@@ -553,52 +326,6 @@ int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_
 out:
 	pthread_mutex_unlock(&m->lock);
 	return ret;
-}
-
-/* ---- OCSP staples ------------------------------------------------------------------ */
-
-/* Fetch (or refresh) the staple: at half its validity, at the latest 12 h
- * after the last; a failure is retried in 5 minutes and the old staple is
- * removed once it would be stale. */
-static void staple_site(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
-			int64_t now)
-{
-	char chain[PATH_MAX], key[PATH_MAX];
-	struct moat_buf b = MOAT_BUF_INIT, der = MOAT_BUF_INIT;
-	struct pki_cert **certs = NULL;
-	size_t n = 0;
-	int64_t tu = 0, nu = 0;
-	struct moat_err err;
-
-	if (gs->ocsp_url[0] == '\0' || now < gs->staple_next)
-		return;
-	moat_err_clear(&err);
-	site_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, &err) != 0 ||
-	    pki_certs_from_pem(b.data, b.len, &certs, &n, &err) != 0 || n < 2 ||
-	    serve_ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &tu, &nu, &err) != 0 ||
-	    net_tls_ctx_set_staple(g->tls, gs->site->names[0], der.data, der.len, &err) != 0) {
-		if (n < 2 && !moat_err_isset(&err))
-			moat_err_set(&err, "no issuer certificate in %s", chain);
-		serve_log_error(g->log, "OCSP staple for %s: %s (retrying in 5 minutes)",
-				gs->site->names[0], err.msg);
-		gs->staple_next = now + 300;
-		if (gs->staple_until != 0 && now + 300 >= gs->staple_until) {
-			net_tls_ctx_set_staple(g->tls, gs->site->names[0], NULL, 0, NULL);
-			gs->staple_until = 0;
-		}
-		goto out;
-	}
-	gs->staple_until = nu;
-	gs->staple_next = now + 12 * 3600;
-	if (nu > now && tu <= now && now + (nu - now) / 2 < gs->staple_next)
-		gs->staple_next = now + (nu - now) / 2;
-	if (gs->staple_next < now + 60)
-		gs->staple_next = now + 60;
-out:
-	pki_certs_free(certs, n);
-	moat_buf_free(&b);
-	moat_buf_free(&der);
 }
 
 /* ---- the background work ------------------------------------------------------------ */
@@ -627,17 +354,17 @@ static void check_site(struct serve_certs *m, struct serve_gen *g, struct serve_
 	if (site->cert == SERVE_CERT_FILES) {
 		char chain[PATH_MAX], key[PATH_MAX];
 
-		site_paths(m, gs, chain, key, sizeof(chain));
+		serve_certs_paths(m, gs, chain, key, sizeof(chain));
 		if (mtime_of(chain) == gs->cert_mtime && mtime_of(key) == gs->key_mtime)
 			return;
 		/* Changed: a writer may be half-way (cert written, key not
 		 * yet); a mismatch is retried on the next pass, quietly the
 		 * first time. */
-		if (load_site(m, g, gs, false, &err) == 0) {
+		if (serve_certs_load(m, g, gs, false, &err) == 0) {
 			gs->failures = 0;
 			serve_log_error(g->log, "reloaded %s for %s (serial %s, valid until %s)",
 					chain, site->names[0], gs->serial,
-					fmt_date(atomic_load(&gs->not_after)));
+					serve_certs_date(atomic_load(&gs->not_after)));
 			return;
 		}
 		if (++gs->failures >= 3)
@@ -646,14 +373,17 @@ static void check_site(struct serve_certs *m, struct serve_gen *g, struct serve_
 		gs->next_try = now + CHECK_EVERY_S;
 		return;
 	}
-	if (!force && !due(g, gs, now))
-		return;
+	if (!force) {
+		serve_certs_refresh_ari(m, g, gs, now);
+		if (!due(g, gs, now))
+			return;
+	}
 	if (force)
 		serve_log_error(g->log, "renewing the certificate of %s now (SIGUSR1)", site->names[0]);
 	if (site->cert == SERVE_CERT_LOCAL)
 		r = issue_local(m, g, gs, &err);
 	else
-		r = obtain_acme(m, g, gs, &err);
+		r = serve_certs_obtain_acme(m, g, gs, &err);
 	if (r == 0) {
 		gs->failures = 0;
 		gs->next_try = 0;
@@ -665,7 +395,7 @@ static void check_site(struct serve_certs *m, struct serve_gen *g, struct serve_
 		serve_log_error(g->log, "ERROR: renewing the certificate of %s failed: %s%s%s -- "
 				"still serving the current one (valid until %s); next try in %lld s",
 				site->names[0], err.msg, err.hint[0] ? "; hint: " : "", err.hint,
-				fmt_date(atomic_load(&gs->not_after)),
+				serve_certs_date(atomic_load(&gs->not_after)),
 				(long long)(gs->next_try - now));
 	else
 		serve_log_error(g->log, "ERROR: cannot get a certificate for %s: %s%s%s -- "
@@ -691,7 +421,7 @@ static void *certs_main(void *arg)
 			pthread_mutex_lock(&m->lock);
 			for (size_t i = 0; i < g->cfg.nsites && !m->stop; i++) {
 				check_site(m, g, &g->sites[i], now, force);
-				staple_site(m, g, &g->sites[i], (int64_t)time(NULL));
+				serve_certs_staple(m, g, &g->sites[i], (int64_t)time(NULL));
 			}
 			pthread_mutex_unlock(&m->lock);
 			serve_gen_unref(g);

@@ -62,6 +62,9 @@ struct serve_gen_site {
 	char serial[80];
 	int failures;
 	int64_t next_try;
+	int64_t ari_at;                /* ACME: renew from then on, as the CA's
+					* renewal information says (0: unknown) */
+	int64_t ari_next;              /* when to ask the CA again */
 	/* its OCSP staple (ocsp.c, fetched by the certificate thread) */
 	char ocsp_url[512];            /* "" when the certificate names no responder */
 	int64_t staple_next;           /* when to fetch again */

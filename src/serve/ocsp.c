@@ -5,13 +5,15 @@
  * issuer or its delegated responder, and current.  A staple that could
  * not be renewed is dropped before it expires: a stale staple makes strict
  * clients fail, no staple only makes them ask themselves. */
-#include "serve/internal.h"
+#include "serve/certs_int.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/file.h"
+#include "net/tls_server.h"
 #include "pki/pki.h"
 
 #define OCSP_MAX_RESPONSE (64 * 1024)
@@ -112,4 +114,50 @@ out:
 	moat_buf_free(&rb);
 	moat_buf_free(&resp);
 	return ret;
+}
+
+/* ---- OCSP staples ------------------------------------------------------------------ */
+
+/* Fetch (or refresh) the staple: at half its validity, at the latest 12 h
+ * after the last; a failure is retried in 5 minutes and the old staple is
+ * removed once it would be stale. */
+void serve_certs_staple(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
+			int64_t now)
+{
+	char chain[PATH_MAX], key[PATH_MAX];
+	struct moat_buf b = MOAT_BUF_INIT, der = MOAT_BUF_INIT;
+	struct pki_cert **certs = NULL;
+	size_t n = 0;
+	int64_t tu = 0, nu = 0;
+	struct moat_err err;
+
+	if (gs->ocsp_url[0] == '\0' || now < gs->staple_next)
+		return;
+	moat_err_clear(&err);
+	serve_certs_paths(m, gs, chain, key, sizeof(chain));
+	if (moat_file_read(chain, 1024 * 1024, &b, &err) != 0 ||
+	    pki_certs_from_pem(b.data, b.len, &certs, &n, &err) != 0 || n < 2 ||
+	    serve_ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &tu, &nu, &err) != 0 ||
+	    net_tls_ctx_set_staple(g->tls, gs->site->names[0], der.data, der.len, &err) != 0) {
+		if (n < 2 && !moat_err_isset(&err))
+			moat_err_set(&err, "no issuer certificate in %s", chain);
+		serve_log_error(g->log, "OCSP staple for %s: %s (retrying in 5 minutes)",
+				gs->site->names[0], err.msg);
+		gs->staple_next = now + 300;
+		if (gs->staple_until != 0 && now + 300 >= gs->staple_until) {
+			net_tls_ctx_set_staple(g->tls, gs->site->names[0], NULL, 0, NULL);
+			gs->staple_until = 0;
+		}
+		goto out;
+	}
+	gs->staple_until = nu;
+	gs->staple_next = now + 12 * 3600;
+	if (nu > now && tu <= now && now + (nu - now) / 2 < gs->staple_next)
+		gs->staple_next = now + (nu - now) / 2;
+	if (gs->staple_next < now + 60)
+		gs->staple_next = now + 60;
+out:
+	pki_certs_free(certs, n);
+	moat_buf_free(&b);
+	moat_buf_free(&der);
 }

@@ -1,0 +1,71 @@
+/* exchange.h: what proxy.c (the upstream side and the response) and
+ * request.c (the request, and the answers moat makes itself) share about
+ * one exchange.  Private to src/serve. */
+#ifndef MOAT_SERVE_EXCHANGE_H
+#define MOAT_SERVE_EXCHANGE_H
+
+#include <time.h>
+
+#include "serve/internal.h"
+
+struct exchange {
+	struct pconn *c;
+	struct serve_worker *w;
+	struct serve_gen *g;
+	struct serve_gen_site *gs;
+	struct up *up;
+	size_t attempt;   /* upstream addresses tried */
+	bool tls;
+	/* the request */
+	struct moat_buf head; /* as sent upstream; kept for a retry */
+	enum net_h1_framing req_framing;
+	uint64_t req_left;
+	uint64_t req_bytes;
+	struct net_h1_chunked req_ck;
+	bool req_done;
+	bool req_body_started; /* body bytes have gone upstream: no retry */
+	bool req_keep;
+	bool upgrade;
+	bool head_req;
+	/* the response */
+	char *rin;
+	size_t rin_len, rin_cap;
+	struct net_h1_msg *resp;
+	bool resp_head_done;
+	bool resp_any;        /* a byte came from the upstream */
+	enum net_h1_framing resp_framing;
+	uint64_t resp_left;
+	struct net_h1_chunked resp_ck;
+	bool resp_keep;   /* the upstream connection can be reused after it */
+	bool client_keep; /* the client connection stays open after it */
+	bool tunnel;
+	bool paused_up;
+	bool finished;
+	bool fresh;      /* the next connection must be a new one */
+	bool up_ready;   /* the head has been written to x->up */
+	int status;
+	uint64_t bytes;
+	struct timespec t0;
+	/* for the access log */
+	int version_minor;
+	char method[33];
+	char target[1024];
+	char host[256];
+	char referer[256];
+	char ua[256];
+	const char *peer;
+};
+
+/* request.c */
+bool serve_x_span_is(const char *p, size_t len, const char *s);
+/* Count the response and write the access log line. */
+void serve_x_log(struct exchange *x, const char *peer);
+/* A short HTML page with status (502, 504, 421...), ending the exchange. */
+void serve_x_page(struct exchange *x, int status, const char *text);
+/* HSTS and the site's own response headers. */
+void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, bool tls);
+
+/* proxy.c: connect to the site's next upstream address and send the head. */
+void serve_x_connect(struct exchange *x);
+
+#endif

@@ -1,0 +1,435 @@
+/* request.c: the request side of an exchange -- a new request's checks
+ * and routing (site by Host, port 80's redirect and ACME answers), the
+ * head rewritten for the upstream, the answers moat gives itself (error
+ * pages, redirects) and the access log line. */
+#include "serve/exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/err.h"
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static void copy_span(char *dst, size_t n, const char *p, size_t len)
+{
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+bool serve_x_span_is(const char *p, size_t len, const char *s)
+{
+	return len == strlen(s) && strncasecmp(p, s, len) == 0;
+}
+
+/* Whether the comma list [p, p+len) has the token tok. */
+static bool list_has(const char *p, size_t len, const char *tok)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t a, b;
+
+		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+			i++;
+		a = i;
+		while (i < len && p[i] != ',')
+			i++;
+		b = i;
+		while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+			b--;
+		if (serve_x_span_is(p + a, b - a, tok))
+			return true;
+	}
+	return false;
+}
+
+static const char *field_name(const char *buf, const struct net_h1_field *f, size_t *len)
+{
+	*len = f->name_len;
+	return buf + f->name;
+}
+
+/* Fields the proxy sets itself: the client's values are dropped. */
+static bool is_forwarding_field(const char *n, size_t len)
+{
+	return serve_x_span_is(n, len, "x-forwarded-for") || serve_x_span_is(n, len, "x-forwarded-proto") ||
+	       serve_x_span_is(n, len, "x-forwarded-host") || serve_x_span_is(n, len, "forwarded") ||
+	       serve_x_span_is(n, len, "x-real-ip");
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* "Date: ...\r\n", formatted once a second per thread. */
+static const char *date_line(void)
+{
+	static _Thread_local char line[64];
+	static _Thread_local time_t last;
+	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last && gmtime_r(&now, &tm) != NULL) {
+		snprintf(line, sizeof(line), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+			 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+			 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		last = now;
+	}
+	return line;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 421: return "Misdirected Request";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+/* ---- the access log and counters ------------------------------------------------- */
+
+static void count_status(struct serve *s, int status)
+{
+	int cls = status / 100;
+
+	atomic_fetch_add_explicit(&s->m.requests[cls >= 1 && cls <= 5 ? cls : 0], 1,
+				  memory_order_relaxed);
+	if (status >= 100 && status < 600)
+		atomic_fetch_add_explicit(&s->m.status[status], 1, memory_order_relaxed);
+}
+
+void serve_x_log(struct exchange *x, const char *peer)
+{
+	struct serve_access a = {0};
+
+	count_status(x->w->srv, x->status);
+	if (x->g->log == NULL)
+		return;
+	a.peer = peer;
+	a.host = x->host;
+	a.method = x->method;
+	a.target = x->target;
+	a.version_minor = x->version_minor;
+	a.status = x->status;
+	a.bytes = x->bytes;
+	a.referer = x->referer;
+	a.user_agent = x->ua;
+	a.seconds = seconds_since(&x->t0);
+	a.upstream = x->up != NULL || x->attempt > 0
+			     ? x->gs->addrs[(x->attempt ? x->attempt - 1 : 0) % x->gs->naddrs].text
+			     : "";
+	a.tls = x->tls;
+	serve_log_access(x->g->log, &a);
+}
+
+/* ---- answers made here ------------------------------------------------------------ */
+
+/* HSTS and the site's own headers, for every response on HTTPS. */
+void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, bool tls)
+{
+	if (gs == NULL)
+		return;
+	if (tls && gs->hsts[0] != '\0')
+		moat_buf_printf(b, "Strict-Transport-Security: %s\r\n", gs->hsts);
+	for (size_t i = 0; i < gs->site->nheaders; i++)
+		moat_buf_printf(b, "%s: %s\r\n", gs->site->headers[i].name,
+				gs->site->headers[i].value);
+}
+
+void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ctype,
+		 const char *body, size_t len, const char *location, bool keep_alive)
+{
+	struct moat_buf b = MOAT_BUF_INIT;
+	bool head_only = x != NULL && x->head_req;
+
+	moat_buf_printf(&b, "HTTP/1.1 %d %s\r\nServer: moat\r\n%s", status, reason(status),
+			date_line());
+	if (location != NULL)
+		moat_buf_printf(&b, "Location: %s\r\n", location);
+	moat_buf_printf(&b, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			ctype != NULL ? ctype : "text/plain; charset=utf-8", len);
+	if (x != NULL)
+		serve_x_site_headers(&b, x->gs, x->tls);
+	if (!keep_alive)
+		moat_buf_puts(&b, "Connection: close\r\n");
+	moat_buf_puts(&b, "\r\n");
+	if (!head_only && len > 0)
+		moat_buf_append(&b, body, len);
+	serve_conn_queue(c, b.data, b.len);
+	moat_buf_free(&b);
+	if (x != NULL) {
+		x->status = status;
+		x->bytes = head_only ? 0 : len;
+		x->finished = true;
+		serve_x_log(x, x->peer);
+	} else {
+		count_status(serve_conn_worker(c)->srv, status);
+	}
+	serve_conn_exchange_done(c, keep_alive);
+}
+
+void serve_x_page(struct exchange *x, int status, const char *text)
+{
+	char body[600];
+	int n = snprintf(body, sizeof(body),
+			 "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n",
+			 status, reason(status), status, reason(status), text);
+
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = 0;
+	serve_reply(x->c, x, status, "text/html; charset=utf-8", body, (size_t)n, NULL,
+		    x->req_done && x->req_keep && status < 500);
+}
+
+/* ---- the request going upstream ---------------------------------------------------- */
+
+/* The Host the client asked for, without its port: from an absolute-form
+ * target if there is one (RFC 9112 section 3.2.2), else the Host field. */
+static void request_host(const char *buf, const struct net_h1_msg *m, char *out, size_t n)
+{
+	const char *h = "";
+	size_t hl = 0;
+
+	if (m->target_form == NET_H1_ABSOLUTE) {
+		const char *t = buf + m->target, *e = t + m->target_len;
+		const char *p = memchr(t, ':', m->target_len);
+
+		if (p != NULL && e - p > 3 && p[1] == '/' && p[2] == '/') {
+			h = p + 3;
+			for (p = h; p < e && *p != '/' && *p != '?' && *p != '#'; p++)
+				;
+			hl = (size_t)(p - h);
+		}
+	} else if (m->host_field >= 0) {
+		h = buf + m->fields[m->host_field].value;
+		hl = m->fields[m->host_field].value_len;
+	}
+	copy_span(out, n, h, hl);
+}
+
+/* The path-and-query of the target as the upstream gets it. */
+static void upstream_target(const char *buf, const struct net_h1_msg *m, const char **t,
+			    size_t *len)
+{
+	*t = buf + m->target;
+	*len = m->target_len;
+	if (m->target_form == NET_H1_ABSOLUTE) {
+		const char *e = *t + *len, *p = memchr(*t, ':', *len);
+
+		p = p != NULL ? p + 3 : e;
+		while (p < e && *p != '/' && *p != '?')
+			p++;
+		if (p == e) {
+			*t = "/";
+			*len = 1;
+		} else {
+			*len = (size_t)(e - p);
+			*t = p;
+		}
+	}
+}
+
+static int build_head(struct exchange *x, const char *buf, const struct net_h1_msg *m,
+		      const char *peer)
+{
+	struct moat_buf *b = &x->head;
+	const char *t;
+	size_t tl;
+	bool v6 = strchr(peer, ':') != NULL;
+
+	upstream_target(buf, m, &t, &tl);
+	moat_buf_append(b, buf + m->method, m->method_len);
+	moat_buf_puts(b, " ");
+	moat_buf_append(b, t, tl);
+	moat_buf_puts(b, " HTTP/1.1\r\n");
+	if (m->target_form == NET_H1_ABSOLUTE || m->host_field < 0)
+		moat_buf_printf(b, "Host: %s\r\n", x->host);
+	for (size_t i = 0; i < m->nfields; i++) {
+		const struct net_h1_field *f = &m->fields[i];
+		size_t nl;
+		const char *name = field_name(buf, f, &nl);
+
+		if (f->hop || is_forwarding_field(name, nl))
+			continue;
+		if ((int)i == m->host_field && m->target_form == NET_H1_ABSOLUTE)
+			continue;
+		moat_buf_append(b, name, nl);
+		moat_buf_puts(b, ": ");
+		moat_buf_append(b, buf + f->value, f->value_len);
+		moat_buf_puts(b, "\r\n");
+	}
+	if (m->framing == NET_H1_CHUNKED)
+		moat_buf_puts(b, "Transfer-Encoding: chunked\r\n");
+	if (x->upgrade) {
+		const struct net_h1_field *u = &m->fields[m->upgrade_field];
+
+		moat_buf_puts(b, "Connection: upgrade\r\nUpgrade: ");
+		moat_buf_append(b, buf + u->value, u->value_len);
+		moat_buf_puts(b, "\r\n");
+	}
+	moat_buf_printf(b, "X-Forwarded-For: %s\r\nX-Real-IP: %s\r\nX-Forwarded-Proto: %s\r\n",
+			peer, peer, x->tls ? "https" : "http");
+	if (x->host[0] != '\0')
+		moat_buf_printf(b, "X-Forwarded-Host: %s\r\n", x->host);
+	moat_buf_printf(b, "Forwarded: for=%s%s%s%s", v6 ? "\"[" : "", peer, v6 ? "]\"" : "",
+			x->host[0] != '\0' ? ";host=\"" : "");
+	if (x->host[0] != '\0')
+		moat_buf_printf(b, "%s\"", x->host);
+	moat_buf_printf(b, ";proto=%s\r\n\r\n", x->tls ? "https" : "http");
+	return b->data != NULL && b->len > 0 ? 0 : -1;
+}
+
+/* ---- a new request ------------------------------------------------------------------ */
+
+static void field_copy(const char *buf, const struct net_h1_msg *m, const char *name, char *out,
+		       size_t n)
+{
+	int i = net_h1_find(m, buf, name, 0);
+
+	out[0] = '\0';
+	if (i >= 0)
+		copy_span(out, n, buf + m->fields[i].value, m->fields[i].value_len);
+}
+
+/* Port 80: ACME http-01 answers, the redirect to https, or (redirect off)
+ * proxying as plain HTTP.  true when answered. */
+static bool plain_answer(struct exchange *x, const char *path)
+{
+	static const char prefix[] = "/.well-known/acme-challenge/";
+	struct serve *s = x->w->srv;
+	char location[1400], host[256];
+	char *colon;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
+		char ka[256];
+
+		if (serve_acme_token(s, path + sizeof(prefix) - 1, ka, sizeof(ka))) {
+			serve_reply(x->c, x, 200, "application/octet-stream", ka, strlen(ka), NULL,
+				    x->req_keep);
+			return true;
+		}
+		if (x->gs == NULL || x->gs->redirect) {
+			serve_reply(x->c, x, 404, NULL, "404 no such challenge\n", 22, NULL,
+				    x->req_keep);
+			return true;
+		}
+	}
+	if (x->gs == NULL) {
+		serve_reply(x->c, x, 404, NULL, "404 no site here has this name\n", 31, NULL,
+			    x->req_keep);
+		return true;
+	}
+	if (!x->gs->redirect)
+		return false;
+	/* The host as asked (its characters were checked by the parser),
+	 * without the port; the https port if it is not 443. */
+	snprintf(host, sizeof(host), "%s", x->host);
+	colon = strrchr(host, ':');
+	if (colon != NULL && strchr(colon, ']') == NULL)
+		*colon = '\0';
+	if (s->https_port == 443)
+		snprintf(location, sizeof(location), "https://%s%s", host, path);
+	else
+		snprintf(location, sizeof(location), "https://%s:%u%s", host,
+			 (unsigned)s->https_port, path);
+	serve_reply(x->c, x, 308, NULL, "308 use https\n", 14, location, x->req_keep);
+	return true;
+}
+
+void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
+			  const char *peer, const char *sni, const char *buf,
+				      const struct net_h1_msg *m)
+{
+	struct exchange *x = calloc(1, sizeof(*x));
+	const char *t;
+	size_t tl;
+	char path[1100];
+
+	if (x == NULL) {
+		serve_conn_abort(c);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+	x->c = c;
+	x->w = serve_conn_worker(c);
+	x->g = g;
+	x->tls = tls;
+	x->peer = peer;
+	x->version_minor = m->version_minor;
+	x->req_keep = m->keep_alive;
+	x->req_framing = m->framing;
+	x->req_left = m->content_length;
+	net_h1_chunked_init(&x->req_ck);
+	copy_span(x->method, sizeof(x->method), buf + m->method, m->method_len);
+	copy_span(x->target, sizeof(x->target), buf + m->target, m->target_len);
+	x->head_req = strcmp(x->method, "HEAD") == 0;
+	request_host(buf, m, x->host, sizeof(x->host));
+	field_copy(buf, m, "referer", x->referer, sizeof(x->referer));
+	field_copy(buf, m, "user-agent", x->ua, sizeof(x->ua));
+	x->gs = serve_gen_site(g, x->host);
+	if (x->gs == NULL && sni != NULL && sni[0] != '\0' && x->host[0] == '\0')
+		x->gs = serve_gen_site(g, sni);
+	if (x->gs == NULL && g->cfg.nsites == 1)
+		x->gs = &g->sites[0]; /* one site: it answers whatever the name */
+	/* The caller stores it too; set now so that an answer given right here
+	 * ends this exchange through serve_conn_exchange_done. */
+	serve_conn_set_exchange(c, x);
+
+	upstream_target(buf, m, &t, &tl);
+	copy_span(path, sizeof(path), t, tl);
+	if (m->target_form == NET_H1_AUTHORITY || strcmp(x->method, "CONNECT") == 0) {
+		x->req_keep = false;
+		serve_reply(c, x, 405, NULL, "405 this is not a forward proxy\n", 32, NULL, false);
+		return;
+	}
+	if (!tls && plain_answer(x, path))
+		return;
+	if (x->gs == NULL) {
+		serve_x_page(x, 421, "No site with this name is served here.");
+		return;
+	}
+	if (g->cfg.max_body_size > 0 && m->framing == NET_H1_LENGTH &&
+	    m->content_length > (uint64_t)g->cfg.max_body_size) {
+		x->req_keep = false;
+		x->req_done = true;
+		serve_x_page(x, 413, "The request body is larger than this site accepts.");
+		return;
+	}
+	if (m->upgrade && m->upgrade_field >= 0) {
+		const struct net_h1_field *u = &m->fields[m->upgrade_field];
+
+		x->upgrade = list_has(buf + u->value, u->value_len, "websocket");
+	}
+	if (build_head(x, buf, m, peer) != 0) {
+		serve_conn_abort(c);
+		return;
+	}
+	serve_x_connect(x);
+}
