@@ -149,12 +149,63 @@ static long chunked(const char *buf, size_t size, unsigned seed)
 	}
 }
 
+/* Decode with net_h1_chunked_next in pieces from seed: the data lands in
+ * out (size bytes at most, as data is never more than the body); returns
+ * as chunked() does. */
+static long decoded(const char *buf, size_t size, unsigned seed, char *out, size_t *outlen)
+{
+	struct net_h1_chunked c;
+	size_t off = 0, end = 0;
+
+	*outlen = 0;
+	net_h1_chunked_init(&c);
+	while (off < size) {
+		size_t used, d, dl;
+		enum net_h1_chunk_result r;
+
+		if (end == off) {
+			end = size;
+			if (seed != 0) {
+				seed = seed * 1103515245u + 12345u;
+				end = off + (seed >> 16) % 17;
+				if (end > size)
+					end = size;
+			}
+		}
+		r = net_h1_chunked_next(&c, buf + off, end - off, &used, &d, &dl);
+		if (r == NET_H1_CHUNK_ERROR)
+			return -2;
+		check(used <= end - off && d + dl <= used && *outlen + dl <= size);
+		memcpy(out + *outlen, buf + off + d, dl);
+		*outlen += dl;
+		off += used;
+		if (r == NET_H1_CHUNK_DONE)
+			return (long)off;
+		check(used > 0 || end == off);
+	}
+	return -1;
+}
+
 static void body(const char *buf, size_t size, unsigned seed)
 {
 	long whole = chunked(buf, size, 0);
+	char *a = malloc(size ? size : 1), *b = malloc(size ? size : 1);
+	size_t alen, blen;
 
 	check(whole < 0 || (size_t)whole <= size);
 	check(chunked(buf, size, seed | 1) == whole);
+	if (a != NULL && b != NULL) {
+		long da = decoded(buf, size, 0, a, &alen), db = decoded(buf, size, seed | 1, b, &blen);
+
+		check(da == whole);
+		check(db == whole);
+		if (whole != -2) {
+			check(alen == blen);
+			check(memcmp(a, b, alen) == 0);
+		}
+	}
+	free(a);
+	free(b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

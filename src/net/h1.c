@@ -770,12 +770,15 @@ static bool chunk_byte(struct net_h1_chunked *c, unsigned char b)
 	}
 }
 
-enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const char *in,
-					     size_t len, size_t *used)
+enum net_h1_chunk_result net_h1_chunked_next(struct net_h1_chunked *c, const char *in,
+					     size_t len, size_t *used, size_t *data_off,
+					     size_t *data_len)
 {
 	size_t i = 0;
 
 	*used = 0;
+	*data_off = 0;
+	*data_len = 0;
 	if (c->state == C_DONE)
 		return NET_H1_CHUNK_DONE;
 	while (i < len && c->state != C_ERROR) {
@@ -784,11 +787,14 @@ enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const cha
 
 			if (c->remaining < n)
 				n = (size_t)c->remaining;
+			*data_off = i;
+			*data_len = n;
 			i += n;
 			c->remaining -= n;
 			if (c->remaining == 0)
 				c->state = C_DATA_CR;
-			continue;
+			*used = i;
+			return NET_H1_CHUNK_MORE;
 		}
 		if (!chunk_byte(c, (unsigned char)in[i]))
 			c->state = C_ERROR;
@@ -802,4 +808,22 @@ enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const cha
 		return NET_H1_CHUNK_ERROR;
 	*used = len;
 	return NET_H1_CHUNK_MORE;
+}
+
+enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const char *in,
+					     size_t len, size_t *used)
+{
+	size_t off = 0;
+
+	for (;;) {
+		size_t u, d, dl;
+		enum net_h1_chunk_result r =
+			net_h1_chunked_next(c, in + off, len - off, &u, &d, &dl);
+
+		off += u;
+		if (r != NET_H1_CHUNK_MORE || off == len) {
+			*used = off;
+			return r;
+		}
+	}
 }

@@ -174,5 +174,12 @@ void net_h1_chunked_init(struct net_h1_chunked *c);
  * byte. */
 enum net_h1_chunk_result net_h1_chunked_scan(struct net_h1_chunked *c, const char *in,
 					     size_t len, size_t *used);
+/* The same, one step at a time, for a decoder: it stops after the first
+ * run of chunk data in in[0..len) and gives where that run is
+ * (*data_len 0 when the bytes held none).  MORE with *used < len: call
+ * again with the rest. */
+enum net_h1_chunk_result net_h1_chunked_next(struct net_h1_chunked *c, const char *in,
+					     size_t len, size_t *used, size_t *data_off,
+					     size_t *data_len);
 
 #endif

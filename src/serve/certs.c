@@ -21,9 +21,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "acme/obtain.h"
 #include "acme/solve.h"
+#include "acme/store.h"
 #include "ca/ca.h"
 #include "core/file.h"
 #include "core/names.h"
@@ -436,6 +438,72 @@ static void *certs_main(void *arg)
 	}
 	pthread_mutex_unlock(&m->wlock);
 	return NULL;
+}
+
+/* ---- after dropping privileges ------------------------------------------------------- */
+
+/* path, or the nearest of its parents that exists (within home), can be
+ * written by this process; else err names it. */
+static int can_write(const char *home, const char *path, const char *user, struct moat_err *err)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	size_t hl = strlen(home);
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		char *slash;
+
+		if (stat(p, &st) == 0)
+			break;
+		if (strlen(p) <= hl || (slash = strrchr(p, '/')) == NULL || slash == p)
+			return 0; /* home itself is missing: issuing says why */
+		*slash = '\0';
+	}
+	if (access(p, S_ISDIR(st.st_mode) ? W_OK | X_OK : W_OK) == 0)
+		return 0;
+	moat_err_set(err, "running as %s, moat serve cannot write %s (owned by uid %u): "
+		     "certificates could not be renewed", user, p, (unsigned)st.st_uid);
+	moat_err_hint(err, "give MOAT_HOME to that user (chown -R %s %s), or run moat serve "
+		      "as that user from the start (contrib/systemd/moat-serve.service)", user, home);
+	return -1;
+}
+
+int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
+			       struct moat_err *err)
+{
+	const char *user = g->cfg.user;
+	char p[PATH_MAX + 400];
+
+	for (size_t i = 0; i < g->cfg.nsites; i++) {
+		const struct serve_gen_site *gs = &g->sites[i];
+		enum serve_cert_source src = gs->site->cert;
+
+		if (src != SERVE_CERT_ACME && src != SERVE_CERT_LOCAL)
+			continue;
+		snprintf(p, sizeof(p), "%s/live/%s", m->home, gs->lineage);
+		if (can_write(m->home, p, user, err) != 0)
+			return -1;
+		if (src == SERVE_CERT_LOCAL) {
+			snprintf(p, sizeof(p), "%s/ca/ca.db", m->home);
+			if (can_write(m->home, p, user, err) != 0)
+				return -1;
+			snprintf(p, sizeof(p), "%s/ca", m->home); /* the database's journal */
+			if (can_write(m->home, p, user, err) != 0)
+				return -1;
+			continue;
+		}
+		snprintf(p, sizeof(p), "%s/archive/%s", m->home, gs->lineage);
+		if (can_write(m->home, p, user, err) != 0)
+			return -1;
+		snprintf(p, sizeof(p), "%s/renewal", m->home);
+		if (can_write(m->home, p, user, err) != 0)
+			return -1;
+		if (acme_store_account_dir(m->home, serve_certs_acme_server(g), p, sizeof(p), err) != 0 ||
+		    can_write(m->home, p, user, err) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,

@@ -440,11 +440,27 @@ static void conn_read_tls(struct pconn *c)
 	while (c->state == C_HEAD || c->state == C_EXCHANGE) {
 		ssize_t n;
 
-		if (!in_room(c, 16384)) {
+		if (c->in == NULL) {
+			/* Nothing buffered (a connection waiting for its next
+			 * request): decrypt into the worker's buffer, so that an
+			 * idle connection holds no buffer of its own. */
+			size_t room = in_limit(c) < sizeof(c->w->pbuf) ? in_limit(c)
+								      : sizeof(c->w->pbuf);
+
+			n = net_tls_conn_read(c->tls, c->w->pbuf, room);
+			if (n > 0) {
+				if (!in_room(c, (size_t)n)) {
+					conn_close(c);
+					return;
+				}
+				memcpy(c->in, c->w->pbuf, (size_t)n);
+			}
+		} else if (!in_room(c, 16384)) {
 			read_stop(c); /* resumed by serve_conn_resume */
 			break;
+		} else {
+			n = net_tls_conn_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
 		}
-		n = net_tls_conn_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == 0)
 			break;
 		if (n < 0) {

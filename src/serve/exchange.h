@@ -38,6 +38,7 @@ struct exchange {
 	struct net_h1_chunked resp_ck;
 	bool resp_keep;   /* the upstream connection can be reused after it */
 	bool client_keep; /* the client connection stays open after it */
+	bool dechunk;     /* a chunked response to an HTTP/1.0 client */
 	bool tunnel;
 	bool paused_up;
 	bool finished;

@@ -67,7 +67,8 @@ static int resolve(const struct serve_upstream *u, struct serve_addr *out, struc
 	return 0;
 }
 
-struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, struct moat_err *err)
+struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, const struct serve_gen *prev,
+				 struct moat_err *err)
 {
 	struct serve_gen *g = calloc(1, sizeof(*g));
 	struct serve_gen *ret = NULL;
@@ -112,7 +113,7 @@ struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, struct mo
 	}
 	if ((g->tls = net_tls_ctx_new(&to, err)) == NULL)
 		goto out;
-	if ((g->log = serve_log_open(&g->cfg, err)) == NULL)
+	if ((g->log = serve_log_open(&g->cfg, prev != NULL ? prev->log : NULL, err)) == NULL)
 		goto out;
 	ret = g;
 	g = NULL;

@@ -82,7 +82,8 @@ struct serve_gen {
 
 /* Takes over *cfg (left zeroed): resolves upstreams, makes the TLS context
  * (no certificates yet: certs.c) and opens the logs. */
-struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, struct moat_err *err);
+struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, const struct serve_gen *prev,
+				 struct moat_err *err);
 struct serve_gen *serve_gen_ref(struct serve_gen *g);
 void serve_gen_unref(struct serve_gen *g);
 /* The site for a Host value (port stripped), or NULL. */
@@ -143,6 +144,7 @@ struct serve_worker {
 	atomic_bool done;      /* its loop has returned */
 	bool loop_ready;
 	char rbuf[64 * 1024];  /* every read lands here first */
+	char pbuf[16 * 1024];  /* plaintext for a connection without a buffer */
 };
 
 /* A listening socket (SO_REUSEPORT) on addr ("" = all) and port; opt names
@@ -195,6 +197,10 @@ struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca
  * thread obtains the missing ones). */
 int serve_certs_install(struct serve_certs *m, struct serve_gen *g, struct moat_err *err);
 int serve_certs_start(struct serve_certs *m, struct moat_err *err);
+/* After the switch to cfg.user: what renewals write can still be written
+ * (else err says what to chown). */
+int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
+			       struct moat_err *err);
 void serve_certs_dry(struct serve_certs *m);
 /* SIGUSR1: renew every certificate that moat makes (ACME, private CA) now. */
 void serve_certs_renew_all(struct serve_certs *m);
@@ -317,7 +323,10 @@ struct serve_access {
 	bool tls;
 };
 
-struct serve_log *serve_log_open(const struct serve_config *c, struct moat_err *err);
+/* prev (may be NULL): the running generation's logs; a file still at the
+ * same path is shared, not opened again. */
+struct serve_log *serve_log_open(const struct serve_config *c, const struct serve_log *prev,
+				 struct moat_err *err);
 void serve_log_close(struct serve_log *l);
 void serve_log_access(struct serve_log *l, const struct serve_access *a);
 void serve_log_error(struct serve_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

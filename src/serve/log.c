@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,9 +22,25 @@ struct serve_log {
 	int error_fd;
 	bool own_access, own_error;
 	enum serve_log_format format;
+	char *access_path, *error_path; /* NULL unless own_ */
 };
 
-static int open_log(const char *path, int *fd, bool *own, int dflt, struct moat_err *err)
+/* The previous generation's descriptor when it still writes to the file
+ * at path (a reload without rotation): after a switch to another user the
+ * file may not be opened again, and there is no need to. */
+static int same_file(const char *path, const char *prev_path, int prev_fd)
+{
+	struct stat a, b;
+
+	if (prev_path == NULL || prev_fd < 0 || strcmp(path, prev_path) != 0 ||
+	    stat(path, &a) != 0 || fstat(prev_fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return -1;
+	return fcntl(prev_fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static int open_log(const char *path, const char *prev_path, int prev_fd, int *fd, bool *own,
+		    char **own_path, int dflt, struct moat_err *err)
 {
 	if (path[0] == '\0') {
 		*fd = dflt;
@@ -35,16 +52,26 @@ static int open_log(const char *path, int *fd, bool *own, int dflt, struct moat_
 		*own = false;
 		return 0;
 	}
-	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if ((*own_path = strdup(path)) == NULL) {
+		moat_err_set(err, "out of memory");
+		return -1;
+	}
+	*fd = same_file(path, prev_path, prev_fd);
+	if (*fd < 0)
+		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (*fd < 0) {
 		moat_err_errno(err, errno, "cannot open the log %s", path);
+		if (errno == EACCES)
+			moat_err_hint(err, "moat serve (as the user it runs as) must be able to "
+				      "create files in the log's directory");
 		return -1;
 	}
 	*own = true;
 	return 0;
 }
 
-struct serve_log *serve_log_open(const struct serve_config *c, struct moat_err *err)
+struct serve_log *serve_log_open(const struct serve_config *c, const struct serve_log *prev,
+				 struct moat_err *err)
 {
 	struct serve_log *l = calloc(1, sizeof(*l));
 
@@ -56,8 +83,10 @@ struct serve_log *serve_log_open(const struct serve_config *c, struct moat_err *
 	l->error_fd = -1;
 	l->format = c->access_log_format;
 	if ((c->access_log[0] != '\0' &&
-	     open_log(c->access_log, &l->access_fd, &l->own_access, -1, err) != 0) ||
-	    open_log(c->error_log, &l->error_fd, &l->own_error, STDERR_FILENO, err) != 0) {
+	     open_log(c->access_log, prev ? prev->access_path : NULL, prev ? prev->access_fd : -1,
+		      &l->access_fd, &l->own_access, &l->access_path, -1, err) != 0) ||
+	    open_log(c->error_log, prev ? prev->error_path : NULL, prev ? prev->error_fd : -1,
+		     &l->error_fd, &l->own_error, &l->error_path, STDERR_FILENO, err) != 0) {
 		serve_log_close(l);
 		return NULL;
 	}
@@ -72,6 +101,8 @@ void serve_log_close(struct serve_log *l)
 		close(l->access_fd);
 	if (l->own_error && l->error_fd >= 0)
 		close(l->error_fd);
+	free(l->access_path);
+	free(l->error_path);
 	free(l);
 }
 

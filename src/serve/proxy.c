@@ -205,11 +205,13 @@ static void client_head(struct exchange *x, struct moat_buf *b)
 		moat_buf_append(b, x->rin + u->value, u->value_len);
 		moat_buf_puts(b, "\r\n");
 	} else if (m->status >= 200) {
-		if (x->resp_framing == NET_H1_CHUNKED)
+		if (x->resp_framing == NET_H1_CHUNKED && !x->dechunk)
 			moat_buf_puts(b, "Transfer-Encoding: chunked\r\n");
 		serve_x_site_headers(b, x->gs, x->tls);
 		if (!x->client_keep)
 			moat_buf_puts(b, "Connection: close\r\n");
+		else if (x->version_minor == 0)
+			moat_buf_puts(b, "Connection: keep-alive\r\n");
 	}
 	moat_buf_puts(b, "\r\n");
 }
@@ -254,6 +256,31 @@ static void x_finish(struct exchange *x)
 	serve_conn_exchange_done(x->c, keep);
 }
 
+/* A chunked body for an HTTP/1.0 client, which does not know chunked:
+ * only the data goes on, and the end of the connection ends it (trailer
+ * fields are dropped).  Returns what x_body returns. */
+static size_t x_dechunk(struct exchange *x, const char *p, size_t n, bool *done)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		size_t used, d, dl;
+		enum net_h1_chunk_result r =
+			net_h1_chunked_next(&x->resp_ck, p + off, n - off, &used, &d, &dl);
+
+		if (r == NET_H1_CHUNK_ERROR)
+			return SIZE_MAX;
+		if (dl > 0)
+			x_send(x, p + off + d, dl);
+		off += used;
+		if (r == NET_H1_CHUNK_DONE) {
+			*done = true;
+			break;
+		}
+	}
+	return off;
+}
+
 /* Body bytes of the response; returns how many belonged to it (the rest,
  * if any, would be a second response the upstream had no reason to send). */
 static size_t x_body(struct exchange *x, const char *p, size_t n, bool *done)
@@ -273,8 +300,11 @@ static size_t x_body(struct exchange *x, const char *p, size_t n, bool *done)
 		*done = x->resp_left == 0;
 		break;
 	case NET_H1_CHUNKED: {
-		enum net_h1_chunk_result r = net_h1_chunked_scan(&x->resp_ck, p, n, &used);
+		enum net_h1_chunk_result r;
 
+		if (x->dechunk)
+			return x_dechunk(x, p, n, done);
+		r = net_h1_chunked_scan(&x->resp_ck, p, n, &used);
 		if (r == NET_H1_CHUNK_ERROR)
 			return SIZE_MAX;
 		*done = r == NET_H1_CHUNK_DONE;
@@ -309,6 +339,10 @@ static bool x_head(struct exchange *x)
 		/* An early answer (the rest of the body unread) and a body that
 		 * ends with the connection both end the client's too. */
 		x->client_keep = x->req_keep && x->req_done && m->framing != NET_H1_TO_CLOSE;
+		/* HTTP/1.0 knows no chunked: the data alone, ended by closing. */
+		x->dechunk = m->framing == NET_H1_CHUNKED && x->version_minor == 0;
+		if (x->dechunk)
+			x->client_keep = false;
 		if (!x->req_done)
 			x->resp_keep = false;
 	}
@@ -514,8 +548,9 @@ size_t serve_exchange_client_data(struct exchange *x, const char *p, size_t n)
 		serve_conn_tunnel_activity(x->c);
 		return serve_up_write(x->up, p, n) == 0 ? n : 0;
 	}
-	if (x->req_done || x->upgrade)
-		return 0; /* pipelined: waits for this response (or the 101) */
+	if (x->req_done)
+		return 0; /* pipelined (or after an upgrade's body): waits for
+			   * this response, or the 101 */
 	if (serve_up_write_queue(x->up) > SERVE_HIGH_WATER)
 		return 0;
 	if (x->req_framing == NET_H1_LENGTH) {

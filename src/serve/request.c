@@ -179,6 +179,8 @@ void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ct
 		serve_x_site_headers(&b, x->gs, x->tls);
 	if (!keep_alive)
 		moat_buf_puts(&b, "Connection: close\r\n");
+	else if (x != NULL && x->version_minor == 0)
+		moat_buf_puts(&b, "Connection: keep-alive\r\n");
 	moat_buf_puts(&b, "\r\n");
 	if (!head_only && len > 0)
 		moat_buf_append(&b, body, len);

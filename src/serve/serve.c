@@ -73,7 +73,7 @@ static struct serve_gen *build_gen(struct serve *s, struct moat_err *err)
 		return NULL;
 	}
 	serve_config_resolve(&cfg);
-	if ((g = serve_gen_new(&cfg, ++s->next_gen, err)) == NULL)
+	if ((g = serve_gen_new(&cfg, ++s->next_gen, s->gen, err)) == NULL)
 		return NULL;
 	if (serve_certs_install(s->certs, g, err) != 0) {
 		serve_gen_unref(g);
@@ -295,7 +295,8 @@ int serve_run(struct serve *s, struct moat_err *err)
 
 	memset(&mn, 0, sizeof(mn));
 	mn.s = s;
-	if (drop_privileges(s->gen->cfg.user, err) != 0)
+	if (drop_privileges(s->gen->cfg.user, err) != 0 ||
+	    (s->gen->cfg.user[0] != '\0' && serve_certs_check_writable(s->certs, s->gen, err) != 0))
 		return -1;
 	/* Workers and the certificate thread must not take the signals. */
 	sigemptyset(&block);
@@ -391,7 +392,7 @@ int serve_check(const struct serve_config *c, const char *home, struct moat_err 
 	if ((tmp.certs = serve_certs_new(&tmp, home, NULL, err)) == NULL)
 		goto out;
 	serve_certs_dry(tmp.certs);
-	if ((g = serve_gen_new(&copy, 1, err)) == NULL || serve_certs_install(tmp.certs, g, err) != 0)
+	if ((g = serve_gen_new(&copy, 1, NULL, err)) == NULL || serve_certs_install(tmp.certs, g, err) != 0)
 		goto out;
 	ret = 0;
 out:

@@ -119,21 +119,29 @@ skip_test() {
 	exit 77
 }
 
+# pid_alive PID: running (kill -0 succeeds on a zombie that has not been
+# reaped yet; this does not).
+pid_alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # poll_pid PID TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0),
 # the process PID exits (1) or the time runs out (1).
 poll_pid() {
-	local pid=$1 limit=$(($2 * 10)) i=0
+	local pid=$1 end=$((SECONDS + $2))
 	shift 2
-	while [ "$i" -lt "$limit" ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
+	while [ "$SECONDS" -lt "$end" ]; do
+		if ! pid_alive "$pid"; then
 			return 1
 		fi
 		if "$@" >/dev/null 2>&1; then
 			# (still alive: not another server that had the port)
-			kill -0 "$pid" 2>/dev/null
+			pid_alive "$pid"
 			return
 		fi
-		i=$((i + 1))
 		sleep 0.1 # poll interval, not a readiness guess
 	done
 	return 1

@@ -988,6 +988,59 @@ static void test_chunked_errors(void **state)
 	assert_int_equal(scan_cuts(big, n + 2, NULL, 0), -2);
 }
 
+/* Decode with net_h1_chunked_next, step bytes at a time; the data into
+ * out, returns the bytes of the body used (-1: more needed, -2: error). */
+static long decode(const char *in, size_t len, size_t step, char *out, size_t cap,
+		   size_t *outlen)
+{
+	struct net_h1_chunked c;
+	size_t off = 0;
+
+	*outlen = 0;
+	net_h1_chunked_init(&c);
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step, used, d, dl;
+		enum net_h1_chunk_result r = net_h1_chunked_next(&c, in + off, n, &used, &d, &dl);
+
+		if (r == NET_H1_CHUNK_ERROR)
+			return -2;
+		assert_true(used <= n);
+		assert_true(d + dl <= used);
+		assert_true(*outlen + dl <= cap);
+		memcpy(out + *outlen, in + off + d, dl);
+		*outlen += dl;
+		off += used;
+		if (r == NET_H1_CHUNK_DONE)
+			return (long)off;
+		assert_true(used > 0);
+	}
+	return -1;
+}
+
+static void test_chunked_decode(void **state)
+{
+	static const char body[] = "5\r\nhello\r\n"
+				   "1A;name=value\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+				   "4\r\n\r\n\n\0\r\n"
+				   "0\r\nChecksum: abc\r\n\r\nGET";
+	static const char want[] = "helloabcdefghijklmnopqrstuvwxyz\r\n\n\0";
+	char out[128];
+	size_t outlen;
+
+	(void)state;
+	for (size_t step = 1; step <= sizeof(body); step++) {
+		assert_int_equal(decode(body, sizeof(body) - 1, step, out, sizeof(out), &outlen),
+				 (long)sizeof(body) - 4);
+		assert_int_equal(outlen, sizeof(want) - 1);
+		assert_memory_equal(out, want, outlen);
+	}
+	assert_int_equal(decode("5\r\nhel", 6, 3, out, sizeof(out), &outlen), -1);
+	assert_int_equal(outlen, 3);
+	assert_int_equal(decode("5\r\nhelloX", 9, 64, out, sizeof(out), &outlen), -2);
+	assert_int_equal(decode("g\r\n", 3, 64, out, sizeof(out), &outlen), -2);
+	assert_int_equal(outlen, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1005,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_response_errors),
 		cmocka_unit_test(test_chunked_valid),
 		cmocka_unit_test(test_chunked_errors),
+		cmocka_unit_test(test_chunked_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
