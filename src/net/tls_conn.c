@@ -184,6 +184,14 @@ int net_tls_conn_input(struct net_tls_conn *t, const void *data, size_t len)
 	return 0;
 }
 
+/* SSL_get_error needs an empty queue; ssl_fail leaves it so, and clearing
+ * all of it before every record costs more than looking. */
+static void clear_errors(void)
+{
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
+}
+
 /* After an SSL call that did not succeed: 0, NET_TLS_EOF or -1 (t->err
  * set, the error queue emptied either way). */
 static int ssl_fail(struct net_tls_conn *t, int r)
@@ -192,11 +200,11 @@ static int ssl_fail(struct net_tls_conn *t, int r)
 	unsigned long code;
 
 	if (e == SSL_ERROR_WANT_READ) {
-		ERR_clear_error();
+		clear_errors();
 		return 0;
 	}
 	if (e == SSL_ERROR_ZERO_RETURN) {
-		ERR_clear_error();
+		clear_errors();
 		return NET_TLS_EOF;
 	}
 	code = ERR_peek_error();
@@ -235,7 +243,7 @@ ssize_t net_tls_conn_read(struct net_tls_conn *t, void *buf, size_t n)
 	size_t got = 0;
 	int ret;
 
-	ERR_clear_error();
+	clear_errors();
 	if (n > 0 && SSL_read_ex(t->ssl, buf, n, &got) == 1)
 		return (ssize_t)got; /* the caller calls again: the borrow goes on */
 	ret = n > 0 ? ssl_fail(t, 0) : 0;
@@ -255,7 +263,7 @@ int net_tls_conn_write(struct net_tls_conn *t, const void *data, size_t len)
 
 	if (len == 0)
 		return 0;
-	ERR_clear_error();
+	clear_errors();
 	if (SSL_write_ex(t->ssl, data, len, &done) == 1 && done == len)
 		return 0;
 	if (ssl_fail(t, 0) != -1)

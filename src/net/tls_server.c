@@ -372,8 +372,8 @@ static void rotate_locked(struct net_tls_ctx *c)
 	OPENSSL_cleanse(&k, sizeof(k));
 }
 
-/* 1: use this key (encrypting: key_name and iv filled); 2: decrypts, but
- * with the previous key (issue a new ticket); 0: unknown key; -1 error. */
+/* 1: use this key (encrypting: key_name and iv filled); 2: decrypts, and
+ * a new ticket is to be issued; 0: unknown key; -1 error. */
 static int on_ticket(SSL *ssl, unsigned char *key_name, unsigned char *iv,
 		     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -391,8 +391,11 @@ static int on_ticket(SSL *ssl, unsigned char *key_name, unsigned char *iv,
 		k = c->tk[0];
 		ret = 1;
 	} else if (memcmp(key_name, c->tk[0].name, sizeof(k.name)) == 0) {
+		/* 2 even for the current key: a fresh ticket after every
+		 * resumption, since clients use each TLS 1.3 ticket once (RFC
+		 * 8446 C.4) and would otherwise have none for the next time. */
 		k = c->tk[0];
-		ret = 1;
+		ret = 2;
 	} else if (c->tk[1].set && memcmp(key_name, c->tk[1].name, sizeof(k.name)) == 0) {
 		k = c->tk[1];
 		ret = 2;

@@ -54,6 +54,8 @@ struct pconn {
 	size_t in_len, in_cap;
 	struct moat_buf out; /* plaintext queued by serve_conn_queue */
 	size_t wq;           /* bytes handed to uv_write, not yet written */
+	uint64_t deadline;   /* loop time of the timeout (0: none) */
+	uint64_t armed;      /* when the timer is set to fire */
 	enum cstate state;
 	int handles;
 	bool reading;
@@ -131,19 +133,37 @@ void serve_conn_abort(struct pconn *c)
 static void on_timer(uv_timer_t *t)
 {
 	struct pconn *c = t->data;
+	uint64_t now = uv_now(t->loop);
 
+	if (c->deadline == 0)
+		return; /* no timeout now */
+	if (now < c->deadline) {
+		/* Moved later since it was armed: sleep on. */
+		c->armed = c->deadline;
+		uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+		return;
+	}
 	/* A timeout in any state ends the connection: the handshake, a head
 	 * or a keep-alive wait took too long, the linger time is over, or a
 	 * tunnel has been silent for an hour. */
 	conn_close(c);
 }
 
+/* The connection's one timeout, ms from now (0: none).  The timer is only
+ * re-armed when the new deadline is earlier than the armed one; a later
+ * one (the usual case: each request pushes the idle timeout on) is taken
+ * up when it fires, which saves a timer operation or two per request. */
 static void timer_ms(struct pconn *c, int ms)
 {
-	if (ms > 0)
+	if (ms <= 0) {
+		c->deadline = 0;
+		return;
+	}
+	c->deadline = uv_now(c->timer.loop) + (uint64_t)ms;
+	if (!uv_is_active((uv_handle_t *)&c->timer) || c->armed > c->deadline) {
+		c->armed = c->deadline;
 		uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
-	else
-		uv_timer_stop(&c->timer);
+	}
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -204,16 +224,35 @@ static void write_raw(struct pconn *c, void *data, size_t len)
 		free(data);
 		return;
 	}
+	b = uv_buf_init(data, (unsigned)len);
+	if (c->wq == 0) {
+		/* Nothing queued: write now.  Most answers go out whole, with
+		 * no write request and no poll change (libuv's completion of a
+		 * queued write costs an epoll_ctl). */
+		int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+
+		if (n == (int)len) {
+			free(data);
+			return;
+		}
+		/* An error (n < 0 but EAGAIN) is left to uv_write, which
+		 * reports it later through on_write: callers go on with the
+		 * connection after queueing. */
+		if (n > 0) {
+			b.base += n;
+			b.len -= (size_t)n;
+		}
+	}
 	wr = malloc(sizeof(*wr));
 	if (wr == NULL) {
 		free(data);
 		conn_close(c);
 		return;
 	}
+	len = b.len;
 	wr->c = c;
 	wr->data = data;
 	wr->len = len;
-	b = uv_buf_init(data, (unsigned)len);
 	c->wq += len;
 	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
 		c->wq -= len;

@@ -37,6 +37,7 @@ struct up {
 	bool reused;
 	bool reading;
 	bool high; /* wq went over the high-water mark */
+	uint64_t deadline, armed; /* U_ACTIVE: as in conn.c's timer_ms */
 };
 
 struct serve_pool {
@@ -130,9 +131,19 @@ static void on_timer(uv_timer_t *t)
 		if (u->ops != NULL)
 			u->ops->connected(u->arg, u);
 		break;
-	case U_ACTIVE:
+	case U_ACTIVE: {
+		uint64_t now = uv_now(t->loop);
+
+		if (u->deadline == 0)
+			break;
+		if (now < u->deadline) {
+			u->armed = u->deadline;
+			uv_timer_start(&u->timer, on_timer, u->deadline - now, 0);
+			break;
+		}
 		up_fail(u, UP_ERR_TIMEOUT, "no answer in time");
 		break;
+	}
 	case U_IDLE:
 	case U_CLOSED:
 		up_close(u);
@@ -291,6 +302,22 @@ int serve_up_write(struct up *u, const void *data, size_t len)
 		return -1;
 	if (len == 0)
 		return 0;
+	if (u->wq == 0) {
+		/* Nothing queued: straight from the caller's bytes; only what
+		 * the socket does not take now is copied and queued. */
+		int n;
+
+		b = uv_buf_init((char *)data, (unsigned)len);
+		n = uv_try_write((uv_stream_t *)&u->tcp, &b, 1);
+		if (n == (int)len)
+			return 0;
+		/* An error is left to uv_write, which reports it through
+		 * on_write, as callers expect. */
+		if (n > 0) {
+			data = (const char *)data + n;
+			len -= (size_t)n;
+		}
+	}
 	if ((wr = malloc(sizeof(*wr) + len)) == NULL)
 		return -1;
 	memcpy(wr->data, data, len);
@@ -322,10 +349,16 @@ void serve_up_timeout(struct up *u, int ms)
 {
 	if (u->state != U_ACTIVE)
 		return;
-	if (ms > 0)
+	/* Re-armed only when earlier than armed (see conn.c's timer_ms). */
+	if (ms <= 0) {
+		u->deadline = 0;
+		return;
+	}
+	u->deadline = uv_now(u->timer.loop) + (uint64_t)ms;
+	if (!uv_is_active((uv_handle_t *)&u->timer) || u->armed > u->deadline) {
+		u->armed = u->deadline;
 		uv_timer_start(&u->timer, on_timer, (uint64_t)ms, 0);
-	else
-		uv_timer_stop(&u->timer);
+	}
 }
 
 bool serve_up_reused(const struct up *u)

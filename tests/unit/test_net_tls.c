@@ -643,6 +643,20 @@ static void test_resumption(void **state)
 
 		assert_false(resumed(c, cx, "a.test", NULL, &s1));
 		assert_true(resumed(c, cx, "a.test", s1, NULL));
+		/* Clients use a ticket once: each resumption brings a new one. */
+		{
+			SSL_SESSION *s3;
+			const unsigned char *t1, *t3;
+			size_t l1, l3;
+
+			assert_true(resumed(c, cx, "a.test", s1, &s3));
+			SSL_SESSION_get0_ticket(s1, &t1, &l1);
+			SSL_SESSION_get0_ticket(s3, &t3, &l3);
+			assert_true(l3 > 0);
+			assert_true(l1 != l3 || memcmp(t1, t3, l1) != 0);
+			assert_true(resumed(c, cx, "a.test", s3, NULL));
+			SSL_SESSION_free(s3);
+		}
 		/* another site's ticket does not resume */
 		assert_false(resumed(c, cx, "b.test", s1, NULL));
 		/* one rotation: the previous key still decrypts */
