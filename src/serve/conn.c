@@ -279,7 +279,9 @@ void serve_conn_queue(struct pconn *c, const void *data, size_t len)
 		conn_close(c);
 }
 
-void serve_conn_flush(struct pconn *c)
+/* Queued plaintext into TLS records; send them unless more is to follow
+ * (the close_notify after a last response: one write for both). */
+static void conn_flush(struct pconn *c, bool send)
 {
 	size_t len = c->out.len;
 
@@ -294,10 +296,16 @@ void serve_conn_flush(struct pconn *c)
 			conn_close(c);
 			return;
 		}
-		flush_tls(c);
+		if (send)
+			flush_tls(c);
 		return;
 	}
 	write_raw(c, moat_buf_steal(&c->out), len);
+}
+
+void serve_conn_flush(struct pconn *c)
+{
+	conn_flush(c, true);
 }
 
 void serve_conn_set_exchange(struct pconn *c, struct exchange *x)
@@ -640,8 +648,8 @@ void serve_conn_exchange_done(struct pconn *c, bool keep_alive)
 	if (c->state == C_CLOSED)
 		return;
 	if (!keep_alive || c->w->draining) {
-		serve_conn_flush(c);
-		if (c->tls != NULL) {
+		conn_flush(c, false);
+		if (c->tls != NULL && c->state != C_CLOSED) {
 			net_tls_conn_shutdown(c->tls);
 			flush_tls(c);
 		}

@@ -246,7 +246,8 @@ static void x_finish(struct exchange *x)
 	bool keep = x->client_keep && x->req_keep && x->req_done && !x->w->draining;
 
 	x->finished = true;
-	x_flush(x);
+	/* serve_conn_exchange_done sends what is queued (with the
+	 * close_notify, in one write, when the connection ends). */
 	serve_x_log(x, x->peer);
 	if (x->up != NULL) {
 		serve_up_release(x->up, x->resp_keep && x->req_done &&
