@@ -22,6 +22,11 @@
  *                our last response is not lost to a reset
  *   C_CLOSED     uv_close called; freed when both handles have closed
  *
+ * Writing to the client never closes the connection on the spot: a write
+ * that fails marks it dead (nothing more is read, written or started) and
+ * it is closed from its timer in the next loop turn.  The exchange and the
+ * code that called the write stay valid until their callbacks return.
+ *
  * Backpressure: reading stops when c->in is full (the upstream is slower
  * than the client) or when more than SERVE_HIGH_WATER bytes wait to be
  * written to the client; it resumes when they drain. */
@@ -63,6 +68,7 @@ struct pconn {
 	bool in_process; /* inside conn_process: don't re-enter, loop */
 	bool again;
 	bool shut_sent;
+	bool dead; /* a write failed: closed from the timer, nothing more done */
 	char peer[INET6_ADDRSTRLEN];
 };
 
@@ -135,6 +141,10 @@ static void on_timer(uv_timer_t *t)
 	struct pconn *c = t->data;
 	uint64_t now = uv_now(t->loop);
 
+	if (c->dead) {
+		conn_close(c);
+		return;
+	}
 	if (c->deadline == 0)
 		return; /* no timeout now */
 	if (now < c->deadline) {
@@ -155,6 +165,8 @@ static void on_timer(uv_timer_t *t)
  * up when it fires, which saves a timer operation or two per request. */
 static void timer_ms(struct pconn *c, int ms)
 {
+	if (c->dead || c->state == C_CLOSED)
+		return; /* the close is already due */
 	if (ms <= 0) {
 		c->deadline = 0;
 		return;
@@ -164,6 +176,21 @@ static void timer_ms(struct pconn *c, int ms)
 		c->armed = c->deadline;
 		uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
 	}
+}
+
+/* The connection cannot be written to any more: close it from the loop,
+ * not from inside the caller (see the top of this file). */
+static void conn_kill(struct pconn *c)
+{
+	if (c->dead || c->state == C_CLOSED)
+		return;
+	c->dead = true;
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+	}
+	c->armed = 0;
+	uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -182,7 +209,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 /* All queued bytes are written and the connection is finishing. */
 static void conn_shutdown(struct pconn *c)
 {
-	if (c->shut_sent || c->state != C_CLOSING)
+	if (c->shut_sent || c->state != C_CLOSING || c->dead)
 		return;
 	c->shut_sent = true;
 	c->shut.data = c;
@@ -220,7 +247,7 @@ static void write_raw(struct pconn *c, void *data, size_t len)
 	struct wreq *wr;
 	uv_buf_t b;
 
-	if (len == 0) {
+	if (len == 0 || c->dead || c->state == C_CLOSED) {
 		free(data);
 		return;
 	}
@@ -246,7 +273,7 @@ static void write_raw(struct pconn *c, void *data, size_t len)
 	wr = malloc(sizeof(*wr));
 	if (wr == NULL) {
 		free(data);
-		conn_close(c);
+		conn_kill(c);
 		return;
 	}
 	len = b.len;
@@ -255,10 +282,11 @@ static void write_raw(struct pconn *c, void *data, size_t len)
 	wr->len = len;
 	c->wq += len;
 	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+		/* Not writable any more (the client reset the connection). */
 		c->wq -= len;
 		free(data);
 		free(wr);
-		conn_close(c);
+		conn_kill(c);
 	}
 }
 
@@ -273,10 +301,10 @@ static void flush_tls(struct pconn *c)
 
 void serve_conn_queue(struct pconn *c, const void *data, size_t len)
 {
-	if (c->state == C_CLOSED || len == 0)
+	if (c->state == C_CLOSED || c->dead || len == 0)
 		return;
 	if (moat_buf_append(&c->out, data, len) != 0)
-		conn_close(c);
+		conn_kill(c);
 }
 
 /* Queued plaintext into TLS records; send them unless more is to follow
@@ -285,7 +313,7 @@ static void conn_flush(struct pconn *c, bool send)
 {
 	size_t len = c->out.len;
 
-	if (c->state == C_CLOSED || len == 0)
+	if (c->state == C_CLOSED || c->dead || len == 0)
 		return;
 	atomic_fetch_add_explicit(&c->w->srv->m.bytes_out, len, memory_order_relaxed);
 	if (c->tls != NULL) {
@@ -293,7 +321,7 @@ static void conn_flush(struct pconn *c, bool send)
 
 		moat_buf_free(&c->out);
 		if (r != 0) {
-			conn_close(c);
+			conn_kill(c);
 			return;
 		}
 		if (send)
@@ -346,7 +374,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 
 static void read_start(struct pconn *c)
 {
-	if (!c->reading && c->state != C_CLOSED &&
+	if (!c->reading && c->state != C_CLOSED && !c->dead &&
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
 		c->reading = true;
 }
@@ -413,7 +441,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
 	struct pconn *c = st->data;
 
-	if (n == 0 || c->state == C_CLOSED)
+	if (n == 0 || c->state == C_CLOSED || c->dead)
 		return;
 	if (n < 0) {
 		/* The client is gone (or has finished sending: HTTP/1.1
@@ -471,7 +499,7 @@ static void conn_read_tls(struct pconn *c)
 			conn_close(c);
 			return;
 		}
-		if (r == 0)
+		if (r == 0 || c->dead)
 			return;
 		if (net_tls_conn_is_acme(c->tls)) {
 			/* A tls-alpn-01 validation: the handshake was all. */
@@ -484,7 +512,7 @@ static void conn_read_tls(struct pconn *c)
 		}
 		handshake_done(c);
 	}
-	while (c->state == C_HEAD || c->state == C_EXCHANGE) {
+	while ((c->state == C_HEAD || c->state == C_EXCHANGE) && !c->dead) {
 		ssize_t n;
 
 		if (c->in == NULL) {
@@ -561,7 +589,7 @@ static void conn_process(struct pconn *c)
 	c->in_process = true;
 	do {
 		c->again = false;
-		while (c->state == C_HEAD && c->in_len > 0) {
+		while (c->state == C_HEAD && c->in_len > 0 && !c->dead) {
 			enum net_h1_result r;
 
 			if (c->m == NULL) {
@@ -598,7 +626,7 @@ static void conn_process(struct pconn *c)
 			free(c->m);
 			c->m = NULL;
 		}
-		while (c->state == C_EXCHANGE && c->x != NULL && c->in_len > 0 &&
+		while (c->state == C_EXCHANGE && c->x != NULL && c->in_len > 0 && !c->dead &&
 		       !serve_exchange_body_done(c->x)) {
 			size_t used = serve_exchange_client_data(c->x, c->in, c->in_len);
 

@@ -166,6 +166,13 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 
 	if (n == 0 || u->state == U_CLOSED)
 		return;
+	if (u->state == U_DEFER) {
+		/* Taken from the pool in this loop turn, and closed by the
+		 * upstream (or talking out of turn) before it was handed over:
+		 * the exchange hears of it (and retries on a new connection). */
+		up_fail(u, UP_ERR_CLOSED, n < 0 ? "closed while idle" : "data while idle");
+		return;
+	}
 	if (u->state != U_ACTIVE || u->ops == NULL) {
 		/* Idle in the pool: closed by the upstream, or talking out of
 		 * turn.  Either way it is of no use any more. */

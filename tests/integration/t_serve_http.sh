@@ -45,7 +45,9 @@ EOF
 # An upstream that keeps connections alive but closes one, unanswered,
 # when a second request comes on it (as one whose keep-alive time ran out
 # just then would): a pooled connection failing that way must be retried
-# on a new one, invisibly.
+# on a new one, invisibly.  GET /lastword is answered (keep-alive framing)
+# and the connection closed right after: the close can arrive when the
+# proxy has just taken the connection from its pool for the next request.
 cat >"$T/flaky.py" <<'EOF'
 import socket, sys, os, threading
 s = socket.socket()
@@ -65,8 +67,14 @@ def serve(c, cid):
                 c.close()
                 return
             buf += b
-        buf = buf.split(b"\r\n\r\n", 1)[1]
+        head, buf = buf.split(b"\r\n\r\n", 1)
         n += 1
+        if head.startswith(b"GET /lastword "):
+            # A keep-alive answer, then the connection closed at once (an
+            # upstream whose keep-alive time ran out just then).
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nlastword\n")
+            c.close()
+            return
         if n >= 2:
             print("conn %d: closed at request 2" % cid, file=sys.stderr, flush=True)
             c.close()
@@ -315,6 +323,41 @@ assert_ne "$(metric 'moat_upstream_errors_total{kind="closed"}')" 0 "moat_upstre
 run scurl -w ' %{http_code}\n' "$(surl /a flaky.localhost)" "$(surl /b flaky.localhost)" "$(surl /c flaky.localhost)"
 assert_eq "$(grep -c ' 200$' <<<"$OUT")" 3 "a pooled upstream connection closed unanswered: the request is retried (3 x 200)"
 assert_int_between "$(grep -c 'closed at request 2' "$T/flaky.log")" 1 3 "... (the upstream did close pooled connections)"
+# Clients that reset their connection (RST) while their request is at the
+# upstream: when the answer comes, writing it fails at once.  moat serve
+# must drop those connections and stay up (once it went on with a closed
+# connection and aborted in libuv's uv_close).
+cat >"$T/rst.py" <<'PYEOF'
+import socket, ssl, struct, sys, time
+port, name, ca, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+ctx = ssl.create_default_context(cafile=ca)
+for i in range(n):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname=name)
+    path = "/slow?ms=300" if i % 2 == 0 else "/slow?ms=250"
+    conn = "" if i % 3 else "Connection: close\r\n"
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path, name, conn)).encode())
+    time.sleep(0.05)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+time.sleep(0.6)
+PYEOF
+"$PY" "$T/rst.py" "$SV_HTTPS" chat.localhost "$ROOT_PEM" 6
+assert_ok "clients that reset while their request is at the upstream: moat serve is still running" pid_alive "$SV_PID"
+run scurl -o /dev/null -w '%{http_code}' "$(surl /hello)"
+assert_eq "$OUT" 200 "... and answers the next request"
+
+# Two requests pipelined: the second one takes the pooled connection in
+# the same loop turn in which the upstream's close arrives.
+printf 'GET /lastword HTTP/1.1\r\nHost: flaky.localhost\r\n\r\nGET /lastword HTTP/1.1\r\nHost: flaky.localhost\r\nConnection: close\r\n\r\n' >"$T/req.lastword"
+ok=0
+for i in 1 2 3 4 5 6 7 8; do
+	tls_raw "$T/req.lastword" flaky.localhost 5 >"$T/resp.lastword"
+	n=$(grep -c '^lastword' "$T/resp.lastword")
+	[ "$n" = 2 ] && ok=$((ok + 1))
+done
+assert_eq "$ok" 8 "a pooled connection the upstream closes as it is taken: the pipelined request is retried (8 of 8 pairs answered)"
+
+assert_ok "... and moat serve is still running" pid_alive "$SV_PID"
 
 serve_stop_checked "http"
 
