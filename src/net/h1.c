@@ -15,6 +15,7 @@
  * over the body bytes, which skips chunk data without looking at it. */
 #include "net/h1.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define METHOD_MAX 32                     /* longer methods are not methods */
@@ -161,7 +162,11 @@ static enum net_h1_result fail(struct net_h1_msg *m, bool response, int status)
 
 void net_h1_msg_reset(struct net_h1_msg *m)
 {
-	memset(m, 0, sizeof(*m));
+	/* Everything but fields[] (2 KB, once per message on the proxy's
+	 * path): an entry is written whole when its field is parsed, and
+	 * only the first nfields are ever read. */
+	memset(m, 0, offsetof(struct net_h1_msg, fields));
+	memset(&m->nfields, 0, sizeof(*m) - offsetof(struct net_h1_msg, nfields));
 	m->host_field = -1;
 	m->upgrade_field = -1;
 }

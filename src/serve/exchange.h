@@ -49,12 +49,14 @@ struct exchange {
 	struct timespec t0;
 	/* for the access log */
 	int version_minor;
+	const char *peer;
+	/* Last: the strings are set by serve_exchange_start, everything
+	 * before them is zeroed (1.8 KB less to clear per request). */
 	char method[33];
 	char target[1024];
 	char host[256];
 	char referer[256];
 	char ua[256];
-	const char *peer;
 };
 
 /* request.c */

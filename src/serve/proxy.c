@@ -177,7 +177,15 @@ static void client_head(struct exchange *x, struct moat_buf *b)
 	const struct net_h1_msg *m = x->resp;
 	const struct serve_site *site = x->gs->site;
 
-	moat_buf_printf(b, "HTTP/1.1 %d ", m->status);
+	{
+		/* The parser has checked that the status has three digits. */
+		char line[] = "HTTP/1.1 000 ";
+
+		line[9] = (char)('0' + m->status / 100 % 10);
+		line[10] = (char)('0' + m->status / 10 % 10);
+		line[11] = (char)('0' + m->status % 10);
+		moat_buf_puts(b, line);
+	}
 	moat_buf_append(b, x->rin + m->reason, m->reason_len);
 	moat_buf_puts(b, "\r\n");
 	for (size_t i = 0; i < m->nfields; i++) {

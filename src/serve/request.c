@@ -4,6 +4,7 @@
  * pages, redirects) and the access log line. */
 #include "serve/exchange.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,15 +297,23 @@ static int build_head(struct exchange *x, const char *buf, const struct net_h1_m
 		moat_buf_append(b, buf + u->value, u->value_len);
 		moat_buf_puts(b, "\r\n");
 	}
-	moat_buf_printf(b, "X-Forwarded-For: %s\r\nX-Real-IP: %s\r\nX-Forwarded-Proto: %s\r\n",
-			peer, peer, x->tls ? "https" : "http");
-	if (x->host[0] != '\0')
-		moat_buf_printf(b, "X-Forwarded-Host: %s\r\n", x->host);
-	moat_buf_printf(b, "Forwarded: for=%s%s%s%s", v6 ? "\"[" : "", peer, v6 ? "]\"" : "",
-			x->host[0] != '\0' ? ";host=\"" : "");
-	if (x->host[0] != '\0')
-		moat_buf_printf(b, "%s\"", x->host);
-	moat_buf_printf(b, ";proto=%s\r\n\r\n", x->tls ? "https" : "http");
+	{
+		/* Pieces, not printf: this runs for every request. */
+		const char *proto = x->tls ? "https" : "http";
+		bool host = x->host[0] != '\0';
+		const char *const parts[] = {
+			"X-Forwarded-For: ", peer, "\r\nX-Real-IP: ", peer,
+			"\r\nX-Forwarded-Proto: ", proto, "\r\n",
+			host ? "X-Forwarded-Host: " : "", host ? x->host : "", host ? "\r\n" : "",
+			"Forwarded: for=", v6 ? "\"[" : "", peer, v6 ? "]\"" : "",
+			host ? ";host=\"" : "", host ? x->host : "", host ? "\"" : "",
+			";proto=", proto, "\r\n\r\n",
+		};
+
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+			if (parts[i][0] != '\0' && moat_buf_puts(b, parts[i]) != 0)
+				return -1;
+	}
 	return b->data != NULL && b->len > 0 ? 0 : -1;
 }
 
@@ -369,7 +378,7 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 			  const char *peer, const char *sni, const char *buf,
 				      const struct net_h1_msg *m)
 {
-	struct exchange *x = calloc(1, sizeof(*x));
+	struct exchange *x = malloc(sizeof(*x));
 	const char *t;
 	size_t tl;
 	char path[1100];
@@ -378,6 +387,7 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 		serve_conn_abort(c);
 		return;
 	}
+	memset(x, 0, offsetof(struct exchange, method)); /* the strings are set below */
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	x->c = c;
 	x->w = serve_conn_worker(c);
