@@ -81,6 +81,7 @@ struct wreq {
 
 static void conn_process(struct pconn *c);
 static void conn_close(struct pconn *c);
+static void read_stop(struct pconn *c);
 static void conn_read_tls(struct pconn *c);
 
 static const struct serve_config *cfg(const struct pconn *c)
@@ -185,10 +186,7 @@ static void conn_kill(struct pconn *c)
 	if (c->dead || c->state == C_CLOSED)
 		return;
 	c->dead = true;
-	if (c->reading) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
-		c->reading = false;
-	}
+	read_stop(c);
 	c->armed = 0;
 	uv_timer_start(&c->timer, on_timer, 0, 0);
 }
