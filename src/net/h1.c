@@ -66,15 +66,6 @@ static bool is_target_char(unsigned char c)
 	return c > 0x20 && c < 0x7f;
 }
 
-/* uri-host (reg-name, IPv4, IP-literal) and ":" port: the same set as the
- * request parser of the small servers (http_parse.c). */
-static bool is_host_char(unsigned char c)
-{
-	if (is_alpha(c) || is_digit(c))
-		return true;
-	return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
-}
-
 /* A byte of a field value or reason phrase other than its end: HTAB, SP,
  * VCHAR, obs-text (RFC 9110 section 5.5). */
 static bool is_value_char(unsigned char c)
@@ -173,27 +164,62 @@ void net_h1_msg_reset(struct net_h1_msg *m)
 
 /* ---- the start line ------------------------------------------------------ */
 
+bool net_h1_authority_valid(const char *p, size_t n)
+{
+	size_t i = 0, digits;
+
+	if (n == 0)
+		return false;
+	if (p[0] == '[') {
+		/* An IPv6 literal: hex digits, ":" and "." (an embedded IPv4),
+		 * at least one ":"; no IPvFuture, no zone. */
+		bool colon = false;
+
+		for (i = 1; i < n && p[i] != ']'; i++) {
+			unsigned char c = (unsigned char)p[i];
+
+			if (c == ':')
+				colon = true;
+			else if (!is_digit(c) && c != '.' && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+				return false;
+		}
+		if (i == n || i < 3 || i > 46 || !colon)
+			return false;
+		i++;
+	} else {
+		/* reg-name or IPv4address, as DNS names are written: no
+		 * percent-encoding, no sub-delims, no userinfo. */
+		for (; i < n && p[i] != ':'; i++) {
+			unsigned char c = (unsigned char)p[i];
+
+			if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_' &&
+			    c != '~')
+				return false;
+		}
+		if (i == 0)
+			return false;
+	}
+	if (i == n)
+		return true;
+	if (p[i] != ':')
+		return false;
+	for (digits = 0, i++; i < n; i++, digits++)
+		if (!is_digit((unsigned char)p[i]))
+			return false;
+	return digits <= 5;
+}
+
 /* authority-form: uri-host ":" port (RFC 9112 section 3.2.3). */
 static bool authority_form(const char *t, size_t n)
 {
-	size_t colon = n;
+	const char *colon = n > 0 ? memrchr(t, ':', n) : NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!is_host_char((unsigned char)t[i]))
-			return false;
-		if (t[i] == ':')
-			colon = i;
-	}
-	if (colon == 0 || colon == n || n - colon - 1 < 1 || n - colon - 1 > 5)
-		return false;
-	for (size_t i = colon + 1; i < n; i++)
-		if (!is_digit((unsigned char)t[i]))
-			return false;
-	return true;
+	return colon != NULL && colon < t + n - 1 && memchr(colon, ']', (size_t)(t + n - colon)) == NULL &&
+	       net_h1_authority_valid(t, n);
 }
 
 /* absolute-form (RFC 9112 section 3.2.2), http and https only, with a
- * non-empty authority and no userinfo ("@" is not a host character). */
+ * valid non-empty authority (so no userinfo: "@" is not in one). */
 static bool absolute_form(const char *t, size_t n)
 {
 	size_t a, e;
@@ -205,9 +231,8 @@ static bool absolute_form(const char *t, size_t n)
 	else
 		return false;
 	for (e = a; e < n && t[e] != '/' && t[e] != '?'; e++)
-		if (!is_host_char((unsigned char)t[e]))
-			return false;
-	return e > a;
+		;
+	return net_h1_authority_valid(t + a, e - a);
 }
 
 /* Which form the target has, and whether the method allows it. */
@@ -393,9 +418,10 @@ static int field_line(const char *buf, size_t cr, bool response, struct net_h1_m
 		/* RFC 9112 section 3.2: more than one Host, or an invalid one */
 		if (m->host_field >= 0)
 			return 400;
-		for (size_t i = v; i < ve; i++)
-			if (!is_host_char((unsigned char)buf[i]))
-				return 400;
+		/* Empty is allowed: a target without an authority (RFC 9112
+		 * section 3.2). */
+		if (ve > v && !net_h1_authority_valid(buf + v, ve - v))
+			return 400;
 		m->host_field = (int)idx;
 	} else if (is_name(name, n, "expect") && !response) {
 		if (is_name(buf + v, ve - v, "100-continue"))
@@ -479,6 +505,7 @@ static int finish_response(const char *buf, const char *req_method, size_t req_m
 		m->framing = NET_H1_LENGTH;
 	else
 		m->framing = NET_H1_TO_CLOSE;
+	m->body_declared = m->te_seen || (m->cl_seen && m->content_length > 0);
 	mark_connection_options(buf, m);
 	if (m->version_minor == 1)
 		m->keep_alive = !m->conn_close;

@@ -95,6 +95,11 @@ struct net_h1_msg {
 	bool upgrade;             /* "Connection: upgrade" with an Upgrade field */
 	int upgrade_field;        /* index of Upgrade, -1 if none */
 	bool expect_continue;     /* requests: "Expect: 100-continue" */
+	bool body_declared;       /* responses: a Transfer-Encoding, or a
+				   * Content-Length above 0, whatever the
+				   * framing: after one that has no body (HEAD,
+				   * 204, 304) bytes the server sends late can't
+				   * be told from its next response */
 };
 
 /* Ready m for a new message (the bytes before it have been consumed).
@@ -106,8 +111,8 @@ void net_h1_msg_reset(struct net_h1_msg *m);
  * NET_H1_MAX_HEAD (a larger one counts as NET_H1_MAX_HEAD).  On
  * NET_H1_ERROR, m->status is the answer: 400 (bad syntax, bare CR or LF,
  * NUL or other control bytes in a field, obs-fold, white space before a
- * colon, no Host in HTTP/1.1, two Hosts in any version, Host
- * invalid, Content-Length with Transfer-Encoding, two Content-Lengths,
+ * colon, no Host in HTTP/1.1, two Hosts in any version, a Host that
+ * is neither empty nor net_h1_authority_valid, Content-Length with Transfer-Encoding, two Content-Lengths,
  * a Content-Length that is not digits or is over 2^62, Transfer-Encoding
  * in HTTP/1.0, a transfer coding list that does not end in "chunked" or
  * contains anything but "chunked"), 414 (request line over max_head), 431
@@ -141,6 +146,13 @@ enum net_h1_result net_h1_parse_request(const char *buf, size_t len, size_t max_
 enum net_h1_result net_h1_parse_response(const char *buf, size_t len, size_t max_head,
 					 const char *req_method, size_t req_method_len,
 					 struct net_h1_msg *m);
+
+/* Whether [p, p+n) is a valid authority (RFC 3986 section 3.2) as a Host
+ * value or in an absolute-form target, strictly: a DNS-style reg-name or
+ * IPv4 address (letters, digits, "-", ".", "_", "~"; no percent-encoding,
+ * no sub-delims, no userinfo) or an IPv6 literal in brackets, then
+ * optionally ":" and at most 5 digits.  Empty is not valid. */
+bool net_h1_authority_valid(const char *p, size_t n);
 
 /* Field lookup: the index of the first field named name (case-insensitive)
  * at or after index from, or -1. */

@@ -612,6 +612,49 @@ static void test_request_limits(void **state)
 	assert_int_equal(M.fields[1].value_len, NET_H1_MAX_HEAD - n - 4);
 }
 
+/* Host values and absolute-form authorities: RFC 3986, strictly (a Host
+ * is reflected into redirects and routes the request). */
+static void test_request_host(void **state)
+{
+	static const char *const good[] = {
+		"a", "chat.localhost", "chat.localhost:80", "CHAT.LOCALHOST", "127.0.0.1",
+		"[::1]", "[::1]:8443", "[::ffff:127.0.0.1]", "a-b_c~d.e", "h:", "h:65535",
+	};
+	static const char *const bad[] = {
+		"localhost:80:90", "]", "%", "a%zz", "a%41", "exa@mple", "u@h:80", "[::1",
+		"::1", "host:123456", "a,b", "x'y", "a!b", "a;b", "[v1.x]", "[::1]x",
+		"[::1%eth0]", "[]", ":80", "h:8a", "a b", "a(b)", "a*b", "a+b", "a=b", "a$b",
+	};
+	char req[300];
+
+	(void)state;
+	for (size_t i = 0; i < N(good); i++) {
+		assert_true(net_h1_authority_valid(good[i], strlen(good[i])));
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		if (run(req, strlen(req), NET_H1_MAX_HEAD, NULL) != 0)
+			fail_msg("Host %s refused", good[i]);
+		snprintf(req, sizeof(req), "GET http://%s/x HTTP/1.1\r\nHost: a\r\n\r\n", good[i]);
+		if (run(req, strlen(req), NET_H1_MAX_HEAD, NULL) != 0)
+			fail_msg("authority %s refused", good[i]);
+	}
+	for (size_t i = 0; i < N(bad); i++) {
+		int st;
+
+		if (net_h1_authority_valid(bad[i], strlen(bad[i])))
+			fail_msg("%s taken as an authority", bad[i]);
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		st = run(req, strlen(req), NET_H1_MAX_HEAD, NULL);
+		if (st != 400)
+			fail_msg("Host %s: %d, not 400", bad[i], st);
+		snprintf(req, sizeof(req), "GET http://%s/x HTTP/1.1\r\nHost: a\r\n\r\n", bad[i]);
+		st = run(req, strlen(req), NET_H1_MAX_HEAD, NULL);
+		if (st != 400)
+			fail_msg("authority %s: %d, not 400", bad[i], st);
+	}
+	assert_false(net_h1_authority_valid("", 0));
+	assert_int_equal(REQ("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 0); /* empty is allowed */
+}
+
 /* ---- responses ------------------------------------------------------------- */
 
 struct framing_case {
@@ -687,6 +730,28 @@ static void test_response_framing(void **state)
 				     "Content-Length: 0\r\n\r\n"),
 			 0);
 	assert_false(M.upgrade);
+}
+
+/* A response without a body that announced one: the proxy must not reuse
+ * the connection after it (late bytes would answer the next request). */
+static void test_response_body_declared(void **state)
+{
+	(void)state;
+	assert_int_equal(RESP("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n"), 0);
+	assert_int_equal(M.framing, NET_H1_NO_BODY);
+	assert_true(M.body_declared);
+	assert_int_equal(RESP("HEAD", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), 0);
+	assert_true(M.body_declared);
+	assert_int_equal(RESP("GET", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"), 0);
+	assert_true(M.body_declared);
+	assert_int_equal(RESP("GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"), 0);
+	assert_true(M.body_declared);
+	assert_int_equal(RESP("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0);
+	assert_false(M.body_declared);
+	assert_int_equal(RESP("GET", "HTTP/1.1 204 No Content\r\n\r\n"), 0);
+	assert_false(M.body_declared);
+	assert_int_equal(RESP("HEAD", "HTTP/1.1 200 OK\r\n\r\n"), 0);
+	assert_false(M.body_declared);
 }
 
 static void test_response_status_line(void **state)
@@ -1053,6 +1118,8 @@ int main(void)
 		cmocka_unit_test(test_request_upgrade_expect),
 		cmocka_unit_test(test_request_pipelined),
 		cmocka_unit_test(test_request_limits),
+		cmocka_unit_test(test_request_host),
+		cmocka_unit_test(test_response_body_declared),
 		cmocka_unit_test(test_response_framing),
 		cmocka_unit_test(test_response_status_line),
 		cmocka_unit_test(test_response_errors),
