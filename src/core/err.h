@@ -42,4 +42,10 @@ void moat_err_invalid(struct moat_err *e, const char *what, const char *in, cons
  * truncating with "..." so the result is always printable on one line. */
 void moat_escape(char *dst, size_t n, const char *src, size_t srclen);
 
+/* Copy untrusted text into dst (size n) as valid UTF-8, for JSON: valid
+ * UTF-8 sequences as they are, every other byte as the four characters
+ * \xNN; truncated (with "...") only between characters, never inside
+ * one. */
+void moat_utf8_escape(char *dst, size_t n, const char *src, size_t srclen);
+
 #endif

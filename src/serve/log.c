@@ -130,6 +130,52 @@ static void esc(char *dst, size_t n, const char *s)
 	moat_escape(dst, n, s, strlen(s));
 }
 
+/* For JSON: valid UTF-8, whatever the client sent (jansson refuses
+ * anything else, and the line would be lost). */
+static const char *utf8(char *dst, size_t n, const char *s)
+{
+	if (s == NULL)
+		return "";
+	moat_utf8_escape(dst, n, s, strlen(s));
+	return dst;
+}
+
+/* One JSON object on one line; its length is not capped (every field is:
+ * a line is never cut into invalid JSON). */
+static void access_json(struct serve_log *l, const struct serve_access *a)
+{
+	char ts[40], m[48], t[1200], r[1100], u[1100], h[300];
+	struct tm tm;
+	time_t now = time(NULL);
+	json_t *o;
+	char *s, *nl;
+	size_t len;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* jansson escapes the rest (\u escapes, JSON_ENSURE_ASCII). */
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:f, s:s, s:s}",
+		      "time", ts, "remote", a->peer, "host", utf8(h, sizeof(h), a->host),
+		      "method", utf8(m, sizeof(m), a->method), "uri", utf8(t, sizeof(t), a->target),
+		      "proto", a->version_minor ? "HTTP/1.1" : "HTTP/1.0", "status", a->status,
+		      "bytes", (json_int_t)a->bytes, "referer", utf8(r, sizeof(r), a->referer),
+		      "user_agent", utf8(u, sizeof(u), a->user_agent), "duration", a->seconds,
+		      "upstream", a->upstream ? a->upstream : "", "scheme", a->tls ? "https" : "http");
+	if (o == NULL)
+		return;
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (s == NULL)
+		return;
+	len = strlen(s);
+	if ((nl = realloc(s, len + 2)) != NULL) {
+		nl[len] = '\n';
+		write_line(l->access_fd, nl, len + 1); /* one write: one line */
+		s = nl;
+	}
+	free(s);
+}
+
 void serve_log_access(struct serve_log *l, const struct serve_access *a)
 {
 	char line[4096];
@@ -138,32 +184,10 @@ void serve_log_access(struct serve_log *l, const struct serve_access *a)
 	if (l == NULL || l->access_fd < 0)
 		return;
 	if (l->format == SERVE_LOG_JSON) {
-		char ts[40];
-		struct tm tm;
-		time_t now = time(NULL);
-		json_t *o;
-		char *s;
-
-		gmtime_r(&now, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		/* jansson escapes what the client sent (\u escapes). */
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:f, s:s, s:s}",
-			      "time", ts, "remote", a->peer, "host", a->host, "method",
-			      a->method, "uri", a->target, "proto",
-			      a->version_minor ? "HTTP/1.1" : "HTTP/1.0", "status", a->status,
-			      "bytes", (json_int_t)a->bytes, "referer", a->referer ? a->referer : "",
-			      "user_agent", a->user_agent ? a->user_agent : "", "duration",
-			      a->seconds, "upstream", a->upstream ? a->upstream : "", "scheme",
-			      a->tls ? "https" : "http");
-		if (o == NULL)
-			return;
-		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-		json_decref(o);
-		if (s == NULL)
-			return;
-		n = snprintf(line, sizeof(line), "%s\n", s);
-		free(s);
-	} else {
+		access_json(l, a);
+		return;
+	}
+	{
 		char ts[40], m[48], t[1200], r[300], u[300], h[300];
 		struct tm tm;
 		time_t now = time(NULL);
