@@ -453,6 +453,7 @@ void serve_config_init(struct serve_config *c)
 	c->idle_timeout_ms = 75000;
 	c->upstream_connect_timeout_ms = 5000;
 	c->upstream_timeout_ms = 60000;
+	c->send_timeout_ms = 60000;
 	c->max_connections = 20000;
 	c->access_log_format = SERVE_LOG_COMBINED;
 }

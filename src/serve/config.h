@@ -80,7 +80,9 @@ struct serve_config {
 	int header_timeout_ms;  /* 10000: a request head must arrive in this */
 	int idle_timeout_ms;    /* 75000: keep-alive connection with no request */
 	int upstream_connect_timeout_ms; /* 5000 -> 502 */
-	int upstream_timeout_ms;         /* 60000: no response head -> 504 */
+	int upstream_timeout_ms;         /* 60000: the upstream silent while moat waits
+					  * on it (an answer, or taking the request) */
+	int send_timeout_ms;    /* 60000: a client taking nothing of a response */
 	int max_connections;    /* 20000 per worker */
 	int64_t max_body_size;  /* 0 = unlimited (streamed anyway) */
 	/* logs */

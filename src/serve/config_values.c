@@ -651,6 +651,8 @@ const struct serve_cfg_directive serve_cfg_directives[] = {
 	 d_timeout, "upstream-connect-timeout DURATION, e.g. 5s"},
 	{"upstream-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(upstream_timeout_ms), d_timeout,
 	 "upstream-timeout DURATION, e.g. 60s"},
+	{"send-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(send_timeout_ms), d_timeout,
+	 "send-timeout DURATION, e.g. 60s"},
 	{"max-connections", G, 1, 1, 1, 1000000, OFF(max_connections), d_int, "max-connections N"},
 	{"max-body-size", G, 1, 1, 0, LONG_MAX, OFF(max_body_size), d_size,
 	 "max-body-size SIZE (0: unlimited), e.g. 10m"},

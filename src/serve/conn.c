@@ -16,12 +16,26 @@
  *                in a byte at a time still has to be complete in time)
  *   C_EXCHANGE   an exchange (proxy.c) owns the request; body bytes are
  *                handed to it as it can take them
+ *   C_DISCARD    moat answered the request itself before its body was
+ *                read (a redirect, an error page): the body (at most
+ *                SERVE_DISCARD_MAX, within the header timeout) is read and
+ *                dropped, then C_HEAD -- never parsed as a request
  *   C_CLOSING    the last bytes are queued: once written, close_notify is
  *                sent and the sending side shut down; what the client
  *                still sends is read and dropped for LINGER_MS, so that
  *                our last response is not lost to a reset
  *   C_CLOSED     uv_close called; freed when both handles have closed
  *
+ * Transitions: C_HANDSHAKE -> C_HEAD (plain connections start there) ->
+ * C_EXCHANGE -> C_HEAD, C_DISCARD or C_CLOSING; C_DISCARD -> C_HEAD or
+ * C_CLOSING; any -> C_CLOSED.
+ *
+ * The one timer measures what the connection waits for, and only that:
+ * the handshake and a head (header-timeout), the next request
+ * (idle-timeout), an upload moat is ready to read (idle-timeout; not while
+ * the upstream holds it up: upstream.c times that), the client taking a
+ * response (send-timeout, restarted by every write that completes; not
+ * while moat waits for the upstream), a tunnel (an hour), the linger.
  * Writing to the client never closes the connection on the spot: a write
  * that fails marks it dead (nothing more is read, written or started) and
  * it is closed from its timer in the next loop turn.  The exchange and the
@@ -43,7 +57,7 @@
 #define IN_EXTRA (64 * 1024) /* bytes of body/pipelined data c->in may hold */
 #define TUNNEL_IDLE_MS (3600 * 1000)
 
-enum cstate { C_HANDSHAKE, C_HEAD, C_EXCHANGE, C_CLOSING, C_CLOSED };
+enum cstate { C_HANDSHAKE, C_HEAD, C_EXCHANGE, C_DISCARD, C_CLOSING, C_CLOSED };
 
 struct pconn {
 	uv_tcp_t tcp;
@@ -69,6 +83,12 @@ struct pconn {
 	bool again;
 	bool shut_sent;
 	bool dead; /* a write failed: closed from the timer, nothing more done */
+	bool send_wait; /* the timer is the send timeout */
+	/* C_DISCARD: the body being dropped */
+	enum net_h1_framing dframing; /* NET_H1_NO_BODY: none */
+	uint64_t dleft;
+	uint64_t dseen;
+	struct net_h1_chunked dck;
 	char peer[INET6_ADDRSTRLEN];
 };
 
@@ -155,8 +175,13 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	/* A timeout in any state ends the connection: the handshake, a head
-	 * or a keep-alive wait took too long, the linger time is over, or a
-	 * tunnel has been silent for an hour. */
+	 * or a keep-alive wait took too long, the client took none of a
+	 * response in time, the linger time is over, or a tunnel has been
+	 * silent for an hour. */
+	if (c->send_wait && c->gen->log != NULL)
+		serve_log_error(c->gen->log, "client %s took nothing of a response for %d ms "
+				"(send-timeout): connection closed", c->peer,
+				cfg(c)->send_timeout_ms);
 	conn_close(c);
 }
 
@@ -168,6 +193,7 @@ static void timer_ms(struct pconn *c, int ms)
 {
 	if (c->dead || c->state == C_CLOSED)
 		return; /* the close is already due */
+	c->send_wait = false;
 	if (ms <= 0) {
 		c->deadline = 0;
 		return;
@@ -177,6 +203,46 @@ static void timer_ms(struct pconn *c, int ms)
 		c->armed = c->deadline;
 		uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
 	}
+}
+
+/* The timer for what the connection waits for now (see the top), where
+ * that follows from the write queue and the exchange; the handshake, a
+ * head, a dropped body and the linger keep the deadline they were given. */
+static void conn_timer(struct pconn *c)
+{
+	bool sending = c->wq > 0;
+	int ms;
+
+	switch (c->state) {
+	case C_HEAD:
+		if (c->head_started)
+			return;
+		ms = sending ? cfg(c)->send_timeout_ms : cfg(c)->idle_timeout_ms;
+		break;
+	case C_EXCHANGE:
+		if (c->x == NULL)
+			return;
+		if (serve_exchange_is_tunnel(c->x)) {
+			timer_ms(c, TUNNEL_IDLE_MS);
+			return;
+		}
+		if (sending)
+			ms = cfg(c)->send_timeout_ms;
+		else if (!serve_exchange_body_done(c->x) && c->in_len == 0)
+			ms = cfg(c)->idle_timeout_ms; /* waiting for the upload */
+		else
+			ms = 0; /* waiting for the upstream (upstream.c times it) */
+		break;
+	case C_CLOSING:
+		if (c->shut_sent || !sending)
+			return;
+		ms = cfg(c)->send_timeout_ms;
+		break;
+	default:
+		return;
+	}
+	timer_ms(c, ms);
+	c->send_wait = sending && ms > 0;
 }
 
 /* The connection cannot be written to any more: close it from the loop,
@@ -235,6 +301,7 @@ static void on_write(uv_write_t *req, int status)
 		conn_shutdown(c);
 		return;
 	}
+	conn_timer(c); /* the client took bytes: its send timeout restarts */
 	if (c->wq < SERVE_HIGH_WATER / 2 && c->x != NULL)
 		serve_exchange_client_drained(c->x);
 }
@@ -285,7 +352,10 @@ static void write_raw(struct pconn *c, void *data, size_t len)
 		free(data);
 		free(wr);
 		conn_kill(c);
+		return;
 	}
+	if (c->wq == len)
+		conn_timer(c); /* the client must now take it */
 }
 
 static void flush_tls(struct pconn *c)
@@ -510,7 +580,8 @@ static void conn_read_tls(struct pconn *c)
 		}
 		handshake_done(c);
 	}
-	while ((c->state == C_HEAD || c->state == C_EXCHANGE) && !c->dead) {
+	while ((c->state == C_HEAD || c->state == C_EXCHANGE || c->state == C_DISCARD) &&
+	       !c->dead) {
 		ssize_t n;
 
 		if (c->in == NULL) {
@@ -563,6 +634,49 @@ static void conn_read_tls(struct pconn *c)
 
 /* ---- requests ------------------------------------------------------------------ */
 
+/* The access log line of a request that could not be parsed: its first
+ * line as far as it goes, split like a request line (the log escapes it). */
+static void log_rejected(struct pconn *c, int status)
+{
+	struct serve_access a = {0};
+	char method[33] = "", target[1024] = "";
+	const char *p = c->in, *e = c->in + c->in_len, *eol, *sp;
+	size_t n;
+
+	if (c->gen->log == NULL)
+		return;
+	while (p < e && (*p == '\r' || *p == '\n'))
+		p++;
+	for (eol = p; eol < e && *eol != '\r' && *eol != '\n'; eol++)
+		;
+	a.version_minor = 1;
+	if (eol - p > 9 && memcmp(eol - 9, " HTTP/1.", 8) == 0) {
+		a.version_minor = eol[-1] == '0' ? 0 : 1;
+		eol -= 9;
+	}
+	sp = memchr(p, ' ', (size_t)(eol - p));
+	if (sp == NULL)
+		sp = eol;
+	n = (size_t)(sp - p) < sizeof(method) ? (size_t)(sp - p) : sizeof(method) - 1;
+	memcpy(method, p, n);
+	method[n] = '\0';
+	if (sp < eol) {
+		sp++;
+		n = (size_t)(eol - sp) < sizeof(target) ? (size_t)(eol - sp) : sizeof(target) - 1;
+		memcpy(target, sp, n);
+		target[n] = '\0';
+	}
+	/* NUL bytes end the strings early: what follows them is not shown. */
+	a.peer = c->peer;
+	a.host = "";
+	a.method = method;
+	a.target = target;
+	a.status = status;
+	a.tls = c->tls != NULL;
+	a.upstream = "";
+	serve_log_access(c->gen->log, &a);
+}
+
 static void head_error(struct pconn *c, int status)
 {
 	char body[160];
@@ -575,7 +689,75 @@ static void head_error(struct pconn *c, int status)
 					: "Bad Request");
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
+	log_rejected(c, status);
 	serve_reply(c, NULL, status, NULL, body, (size_t)n, NULL, false);
+}
+
+/* The last response is queued: send it, with the close_notify, then close
+ * (lingering: see C_CLOSING). */
+static void conn_end(struct pconn *c)
+{
+	conn_flush(c, false);
+	if (c->tls != NULL && c->state != C_CLOSED) {
+		net_tls_conn_shutdown(c->tls);
+		flush_tls(c);
+	}
+	if (c->state == C_CLOSED)
+		return;
+	c->state = C_CLOSING;
+	read_start(c); /* to linger */
+	timer_ms(c, LINGER_MS * 5);
+	if (c->wq == 0)
+		conn_shutdown(c);
+	else
+		conn_timer(c);
+}
+
+void serve_conn_discard(struct pconn *c, enum net_h1_framing framing, uint64_t left)
+{
+	c->dframing = framing;
+	c->dleft = left;
+	c->dseen = 0;
+	net_h1_chunked_init(&c->dck);
+}
+
+/* C_DISCARD: drop what of c->in belongs to the body; after its end, the
+ * next request (or the end, when draining). */
+static void discard_some(struct pconn *c)
+{
+	size_t used = c->in_len;
+	bool done;
+
+	if (c->dframing == NET_H1_LENGTH) {
+		if (used > c->dleft)
+			used = (size_t)c->dleft;
+		c->dleft -= used;
+		done = c->dleft == 0;
+	} else {
+		enum net_h1_chunk_result r = net_h1_chunked_scan(&c->dck, c->in, c->in_len, &used);
+
+		if (r == NET_H1_CHUNK_ERROR) {
+			conn_end(c);
+			return;
+		}
+		done = r == NET_H1_CHUNK_DONE;
+	}
+	c->dseen += used;
+	in_consume(c, used);
+	if (!done) {
+		if (c->dseen > SERVE_DISCARD_MAX)
+			conn_end(c); /* more than it said, or than is worth reading */
+		return;
+	}
+	c->dframing = NET_H1_NO_BODY;
+	c->state = C_HEAD;
+	c->head_started = false;
+	if (c->w->draining) {
+		conn_end(c);
+		return;
+	}
+	in_release(c);
+	conn_timer(c);
 }
 
 static void conn_process(struct pconn *c)
@@ -587,9 +769,13 @@ static void conn_process(struct pconn *c)
 	c->in_process = true;
 	do {
 		c->again = false;
-		while (c->state == C_HEAD && c->in_len > 0 && !c->dead) {
+		while ((c->state == C_HEAD || c->state == C_DISCARD) && c->in_len > 0 && !c->dead) {
 			enum net_h1_result r;
 
+			if (c->state == C_DISCARD) {
+				discard_some(c);
+				continue;
+			}
 			if (c->m == NULL) {
 				if ((c->m = malloc(sizeof(*c->m))) == NULL) {
 					conn_close(c);
@@ -639,14 +825,8 @@ static void conn_process(struct pconn *c)
 	if (c->state != C_CLOSED && (c->in_len >= in_limit(c) ||
 				     serve_conn_write_queue(c) > SERVE_HIGH_WATER))
 		read_stop(c);
-	if (c->state == C_EXCHANGE && c->x != NULL) {
-		if (serve_exchange_is_tunnel(c->x))
-			timer_ms(c, TUNNEL_IDLE_MS);
-		else if (!serve_exchange_body_done(c->x))
-			timer_ms(c, cfg(c)->idle_timeout_ms); /* a stalled upload */
-		else
-			timer_ms(c, 0);
-	}
+	if (c->state == C_EXCHANGE)
+		conn_timer(c);
 out:
 	c->in_process = false;
 }
@@ -674,26 +854,24 @@ void serve_conn_exchange_done(struct pconn *c, bool keep_alive)
 	if (c->state == C_CLOSED)
 		return;
 	if (!keep_alive || c->w->draining) {
-		conn_flush(c, false);
-		if (c->tls != NULL && c->state != C_CLOSED) {
-			net_tls_conn_shutdown(c->tls);
-			flush_tls(c);
-		}
-		c->state = C_CLOSING;
-		read_start(c); /* to linger */
-		timer_ms(c, LINGER_MS * 5);
-		if (c->wq == 0)
-			conn_shutdown(c);
+		conn_end(c);
 		return;
 	}
 	serve_conn_flush(c);
-	c->state = C_HEAD;
 	c->head_started = false;
-	in_release(c);
-	timer_ms(c, cfg(c)->idle_timeout_ms);
+	if (c->dframing != NET_H1_NO_BODY) {
+		/* A body moat did not read (it answered itself): dropped
+		 * first, within the header timeout. */
+		c->state = C_DISCARD;
+		timer_ms(c, cfg(c)->header_timeout_ms);
+	} else {
+		c->state = C_HEAD;
+		in_release(c);
+		conn_timer(c);
+	}
 	if (c->in_len > 0)
 		conn_process(c);
-	if (c->state == C_HEAD && c->in_len < in_limit(c) &&
+	if ((c->state == C_HEAD || c->state == C_DISCARD) && c->in_len < in_limit(c) &&
 	    serve_conn_write_queue(c) <= SERVE_HIGH_WATER) {
 		read_start(c);
 		if (c->tls != NULL && !c->in_process)
@@ -718,8 +896,18 @@ void serve_conn_accept(uv_stream_t *ls, int status)
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
 
-	if (status != 0)
+	if (status != 0) {
+		/* libuv has already dropped the connection (at the descriptor
+		 * limit it accepts and closes it): say so, once a second. */
+		uint64_t now = uv_now(&w->loop);
+
+		if (now - w->accept_err_logged >= 1000 || w->accept_err_logged == 0) {
+			w->accept_err_logged = now ? now : 1;
+			serve_log_error(w->gen->log, "cannot accept a connection: %s",
+					uv_strerror(status));
+		}
 		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || uv_tcp_init(&w->loop, &c->tcp) != 0) {
 		free(c);

@@ -25,8 +25,11 @@ struct exchange {
 	bool req_done;
 	bool req_body_started; /* body bytes have gone upstream: no retry */
 	bool req_keep;
+	bool expect_continue;
 	bool upgrade;
 	bool head_req;
+	bool head_sent;        /* the head was handed to the upstream: it may
+				* have the request (a retry must be safe) */
 	/* the response */
 	char *rin;
 	size_t rin_len, rin_cap;

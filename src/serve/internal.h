@@ -5,9 +5,10 @@
  *   main thread     signals (SIGHUP reload, SIGTERM/SIGINT drain), the
  *                   certificate manager (obtain, renew, reload files, OCSP
  *                   staples), the admin listener (/metrics) on a net_server
- *   N workers       one libuv loop each, own listening sockets on the same
- *                   ports (SO_REUSEPORT: the kernel spreads connections),
- *                   own client connections and own pools of upstream
+ *   N workers       one libuv loop each, accepting from the same listening
+ *                   sockets (bound once, no SO_REUSEPORT: no other process
+ *                   can share the ports), own client connections and own
+ *                   pools of upstream
  *                   connections; nothing shared on the request path but the
  *                   TLS contexts (read-mostly, reference-counted) and atomic
  *                   counters
@@ -143,12 +144,14 @@ struct serve_worker {
 	bool started;
 	atomic_bool done;      /* its loop has returned */
 	bool loop_ready;
+	uint64_t accept_err_logged; /* loop time of the last accept error logged */
 	char rbuf[64 * 1024];  /* every read lands here first */
 	char pbuf[16 * 1024];  /* plaintext for a connection without a buffer */
 };
 
-/* A listening socket (SO_REUSEPORT) on addr ("" = all) and port; opt names
- * the option that sets the port, for the hint. */
+/* A listening socket on addr ("" = all) and port, not shareable with
+ * another process; opt names the option that sets the port, for the
+ * hint. */
 int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err *err);
 uint16_t serve_bound_port(int fd);
 /* The loop and the listeners on w->fds (main thread, before start). */
@@ -231,7 +234,15 @@ void serve_conn_close_all(struct serve_worker *w);
 /* What the exchange code (proxy.c) uses of a client connection. */
 void serve_conn_queue(struct pconn *c, const void *data, size_t len);
 void serve_conn_flush(struct pconn *c);
+/* The exchange is over (freed here); keep_alive: the next request may
+ * follow on the connection. */
 void serve_conn_exchange_done(struct pconn *c, bool keep_alive);
+/* Before serve_conn_exchange_done(c, true) for a request whose body was
+ * not read: the body (framing, and for NET_H1_LENGTH its length) is read
+ * and dropped before the next request is parsed; over SERVE_DISCARD_MAX
+ * bytes, the connection is closed instead. */
+void serve_conn_discard(struct pconn *c, enum net_h1_framing framing, uint64_t left);
+#define SERVE_DISCARD_MAX (64 * 1024)
 void serve_conn_abort(struct pconn *c);
 /* Plaintext waiting to be forwarded has drained below the mark: read the
  * client again. */
@@ -260,9 +271,14 @@ struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, i
 			bool fresh, const struct up_ops *ops, void *arg);
 int serve_up_write(struct up *u, const void *data, size_t len);
 size_t serve_up_write_queue(const struct up *u);
+/* Stop reading it (the client is slow) or read again.  While paused, its
+ * silence is not timed. */
 void serve_up_pause(struct up *u, bool pause);
-/* Timeout for the next read (0: none). */
-void serve_up_timeout(struct up *u, int ms);
+/* The upstream's silence allowed (0: none): while answer (the exchange
+ * waits for response bytes) and not paused, and while bytes wait to be
+ * written to it; each restarted by progress.  Then ops->failed with
+ * UP_ERR_TIMEOUT. */
+void serve_up_timeout(struct up *u, int ms, bool answer);
 bool serve_up_reused(const struct up *u);
 /* Give it back: to the pool when reusable, else closed. */
 void serve_up_release(struct up *u, bool reusable);

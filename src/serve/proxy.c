@@ -65,6 +65,7 @@ static void x_up_connected(void *arg, struct up *u)
 {
 	struct exchange *x = arg;
 
+	x->head_sent = true;
 	if (serve_up_write(u, x->head.data, x->head.len) != 0) {
 		x_retry_or_fail(x, UP_ERR_CLOSED, "write failed");
 		return;
@@ -73,7 +74,7 @@ static void x_up_connected(void *arg, struct up *u)
 	if (x->req_framing == NET_H1_NO_BODY ||
 	    (x->req_framing == NET_H1_LENGTH && x->req_left == 0))
 		x->req_done = true;
-	serve_up_timeout(u, x->req_done ? x->g->cfg.upstream_timeout_ms : 0);
+	serve_up_timeout(u, x->g->cfg.upstream_timeout_ms, x->req_done);
 	/* Body bytes that came with the head wait in the client's buffer. */
 	serve_conn_resume(x->c);
 }
@@ -98,9 +99,19 @@ static void x_log_up_error(struct exchange *x, enum serve_up_error e, const char
 				x->host, why);
 }
 
+/* Methods a proxy may send again when a connection failed under them
+ * (RFC 9110 section 9.2.2). */
+static bool idempotent(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0 ||
+	       strcmp(m, "TRACE") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+}
+
 /* Before the response has started: try the next upstream address (a
- * connection that could not be made, or a pooled one the upstream had
- * closed), else answer 502/504. */
+ * connection that could not be made), or a new connection when a pooled
+ * one was closed under the request -- if the upstream never got it or the
+ * method is idempotent (it may have been processed: a POST must not be
+ * done twice) -- else answer 502/504. */
 static void x_retry_or_fail(struct exchange *x, enum serve_up_error e, const char *why)
 {
 	bool reused = x->up != NULL && serve_up_reused(x->up);
@@ -111,7 +122,8 @@ static void x_retry_or_fail(struct exchange *x, enum serve_up_error e, const cha
 	}
 	if (!x->resp_any && !x->req_body_started &&
 	    ((e == UP_ERR_CONNECT && x->attempt < x->gs->naddrs) ||
-	     (e == UP_ERR_CLOSED && reused))) {
+	     (e == UP_ERR_CLOSED && reused && (!x->head_sent || idempotent(x->method))))) {
+		x->head_sent = false;
 		if (e == UP_ERR_CLOSED) {
 			x->attempt--; /* the same address, on a new connection */
 			x->fresh = true;
@@ -344,7 +356,11 @@ static bool x_head(struct exchange *x)
 		x->resp_framing = m->framing;
 		x->resp_left = m->content_length;
 		net_h1_chunked_init(&x->resp_ck);
-		x->resp_keep = m->keep_alive && m->framing != NET_H1_TO_CLOSE;
+		/* After a HEAD, 204 or 304 that announced a body, bytes the
+		 * upstream sends late would be read as the next request's
+		 * answer -- another client's: not reused. */
+		x->resp_keep = m->keep_alive && m->framing != NET_H1_TO_CLOSE &&
+			       !(m->framing == NET_H1_NO_BODY && m->body_declared);
 		/* An early answer (the rest of the body unread) and a body that
 		 * ends with the connection both end the client's too. */
 		x->client_keep = x->req_keep && x->req_done && m->framing != NET_H1_TO_CLOSE;
@@ -362,7 +378,7 @@ static bool x_head(struct exchange *x)
 	if (m->status == 101) {
 		x->tunnel = true;
 		atomic_fetch_add_explicit(&x->w->srv->m.websockets, 1, memory_order_relaxed);
-		serve_up_timeout(x->up, 0);
+		serve_up_timeout(x->up, 0, false);
 		serve_conn_tunnel_activity(x->c);
 		serve_x_log(x, x->peer); /* logged when it starts: tunnels last */
 	}
@@ -435,8 +451,6 @@ static void x_up_data(void *arg, const char *p, size_t n)
 		x_flush(x);
 		return;
 	}
-	if (x->req_done)
-		serve_up_timeout(x->up, x->g->cfg.upstream_timeout_ms);
 	if (!x->resp_head_done) {
 		size_t take = rin_fill(x, p, n);
 
@@ -591,7 +605,7 @@ size_t serve_exchange_client_data(struct exchange *x, const char *p, size_t n)
 		}
 	}
 	if (x->req_done)
-		serve_up_timeout(x->up, x->g->cfg.upstream_timeout_ms);
+		serve_up_timeout(x->up, x->g->cfg.upstream_timeout_ms, true);
 	return used;
 }
 

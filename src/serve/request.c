@@ -15,10 +15,17 @@
 
 /* ---- small helpers ------------------------------------------------------------- */
 
+/* A copy cut to n - 1 bytes where it must be, and then not inside a UTF-8
+ * sequence (a User-Agent cut at its limit stays valid text in the log). */
 static void copy_span(char *dst, size_t n, const char *p, size_t len)
 {
-	if (len >= n)
+	if (len >= n) {
 		len = n - 1;
+		for (size_t k = 0; k < 3 && len > 0 && ((unsigned char)p[len] & 0xc0) == 0x80; k++)
+			len--;
+		if (((unsigned char)p[len] & 0xc0) == 0x80)
+			len = n - 1; /* not UTF-8 anyway: cut where it falls */
+	}
 	memcpy(dst, p, len);
 	dst[len] = '\0';
 }
@@ -164,12 +171,39 @@ void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, b
 				gs->site->headers[i].value);
 }
 
+/* The request's body has not been read (nor forwarded): an answer made
+ * here must get it out of the way before the next request is parsed, or
+ * the body would be taken for one (CL.0 smuggling). */
+static bool body_unread(const struct exchange *x)
+{
+	if (x->req_done)
+		return false;
+	switch (x->req_framing) {
+	case NET_H1_LENGTH:
+		return x->req_left > 0;
+	case NET_H1_CHUNKED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ctype,
 		 const char *body, size_t len, const char *location, bool keep_alive)
 {
 	struct moat_buf b = MOAT_BUF_INIT;
 	bool head_only = x != NULL && x->head_req;
+	bool discard = false;
 
+	if (x != NULL && keep_alive && body_unread(x)) {
+		/* Read and drop a small body that nothing has touched yet; a
+		 * large one, one partly forwarded, or one the client waits to
+		 * be asked for (100-continue: it may never come) ends the
+		 * connection instead. */
+		discard = !x->req_body_started && !x->expect_continue &&
+			  (x->req_framing == NET_H1_CHUNKED || x->req_left <= SERVE_DISCARD_MAX);
+		keep_alive = discard;
+	}
 	moat_buf_printf(&b, "HTTP/1.1 %d %s\r\nServer: moat\r\n%s", status, reason(status),
 			date_line());
 	if (location != NULL)
@@ -187,6 +221,8 @@ void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ct
 		moat_buf_append(&b, body, len);
 	serve_conn_queue(c, b.data, b.len);
 	moat_buf_free(&b);
+	if (discard)
+		serve_conn_discard(c, x->req_framing, x->req_left);
 	if (x != NULL) {
 		x->status = status;
 		x->bytes = head_only ? 0 : len;
@@ -207,15 +243,18 @@ void serve_x_page(struct exchange *x, int status, const char *text)
 
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
+	/* serve_reply drops (or closes on) a body left unread. */
 	serve_reply(x->c, x, status, "text/html; charset=utf-8", body, (size_t)n, NULL,
-		    x->req_done && x->req_keep && status < 500);
+		    x->req_keep && status < 500);
 }
 
 /* ---- the request going upstream ---------------------------------------------------- */
 
-/* The Host the client asked for, without its port: from an absolute-form
- * target if there is one (RFC 9112 section 3.2.2), else the Host field. */
-static void request_host(const char *buf, const struct net_h1_msg *m, char *out, size_t n)
+/* The Host the client asked for (with its port, if any): from an
+ * absolute-form target if there is one (RFC 9112 section 3.2.2), else the
+ * Host field.  false if it does not fit in out (n - 1 bytes: more than a
+ * DNS name and a port), which would route by a name cut short. */
+static bool request_host(const char *buf, const struct net_h1_msg *m, char *out, size_t n)
 {
 	const char *h = "";
 	size_t hl = 0;
@@ -235,27 +274,28 @@ static void request_host(const char *buf, const struct net_h1_msg *m, char *out,
 		hl = m->fields[m->host_field].value_len;
 	}
 	copy_span(out, n, h, hl);
+	return hl < n;
 }
 
-/* The path-and-query of the target as the upstream gets it. */
+/* The path-and-query of the target as the upstream gets it: origin-form
+ * and "*" as they are, absolute-form without its scheme and authority.
+ * *slash: a "/" goes before it ("http://h?q" is "/?q", RFC 9112 section
+ * 3.2.1: an empty path is "/"). */
 static void upstream_target(const char *buf, const struct net_h1_msg *m, const char **t,
-			    size_t *len)
+			    size_t *len, bool *slash)
 {
 	*t = buf + m->target;
 	*len = m->target_len;
+	*slash = false;
 	if (m->target_form == NET_H1_ABSOLUTE) {
 		const char *e = *t + *len, *p = memchr(*t, ':', *len);
 
 		p = p != NULL ? p + 3 : e;
 		while (p < e && *p != '/' && *p != '?')
 			p++;
-		if (p == e) {
-			*t = "/";
-			*len = 1;
-		} else {
-			*len = (size_t)(e - p);
-			*t = p;
-		}
+		*len = (size_t)(e - p);
+		*t = p;
+		*slash = p == e || *p != '/';
 	}
 }
 
@@ -265,11 +305,12 @@ static int build_head(struct exchange *x, const char *buf, const struct net_h1_m
 	struct moat_buf *b = &x->head;
 	const char *t;
 	size_t tl;
+	bool slash;
 	bool v6 = strchr(peer, ':') != NULL;
 
-	upstream_target(buf, m, &t, &tl);
+	upstream_target(buf, m, &t, &tl, &slash);
 	moat_buf_append(b, buf + m->method, m->method_len);
-	moat_buf_puts(b, " ");
+	moat_buf_puts(b, slash ? " /" : " ");
 	moat_buf_append(b, t, tl);
 	moat_buf_puts(b, " HTTP/1.1\r\n");
 	if (m->target_form == NET_H1_ABSOLUTE || m->host_field < 0)
@@ -330,18 +371,21 @@ static void field_copy(const char *buf, const struct net_h1_msg *m, const char *
 }
 
 /* Port 80: ACME http-01 answers, the redirect to https, or (redirect off)
- * proxying as plain HTTP.  true when answered. */
-static bool plain_answer(struct exchange *x, const char *path)
+ * proxying as plain HTTP.  [t, t+tl) is the path-and-query (slash: a "/"
+ * goes before it).  true when answered. */
+static bool plain_answer(struct exchange *x, const char *t, size_t tl, bool slash)
 {
 	static const char prefix[] = "/.well-known/acme-challenge/";
+	const size_t plen = sizeof(prefix) - 1;
 	struct serve *s = x->w->srv;
-	char location[1400], host[256];
-	char *colon;
+	struct moat_buf loc = MOAT_BUF_INIT;
+	size_t hl;
 
-	if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
-		char ka[256];
+	if (!slash && tl > plen && memcmp(t, prefix, plen) == 0) {
+		char token[160], ka[256];
 
-		if (serve_acme_token(s, path + sizeof(prefix) - 1, ka, sizeof(ka))) {
+		copy_span(token, sizeof(token), t + plen, tl - plen);
+		if (tl - plen < sizeof(token) && serve_acme_token(s, token, ka, sizeof(ka))) {
 			serve_reply(x->c, x, 200, "application/octet-stream", ka, strlen(ka), NULL,
 				    x->req_keep);
 			return true;
@@ -359,18 +403,35 @@ static bool plain_answer(struct exchange *x, const char *path)
 	}
 	if (!x->gs->redirect)
 		return false;
-	/* The host as asked (its characters were checked by the parser),
-	 * without the port; the https port if it is not 443. */
-	snprintf(host, sizeof(host), "%s", x->host);
-	colon = strrchr(host, ':');
-	if (colon != NULL && strchr(colon, ']') == NULL)
-		*colon = '\0';
-	if (s->https_port == 443)
-		snprintf(location, sizeof(location), "https://%s%s", host, path);
-	else
-		snprintf(location, sizeof(location), "https://%s:%u%s", host,
-			 (unsigned)s->https_port, path);
-	serve_reply(x->c, x, 308, NULL, "308 use https\n", 14, location, x->req_keep);
+	/* The host as asked (the parser checked it is a valid authority),
+	 * without its port; the https port if it is not 443; the whole
+	 * target, however long (the head's limit bounds it). */
+	hl = strlen(x->host);
+	if (hl > 0 && x->host[hl - 1] != ']') {
+		const char *colon = memrchr(x->host, ':', hl);
+
+		if (colon != NULL)
+			hl = (size_t)(colon - x->host);
+	}
+	if (hl == 0) {
+		/* HTTP/1.0 without Host, or an empty one: nowhere to send it. */
+		x->req_keep = false;
+		serve_x_page(x, 400, "A redirect to HTTPS needs the Host the request was for.");
+		return true;
+	}
+	moat_buf_puts(&loc, "https://");
+	moat_buf_append(&loc, x->host, hl);
+	if (s->https_port != 443)
+		moat_buf_printf(&loc, ":%u", (unsigned)s->https_port);
+	if (slash)
+		moat_buf_puts(&loc, "/");
+	moat_buf_append(&loc, t, tl);
+	if (loc.data == NULL) {
+		serve_conn_abort(x->c);
+		return true;
+	}
+	serve_reply(x->c, x, 308, NULL, "308 use https\n", 14, (const char *)loc.data, x->req_keep);
+	moat_buf_free(&loc);
 	return true;
 }
 
@@ -381,7 +442,7 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	struct exchange *x = malloc(sizeof(*x));
 	const char *t;
 	size_t tl;
-	char path[1100];
+	bool slash, host_ok;
 
 	if (x == NULL) {
 		serve_conn_abort(c);
@@ -396,13 +457,14 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	x->peer = peer;
 	x->version_minor = m->version_minor;
 	x->req_keep = m->keep_alive;
+	x->expect_continue = m->expect_continue;
 	x->req_framing = m->framing;
 	x->req_left = m->content_length;
 	net_h1_chunked_init(&x->req_ck);
 	copy_span(x->method, sizeof(x->method), buf + m->method, m->method_len);
 	copy_span(x->target, sizeof(x->target), buf + m->target, m->target_len);
 	x->head_req = strcmp(x->method, "HEAD") == 0;
-	request_host(buf, m, x->host, sizeof(x->host));
+	host_ok = request_host(buf, m, x->host, sizeof(x->host));
 	field_copy(buf, m, "referer", x->referer, sizeof(x->referer));
 	field_copy(buf, m, "user-agent", x->ua, sizeof(x->ua));
 	x->gs = serve_gen_site(g, x->host);
@@ -414,14 +476,18 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	 * ends this exchange through serve_conn_exchange_done. */
 	serve_conn_set_exchange(c, x);
 
-	upstream_target(buf, m, &t, &tl);
-	copy_span(path, sizeof(path), t, tl);
+	upstream_target(buf, m, &t, &tl, &slash);
+	if (!host_ok) {
+		x->req_keep = false;
+		serve_x_page(x, 400, "The Host of this request is too long.");
+		return;
+	}
 	if (m->target_form == NET_H1_AUTHORITY || strcmp(x->method, "CONNECT") == 0) {
 		x->req_keep = false;
 		serve_reply(c, x, 405, NULL, "405 this is not a forward proxy\n", 32, NULL, false);
 		return;
 	}
-	if (!tls && plain_answer(x, path))
+	if (!tls && plain_answer(x, t, tl, slash))
 		return;
 	if (x->gs == NULL) {
 		serve_x_page(x, 421, "No site with this name is served here.");

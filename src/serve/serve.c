@@ -1,8 +1,8 @@
 /* serve.c: starting, reloading and stopping `moat serve`.
  *
  * serve_new: configuration, generation (upstreams resolved, TLS context,
- * logs), certificates, listening sockets (one per worker and port,
- * SO_REUSEPORT), the admin listener.  serve_run: drop privileges, start
+ * logs), certificates, listening sockets (one per port, shared by the
+ * workers), the admin listener.  serve_run: drop privileges, start
  * the workers and the certificate thread, then wait for signals on the
  * main thread's own loop:
  *
@@ -16,6 +16,7 @@
 #include "serve/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <grp.h>
 #include <pwd.h>
@@ -82,29 +83,46 @@ static struct serve_gen *build_gen(struct serve *s, struct moat_err *err)
 	return g;
 }
 
+/* One listening socket per port, bound once -- without SO_REUSEPORT, so
+ * that a second moat (or anything else) on the same port fails to start
+ * instead of quietly taking half of the connections -- and a descriptor of
+ * it for every worker (each loop accepts from the same queue). */
 static int bind_all(struct serve *s, const struct serve_config *c, struct moat_err *err)
 {
+	int fds[2] = {-1, -1}, ret = -1;
+	size_t n = 0;
+
+	if ((fds[n++] = serve_bind(c->listen_addr, s->https_port, "--https-port", err)) < 0)
+		goto out;
+	if (s->https_port == 0)
+		s->https_port = serve_bound_port(fds[0]);
+	if (c->http_port != 0) {
+		if ((fds[n++] = serve_bind(c->listen_addr, s->http_port, "--http-port", err)) < 0)
+			goto out;
+		if (s->http_port == 0)
+			s->http_port = serve_bound_port(fds[1]);
+	}
 	for (int i = 0; i < s->nworkers; i++) {
 		struct serve_worker *w = &s->workers[i];
-		int fd;
 
 		w->srv = s;
-		if ((fd = serve_bind(c->listen_addr, s->https_port, "--https-port", err)) < 0)
-			return -1;
-		w->fds[w->nfds] = fd;
-		w->fd_tls[w->nfds++] = true;
-		if (s->https_port == 0)
-			s->https_port = serve_bound_port(fd);
-		if (c->http_port != 0) {
-			if ((fd = serve_bind(c->listen_addr, s->http_port, "--http-port", err)) < 0)
-				return -1;
+		for (size_t k = 0; k < n; k++) {
+			int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
+
+			if (fd < 0) {
+				moat_err_errno(err, errno, "cannot share the listening socket");
+				goto out;
+			}
 			w->fds[w->nfds] = fd;
-			w->fd_tls[w->nfds++] = false;
-			if (s->http_port == 0)
-				s->http_port = serve_bound_port(fd);
+			w->fd_tls[w->nfds++] = k == 0;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	for (size_t k = 0; k < n; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return ret;
 }
 
 struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
@@ -218,9 +236,10 @@ static void reload(struct serve *s)
 	s->gen = g;
 	pthread_mutex_unlock(&s->lock);
 	wake_workers(s);
-	serve_log_error(g->log, "reloaded the configuration (generation %llu, %zu sites)",
-			(unsigned long long)g->id, g->cfg.nsites);
-	say(s, "reloaded the configuration (%zu sites)", g->cfg.nsites);
+	serve_log_error(g->log, "reloaded the configuration (generation %llu, %zu site%s)",
+			(unsigned long long)g->id, g->cfg.nsites, g->cfg.nsites == 1 ? "" : "s");
+	say(s, "reloaded the configuration (%zu site%s)", g->cfg.nsites,
+	    g->cfg.nsites == 1 ? "" : "s");
 	serve_gen_unref(old);
 	serve_certs_kick(s->certs);
 }

@@ -5,9 +5,27 @@
  * the pool, where it keeps reading so that an upstream closing it is
  * noticed (and it is dropped) before anyone sends a request on it.  One
  * timer per connection, whose meaning follows the state: the connect
- * timeout, the read timeout of an attached connection, the idle time in the
+ * timeout, the upstream's silence while attached, the idle time in the
  * pool, or a zero-delay call of ops->connected for a pooled connection (so
- * that it is never called from inside serve_up_get). */
+ * that it is never called from inside serve_up_get).
+ *
+ * Life of a connection:
+ *
+ *   U_CONNECTING  connecting (connect timeout) -> U_ACTIVE, or failed
+ *   U_DEFER       taken from the pool; ops->connected comes from the loop
+ *                 -> U_ACTIVE (or failed, if the upstream spoke or closed
+ *                 in between: then it never saw the request)
+ *   U_ACTIVE      attached to an exchange -> U_IDLE (released reusable) or
+ *                 U_CLOSED
+ *   U_IDLE        in the pool (idle time) -> U_DEFER or U_CLOSED
+ *   U_CLOSED      uv_close called; freed when both handles have closed
+ *
+ * The silence of an attached upstream is timed only while moat waits on
+ * it: while the exchange waits for response bytes and has not paused
+ * reading (a slow client pauses it: that is not the upstream's silence),
+ * and while request bytes wait to be written to it (an upstream that
+ * takes none of an upload).  Each is the exchange's timeout, restarted by
+ * progress. */
 #include "serve/internal.h"
 
 #include <stdio.h>
@@ -37,7 +55,12 @@ struct up {
 	bool reused;
 	bool reading;
 	bool high; /* wq went over the high-water mark */
-	uint64_t deadline, armed; /* U_ACTIVE: as in conn.c's timer_ms */
+	bool paused;      /* the exchange stopped reading (its client is slow) */
+	bool want_answer; /* the exchange waits for response bytes */
+	int tmo_ms;       /* the silence allowed (0: none) */
+	int connect_err;  /* a connect that failed at once (libuv's code) */
+	uint64_t read_dl, write_dl; /* U_ACTIVE: loop times (0: not timed) */
+	uint64_t armed;   /* when the timer is set to fire (see conn.c's timer_ms) */
 };
 
 struct serve_pool {
@@ -118,13 +141,41 @@ static void up_fail(struct up *u, enum serve_up_error e, const char *why)
 		ops->failed(arg, e, why);
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* The timer of an attached connection at the earlier of its deadlines.
+ * Only re-armed when that is earlier than the armed one: a deadline pushed
+ * later (every read or write) is taken up when the timer fires. */
+static void arm(struct up *u)
+{
+	uint64_t dl = u->read_dl, now;
+
+	if (u->write_dl != 0 && (dl == 0 || u->write_dl < dl))
+		dl = u->write_dl;
+	if (dl == 0)
+		return;
+	if (uv_is_active((uv_handle_t *)&u->timer) && u->armed != 0 && u->armed <= dl)
+		return;
+	now = uv_now(u->timer.loop);
+	u->armed = dl;
+	uv_timer_start(&u->timer, on_timer, dl > now ? dl - now : 0, 0);
+}
+
+static uint64_t from_now(const struct up *u, int ms)
+{
+	return uv_now(u->timer.loop) + (uint64_t)ms;
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	struct up *u = t->data;
 
 	switch (u->state) {
 	case U_CONNECTING:
-		up_fail(u, UP_ERR_CONNECT, "connection timed out");
+		/* A connect that failed at once (too many open files, no
+		 * route...) is reported from here too, with its reason. */
+		up_fail(u, UP_ERR_CONNECT,
+			u->connect_err != 0 ? uv_strerror(u->connect_err) : "connection timed out");
 		break;
 	case U_DEFER:
 		u->state = U_ACTIVE;
@@ -134,14 +185,16 @@ static void on_timer(uv_timer_t *t)
 	case U_ACTIVE: {
 		uint64_t now = uv_now(t->loop);
 
-		if (u->deadline == 0)
-			break;
-		if (now < u->deadline) {
-			u->armed = u->deadline;
-			uv_timer_start(&u->timer, on_timer, u->deadline - now, 0);
+		if (u->read_dl != 0 && now >= u->read_dl) {
+			up_fail(u, UP_ERR_TIMEOUT, "no answer in time");
 			break;
 		}
-		up_fail(u, UP_ERR_TIMEOUT, "no answer in time");
+		if (u->write_dl != 0 && now >= u->write_dl) {
+			up_fail(u, UP_ERR_TIMEOUT, "it took none of the request in time");
+			break;
+		}
+		u->armed = 0;
+		arm(u); /* moved later since it was armed: sleep on */
 		break;
 	}
 	case U_IDLE:
@@ -193,6 +246,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		}
 		return;
 	}
+	if (u->read_dl != 0)
+		u->read_dl = from_now(u, u->tmo_ms); /* it spoke: the silence restarts */
 	u->ops->data(u->arg, b->base, (size_t)n);
 }
 
@@ -271,7 +326,8 @@ struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, i
 		w->ups->prev = u;
 	w->ups = u;
 	atomic_fetch_add_explicit(&w->srv->m.upstream_conns, 1, memory_order_relaxed);
-	if (uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&u->sa, on_connect) != 0) {
+	if ((u->connect_err = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&u->sa,
+					     on_connect)) != 0) {
 		/* Reported from the loop like any other connect failure. */
 		uv_timer_start(&u->timer, on_timer, 0, 0);
 		return u;
@@ -293,6 +349,8 @@ static void on_write(uv_write_t *req, int status)
 		up_fail(u, UP_ERR_CLOSED, uv_strerror(status));
 		return;
 	}
+	/* It took bytes: the silence restarts (or ends, with the queue). */
+	u->write_dl = u->wq > 0 && u->tmo_ms > 0 ? from_now(u, u->tmo_ms) : 0;
 	if (u->high && u->wq < SERVE_HIGH_WATER / 2) {
 		u->high = false;
 		if (u->ops != NULL)
@@ -338,6 +396,10 @@ int serve_up_write(struct up *u, const void *data, size_t len)
 	u->wq += len;
 	if (u->wq > SERVE_HIGH_WATER)
 		u->high = true;
+	if (u->write_dl == 0 && u->tmo_ms > 0) {
+		u->write_dl = from_now(u, u->tmo_ms);
+		arm(u);
+	}
 	return 0;
 }
 
@@ -348,24 +410,28 @@ size_t serve_up_write_queue(const struct up *u)
 
 void serve_up_pause(struct up *u, bool pause)
 {
-	if (u->state == U_ACTIVE)
-		read_on(u, !pause);
+	if (u->state != U_ACTIVE || u->paused == pause)
+		return;
+	u->paused = pause;
+	read_on(u, !pause);
+	/* Paused: moat is not waiting for it.  Resumed: its silence counts
+	 * from now. */
+	u->read_dl = !pause && u->want_answer && u->tmo_ms > 0 ? from_now(u, u->tmo_ms) : 0;
+	arm(u);
 }
 
-void serve_up_timeout(struct up *u, int ms)
+void serve_up_timeout(struct up *u, int ms, bool answer)
 {
 	if (u->state != U_ACTIVE)
 		return;
-	/* Re-armed only when earlier than armed (see conn.c's timer_ms). */
-	if (ms <= 0) {
-		u->deadline = 0;
-		return;
-	}
-	u->deadline = uv_now(u->timer.loop) + (uint64_t)ms;
-	if (!uv_is_active((uv_handle_t *)&u->timer) || u->armed > u->deadline) {
-		u->armed = u->deadline;
-		uv_timer_start(&u->timer, on_timer, (uint64_t)ms, 0);
-	}
+	u->tmo_ms = ms > 0 ? ms : 0;
+	u->want_answer = answer;
+	u->read_dl = answer && !u->paused && u->tmo_ms > 0 ? from_now(u, u->tmo_ms) : 0;
+	if (u->tmo_ms == 0)
+		u->write_dl = 0;
+	else if (u->wq > 0 && u->write_dl == 0)
+		u->write_dl = from_now(u, u->tmo_ms);
+	arm(u);
 }
 
 bool serve_up_reused(const struct up *u)
@@ -379,6 +445,9 @@ void serve_up_release(struct up *u, bool reusable)
 
 	u->ops = NULL;
 	u->arg = NULL;
+	u->paused = u->want_answer = false;
+	u->tmo_ms = 0;
+	u->read_dl = u->write_dl = u->armed = 0;
 	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || u->w->draining || p == NULL ||
 	    p->nidle >= POOL_MAX) {
 		up_close(u);

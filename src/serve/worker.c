@@ -1,7 +1,7 @@
 /* worker.c: the worker threads.  Each has its own loop and its own
- * listening sockets, bound by the main thread (before privileges are
- * dropped) on the same ports with SO_REUSEPORT, so the kernel spreads new
- * connections over the workers and no accept lock exists. */
+ * descriptors of the listening sockets, which the main thread binds once
+ * (before privileges are dropped): every loop waits on the same accept
+ * queue and whichever is free takes the connection; no accept lock. */
 #include "serve/internal.h"
 
 #include <arpa/inet.h>
@@ -51,12 +51,10 @@ int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err
 			moat_err_errno(err, errno, "cannot make a socket");
 			return -1;
 		}
+		/* SO_REUSEADDR for a restart over connections in TIME_WAIT; never
+		 * SO_REUSEPORT, which would let another process share the port
+		 * (serve.c hands this one socket to every worker). */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-			moat_err_errno(err, errno, "cannot set SO_REUSEPORT");
-			close(fd);
-			return -1;
-		}
 		if (ss.ss_family == AF_INET6 && any)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		if (bind(fd, (struct sockaddr *)&ss, len) == 0 && listen(fd, BACKLOG) == 0)

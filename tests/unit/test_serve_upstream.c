@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "serve/internal.h"
@@ -18,6 +21,7 @@
 struct rec {
 	int connected, eof, failed, drained;
 	enum serve_up_error err;
+	char why[128];
 	char data[64];
 	size_t len;
 	struct up *u;
@@ -51,7 +55,7 @@ static void r_failed(void *arg, enum serve_up_error e, const char *why)
 {
 	struct rec *r = arg;
 
-	(void)why;
+	snprintf(r->why, sizeof(r->why), "%s", why);
 	r->failed++;
 	r->err = e;
 	if (r->hold != NULL) {
@@ -245,12 +249,135 @@ static void test_closed_as_taken(void **state)
 	uv_run(&f->w->loop, UV_RUN_NOWAIT);
 }
 
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Turn the loop for ms milliseconds (without blocking). */
+static void run_for(struct fixture *f, long long ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		uv_run(&f->w->loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+/* A new connection attached to r; the upstream's side of it in *peer. */
+static struct up *attached(struct fixture *f, struct rec *r, int *peer)
+{
+	struct up *u = serve_up_get(f->w, &f->addr, 2000, true, &ops, r);
+
+	assert_non_null(u);
+	run_until(f, &r->connected);
+	*peer = accept(f->lfd, NULL, NULL);
+	assert_true(*peer >= 0);
+	return u;
+}
+
+/* A connection whose exchange has paused reading (its client is slow) is
+ * not timed out for the upstream's "silence": moat is not waiting for it.
+ * Resumed, its timeout counts again, from then. */
+static void test_paused_not_timed(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+	int peer;
+	struct up *u = attached(f, &r, &peer);
+	long long t0;
+	serve_up_timeout(u, 150, true);
+	serve_up_pause(u, true);
+	run_for(f, 500);
+	assert_int_equal(r.failed, 0);
+	t0 = now_ms();
+	serve_up_pause(u, false);
+	run_until(f, &r.failed);
+	assert_int_equal(r.err, UP_ERR_TIMEOUT);
+	assert_true(now_ms() - t0 >= 140);
+	close(peer);
+}
+
+/* Without pausing, the same silence is a timeout; data restarts it. */
+static void test_silence_timed(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+	int peer;
+	struct up *u = attached(f, &r, &peer);
+	long long t0;
+	t0 = now_ms();
+	serve_up_timeout(u, 300, true);
+	run_for(f, 200);
+	assert_int_equal(send(peer, "x", 1, 0), 1);
+	run_until(f, &r.failed);
+	assert_int_equal(r.err, UP_ERR_TIMEOUT);
+	assert_int_equal(r.len, 1);
+	assert_true(now_ms() - t0 >= 480); /* 200 ms, then 300 from the byte */
+	close(peer);
+}
+
+/* An upstream that takes none of what is written to it (an upload it
+ * never reads) times out, even while nobody waits for an answer. */
+static void test_write_stall_timed(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+	static char big[1 << 20];
+	int peer, n = 0;
+	struct up *u = attached(f, &r, &peer);
+	serve_up_timeout(u, 200, false);
+	while (serve_up_write_queue(u) == 0 && n++ < 64)
+		assert_int_equal(serve_up_write(u, big, sizeof(big)), 0);
+	assert_true(serve_up_write_queue(u) > 0);
+	run_until(f, &r.failed);
+	assert_int_equal(r.err, UP_ERR_TIMEOUT);
+	assert_non_null(strstr(r.why, "took none of the request"));
+	close(peer);
+}
+
+/* A connect that fails at once for want of descriptors says so (not "timed
+ * out"), from the loop. */
+static void test_connect_emfile(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+	struct rlimit old, low;
+	int fds[256], nfds = 0;
+	struct up *u;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfds < 256 && (fds[nfds] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		nfds++;
+	assert_true(nfds < 256);
+	u = serve_up_get(f->w, &f->addr, 5000, true, &ops, &r);
+	assert_non_null(u);
+	assert_int_equal(r.failed, 0); /* never from inside serve_up_get */
+	run_until(f, &r.failed);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(r.err, UP_ERR_CONNECT);
+	assert_string_equal(r.why, uv_strerror(UV_EMFILE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_closed_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_as_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paused_not_timed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_timed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_stall_timed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_emfile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
