@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/h1.h"
 #include "net/net.h"
 
 #define METHOD_MAX 32 /* longer methods are not methods */
@@ -37,15 +38,6 @@ static bool is_tchar(unsigned char c)
 static bool is_target_char(unsigned char c)
 {
 	return c > 0x20 && c < 0x7f;
-}
-
-/* A character of a Host value: uri-host (reg-name, IPv4, IP-literal) and
- * ":" port.  Anything else is a 400, and never reaches a handler. */
-static bool is_host_char(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
 }
 
 static bool is_ows(char c)
@@ -136,9 +128,10 @@ static int field_host(char *v, char *ve, struct fields *f)
 {
 	if (f->host != NULL)
 		return 400; /* RFC 9112 section 3.2: more than one Host */
-	for (const char *p = v; p < ve; p++)
-		if (!is_host_char((unsigned char)*p))
-			return 400;
+	/* Empty, or an authority as the proxy's parser takes it; anything
+	 * else is a 400 and never reaches a handler. */
+	if (ve > v && !net_h1_authority_valid(v, (size_t)(ve - v)))
+		return 400;
 	f->host = v;
 	f->host_end = ve;
 	return 0;

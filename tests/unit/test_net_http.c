@@ -203,6 +203,11 @@ static void test_parse_bad(void **state)
 		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+		/* not an authority (the same check as the proxy's parser) */
+		"GET / HTTP/1.1\r\nHost: localhost:80:90\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: ]\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: %\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n",
 		"GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n",
 		"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
 		"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
