@@ -14,10 +14,10 @@
  *   CLOSED  uv_close called on both handles; freed in the last close
  *           callback
  *
- * One timer per connection: the idle timeout while OPEN (restarted when a
- * request is complete and when a reply has been written -- not on partial
- * reads, so a head sent a byte at a time still has to arrive within
- * NET_IDLE_TIMEOUT_MS), the linger time while LINGER. */
+ * One timer per connection: the idle timeout while OPEN and DRAIN
+ * (restarted when a request is complete and when a reply has been written
+ * -- not on partial reads, so a head sent a byte at a time still has to
+ * arrive within NET_IDLE_TIMEOUT_MS), the linger time while LINGER. */
 #include "net/internal.h"
 
 #include <arpa/inet.h>
@@ -178,12 +178,14 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	/* The peer took a reply: its time restarts, also for the last replies
+	 * before a close (a slow reader of a large one is not cut off). */
+	conn_timer(c, NET_IDLE_TIMEOUT_MS);
 	if (c->state == CONN_DRAIN) {
 		if (c->writes == 0)
 			conn_finish(c);
 		return;
 	}
-	conn_timer(c, NET_IDLE_TIMEOUT_MS);
 	if (c->paused &&
 	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= WRITE_QUEUE_MAX / 2) {
 		c->paused = false;
