@@ -88,6 +88,7 @@ static const char example[] =
 	"idle-timeout 75s\n"
 	"upstream-connect-timeout 5s\n"
 	"upstream-timeout 60s\n"
+	"send-timeout 45s\n"
 	"max-connections 20000\n"
 	"max-body-size 0                # 0 = unlimited\n"
 	"access-log /var/log/moat/access.log json    # FILE|-|off [combined|json]\n"
@@ -133,6 +134,7 @@ static void test_example(void **state)
 	assert_int_equal(c.idle_timeout_ms, 75000);
 	assert_int_equal(c.upstream_connect_timeout_ms, 5000);
 	assert_int_equal(c.upstream_timeout_ms, 60000);
+	assert_int_equal(c.send_timeout_ms, 45000);
 	assert_int_equal(c.max_connections, 20000);
 	assert_int_equal(c.max_body_size, 0);
 	assert_string_equal(c.access_log, "/var/log/moat/access.log");
@@ -141,7 +143,7 @@ static void test_example(void **state)
 
 	assert_int_equal(c.nsites, 1);
 	s = &c.sites[0];
-	assert_int_equal(s->line, 28);
+	assert_int_equal(s->line, 29);
 	assert_int_equal(s->nnames, 2);
 	assert_string_equal(s->names[0], "chat.example.com");
 	assert_string_equal(s->names[1], "www.chat.example.com");
@@ -193,6 +195,7 @@ static void test_defaults_and_resolve(void **state)
 	assert_int_equal(c.idle_timeout_ms, 75000);
 	assert_int_equal(c.upstream_connect_timeout_ms, 5000);
 	assert_int_equal(c.upstream_timeout_ms, 60000);
+	assert_int_equal(c.send_timeout_ms, 60000);
 	assert_int_equal(c.max_connections, 20000);
 	assert_int_equal(c.max_body_size, 0);
 	assert_string_equal(c.access_log, "");
