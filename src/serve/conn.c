@@ -744,11 +744,12 @@ static void discard_some(struct pconn *c)
 	}
 	c->dseen += used;
 	in_consume(c, used);
-	if (!done) {
-		if (c->dseen > SERVE_DISCARD_MAX)
-			conn_end(c); /* more than it said, or than is worth reading */
+	if (c->dseen > SERVE_DISCARD_MAX) {
+		conn_end(c); /* a chunked body larger than is worth reading */
 		return;
 	}
+	if (!done)
+		return;
 	c->dframing = NET_H1_NO_BODY;
 	c->state = C_HEAD;
 	c->head_started = false;
