@@ -75,7 +75,8 @@ static void check_same(const struct net_h1_msg *a, const struct net_h1_msg *b)
 		      a->fields[i].hop == b->fields[i].hop);
 	check(a->framing == b->framing && a->content_length == b->content_length);
 	check(a->keep_alive == b->keep_alive && a->upgrade == b->upgrade &&
-	      a->upgrade_field == b->upgrade_field && a->expect_continue == b->expect_continue);
+	      a->upgrade_field == b->upgrade_field && a->expect_continue == b->expect_continue &&
+	      a->body_declared == b->body_declared);
 }
 
 static enum net_h1_result parse(const char *buf, size_t len, size_t max_head, const char *meth,
@@ -97,6 +98,18 @@ static enum net_h1_result head(const char *buf, size_t size, size_t cut, size_t 
 	ra = parse(buf, size, max_head, meth, a);
 	if (ra == NET_H1_DONE)
 		check_done(a, size, max_head, meth != NULL);
+	if (ra == NET_H1_DONE && meth == NULL && a->host_field >= 0) {
+		/* A Host that got through is empty or a valid authority: only
+		 * name characters, at most one ":" outside brackets. */
+		const struct net_h1_field *h = &a->fields[a->host_field];
+		const char *v = buf + h->value;
+
+		check(h->value_len == 0 || net_h1_authority_valid(v, h->value_len));
+		check(memchr(v, '%', h->value_len) == NULL && memchr(v, '@', h->value_len) == NULL);
+	}
+	if (ra == NET_H1_DONE && meth != NULL && a->framing == NET_H1_NO_BODY && a->body_declared)
+		check(a->status == 204 || a->status == 304 || a->status < 200 ||
+		      strcmp(meth, "HEAD") == 0 || strcmp(meth, "CONNECT") == 0);
 	if (ra == NET_H1_ERROR) {
 		check(!a->keep_alive);
 		if (meth != NULL)
