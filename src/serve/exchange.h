@@ -15,6 +15,7 @@ struct exchange {
 	struct serve_gen_site *gs;
 	struct up *up;
 	size_t attempt;   /* upstream addresses tried */
+	unsigned rr_base; /* the site's round-robin turn when it started */
 	bool tls;
 	/* the request */
 	struct moat_buf head; /* as sent upstream; kept for a retry */
@@ -73,5 +74,7 @@ void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, b
 
 /* proxy.c: connect to the site's next upstream address and send the head. */
 void serve_x_connect(struct exchange *x);
+/* The upstream address tried last (the first one before any). */
+const struct serve_addr *serve_x_addr(const struct exchange *x);
 
 #endif

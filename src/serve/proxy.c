@@ -45,17 +45,25 @@ static const struct up_ops x_ops = {
 	.drained = x_up_drained,
 };
 
+const struct serve_addr *serve_x_addr(const struct exchange *x)
+{
+	size_t tried = x->attempt > 0 ? x->attempt - 1 : 0;
+
+	return &x->gs->addrs[(x->rr_base + tried) % x->gs->naddrs];
+}
+
 void serve_x_connect(struct exchange *x)
 {
-	const struct serve_gen_site *gs = x->gs;
-	unsigned base = atomic_load_explicit(&x->gs->rr, memory_order_relaxed);
-	const struct serve_addr *a = &gs->addrs[(base + x->attempt) % gs->naddrs];
-
+	/* The first address is the site's next in turn (round robin); a
+	 * retry goes to the one after it, and so on, from this exchange's own
+	 * start: other requests moving the turn on meanwhile must not send
+	 * the retry back to the address that just failed. */
 	if (x->attempt == 0)
-		atomic_fetch_add_explicit(&x->gs->rr, 1, memory_order_relaxed);
+		x->rr_base = atomic_fetch_add_explicit(&x->gs->rr, 1, memory_order_relaxed);
 	x->attempt++;
 	x->up_ready = false;
-	x->up = serve_up_get(x->w, a, x->g->cfg.upstream_connect_timeout_ms, x->fresh, &x_ops, x);
+	x->up = serve_up_get(x->w, serve_x_addr(x), x->g->cfg.upstream_connect_timeout_ms, x->fresh,
+			     &x_ops, x);
 	x->fresh = false;
 	if (x->up == NULL)
 		x_retry_or_fail(x, UP_ERR_CONNECT, "out of memory");
@@ -90,8 +98,7 @@ static void x_log_up_error(struct exchange *x, enum serve_up_error e, const char
 {
 	static const char *const kind[] = {"cannot connect to", "timed out waiting for",
 					   "invalid response from", "connection closed by"};
-	const struct serve_addr *a = &x->gs->addrs[(x->attempt ? x->attempt - 1 : 0) %
-						   x->gs->naddrs];
+	const struct serve_addr *a = serve_x_addr(x);
 
 	atomic_fetch_add_explicit(&x->w->srv->m.upstream_errors[e], 1, memory_order_relaxed);
 	if (x->g->log != NULL)

@@ -150,9 +150,7 @@ void serve_x_log(struct exchange *x, const char *peer)
 	a.referer = x->referer;
 	a.user_agent = x->ua;
 	a.seconds = seconds_since(&x->t0);
-	a.upstream = x->up != NULL || x->attempt > 0
-			     ? x->gs->addrs[(x->attempt ? x->attempt - 1 : 0) % x->gs->naddrs].text
-			     : "";
+	a.upstream = x->up != NULL || x->attempt > 0 ? serve_x_addr(x)->text : "";
 	a.tls = x->tls;
 	serve_log_access(x->g->log, &a);
 }
