@@ -17,35 +17,49 @@ static const char *const system_bundles[] = {
 	"/etc/ssl/cert.pem",                              /* Alpine, macOS */
 };
 
+struct anchor_load {
+	struct check_ctx *c;
+	bool over;   /* more than CHECK_MAX_ANCHORS */
+	bool nomem;
+};
+
+static int add_anchor(const struct pki_cert *cert, void *arg)
+{
+	struct anchor_load *l = arg;
+	struct check_ctx *c = l->c;
+
+	if (c->nanchors == CHECK_MAX_ANCHORS) {
+		l->over = true;
+		return 1;
+	}
+	if ((c->anchors[c->nanchors] = pki_cert_dup(cert)) == NULL) {
+		l->nomem = true;
+		return 1;
+	}
+	c->nanchors++;
+	return 0;
+}
+
 /* A bundle holds more certificates than one PEM input may (PKI_MAX_OBJECTS):
- * take it block by block. */
+ * it is the system's (or the user's) trusted file, taken whole. */
 static int split_bundle(const unsigned char *data, size_t len, struct check_ctx *c,
 			struct moat_err *err)
 {
-	static const char begin[] = "-----BEGIN CERTIFICATE-----";
-	static const char end[] = "-----END CERTIFICATE-----";
-	const char *p = (const char *)data, *stop = p + len;
+	struct anchor_load l = {.c = c};
 
 	if ((c->anchors = calloc(CHECK_MAX_ANCHORS, sizeof(*c->anchors))) == NULL) {
 		moat_err_set(err, "out of memory");
 		return -1;
 	}
-	while (p < stop) {
-		const char *b = memmem(p, (size_t)(stop - p), begin, sizeof(begin) - 1), *e;
-		if (b == NULL)
-			break;
-		e = memmem(b, (size_t)(stop - b), end, sizeof(end) - 1);
-		if (e == NULL)
-			break;
-		e += sizeof(end) - 1;
-		if (c->nanchors == CHECK_MAX_ANCHORS) {
-			moat_err_set(err, "more than %d certificates", CHECK_MAX_ANCHORS);
-			return -1;
-		}
-		if ((c->anchors[c->nanchors] = pki_cert_from_pem(b, (size_t)(e - b), err)) == NULL)
-			return -1;
-		c->nanchors++;
-		p = e;
+	if (pki_pem_each_cert(data, len, add_anchor, &l, err) != 0)
+		return -1;
+	if (l.nomem) {
+		moat_err_set(err, "out of memory");
+		return -1;
+	}
+	if (l.over) {
+		moat_err_set(err, "more than %d certificates", CHECK_MAX_ANCHORS);
+		return -1;
 	}
 	return 0;
 }

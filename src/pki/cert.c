@@ -76,6 +76,48 @@ out:
 	return rc;
 }
 
+int pki_pem_each_cert(const void *data, size_t len,
+		      int (*fn)(const struct pki_cert *c, void *arg), void *arg,
+		      struct moat_err *err)
+{
+	struct pki_pem_block b = {0};
+	BIO *bio = pki_mem_bio(data, len, err);
+	size_t n = 0;
+	int r = -1, rc = -1;
+
+	if (bio == NULL)
+		return -1;
+	while ((r = pki_pem_next(bio, &b, err)) == 1) {
+		if (is_cert_block(b.name)) {
+			X509 *x = pki_der_cert(b.der, (size_t)b.len);
+			struct pki_cert *c;
+			int stop;
+
+			if (x == NULL) {
+				pki_err_drain(err, "certificate %zu in the bundle is malformed", n + 1);
+				goto out;
+			}
+			if ((c = pki_cert_wrap(x, err)) == NULL)
+				goto out;
+			n++;
+			stop = fn(c, arg);
+			pki_cert_free(c);
+			if (stop != 0) {
+				r = 0;
+				break;
+			}
+		}
+		pki_pem_block_free(&b);
+	}
+	if (r == 0)
+		rc = 0;
+out:
+	pki_pem_block_free(&b);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
 /* Read up to max certificates (max >= 1) from PEM blocks, or one DER. */
 static int read_certs(const void *data, size_t len, size_t max, struct pki_cert ***out,
 		      size_t *nout, struct moat_err *err)

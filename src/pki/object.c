@@ -120,8 +120,9 @@ static int parse_pem(const void *data, size_t len, struct pki_object *objs, size
 			pki_pem_block_free(&b);
 			continue;
 		}
-		if (*n >= PKI_MAX_OBJECTS) {
-			pki_err_set(err, "too many objects in the input (at most %d)", PKI_MAX_OBJECTS);
+		if (*n >= PKI_MAX_FILE_OBJECTS) {
+			pki_err_set(err, "too many objects in the input (at most %d)",
+				    PKI_MAX_FILE_OBJECTS);
 			goto out;
 		}
 		if (decode(k, b.der, (size_t)b.len, &objs[*n]) != 0) {
@@ -177,7 +178,7 @@ int pki_objects_parse(const void *data, size_t len, struct pki_object **out, siz
 			     PKI_MAX_INPUT);
 		goto out;
 	}
-	objs = calloc(PKI_MAX_OBJECTS, sizeof(*objs));
+	objs = calloc(PKI_MAX_FILE_OBJECTS, sizeof(*objs));
 	if (objs == NULL) {
 		moat_err_set(err, "out of memory");
 		goto out;

@@ -26,6 +26,8 @@ struct pki_crl;  /* an X.509 CRL */
 /* Hard caps for untrusted input. */
 #define PKI_MAX_INPUT (1024 * 1024) /* bytes of one PEM/DER input */
 #define PKI_MAX_OBJECTS 64          /* objects in one input */
+#define PKI_MAX_FILE_OBJECTS 1024   /* objects in one file pki_objects_parse reads
+				     * (a system CA bundle has 150 and more) */
 #define PKI_MAX_SAN 256             /* subjectAltName entries we accept */
 
 /* Set up OpenSSL for the process (configuration, random generator); call
@@ -78,6 +80,14 @@ struct pki_cert *pki_cert_from_pem(const void *data, size_t len, struct moat_err
  * the caller frees with pki_certs_free. */
 int pki_certs_from_pem(const void *data, size_t len, struct pki_cert ***out, size_t *n,
 		       struct moat_err *err);
+/* Every CERTIFICATE block of a PEM bundle the system trusts (the system's
+ * CA bundle, a tool's listing): unlike pki_certs_from_pem, no cap on how
+ * many -- a real bundle has 150 and more; the caller caps the bytes.  fn
+ * gets each certificate (borrowed for the call) and returns non-zero to
+ * stop.  -1 with err on a malformed block. */
+int pki_pem_each_cert(const void *data, size_t len,
+		      int (*fn)(const struct pki_cert *c, void *arg), void *arg,
+		      struct moat_err *err);
 void pki_certs_free(struct pki_cert **c, size_t n);
 void pki_cert_free(struct pki_cert *c);
 struct pki_cert *pki_cert_dup(const struct pki_cert *c);
@@ -285,8 +295,8 @@ struct pki_object {
 /* Every object in data: PEM blocks in order (unknown block types are
  * skipped; text around them is ignored), or, when there is no PEM, one DER
  * certificate, CSR, CRL or private key.  Fails when nothing is recognised,
- * when data is larger than PKI_MAX_INPUT or holds more than PKI_MAX_OBJECTS
- * objects. */
+ * when data is larger than PKI_MAX_INPUT or holds more than
+ * PKI_MAX_FILE_OBJECTS objects. */
 int pki_objects_parse(const void *data, size_t len, struct pki_object **out, size_t *n,
 		      struct moat_err *err);
 void pki_objects_free(struct pki_object *o, size_t n);

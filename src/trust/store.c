@@ -171,39 +171,53 @@ out:
 	return ret;
 }
 
+struct root_search {
+	const struct trust_set *s;
+	bool found;
+	size_t n;
+	char *other_fp;
+	size_t fplen;
+};
+
+static int root_search_one(const struct pki_cert *c, void *arg)
+{
+	struct root_search *r = arg;
+	struct moat_buf der = MOAT_BUF_INIT;
+	struct moat_err err;
+
+	moat_err_clear(&err);
+	if (pki_cert_to_der(c, &der, &err) == 0 && der.len == r->s->der.len &&
+	    memcmp(der.data, r->s->der.data, der.len) == 0)
+		r->found = true;
+	moat_buf_free(&der);
+	if (!r->found && r->n++ == 0 && r->other_fp != NULL && r->fplen > 0) {
+		struct pki_cert_info info;
+
+		memset(&info, 0, sizeof(info));
+		if (pki_cert_info(c, &info, &err) == 0)
+			snprintf(r->other_fp, r->fplen, "%s", info.sha256);
+		pki_cert_info_clear(&info);
+	}
+	return r->found;
+}
+
 bool trust_pem_has_root(const struct trust_set *s, const void *pem, size_t len, bool *other,
 			char *other_fp, size_t fplen)
 {
-	struct pki_cert **certs = NULL;
+	struct root_search r = {.s = s, .other_fp = other_fp, .fplen = fplen};
 	struct moat_err err;
-	size_t n = 0;
-	bool found = false;
 
 	*other = false;
 	if (other_fp != NULL && fplen > 0)
 		other_fp[0] = '\0';
 	if (memmem(pem, len, "-----BEGIN CERTIFICATE-----", 27) == NULL)
 		return false;
+	/* A system bundle is trusted input of any length (Debian's has about
+	 * 150 certificates): every one is looked at, none is capped. */
 	moat_err_clear(&err);
-	if (pki_certs_from_pem(pem, len, &certs, &n, &err) != 0)
-		return false;
-	for (size_t i = 0; i < n && !found; i++) {
-		struct moat_buf der = MOAT_BUF_INIT;
-		if (pki_cert_to_der(certs[i], &der, &err) == 0 && der.len == s->der.len &&
-		    memcmp(der.data, s->der.data, der.len) == 0)
-			found = true;
-		moat_buf_free(&der);
-	}
-	if (!found && n > 0) {
-		struct pki_cert_info info;
-		*other = true;
-		memset(&info, 0, sizeof(info));
-		if (other_fp != NULL && pki_cert_info(certs[0], &info, &err) == 0)
-			snprintf(other_fp, fplen, "%s", info.sha256);
-		pki_cert_info_clear(&info);
-	}
-	pki_certs_free(certs, n);
-	return found;
+	(void)pki_pem_each_cert(pem, len, root_search_one, &r, &err);
+	*other = !r.found && r.n > 0;
+	return r.found;
 }
 
 /* The directory of path, or the nearest parent that exists. */
@@ -521,7 +535,16 @@ int trust_set_install(struct trust_set *s, struct moat_err *err)
 			moat_err_set(&e, "the root is still not there after adding it");
 		p->pub.outcome = TRUST_FAILED;
 		set_why(p, &e);
-		/* Take back what this run added; leave the rest alone. */
+		/* Take back what this run added, the place that failed too (its
+		 * add may have got halfway); leave the rest alone. */
+		{
+			struct moat_err e2;
+
+			moat_err_clear(&e2);
+			if (p->ops->check(s, p, &e2) == 0 && p->pub.state != TRUST_ABSENT &&
+			    p->ops->remove(s, p, &e2) == 0)
+				(void)p->ops->check(s, p, &e2);
+		}
 		for (size_t j = 0; j < i; j++) {
 			struct store_place *q = &s->p[j];
 			struct moat_err e2;

@@ -689,9 +689,59 @@ static void test_io(void **state)
 	pki_certs_free(NULL, 0);
 }
 
+static int count_cert(const struct pki_cert *c, void *arg)
+{
+	size_t *n = arg;
+
+	assert_non_null(c);
+	return ++*n == 150; /* stop at the 150th */
+}
+
+static int count_all(const struct pki_cert *c, void *arg)
+{
+	(void)c;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* A trusted bundle of any size, walked whole (pki_certs_from_pem stops at
+ * PKI_MAX_OBJECTS); the callback can stop it; a malformed block fails. */
+static void test_pem_each(void **state)
+{
+	struct moat_err err = {0};
+	struct chain c;
+	struct moat_buf bundle = MOAT_BUF_INIT;
+	size_t n = 0;
+	static const char bad[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+	(void)state;
+	make_cas(&c, PKI_KEY_EC_P256, NULL, 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(pki_cert_to_pem(i % 2 ? c.root : c.inter, &bundle, &err), 0);
+		if (i == 7)
+			moat_buf_puts(&bundle, "-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n");
+	}
+	assert_int_equal(pki_pem_each_cert(bundle.data, bundle.len, count_all, &n, &err), 0);
+	assert_int_equal(n, 200);
+	n = 0;
+	assert_int_equal(pki_pem_each_cert(bundle.data, bundle.len, count_cert, &n, &err), 0);
+	assert_int_equal(n, 150);
+	moat_buf_puts(&bundle, bad);
+	n = 0;
+	assert_int_equal(pki_pem_each_cert(bundle.data, bundle.len, count_all, &n, &err), -1);
+	assert_int_equal(n, 200);
+	assert_non_null(strstr(err.msg, "malformed"));
+	n = 0;
+	assert_int_equal(pki_pem_each_cert("no pem here", 11, count_all, &n, &err), 0);
+	assert_int_equal(n, 0);
+	moat_buf_free(&bundle);
+	chain_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pem_each),
 		cmocka_unit_test(test_chain_ec_p256),
 		cmocka_unit_test(test_chain_ec_p384),
 		cmocka_unit_test(test_chain_rsa),

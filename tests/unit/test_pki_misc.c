@@ -348,7 +348,7 @@ static void test_objects_der_and_errors(void **state)
 	assert_non_null(strstr(err.msg, "too large"));
 	free(big);
 
-	for (int i = 0; i <= PKI_MAX_OBJECTS; i++)
+	for (int i = 0; i <= PKI_MAX_FILE_OBJECTS; i++)
 		assert_int_equal(pki_cert_to_pem(f->root, &many, &err), 0);
 	assert_int_equal(pki_objects_parse(many.data, many.len, &o, &count, &err), -1);
 	assert_non_null(strstr(err.msg, "too many"));
