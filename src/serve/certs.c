@@ -14,7 +14,9 @@
  * old one expires, and is retried with backoff (1 min doubling to 6 h). */
 #include "serve/certs_int.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +469,58 @@ static int can_write(const char *home, const char *path, const char *user, struc
 	moat_err_hint(err, "give MOAT_HOME to that user (chown -R %s %s), or run moat serve "
 		      "as that user from the start (contrib/systemd/moat-serve.service)", user, home);
 	return -1;
+}
+
+/* path, and what a directory there holds (one level: a lineage's files),
+ * to uid:gid where root owns it.  Symbolic links themselves, never what
+ * they point to. */
+static void give_tree(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st) != 0 || st.st_uid != 0)
+		return;
+	(void)lchown(path, uid, gid);
+	if (!S_ISDIR(st.st_mode) || (d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == 0)
+			(void)fchownat(dirfd(d), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+}
+
+void serve_certs_give(struct serve_certs *m, const struct serve_gen *g, uid_t uid, gid_t gid)
+{
+	static const char *const dirs[] = {"live", "archive", "renewal"};
+	char p[PATH_MAX + 400];
+	struct stat st;
+
+	/* Only in a MOAT_HOME that is the user's: root's own stays root's
+	 * (and serve_certs_check_writable refuses it, saying what to chown). */
+	if (stat(m->home, &st) != 0 || st.st_uid != uid)
+		return;
+	for (size_t k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+		snprintf(p, sizeof(p), "%s/%s", m->home, dirs[k]);
+		if (lstat(p, &st) == 0 && st.st_uid == 0)
+			(void)lchown(p, uid, gid); /* made by this start, as root */
+	}
+	for (size_t i = 0; i < g->cfg.nsites; i++) {
+		const struct serve_gen_site *gs = &g->sites[i];
+
+		if (gs->site->cert != SERVE_CERT_ACME && gs->site->cert != SERVE_CERT_LOCAL)
+			continue;
+		snprintf(p, sizeof(p), "%s/live/%s", m->home, gs->lineage);
+		give_tree(p, uid, gid);
+		snprintf(p, sizeof(p), "%s/archive/%s", m->home, gs->lineage);
+		give_tree(p, uid, gid);
+		snprintf(p, sizeof(p), "%s/renewal/%s.conf", m->home, gs->lineage);
+		give_tree(p, uid, gid);
+	}
 }
 
 int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,

@@ -204,6 +204,11 @@ int serve_certs_start(struct serve_certs *m, struct moat_err *err);
  * (else err says what to chown). */
 int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
 			       struct moat_err *err);
+/* Started as root to run as uid: what the start issued as root for the
+ * sites (live/NAME, archive/NAME, renewal/NAME.conf) is given to uid:gid,
+ * when MOAT_HOME is that user's -- so the first start of a new site does
+ * not leave files its own renewals cannot replace. */
+void serve_certs_give(struct serve_certs *m, const struct serve_gen *g, uid_t uid, gid_t gid);
 void serve_certs_dry(struct serve_certs *m);
 /* SIGUSR1: renew every certificate that moat makes (ACME, private CA) now. */
 void serve_certs_renew_all(struct serve_certs *m);

@@ -168,7 +168,7 @@ out:
 
 /* ---- privileges ------------------------------------------------------------------------ */
 
-static int drop_privileges(const char *user, struct moat_err *err)
+static int drop_privileges(struct serve *s, const char *user, struct moat_err *err)
 {
 	struct passwd *pw;
 
@@ -186,6 +186,7 @@ static int drop_privileges(const char *user, struct moat_err *err)
 		moat_err_hint(err, "create it (useradd --system %s) or name another", user);
 		return -1;
 	}
+	serve_certs_give(s->certs, s->gen, pw->pw_uid, pw->pw_gid);
 	if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {
 		moat_err_errno(err, errno, "cannot switch to user %s", user);
@@ -314,7 +315,7 @@ int serve_run(struct serve *s, struct moat_err *err)
 
 	memset(&mn, 0, sizeof(mn));
 	mn.s = s;
-	if (drop_privileges(s->gen->cfg.user, err) != 0 ||
+	if (drop_privileges(s, s->gen->cfg.user, err) != 0 ||
 	    (s->gen->cfg.user[0] != '\0' && serve_certs_check_writable(s->certs, s->gen, err) != 0))
 		return -1;
 	/* Workers and the certificate thread must not take the signals. */

@@ -397,6 +397,28 @@ else
 		fail "--user nobody --local: SIGUSR1 did not renew: $(grep -m1 'renewing the certificate of chat.localhost failed' "$SV_ERR" | sed -e 's/^.*failed: //' | cut -c1-200)"
 	fi
 	serve_stop_checked "--user nobody --local"
+
+	# The first start for a new site in the user's MOAT_HOME: the
+	# certificate is issued as root before the switch, and must then be
+	# the user's (else the start refused its own files).
+	SV_NAMES=(fresh.localhost)
+	MOAT_HOME=$T/pub/home need_serve --local --user nobody "fresh.localhost=http://127.0.0.1:${UP_PORT[A]}"
+	assert_eq "$(stat -c %U "$T/pub/home/live/fresh.localhost" "$T/pub/home/live/fresh.localhost/privkey.pem" | sort -u)" \
+		nobody "--user nobody --local, new site: what the start issued belongs to nobody"
+	assert_eq "$(stat -c %a "$T/pub/home/live/fresh.localhost/privkey.pem")" 600 \
+		"--user nobody --local, new site: its key stays 0600"
+	run scurl "$(surl /hello fresh.localhost)"
+	assert_eq "$OUT" "hello from upstream" "--user nobody --local, new site: served"
+	S1=$(serial_of fresh.localhost)
+	kill -USR1 "$SV_PID"
+	until_true 15 renewed_or_failed fresh.localhost "$S1"
+	S2=$(serial_of fresh.localhost)
+	if [ -n "$S2" ] && [ "$S2" != "$S1" ]; then
+		pass "--user nobody --local, new site: renewed after the switch"
+	else
+		fail "--user nobody --local, new site: not renewed: $(grep -m1 'renewing the certificate of fresh.localhost failed' "$SV_ERR" | sed -e 's/^.*failed: //' | cut -c1-200)"
+	fi
+	serve_stop_checked "--user nobody --local, new site"
 fi
 
 finish
