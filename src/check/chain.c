@@ -140,23 +140,25 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 	for (size_t i = 1; i < n; i++)
 		if (walk[i] != i) {
 			check_add(c->r, CHECK_WARNING, "chain-order", FIX_FULLCHAIN,
-				  "the certificates are sent out of order (each must be followed by "
-				  "its issuer); strict clients may fail to build the chain");
+				  "the certificates %s out of order (each must be followed by "
+				  "its issuer); strict clients may fail to build the chain",
+				  c->files ? "are" : "are sent");
 			break;
 		}
 	for (size_t j = 0; j < c->nsent; j++)
 		if (!used[j]) {
 			check_cert_name(c->sent[j], name, sizeof(name));
 			check_add(c->r, CHECK_WARNING, "chain-unrelated", FIX_FULLCHAIN,
-				  "the server also sends \"%s\", which is not part of the chain", name);
+				  "%s also %s \"%s\", which is not part of the chain",
+				  check_holder(c), c->files ? "holds" : "sends", name);
 		}
 	top = c->sent[walk[n - 1]];
 	if (n > 1 && self_signed(top)) {
 		check_cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_INFO, "chain-root-sent",
 			  "leave the root out of the chain file to save bytes on every handshake",
-			  "the server also sends the root \"%s\" (harmless: clients use their own copy)",
-			  name);
+			  "%s also %s the root \"%s\" (harmless: clients use their own copy)",
+			  check_holder(c), c->files ? "holds" : "sends", name);
 	}
 	if (self_signed(top) || anchor_for(c, top) != NULL)
 		return 0;
@@ -176,8 +178,9 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		check_cert_name(next, iname, sizeof(iname));
 		check_cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
-			  "the server does not send the intermediate certificate \"%s\" that issued "
-			  "\"%s\"; strict clients refuse the chain; found it at %s", iname, name, url);
+			  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; strict "
+			  "clients refuse the chain; found it at %s", check_holder(c),
+			  c->files ? "does not hold" : "does not send", iname, name, url);
 		return 0;
 	}
 	{
@@ -206,20 +209,21 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		if (got != NULL) {
 			check_cert_name(got, iname, sizeof(iname));
 			check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
-				  "the server does not send the intermediate certificate \"%s\" that "
-				  "issued \"%s\"; browsers may cope, but curl, Java, Python, apps and "
-				  "webhook senders refuse it (RingCentral: \"SUB-524 HTTPS certificate "
-				  "is not valid\"); found it at %s",
-				  iname, name, url);
+				  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; "
+				  "%s curl, Java, Python, apps and webhook senders%s (RingCentral: "
+				  "\"SUB-524 HTTPS certificate is not valid\"); found it at %s",
+				  check_holder(c), c->files ? "does not hold" : "does not send", iname,
+				  name, c->files ? "served as it is, it is refused by" : "browsers may "
+				  "cope, but", c->files ? "" : " refuse it", url);
 		} else {
 			struct pki_cert_info i;
 			memset(&i, 0, sizeof(i));
 			if (pki_cert_info(need, &i, err) != 0)
 				return -1;
 			check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
-				  "the issuer of \"%s\" (%s) is neither sent by the server nor a "
-				  "trusted root, and %s",
-				  name, i.issuer, why);
+				  "the issuer of \"%s\" (%s) is neither %s %s nor a trusted root, "
+				  "and %s",
+				  name, i.issuer, c->files ? "in" : "sent by", check_holder(c), why);
 			pki_cert_info_clear(&i);
 		}
 	}
@@ -246,11 +250,25 @@ static int build_fixed(struct check_ctx *c, const size_t *walk, size_t nwalk,
 	return 0;
 }
 
+/* What renews a leaf: `moat acme renew` needs --all or the certificate's
+ * name (its lineage: the first name), `moat issue` the name. */
+static void renew_fix(const struct pki_cert_info *i, const char *verb, char *out, size_t n)
+{
+	const char *name = i->common_name[0] ? i->common_name : "NAME";
+
+	if (i->nsan > 0 && strchr(i->san[0], ':') != NULL)
+		name = strchr(i->san[0], ':') + 1;
+	check_say(out, n, "%s: moat acme renew %s --force (from an ACME CA; moat acme renew --all "
+			  "renews every certificate that is due), or moat issue %s --force (from "
+			  "moat's private CA)", verb, name, name);
+}
+
 static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 {
 	struct pki_cert_info i;
 	struct moat_err e;
 	const char *what = leaf ? "the certificate" : "the intermediate";
+	char fix[400];
 	long days;
 
 	memset(&i, 0, sizeof(i));
@@ -258,10 +276,10 @@ static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 	if (pki_cert_info(x, &i, &e) != 0)
 		return;
 	days = (long)((i.not_after - c->now) / 86400);
+	renew_fix(&i, i.not_after < c->now ? "renew it" : "renew it now", fix, sizeof(fix));
 	if (i.not_after < c->now)
 		check_add(c->r, CHECK_ERROR, "expired",
-			  leaf ? "renew it: moat acme renew, or moat issue NAME --force"
-			       : "get the current intermediate from the CA and send it",
+			  leaf ? fix : "get the current intermediate from the CA and send it",
 			  "%s \"%s\" expired %ld day%s ago", what,
 			  i.common_name[0] ? i.common_name : i.subject, -days, -days == 1 ? "" : "s");
 	else if (i.not_before > c->now)
@@ -271,7 +289,7 @@ static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 			  i.common_name[0] ? i.common_name : i.subject);
 	else if (days < (c->o->warn_days > 0 ? c->o->warn_days : CHECK_DEFAULT_WARN_DAYS))
 		check_add(c->r, CHECK_WARNING, "expiring",
-			  leaf ? "renew it now: moat acme renew, or moat issue NAME --force"
+			  leaf ? fix
 			       : "the CA must provide a new intermediate; send it with the next renewal",
 			  "%s \"%s\" expires in %ld day%s", what,
 			  i.common_name[0] ? i.common_name : i.subject, days, days == 1 ? "" : "s");

@@ -215,7 +215,8 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	snprintf(r->servername, sizeof(r->servername), "%s", c.host);
 	if (t->scheme == CHECK_SCHEME_HTTP) {
 		check_add(r, CHECK_WARNING, "http-url",
-			  "use the https:// URL (the seed's advice: make sure the URL has https://)",
+			  "use the https:// URL, typed out in full (Rocket.Chat's guide to SSL: a "
+			  "device that cannot connect over SSL most often lacks https:// in the URL)",
 			  "%s is plain http://: nothing is encrypted, and mobile apps refuse it; "
 			  "checking https:// on port %u instead", t->host,
 			  t->port_given && t->port != 80 ? t->port : 443);
@@ -317,6 +318,7 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 
 	check_report_init(r);
 	ctx_init(&c, o, r);
+	c.files = true;
 	c.host = o->servername;
 	snprintf(r->servername, sizeof(r->servername), "%s", o->servername ? o->servername : "");
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
@@ -374,6 +376,7 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 
 	check_report_init(r);
 	ctx_init(&c, o, r);
+	c.files = true;
 	c.ocsp_url = ocsp_url;
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
 	if (read_certs(cert_file, &certs, &ncerts, err) != 0 ||

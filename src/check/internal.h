@@ -29,6 +29,7 @@ struct check_ctx {
 	const unsigned char *staple;      /* stapled OCSP response, or NULL */
 	size_t staple_len;
 	const char *ocsp_url;             /* instead of the certificate's (moat ocsp --url) */
+	bool files;                       /* certificate files, not a server: no "sends" */
 };
 
 /* anchors.c: the trust anchors -- --ca FILE, SSL_CERT_FILE, or the system bundle. */
@@ -62,6 +63,9 @@ void check_revocation(struct check_ctx *c);
 struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *x, char *url,
 				    size_t urln, char *why, size_t whyn);
 
+/* Who holds the certificates, for messages: "the server", or "the file(s)"
+ * in files mode. */
+const char *check_holder(const struct check_ctx *c);
 /* A one-line summary of a certificate's subject for messages: the CN or the subject. */
 void check_cert_name(const struct pki_cert *x, char *out, size_t n);
 void check_progress(const struct check_ctx *c, const char *msg);

@@ -77,3 +77,10 @@ void check_say(char *out, size_t n, const char *fmt, ...)
 	(void)vsnprintf(out, n, fmt, ap);
 	va_end(ap);
 }
+
+const char *check_holder(const struct check_ctx *c)
+{
+	if (!c->files)
+		return "the server";
+	return c->o->chain_file != NULL ? "the files" : "the file";
+}

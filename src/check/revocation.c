@@ -53,7 +53,7 @@ static void stapled(struct check_ctx *c, const struct pki_cert *leaf, const stru
 	char d[32];
 
 	if (c->staple == NULL) {
-		if (has_ocsp_url)
+		if (has_ocsp_url && !c->files) /* files: no server to staple */
 			check_add(c->r, CHECK_INFO, "no-ocsp-staple",
 				  "nginx: ssl_stapling on; ssl_stapling_verify on; (Apache: "
 				  "SSLUseStapling on)",

@@ -30,6 +30,10 @@ d = json.load(open(sys.argv[1]))
 print(" ".join(sorted(f["code"] for t in d["targets"] for f in t["findings"] if f["severity"] == sys.argv[2])))' "$OUT_F" "$1"
 }
 has_code() { codes "$1" | tr ' ' '\n' | grep -qx "$2"; }
+# finding CODE FIELD: message or fix of the first finding CODE in the last JSON.
+finding() {
+	json_get "[f[\"$2\"] for t in d[\"targets\"] for f in t[\"findings\"] if f[\"code\"] == \"$1\"][0]" <"$OUT_F"
+}
 
 # expect SCENARIO EXIT "ERRORS" "WARNINGS-THAT-MUST-BE-THERE" [ARGS...]
 expect() {
@@ -105,6 +109,13 @@ if has_code info chain-root-sent; then pass "withroot: chain-root-sent (info)"; 
 expect selfsigned 1 "self-signed" ""
 expect expired 1 "expired" ""
 expect expiring 0 "" "expiring"
+# the fix is a command that works: acme renew needs the name (or --all)
+assert_contains "$(finding expiring fix)" "moat acme renew ${CHECK_NAME[expiring]} --force" \
+	"expiring: the fix names the certificate for moat acme renew"
+assert_contains "$(finding expiring fix)" "moat acme renew --all" "  ... or says --all"
+mcheck expired
+assert_contains "$(finding expired fix)" "moat acme renew ${CHECK_NAME[expired]} --force" \
+	"expired: the fix names the certificate for moat acme renew"
 mcheck expiring --warn-days 3
 assert_eq "$(codes warning)" "" "expiring: no warning with --warn-days 3 (5 days left)"
 expect wronghost 1 "hostname-mismatch" ""
@@ -162,6 +173,14 @@ else
 fi
 run "$MOAT" check "http://${CHECK_NAME[good]}:${CHECK_PORT[good]}/" --connect-to 127.0.0.1 --ca "$ROOT" --json --no-revocation
 if has_code warning http-url; then pass "http:// target: warning, https checked instead"; else fail "http-url missing"; fi
+# the advice is moat's, attributed to its source, with no word from outside the product
+assert_contains "$(finding http-url fix)" "Rocket.Chat's guide" "http-url: the fix says whose advice it is"
+assert_not_contains "$(finding http-url fix)" "seed" "http-url: no stray word in the fix"
+if LC_ALL=C grep -a -o -iE "[a-z' ]{0,20}\bseed('s)?\b[a-z' ]{0,20}" "$MOAT" >"$T/seed.txt"; then
+	fail "a string in the binary says \"seed\": $(head -n 3 "$T/seed.txt" | tr '\n' '|')"
+else
+	pass "no string in the binary says \"seed\""
+fi
 assert_eq "$(codes error)" "" "http:// target: https on that port has no error"
 FP=$(free_port 127.0.0.1)
 run "$MOAT" check "127.0.0.1:$FP" --json
@@ -181,6 +200,16 @@ assert_rc 0 "files: good cert, chain and key"
 if has_code info key-match; then pass "files: key-match"; else fail "files: key-match missing"; fi
 run "$MOAT" check "${CHECK_LEAF[good]}" --key "${CHECK_KEY[expired]}" --ca "$ROOT" --json --no-revocation
 assert_eq "$(codes error)" "chain-incomplete key-mismatch" "files: leaf alone + another key"
+# files are not a server: nothing "sends" or "staples"
+run "$MOAT" check "${CHECK_LEAF[leafonly]}" --ca "$ROOT" --json
+assert_eq "$(codes error)" "chain-incomplete" "files: a leaf without its intermediate"
+assert_contains "$(finding chain-incomplete message)" "the file does not hold the intermediate" \
+	"files: chain-incomplete says the file does not hold it"
+assert_not_contains "$(json_get '[f["message"] for t in d["targets"] for f in t["findings"]]' <"$OUT_F")" \
+	"server" "files: no finding speaks of a server"
+run "$MOAT" check "${CHECK_SENT_ORIG[withroot]}" --ca "$ROOT" --json --no-revocation
+assert_contains "$(finding chain-root-sent message)" "the file also holds the root" \
+	"files: chain-root-sent says the file holds the root"
 
 # ---- timing is reported, not asserted (bench/check.sh measures it)
 mcheck good
