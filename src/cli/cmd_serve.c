@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ca/ca.h"
+#include "core/names.h"
 #include "serve/config.h"
 #include "serve/serve.h"
 
@@ -59,6 +60,13 @@ static int load(void *arg, struct serve_config *c, struct moat_err *err)
 	    (o->error_log &&
 	     copy_opt(c->error_log, sizeof(c->error_log), o->error_log, "--error-log", err)))
 		return -1;
+	/* an option overrides the file: its errors name the option */
+	if (o->user != NULL)
+		c->user_line = 0;
+	if (o->access_log != NULL)
+		c->access_log_line = 0;
+	if (o->error_log != NULL)
+		c->error_log_line = 0;
 	if (o->log_format != NULL)
 		c->access_log_format = strcmp(o->log_format, "json") == 0 ? SERVE_LOG_JSON
 									  : SERVE_LOG_COMBINED;
@@ -86,6 +94,38 @@ static int load(void *arg, struct serve_config *c, struct moat_err *err)
 			if (copy_opt(s->cert_file, sizeof(s->cert_file), o->cert, "--cert", err) != 0 ||
 			    copy_opt(s->key_file, sizeof(s->key_file), o->key, "--key", err) != 0)
 				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The private CA's name constraints, for every site it certifies (as
+ * issuing at the start would), with FILE:LINE of the site. */
+static int check_local_names(const struct serve_config *cfg, const struct ca *ca,
+			     struct moat_err *err)
+{
+	for (size_t i = 0; i < cfg->nsites; i++) {
+		const struct serve_site *s = &cfg->sites[i];
+		const char *names[SERVE_MAX_NAMES];
+		struct moat_name *parsed = NULL;
+		size_t n = 0;
+		char loc[400];
+		int rc;
+
+		if (s->cert != SERVE_CERT_LOCAL)
+			continue;
+		for (size_t k = 0; k < s->nnames; k++)
+			names[k] = s->names[k];
+		rc = moat_names_parse(names, s->nnames, &parsed, &n, err) != 0 ||
+		     ca_check_names(ca, parsed, n, err) != 0;
+		free(parsed);
+		if (rc != 0) {
+			serve_config_where(cfg, s, loc, sizeof(loc));
+			moat_err_prefix(err, "%.*s", (int)strlen(loc) - 2, loc); /* no ": " */
+			moat_err_hint(err, "the CA was made with --permit and certifies only names "
+					   "under those: serve a name it permits, or get this site's "
+					   "certificate elsewhere (cert acme, cert files)");
+			return -1;
 		}
 	}
 	return 0;
@@ -216,25 +256,31 @@ int cli_cmd_serve(int argc, char **argv)
 						"chat.localhost=http://127.0.0.1:3000");
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
-	/* Once now, to check it and to know whether the private CA is needed. */
+	/* Once now, to check it and to know whether the private CA is needed;
+	 * --check runs every check of a start but binding the ports (and
+	 * unlocking the CA key: only its certificate is needed). */
 	if (load(&o, &cfg, &err) != 0 || serve_config_check(&cfg, &err) != 0)
 		goto out;
 	serve_config_resolve(&cfg);
+	if (serve_config_check_start(&cfg, &err) != 0)
+		goto out;
 	for (size_t i = 0; i < cfg.nsites; i++)
 		local = local || cfg.sites[i].cert == SERVE_CERT_LOCAL;
+	if (local && cli_ca_open(!check, pass_file, &ca, &err) != 0) {
+		if (strstr(err.msg, "no CA") != NULL || strstr(err.msg, "no private CA") != NULL ||
+		    strstr(err.msg, "not found") != NULL)
+			moat_err_hint(&err, "make the private CA first: moat ca init (and trust it: "
+					    "moat trust install)");
+		goto out;
+	}
+	if (local && check_local_names(&cfg, ca, &err) != 0)
+		goto out;
 	if (check) {
 		if (serve_check(&cfg, home, &err) != 0)
 			goto out;
 		printf("%s: configuration OK (%zu site%s)\n", o.config ? o.config : "command line",
 		       cfg.nsites, cfg.nsites == 1 ? "" : "s");
 		ret = CLI_OK;
-		goto out;
-	}
-	if (local && cli_ca_open(true, pass_file, &ca, &err) != 0) {
-		if (strstr(err.msg, "no CA") != NULL || strstr(err.msg, "no private CA") != NULL ||
-		    strstr(err.msg, "not found") != NULL)
-			moat_err_hint(&err, "make the private CA first: moat ca init (and trust it: "
-					    "moat trust install)");
 		goto out;
 	}
 	so.load = load;

@@ -89,6 +89,9 @@ struct serve_config {
 	char access_log[4096];  /* "" = none, "-" = stdout */
 	enum serve_log_format access_log_format;
 	char error_log[4096];   /* "" = stderr */
+	/* the line of the file that set user, access-log and error-log; 0 when
+	 * the value is the default or came from the command line */
+	int user_line, access_log_line, error_log_line;
 	/* sites */
 	struct serve_site *sites; /* malloc'd, nsites entries; only add sites with
 				   * serve_config_load/_add_arg (they size the array) */
@@ -118,6 +121,19 @@ int serve_config_add_arg(struct serve_config *c, const char *arg, struct moat_er
  * --local), a valid acme-challenge and, for http-01, a port-80 listener.
  * Errors name FILE:LINE of the site ("site NAME" for command-line sites). */
 int serve_config_check(const struct serve_config *c, struct moat_err *err);
+
+/* What only a start checks, beyond serve_config_check and short of binding
+ * ports (not a reload, which runs as the user moat switched to and keeps
+ * its logs open): the user exists and moat runs as root to switch to it;
+ * each log file can be opened (it is created if missing, as the start
+ * would).  Errors name FILE:LINE of the directive, or its command-line
+ * option. */
+int serve_config_check_start(const struct serve_config *c, struct moat_err *err);
+
+/* "FILE:LINE: " for a site from the file, "site NAME: " from the command
+ * line: the start of a message about the site. */
+void serve_config_where(const struct serve_config *c, const struct serve_site *s, char *out,
+			size_t n);
 
 /* Fill what the sites and ACME ports leave to the globals: SERVE_CERT_DEFAULT,
  * redirect -1 and hsts_max_age -1 (with hsts_subdomains) take the global

@@ -3,14 +3,16 @@
  * with names and upstreams, a name in one site only, readable certificate
  * files, ACME names a CA can validate, distinct ports), serve_config_resolve
  * (what sites leave to the globals) and serve_config_site_for (the site for
- * an SNI name or Host header).  Nothing here binds sockets or parses
- * certificates: the files are only opened, so that a mistake shows before
- * anything starts. */
+ * an SNI name or Host header), serve_config_check_start (the user and the
+ * log files, checked once at the start).  Nothing here binds sockets or
+ * parses certificates: the files are only opened, so that a mistake shows
+ * before anything starts. */
 #include "serve/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,8 @@ void serve_config_resolve(struct serve_config *c)
 	}
 }
 
-/* "FILE:LINE: " for a site from the file, "site NAME: " from the command line. */
-static void where(const struct serve_config *c, const struct serve_site *s, char *out, size_t n)
+void serve_config_where(const struct serve_config *c, const struct serve_site *s, char *out,
+			size_t n)
 {
 	if (s->line > 0)
 		snprintf(out, n, "%.300s:%d: ", c->file, s->line);
@@ -145,7 +147,7 @@ static int check_duplicates(const struct serve_config *c, struct moat_err *err)
 
 		if (strcmp(refs[i - 1].name, refs[i].name) != 0)
 			continue;
-		where(c, again, loc, sizeof(loc));
+		serve_config_where(c, again, loc, sizeof(loc));
 		if (first->line > 0)
 			moat_err_set(err, "%s%s is already served by the site on line %d", loc,
 				     refs[i].name, first->line);
@@ -212,7 +214,7 @@ static int check_site(const struct serve_config *c, const struct serve_site *s,
 {
 	char loc[400];
 
-	where(c, s, loc, sizeof(loc));
+	serve_config_where(c, s, loc, sizeof(loc));
 	if (s->nnames == 0) {
 		moat_err_set(err, "%sa site without a name", loc);
 		return -1;
@@ -274,6 +276,79 @@ int serve_config_check(const struct serve_config *c, struct moat_err *err)
 	if (check_duplicates(c, err) != 0)
 		return -1;
 	return check_ports(c, acme, err);
+}
+
+/* ---- what only a start checks ------------------------------------------ */
+
+/* "FILE:LINE: " where the file set a global directive, else "--OPTION: ". */
+static void where_global(const struct serve_config *c, int line, const char *option, char *out,
+			 size_t n)
+{
+	if (line > 0)
+		snprintf(out, n, "%.300s:%d: ", c->file, line);
+	else
+		snprintf(out, n, "%s: ", option);
+}
+
+/* As serve.c's drop_privileges will, after binding. */
+static int check_user(const struct serve_config *c, struct moat_err *err)
+{
+	char loc[400];
+
+	if (c->user[0] == '\0')
+		return 0;
+	where_global(c, c->user_line, "--user", loc, sizeof(loc));
+	if (getpwnam(c->user) == NULL) {
+		moat_err_set(err, "%sno user named %s on this system", loc, c->user);
+		moat_err_hint(err, "create it (useradd --system %s) or name another", c->user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		moat_err_set(err, "%scannot switch to user %s: moat serve is not running as root", loc,
+			     c->user);
+		moat_err_hint(err, "start moat serve (and --check) as root: it binds its ports, then "
+				   "switches; or remove the user");
+		return -1;
+	}
+	return 0;
+}
+
+/* As log.c's serve_log_open will: append, created 0640 if missing. */
+static int check_log(const struct serve_config *c, const char *what, const char *path, int line,
+		     const char *option, struct moat_err *err)
+{
+	char loc[400];
+	struct stat st;
+	int fd, e;
+
+	if (path[0] == '\0' || strcmp(path, "-") == 0)
+		return 0;
+	where_global(c, line, option, loc, sizeof(loc));
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		moat_err_set(err, "%sthe %s %s is a directory", loc, what, path);
+		moat_err_hint(err, "name a file in it");
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		e = errno;
+		moat_err_errno(err, e, "%scannot open the %s %s", loc, what, path);
+		if (e == EACCES)
+			moat_err_hint(err, "moat serve (as the user it starts as) must be able to "
+					   "create files in the log's directory");
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int serve_config_check_start(const struct serve_config *c, struct moat_err *err)
+{
+	if (check_user(c, err) != 0 ||
+	    check_log(c, "access log", c->access_log, c->access_log_line, "--access-log", err) != 0 ||
+	    check_log(c, "error log", c->error_log, c->error_log_line, "--error-log", err) != 0)
+		return -1;
+	return 0;
 }
 
 static const struct serve_site *find_name(const struct serve_config *c, const char *name)

@@ -431,6 +431,7 @@ static int d_user(struct serve_cfg_parser *p, const struct serve_cfg_directive *
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 		    strlen(s))
 		return bad_value(p->err, d->name, s, "is not a user name");
+	p->c->user_line = p->line;
 	return copy(p->err, d->name, p->c->user, sizeof(p->c->user), s);
 }
 
@@ -560,6 +561,7 @@ static int d_access_log(struct serve_cfg_parser *p, const struct serve_cfg_direc
 {
 	struct serve_config *c = p->c;
 
+	c->access_log_line = p->line;
 	if (ac == 2) {
 		if (strcmp(av[1], "json") == 0)
 			c->access_log_format = SERVE_LOG_JSON;
@@ -582,6 +584,7 @@ static int d_access_log(struct serve_cfg_parser *p, const struct serve_cfg_direc
 static int d_error_log(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
 		       size_t ac)
 {
+	p->c->error_log_line = p->line;
 	if (strcmp(av[0], "-") == 0) {
 		p->c->error_log[0] = '\0';
 		return 0;

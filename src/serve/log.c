@@ -159,11 +159,15 @@ static void access_json(struct serve_log *l, const struct serve_access *a)
 		      "method", utf8(m, sizeof(m), a->method), "uri", utf8(t, sizeof(t), a->target),
 		      "proto", a->version_minor ? "HTTP/1.1" : "HTTP/1.0", "status", a->status,
 		      "bytes", (json_int_t)a->bytes, "referer", utf8(r, sizeof(r), a->referer),
-		      "user_agent", utf8(u, sizeof(u), a->user_agent), "duration", a->seconds,
+		      "user_agent", utf8(u, sizeof(u), a->user_agent), "duration",
+		      /* whole microseconds (0.000524, not 0.00052367099999999997) */
+		      (double)(long long)(a->seconds * 1e6 + 0.5) / 1e6,
 		      "upstream", a->upstream ? a->upstream : "", "scheme", a->tls ? "https" : "http");
 	if (o == NULL)
 		return;
-	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* 15 significant digits print a microsecond count exactly (up to
+	 * 1e9 seconds) and never the binary fraction's tail */
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	if (s == NULL)
 		return;
