@@ -27,7 +27,7 @@
 struct acme_problem {
 	long status;
 	char type[64];   /* short form: "badNonce", "rateLimited", ... (escaped) */
-	char detail[512]; /* escaped */
+	char detail[512]; /* control and non-ASCII bytes as \xNN; quotes kept */
 	long retry_after; /* seconds, -1 if not given */
 	char sub[ACME_MAX_SUBPROBLEMS][256];
 	size_t nsub;

@@ -44,6 +44,27 @@ static const struct known known[] = {
 	{"userActionRequired", "visit the CA's page to accept new terms: see the instance URL"},
 };
 
+/* A CA's text for the terminal: control and non-ASCII bytes as \xNN (as
+ * moat_escape does), but quotes and backslashes as they are -- a CA's
+ * 'Get "http://..."' must read as it was written.  moat_escape's \x22 and
+ * \x5c are turned back: every backslash it writes starts an escape, so
+ * this cannot misread the text. */
+static void show_text(char *dst, size_t n, const char *src)
+{
+	char *w = dst;
+
+	moat_escape(dst, n, src, strlen(src));
+	for (const char *r = dst; *r != '\0';) {
+		if (strncmp(r, "\\x22", 4) == 0 || strncmp(r, "\\x5c", 4) == 0) {
+			*w++ = r[3] == '2' ? '"' : '\\';
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
 const char *acme_problem_short(const char *type)
 {
 	if (type != NULL && strncmp(type, URN, sizeof(URN) - 1) == 0)
@@ -74,7 +95,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 	moat_escape(p->type, sizeof(p->type), acme_problem_short(type),
 		    strlen(acme_problem_short(type)));
 	if (detail != NULL)
-		moat_escape(p->detail, sizeof(p->detail), detail, strlen(detail));
+		show_text(p->detail, sizeof(p->detail), detail);
 	p->retry_after = retry_after;
 	if (json_is_array(subs)) {
 		size_t i;
@@ -87,7 +108,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 			json_unpack(s, "{s?s, s?s, s?{s?s}}", "type", &st, "detail", &sd, "identifier",
 				    "value", &iv);
 			moat_escape(t, sizeof(t), acme_problem_short(st), strlen(acme_problem_short(st)));
-			moat_escape(d, sizeof(d), sd != NULL ? sd : "", sd != NULL ? strlen(sd) : 0);
+			show_text(d, sizeof(d), sd != NULL ? sd : "");
 			moat_escape(v, sizeof(v), iv != NULL ? iv : "", iv != NULL ? strlen(iv) : 0);
 			snprintf(p->sub[p->nsub++], sizeof(p->sub[0]), "%.80s%s%.120s (%.40s)", v,
 				 v[0] ? ": " : "", d, t);

@@ -143,6 +143,8 @@ static int await_record(const struct acme_dns01 *d, const char *name, const char
 	}
 }
 
+static void cleanup(void *arg, const struct moat_name *id, const char *token);
+
 static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
 		   struct moat_err *err)
 {
@@ -159,8 +161,13 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 	if (record(id, ka, r->name, sizeof(r->name), r->value, sizeof(r->value), err) != 0)
 		return -1;
 	if (d->hook[0] != '\0') {
-		if (run_hook(d, "add", id, r->name, r->value, err) != 0)
+		if (run_hook(d, "add", id, r->name, r->value, err) != 0) {
+			struct moat_err ignored;
+
+			/* a failed present is never cleaned up: remove it now */
+			(void)run_hook(d, "remove", id, r->name, r->value, &ignored);
 			return -1;
+		}
 	} else {
 		fprintf(d->tty,
 			"\nCreate this DNS record for %s:\n\n  %s.  300  IN  TXT  \"%s\"\n\n"
@@ -174,7 +181,12 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		}
 	}
 	d->nrecs++; /* from here on, cleanup removes it */
-	return await_record(d, r->name, r->value, err);
+	if (await_record(d, r->name, r->value, err) != 0) {
+		/* the order stops without cleanup for a failed present */
+		cleanup(d, id, token);
+		return -1;
+	}
+	return 0;
 }
 
 static void cleanup(void *arg, const struct moat_name *id, const char *token)

@@ -82,6 +82,14 @@ struct acme_http01 *acme_http01_standalone(const char *addr, uint16_t port,
 	if ((h->srv = net_server_new(err)) == NULL ||
 	    net_server_listen_http(h->srv, addr, port, handle, h, err) != 0 ||
 	    net_server_start(h->srv, err) != 0) {
+		/* net's hint offers another port, but a real CA validates
+		 * http-01 on port 80 only: the web server already there can
+		 * answer instead (src/net words its message; matched here). */
+		if (err != NULL && strstr(err->msg, "already in use") != NULL)
+			moat_err_hint(err, "a web server already listens there: let it answer the "
+					   "challenge with --webroot DIR (its document root) instead of "
+					   "--standalone, or stop it while moat issues (--http-port "
+					   "helps only with a test CA: real CAs connect to port 80)");
 		moat_err_prefix(err, "cannot answer http-01 challenges");
 		acme_http01_free(h);
 		return NULL;

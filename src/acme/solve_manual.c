@@ -124,13 +124,18 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 
 	challenge_url(m, id, token, url, sizeof(url));
 	if (m->hook[0] != '\0') {
-		if (run_hook(m, "add", id, token, ka, url, err) != 0)
-			return -1;
-		if (self_check(url, ka, err) != 0) {
+		struct moat_err ignored;
+
+		if (run_hook(m, "add", id, token, ka, url, err) == 0) {
+			if (self_check(url, ka, err) == 0)
+				return 0;
 			moat_err_prefix(err, "after the manual hook, the CA was not asked to validate");
-			return -1;
 		}
-		return 0;
+		/* The order stops here and never calls cleanup for this token:
+		 * whatever failed, the hook takes back what "add" published
+		 * (or began to). */
+		(void)run_hook(m, "remove", id, token, "", url, &ignored);
+		return -1;
 	}
 	fprintf(m->tty,
 		"\nCreate a file containing just this line:\n\n%s\n\n"

@@ -177,8 +177,11 @@ static int relink(const char *live, const char *name, const char *target, struct
 	return 0;
 }
 
-static int renewal_text(const struct acme_renewal *rn, struct moat_buf *out)
+static int renewal_text(const struct acme_renewal *rn, bool revoked, struct moat_buf *out)
 {
+	if (revoked && moat_buf_printf(out, "revoked_serial = %s\nrevoked_at = %lld\n",
+				       rn->revoked_serial, (long long)rn->revoked_at) != 0)
+		return -1;
 	return moat_buf_printf(out,
 			       "# moat acme renewal configuration (written by moat; edit with care)\n"
 			       "version = 1\nserver = %s\nca_bundle = %s\nnames = %s\nkey_type = %s\n"
@@ -243,8 +246,9 @@ int acme_store_lineage_save(const char *home, const char *lineage, const struct 
 				     err) != 0)
 			goto out;
 	}
+	/* a new certificate: whatever was revoked is not live any more */
 	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path) ||
-	    renewal_text(rn, &conf) != 0) {
+	    renewal_text(rn, false, &conf) != 0) {
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
@@ -283,10 +287,84 @@ out:
 	return ret;
 }
 
+int acme_store_live_read(const char *home, const char *lineage, struct acme_live *out,
+			 struct moat_err *err)
+{
+	char path[PATH_MAX];
+	struct moat_buf b = MOAT_BUF_INIT;
+	struct pki_cert *c = NULL;
+	struct pki_cert_info info;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&info, 0, sizeof(info));
+	if (snprintf(path, sizeof(path), "%s/live/%s/cert.pem", home, lineage) >= (int)sizeof(path)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &b, err) != 0 ||
+	    (c = pki_cert_from_pem(b.data, b.len, err)) == NULL || pki_cert_info(c, &info, err) != 0)
+		goto out;
+	out->not_before = info.not_before;
+	out->not_after = info.not_after;
+	snprintf(out->serial, sizeof(out->serial), "%s", info.serial_hex);
+	ret = 0;
+out:
+	pki_cert_info_clear(&info);
+	pki_cert_free(c);
+	moat_buf_free(&b);
+	return ret;
+}
+
+int acme_store_renewal_save(const char *home, const char *lineage, const struct acme_renewal *rn,
+			    struct moat_err *err)
+{
+	struct moat_buf conf = MOAT_BUF_INIT;
+	char path[PATH_MAX];
+	int ret = -1;
+
+	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	if (renewal_text(rn, true, &conf) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	ret = moat_file_write_atomic(path, conf.data, conf.len, 0600, err);
+out:
+	moat_buf_free(&conf);
+	return ret;
+}
+
+/* Split a "key = value" line in place (blanks around both trimmed); false
+ * for comments and lines without '='. */
+static bool split_kv(char *line, char **key, char **value)
+{
+	char *eq = strchr(line, '='), *k = line, *v, *end;
+
+	if (eq == NULL || line[0] == '#')
+		return false;
+	*eq = '\0';
+	v = eq + 1;
+	while (*k == ' ' || *k == '\t')
+		k++;
+	for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		end[-1] = '\0';
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (end = v + strlen(v); end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
+	     end--)
+		end[-1] = '\0';
+	*key = k;
+	*value = v;
+	return true;
+}
+
 /* One "key = value" line into rn; unknown keys are ignored (newer moat). */
 static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 {
-	char *eq = strchr(line, '='), *k = line, *v, *end;
+	char *k, *v;
 	struct {
 		const char *key;
 		char *dst;
@@ -305,21 +383,11 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 		{"dns_hook", rn->dns_hook, sizeof(rn->dns_hook)},
 		{"dns_resolver", rn->dns_resolver, sizeof(rn->dns_resolver)},
 		{"manual_hook", rn->manual_hook, sizeof(rn->manual_hook)},
+		{"revoked_serial", rn->revoked_serial, sizeof(rn->revoked_serial)},
 	};
 
-	if (eq == NULL || line[0] == '#')
+	if (!split_kv(line, &k, &v))
 		return;
-	*eq = '\0';
-	v = eq + 1;
-	while (*k == ' ' || *k == '\t')
-		k++;
-	for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
-		end[-1] = '\0';
-	while (*v == ' ' || *v == '\t')
-		v++;
-	for (end = v + strlen(v); end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
-	     end--)
-		end[-1] = '\0';
 	if (strcmp(k, "version") == 0) {
 		*version = atoi(v);
 		return;
@@ -338,6 +406,10 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 	}
 	if (strcmp(k, "manual") == 0) {
 		rn->manual = atoi(v);
+		return;
+	}
+	if (strcmp(k, "revoked_at") == 0) {
+		rn->revoked_at = strtoll(v, NULL, 10);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -417,4 +489,65 @@ int acme_store_renewal_list(const char *home, char ***names, size_t *n, struct m
 	*names = v;
 	*n = k;
 	return 0;
+}
+
+/* ---- the default server ----------------------------------------------- */
+
+static int default_path(const char *home, char *out, size_t n)
+{
+	return (size_t)snprintf(out, n, "%s/acme/default.conf", home) < n ? 0 : -1;
+}
+
+int acme_store_default_save(const char *home, const char *server, const char *ca_bundle,
+			    struct moat_err *err)
+{
+	struct moat_buf b = MOAT_BUF_INIT;
+	char path[PATH_MAX], dir[PATH_MAX];
+	int ret = -1;
+
+	if (strpbrk(server, "\r\n") != NULL || strpbrk(ca_bundle, "\r\n") != NULL) {
+		moat_err_set(err, "the server URL and the CA bundle path must be one line each");
+		return -1;
+	}
+	if (default_path(home, path, sizeof(path)) != 0 ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/acme", home) >= sizeof(dir)) {
+		moat_err_set(err, "path too long");
+		return -1;
+	}
+	if (moat_buf_printf(&b, "# the ACME server of the last `moat acme register` (written by "
+				"moat): the default of the acme commands in this MOAT_HOME\n"
+				"server = %s\nca_bundle = %s\n", server, ca_bundle) != 0) {
+		moat_err_set(err, "out of memory");
+		goto out;
+	}
+	if (moat_fileset_mkdir(NULL, dir, 0700, err) != 0 ||
+	    moat_file_write_atomic(path, b.data, b.len, 0600, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	moat_buf_free(&b);
+	return ret;
+}
+
+int acme_store_default_load(const char *home, char *server, size_t server_n, char *ca_bundle,
+			    size_t ca_bundle_n)
+{
+	struct moat_buf b = MOAT_BUF_INIT;
+	char path[PATH_MAX], *save = NULL, *k, *v;
+
+	server[0] = '\0';
+	ca_bundle[0] = '\0';
+	if (default_path(home, path, sizeof(path)) != 0 || !moat_file_exists(path) ||
+	    moat_file_read(path, MAX_JSON, &b, NULL) != 0)
+		return -1;
+	for (char *l = strtok_r((char *)b.data, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		if (!split_kv(l, &k, &v))
+			continue;
+		if (strcmp(k, "server") == 0 && strlen(v) < server_n)
+			memcpy(server, v, strlen(v) + 1);
+		else if (strcmp(k, "ca_bundle") == 0 && strlen(v) < ca_bundle_n)
+			memcpy(ca_bundle, v, strlen(v) + 1);
+	}
+	moat_buf_free(&b);
+	return server[0] != '\0' ? 0 : -1;
 }

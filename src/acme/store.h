@@ -7,6 +7,8 @@
  *   MOAT_HOME/archive/NAME/{cert,chain,fullchain,privkey}N.pem   every version
  *   MOAT_HOME/live/NAME/{cert,chain,fullchain,privkey}.pem       symlinks to the newest
  *   MOAT_HOME/renewal/NAME.conf                      what `moat acme renew` needs
+ *   MOAT_HOME/acme/default.conf                      the server of the last
+ *                                                    `moat acme register`
  *
  * <server> is the directory URL's host (and port when not 443). */
 #ifndef MOAT_ACME_STORE_H
@@ -14,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -56,10 +59,25 @@ struct acme_renewal {
 	int dns_wait;           /* dns-01: seconds to wait for the record */
 	int manual;             /* http-01/dns-01 done by the user (or manual_hook) */
 	char manual_hook[1024]; /* http-01: publishes the file; "" for the terminal */
+	/* `moat acme revoke` revoked the certificate with this serial (upper-case
+	 * hex, as pki_cert_info) at revoked_at; "" and 0 if none.  Only the
+	 * live certificate with that serial is revoked: a renewal clears it. */
+	char revoked_serial[80];
+	int64_t revoked_at;
 };
 
 /* Read MOAT_HOME/renewal/NAME.conf. */
 int acme_store_renewal_load(const char *home, const char *lineage, struct acme_renewal *rn,
+			    struct moat_err *err);
+/* The certificate in MOAT_HOME/live/NAME/cert.pem. */
+struct acme_live {
+	int64_t not_before, not_after;
+	char serial[80]; /* upper-case hex, as pki_cert_info */
+};
+int acme_store_live_read(const char *home, const char *lineage, struct acme_live *out,
+			 struct moat_err *err);
+/* Rewrite MOAT_HOME/renewal/NAME.conf (an existing lineage's). */
+int acme_store_renewal_save(const char *home, const char *lineage, const struct acme_renewal *rn,
 			    struct moat_err *err);
 /* The lineage names that have a renewal configuration, sorted; free each
  * and the array. */
@@ -71,5 +89,13 @@ int acme_store_renewal_list(const char *home, char ***names, size_t *n, struct m
 int acme_store_lineage_save(const char *home, const char *lineage, const struct moat_buf *privkey,
 			    const struct moat_buf *chain_pem, const struct acme_renewal *rn,
 			    bool force, int *version, struct moat_err *err);
+
+/* The ACME server (directory URL) and CA bundle ("" for none) of the last
+ * `moat acme register` in this MOAT_HOME, the default of the later acme
+ * commands.  load: 0 with both filled, -1 when none was remembered. */
+int acme_store_default_save(const char *home, const char *server, const char *ca_bundle,
+			    struct moat_err *err);
+int acme_store_default_load(const char *home, char *server, size_t server_n, char *ca_bundle,
+			    size_t ca_bundle_n);
 
 #endif

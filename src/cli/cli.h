@@ -82,11 +82,45 @@ int cli_cmd_ocsp(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
 
 /* ---- cmd_acme.c / cmd_acme_cert.c ---- */
-/* --server value (or MOAT_ACME_SERVER) as a directory URL. */
+#define CLI_LE_PROD "https://acme-v02.api.letsencrypt.org/directory"
+#define CLI_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+#define CLI_ACME_MAX_CONTACTS 8 /* --email per account */
+/* --server value (or MOAT_ACME_SERVER) as a directory URL; Let's Encrypt
+ * when neither is given (moat serve --acme). */
 const char *cli_acme_server(const char *s);
 /* --ca-bundle value, or MOAT_CA_BUNDLE, or NULL. */
 const char *cli_acme_ca_bundle(const char *s);
+
+/* The server an acme command talks to. */
+struct cli_acme_target {
+	char server[2048];   /* directory URL */
+	char ca_bundle[1024]; /* "" for the system store */
+	bool remembered;      /* the default `moat acme register` left in MOAT_HOME */
+};
+/* --server (opt_server), else MOAT_ACME_SERVER, else the server remembered
+ * by the last `moat acme register` in home, else Let's Encrypt; the CA
+ * bundle from --ca-bundle, else MOAT_CA_BUNDLE, else the remembered one
+ * with the remembered server.  Says on stderr when the remembered server
+ * is used.  CLI_OK, or CLI_USAGE (printed). */
+int cli_acme_target(const char *cmd, const char *home, const char *opt_server,
+		    const char *opt_bundle, struct cli_acme_target *t);
+
+struct acme_account_opts;
+struct acme_stored_account;
+struct pki_key;
+/* Register the new account key (borrowed) at t and save both in dir (the
+ * account directory of t->server), replacing an account there when
+ * replace; sa gets what was saved. */
+int cli_acme_new_account(const struct cli_acme_target *t, const char *dir,
+			 const struct pki_key *key, const struct acme_account_opts *ao, bool replace,
+			 bool *created, struct acme_stored_account *sa, struct moat_err *err);
+
 void cli_acme_progress(void *arg, const char *msg);
+struct acme_renewal;
+struct acme_obtained;
+/* The renewal's deploy hook with the lineage's files in its environment. */
+int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
+			 struct moat_err *err);
 int cli_acme_issue(int argc, char **argv);
 int cli_acme_renew(int argc, char **argv);
 int cli_acme_revoke(int argc, char **argv);

@@ -14,34 +14,85 @@
 #include "core/file.h"
 #include "pki/pki.h"
 
-#define LE_PROD "https://acme-v02.api.letsencrypt.org/directory"
-#define LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
 #define ENV_CA_BUNDLE "MOAT_CA_BUNDLE"
 #define ENV_SERVER "MOAT_ACME_SERVER"
-#define MAX_CONTACTS 8
-
-/* Options every acme subcommand shares. */
-struct common {
-	const char *server;
-	const char *ca_bundle;
-	bool json;
-	bool force;
-};
 
 const char *cli_acme_server(const char *s)
 {
 	if (s == NULL)
 		s = getenv(ENV_SERVER);
 	if (s == NULL || strcmp(s, "letsencrypt") == 0)
-		return LE_PROD;
+		return CLI_LE_PROD;
 	if (strcmp(s, "letsencrypt-staging") == 0)
-		return LE_STAGING;
+		return CLI_LE_STAGING;
 	return s;
 }
 
 const char *cli_acme_ca_bundle(const char *s)
 {
 	return s != NULL ? s : getenv(ENV_CA_BUNDLE);
+}
+
+int cli_acme_target(const char *cmd, const char *home, const char *opt_server,
+		    const char *opt_bundle, struct cli_acme_target *t)
+{
+	char rs[sizeof(t->server)], rb[sizeof(t->ca_bundle)];
+	const char *server = opt_server != NULL ? opt_server : getenv(ENV_SERVER);
+	const char *bundle = cli_acme_ca_bundle(opt_bundle);
+	bool have = acme_store_default_load(home, rs, sizeof(rs), rb, sizeof(rb)) == 0;
+
+	memset(t, 0, sizeof(*t));
+	if (server == NULL && have) {
+		server = rs;
+		t->remembered = true;
+	}
+	server = cli_acme_server(server);
+	if (bundle == NULL && t->remembered && rb[0] != '\0')
+		bundle = rb;
+	if (strlen(server) >= sizeof(t->server) || strpbrk(server, "\r\n") != NULL)
+		return cli_usage_error(cmd, "--server: one line of at most %zu characters",
+				       sizeof(t->server) - 1);
+	if (bundle != NULL && (strlen(bundle) >= sizeof(t->ca_bundle) || strpbrk(bundle, "\r\n")))
+		return cli_usage_error(cmd, "--ca-bundle: one line of at most %zu characters",
+				       sizeof(t->ca_bundle) - 1);
+	memcpy(t->server, server, strlen(server) + 1);
+	if (bundle != NULL)
+		memcpy(t->ca_bundle, bundle, strlen(bundle) + 1);
+	if (t->remembered)
+		cli_notice("ACME server %s (remembered from `moat acme register`; --server picks "
+			   "another)", t->server);
+	return CLI_OK;
+}
+
+/* "a@x,b@y" from "mailto:a@x", "mailto:b@y" (account.json keeps them so). */
+static void join_contacts(const char *const *contacts, size_t n, char *out, size_t outn)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, outn - used, "%s%s", i ? "," : "", contacts[i] + 7);
+	}
+}
+
+int cli_acme_new_account(const struct cli_acme_target *t, const char *dir,
+			 const struct pki_key *key, const struct acme_account_opts *ao, bool replace,
+			 bool *created, struct acme_stored_account *sa, struct moat_err *err)
+{
+	struct acme_client *c = NULL;
+	int ret = -1;
+
+	memset(sa, 0, sizeof(*sa));
+	if ((c = acme_client_new(t->server, t->ca_bundle[0] ? t->ca_bundle : NULL, err)) == NULL ||
+	    acme_client_set_account(c, key, NULL, err) != 0 ||
+	    acme_account_register(c, ao, created, NULL, err) != 0)
+		goto out;
+	snprintf(sa->url, sizeof(sa->url), "%s", acme_client_kid(c));
+	snprintf(sa->directory, sizeof(sa->directory), "%s", t->server);
+	join_contacts(ao->contacts, ao->ncontacts, sa->contact, sizeof(sa->contact));
+	ret = acme_store_account_save(dir, key, sa, replace, err);
+out:
+	acme_client_free(c);
+	return ret;
 }
 
 void cli_acme_progress(void *arg, const char *msg)
@@ -64,26 +115,24 @@ static int acme_register_cmd(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct common co = {0};
 	struct acme_account_opts ao = {0};
 	struct acme_stored_account sa;
-	const char *contacts[MAX_CONTACTS];
-	char mailto[MAX_CONTACTS][320], home[PATH_MAX], dir[PATH_MAX];
+	struct cli_acme_target t;
+	const char *contacts[CLI_ACME_MAX_CONTACTS], *opt_server = NULL, *opt_bundle = NULL;
+	char mailto[CLI_ACME_MAX_CONTACTS][320], home[PATH_MAX], dir[PATH_MAX], probe[PATH_MAX];
 	enum pki_key_type kt = PKI_KEY_EC_P256;
-	struct acme_client *c = NULL;
 	struct pki_key *key = NULL;
 	struct moat_err err;
-	bool created = false;
+	bool created = false, force = false, json = false;
 	int ch, ret = CLI_FAIL;
 
 	moat_err_clear(&err);
-	memset(&sa, 0, sizeof(sa));
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
-			if (ao.ncontacts >= MAX_CONTACTS)
-				return cli_usage_error("acme register", "at most %d --email", MAX_CONTACTS);
+			if (ao.ncontacts >= CLI_ACME_MAX_CONTACTS)
+				return cli_usage_error("acme register", "at most %d --email", CLI_ACME_MAX_CONTACTS);
 			if (strchr(optarg, '@') == NULL || strlen(optarg) > 300 ||
 			    strpbrk(optarg, " ,<>\"") != NULL)
 				return cli_usage_error("acme register", "--email needs an e-mail address");
@@ -91,8 +140,8 @@ static int acme_register_cmd(int argc, char **argv)
 			contacts[ao.ncontacts] = mailto[ao.ncontacts];
 			ao.ncontacts++;
 			break;
-		case 's': co.server = optarg; break;
-		case 'b': co.ca_bundle = optarg; break;
+		case 's': opt_server = optarg; break;
+		case 'b': opt_bundle = optarg; break;
 		case 'a': ao.agree_tos = true; break;
 		case 'K': ao.eab_kid = optarg; break;
 		case 'H': ao.eab_hmac_key = optarg; break;
@@ -100,8 +149,8 @@ static int acme_register_cmd(int argc, char **argv)
 			if (pki_key_type_parse(optarg, &kt, &err) != 0)
 				return cli_fail(&err);
 			break;
-		case 'f': co.force = true; break;
-		case 'j': co.json = true; break;
+		case 'f': force = true; break;
+		case 'j': json = true; break;
 		default: return cli_bad_option("acme register", ch, argv);
 		}
 	}
@@ -112,43 +161,36 @@ static int acme_register_cmd(int argc, char **argv)
 	ao.contacts = contacts;
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
-	co.server = cli_acme_server(co.server);
-	if (acme_store_account_dir(home, co.server, dir, sizeof(dir), &err) != 0)
+	if ((ret = cli_acme_target("acme register", home, opt_server, opt_bundle, &t)) != CLI_OK)
+		return ret;
+	ret = CLI_FAIL;
+	if (acme_store_account_dir(home, t.server, dir, sizeof(dir), &err) != 0 ||
+	    moat_path_join(probe, sizeof(probe), dir, "account.json", &err) != 0)
 		goto out;
-	{
-		char probe[PATH_MAX];
-		if (moat_path_join(probe, sizeof(probe), dir, "account.json", &err) != 0)
-			goto out;
-		if (moat_file_exists(probe) && !co.force) {
-			moat_err_set(&err, "there is already an account for this server in %s", dir);
-			moat_err_hint(&err, "use it as it is, or --force to register a new one");
-			goto out;
-		}
+	if (moat_file_exists(probe) && !force) {
+		moat_err_set(&err, "there is already an account for this server in %s", dir);
+		moat_err_hint(&err, "use it as it is, or --force to register a new one");
+		goto out;
 	}
 	if ((key = pki_key_generate(kt, &err)) == NULL ||
-	    (c = acme_client_new(co.server, cli_acme_ca_bundle(co.ca_bundle), &err)) == NULL ||
-	    acme_client_set_account(c, key, NULL, &err) != 0 ||
-	    acme_account_register(c, &ao, &created, NULL, &err) != 0)
+	    cli_acme_new_account(&t, dir, key, &ao, force, &created, &sa, &err) != 0)
 		goto out;
-	snprintf(sa.url, sizeof(sa.url), "%s", acme_client_kid(c));
-	snprintf(sa.directory, sizeof(sa.directory), "%s", co.server);
-	for (size_t i = 0; i < ao.ncontacts; i++) {
-		size_t used = strlen(sa.contact);
-		snprintf(sa.contact + used, sizeof(sa.contact) - used, "%s%s", i ? "," : "",
-			 contacts[i] + 7);
-	}
-	if (acme_store_account_save(dir, key, &sa, co.force, &err) != 0)
-		goto out;
-	if (co.json) {
-		ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:b}", "server", co.server, "account",
-					       sa.url, "dir", dir, "created", created));
+	/* The later acme commands of this MOAT_HOME use this server. */
+	if (acme_store_default_save(home, t.server, t.ca_bundle, &err) != 0) {
+		moat_err_prefix(&err, "the account is registered, but");
 		goto out;
 	}
-	printf("%s the ACME account at %s\n  account  %s\n  key      %s/account-key.pem (%s)\n",
-	       created ? "Registered" : "Found", co.server, sa.url, dir, pki_key_type_name(kt));
+	if (json) {
+		ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:b, s:b}", "server", t.server,
+					       "account", sa.url, "dir", dir, "created", created,
+					       "default", true));
+		goto out;
+	}
+	printf("%s the ACME account at %s\n  account  %s\n  key      %s/account-key.pem (%s)\n"
+	       "  default  the acme commands of %s now use this server (--server picks another)\n",
+	       created ? "Registered" : "Found", t.server, sa.url, dir, pki_key_type_name(kt), home);
 	ret = CLI_OK;
 out:
-	acme_client_free(c);
 	pki_key_free(key);
 	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
 }
@@ -220,15 +262,15 @@ static int acme_account_cmd(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct common co = {0};
 	struct acme_stored_account sa;
+	struct cli_acme_target t;
 	struct acme_client *c = NULL;
 	struct pki_key *key = NULL, *new_key = NULL;
 	enum pki_key_type kt = PKI_KEY_EC_P256;
-	const char *action = "show", *contacts[MAX_CONTACTS];
-	char mailto[MAX_CONTACTS][320], home[PATH_MAX], dir[PATH_MAX];
+	const char *action = "show", *contacts[CLI_ACME_MAX_CONTACTS], *opt_server = NULL, *opt_bundle = NULL;
+	char mailto[CLI_ACME_MAX_CONTACTS][320], home[PATH_MAX], dir[PATH_MAX];
 	size_t ncontacts = 0;
-	bool yes = false;
+	bool yes = false, json = false;
 	json_t *acct = NULL;
 	struct moat_err err;
 	int ch, ret = CLI_FAIL;
@@ -237,10 +279,10 @@ static int acme_account_cmd(int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': co.server = optarg; break;
-		case 'b': co.ca_bundle = optarg; break;
+		case 's': opt_server = optarg; break;
+		case 'b': opt_bundle = optarg; break;
 		case 'e':
-			if (ncontacts >= MAX_CONTACTS || strchr(optarg, '@') == NULL ||
+			if (ncontacts >= CLI_ACME_MAX_CONTACTS || strchr(optarg, '@') == NULL ||
 			    strlen(optarg) > 300 || strpbrk(optarg, " ,<>\"") != NULL)
 				return cli_usage_error("acme account", "--email needs an e-mail address");
 			snprintf(mailto[ncontacts], sizeof(mailto[0]), "mailto:%s", optarg);
@@ -252,7 +294,7 @@ static int acme_account_cmd(int argc, char **argv)
 				return cli_fail(&err);
 			break;
 		case 'y': yes = true; break;
-		case 'j': co.json = true; break;
+		case 'j': json = true; break;
 		default: return cli_bad_option("acme account", ch, argv);
 		}
 	}
@@ -269,21 +311,18 @@ static int acme_account_cmd(int argc, char **argv)
 		return cli_usage_error("acme account", "deactivation cannot be undone: add --yes");
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
-	co.server = cli_acme_server(co.server);
-	if (acme_store_account_dir(home, co.server, dir, sizeof(dir), &err) != 0 ||
+	if ((ret = cli_acme_target("acme account", home, opt_server, opt_bundle, &t)) != CLI_OK)
+		return ret;
+	ret = CLI_FAIL;
+	if (acme_store_account_dir(home, t.server, dir, sizeof(dir), &err) != 0 ||
 	    (key = acme_store_account_load(dir, &sa, &err)) == NULL ||
-	    (c = acme_client_new(co.server, cli_acme_ca_bundle(co.ca_bundle), &err)) == NULL ||
+	    (c = acme_client_new(t.server, t.ca_bundle[0] ? t.ca_bundle : NULL, &err)) == NULL ||
 	    acme_client_set_account(c, key, sa.url, &err) != 0)
 		goto out;
 	if (strcmp(action, "update") == 0) {
 		if (acme_account_update(c, contacts, ncontacts, &acct, &err) != 0)
 			goto out;
-		sa.contact[0] = '\0';
-		for (size_t i = 0; i < ncontacts; i++) {
-			size_t used = strlen(sa.contact);
-			snprintf(sa.contact + used, sizeof(sa.contact) - used, "%s%s", i ? "," : "",
-				 contacts[i] + 7);
-		}
+		join_contacts(contacts, ncontacts, sa.contact, sizeof(sa.contact));
 		if (acme_store_account_save(dir, key, &sa, true, &err) != 0)
 			goto out;
 	} else if (strcmp(action, "rollover") == 0) {
@@ -292,17 +331,17 @@ static int acme_account_cmd(int argc, char **argv)
 	} else if (strcmp(action, "deactivate") == 0) {
 		if (acme_account_deactivate(c, &err) != 0)
 			goto out;
-		if (!co.json)
-			printf("Deactivated the account %s at %s\n", sa.url, co.server);
+		if (!json)
+			printf("Deactivated the account %s at %s\n", sa.url, t.server);
 		else
-			ret = cli_json_print(json_pack("{s:s, s:s, s:s}", "server", co.server, "account",
+			ret = cli_json_print(json_pack("{s:s, s:s, s:s}", "server", t.server, "account",
 						       sa.url, "status", "deactivated"));
 		ret = CLI_OK;
 		goto out;
 	}
 	if (acct == NULL && acme_account_fetch(c, &acct, &err) != 0)
 		goto out;
-	ret = show_account(co.server, sa.url, dir, acct, co.json);
+	ret = show_account(t.server, sa.url, dir, acct, json);
 out:
 	json_decref(acct);
 	acme_client_free(c);

@@ -1,5 +1,8 @@
-/* cmd_acme_cert.c: moat acme issue|renew|revoke|list -- the certificate
- * side of the ACME client. */
+/* cmd_acme_cert.c: moat acme issue|revoke|renew|list -- the certificate
+ * side of the ACME client: getting a certificate; when one is due (two
+ * thirds into its lifetime, or in the CA's renewal window, or at once when
+ * `moat acme revoke` revoked it), renewing it, and rehearsing a renewal
+ * against the CA (--dry-run, as certbot does). */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -26,8 +29,8 @@ static int one_line(const char *cmd, const char *opt, const char *v, char *dst, 
 
 /* The deploy hook, with the lineage's files in its environment (certbot's
  * RENEWED_LINEAGE and RENEWED_DOMAINS too, so certbot hooks work). */
-static int run_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
-			   struct moat_err *err)
+int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
+			 struct moat_err *err)
 {
 	char e[8][4600], domains[4096];
 	const char *env[8];
@@ -96,6 +99,7 @@ int cli_acme_issue(int argc, char **argv)
 	enum pki_key_type kt = PKI_KEY_EC_P256;
 	const char *server = NULL, *bundle = NULL;
 	bool standalone = false, json = false;
+	struct cli_acme_target t;
 	char home[PATH_MAX];
 	struct moat_err err;
 	int ch, ret = CLI_FAIL;
@@ -201,17 +205,19 @@ int cli_acme_issue(int argc, char **argv)
 	}
 	if ((!standalone && !manual) || strcmp(rn.challenge, "tls-alpn-01") == 0)
 		rn.http_port = 0;
-	if (one_line("acme issue", "--server", cli_acme_server(server), rn.server, sizeof(rn.server)) != CLI_OK ||
-	    (cli_acme_ca_bundle(bundle) != NULL &&
-	     one_line("acme issue", "--ca-bundle", cli_acme_ca_bundle(bundle), rn.ca_bundle,
-		      sizeof(rn.ca_bundle)) != CLI_OK))
-		return CLI_USAGE;
 	snprintf(rn.key_type, sizeof(rn.key_type), "%s", pki_key_type_name(kt));
-	if (cli_home(home, sizeof(home)) != CLI_OK)
-		return CLI_FAIL;
+	if (cli_home(home, sizeof(home)) != CLI_OK) {
+		ret = CLI_FAIL;
+		goto out;
+	}
+	if ((ret = cli_acme_target("acme issue", home, server, bundle, &t)) != CLI_OK)
+		goto out;
+	ret = CLI_FAIL;
+	memcpy(rn.server, t.server, sizeof(rn.server));
+	memcpy(rn.ca_bundle, t.ca_bundle, sizeof(rn.ca_bundle));
 	if (acme_obtain(home, &rn, &oo, &ob, &err) != 0)
 		goto out;
-	if (run_deploy_hook(&rn, &ob, &err) != 0) {
+	if (cli_acme_deploy_hook(&rn, &ob, &err) != 0) {
 		moat_err_prefix(&err, "the certificate is in %s, but", ob.live);
 		goto out;
 	}
@@ -230,41 +236,156 @@ int cli_acme_issue(int argc, char **argv)
 	ret = CLI_OK;
 out:
 	free(names);
+	if (ret == CLI_USAGE || (ret == CLI_FAIL && !moat_err_isset(&err)))
+		return ret;
 	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
 }
 
-/* When a certificate is due: two thirds into its lifetime (Let's Encrypt's
- * advice, 30 days before the end of a 90-day certificate). */
-static int due_time(const char *live, int64_t *nb, int64_t *na, int64_t *due, struct moat_err *err)
+/* Remember in renewal/NAME.conf that the live certificate of each lineage
+ * with this serial (lineage, or every one when NULL) is revoked: `acme
+ * list` shows it, `acme renew` renews it at once. */
+static void mark_revoked(const char *home, const char *lineage, const char *serial)
 {
-	char path[PATH_MAX + 16];
-	struct moat_buf b = MOAT_BUF_INIT;
-	struct pki_cert *c = NULL;
-	struct pki_cert_info info;
-	int ret = -1;
+	char **names = NULL;
+	size_t n = 0;
 
+	if (lineage != NULL) {
+		names = calloc(1, sizeof(*names));
+		if (names == NULL || (names[0] = strdup(lineage)) == NULL) {
+			free(names);
+			return;
+		}
+		n = 1;
+	} else if (acme_store_renewal_list(home, &names, &n, NULL) != 0) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct acme_renewal rn;
+		struct acme_live live;
+
+		if (acme_store_renewal_load(home, names[i], &rn, NULL) == 0 &&
+		    acme_store_live_read(home, names[i], &live, NULL) == 0 &&
+		    strcmp(live.serial, serial) == 0) {
+			snprintf(rn.revoked_serial, sizeof(rn.revoked_serial), "%s", serial);
+			rn.revoked_at = (int64_t)time(NULL);
+			if (acme_store_renewal_save(home, names[i], &rn, NULL) != 0)
+				cli_notice("%s: could not record the revocation in its renewal "
+					   "configuration", names[i]);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+int cli_acme_revoke(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"reason", required_argument, NULL, 'r'},
+		{"server", required_argument, NULL, 's'},
+		{"ca-bundle", required_argument, NULL, 'b'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	enum pki_reason reason = PKI_REASON_UNSPECIFIED;
+	const char *server = NULL, *bundle = NULL, *what, *lineage = NULL;
+	struct acme_renewal rn;
+	struct acme_stored_account sa;
+	struct cli_acme_target t;
+	struct acme_client *c = NULL;
+	struct pki_key *akey = NULL;
+	struct pki_cert *cert = NULL;
+	struct pki_cert_info info;
+	struct moat_buf b = MOAT_BUF_INIT;
+	char home[PATH_MAX], path[PATH_MAX + 320], dir[PATH_MAX];
+	struct moat_err err;
+	bool json = false;
+	int ch, ret = CLI_FAIL;
+
+	moat_err_clear(&err);
+	memset(&rn, 0, sizeof(rn));
 	memset(&info, 0, sizeof(info));
-	snprintf(path, sizeof(path), "%s/cert.pem", live);
-	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &b, err) != 0 ||
-	    (c = pki_cert_from_pem(b.data, b.len, err)) == NULL || pki_cert_info(c, &info, err) != 0)
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (pki_reason_parse(optarg, &reason, &err) != 0)
+				return cli_fail(&err);
+			break;
+		case 's': server = optarg; break;
+		case 'b': bundle = optarg; break;
+		case 'j': json = true; break;
+		default: return cli_bad_option("acme revoke", ch, argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("acme revoke", "revoke what? moat acme revoke NAME|CERTFILE");
+	what = argv[optind];
+	if (cli_home(home, sizeof(home)) != CLI_OK)
+		return CLI_FAIL;
+	/* A lineage name (its server unless --server says otherwise), or a
+	 * certificate file (the default server). */
+	if (strchr(what, '/') == NULL && acme_store_renewal_load(home, what, &rn, NULL) == 0) {
+		lineage = what;
+		snprintf(path, sizeof(path), "%s/live/%s/cert.pem", home, what);
+		if (server == NULL)
+			server = rn.server;
+		if (bundle == NULL && server == rn.server && rn.ca_bundle[0] != '\0')
+			bundle = rn.ca_bundle;
+	} else {
+		snprintf(path, sizeof(path), "%s", what);
+	}
+	if ((ret = cli_acme_target("acme revoke", home, server, bundle, &t)) != CLI_OK)
+		return ret;
+	ret = CLI_FAIL;
+	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &b, &err) != 0 ||
+	    (cert = pki_cert_from_pem(b.data, b.len, &err)) == NULL ||
+	    pki_cert_info(cert, &info, &err) != 0)
 		goto out;
-	*nb = info.not_before;
-	*na = info.not_after;
-	*due = info.not_before + (info.not_after - info.not_before) * 2 / 3;
-	ret = 0;
+	if (acme_store_account_dir(home, t.server, dir, sizeof(dir), &err) != 0 ||
+	    (akey = acme_store_account_load(dir, &sa, &err)) == NULL ||
+	    (c = acme_client_new(t.server, t.ca_bundle[0] ? t.ca_bundle : NULL, &err)) == NULL ||
+	    acme_client_set_account(c, akey, sa.url, &err) != 0 ||
+	    acme_revoke(c, cert, reason == PKI_REASON_UNSPECIFIED ? -1 : (int)reason, &err) != 0)
+		goto out;
+	mark_revoked(home, lineage, info.serial_hex);
+	if (json) {
+		ret = cli_json_print(json_pack("{s:s, s:s?, s:s, s:s, s:s}", "certificate", path,
+					       "lineage", lineage, "serial", info.serial_hex, "server",
+					       t.server, "reason", pki_reason_name(reason)));
+		goto out;
+	}
+	printf("Revoked %s at %s (reason %s)\n", path, t.server, pki_reason_name(reason));
+	ret = CLI_OK;
 out:
 	pki_cert_info_clear(&info);
-	pki_cert_free(c);
+	acme_client_free(c);
+	pki_key_free(akey);
+	pki_cert_free(cert);
 	moat_buf_free(&b);
-	return ret;
+	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
+}
+
+/* ---- renew and list ------------------------------------------------------ */
+
+/* Two thirds into the lifetime (Let's Encrypt's advice: 30 days before the
+ * end of a 90-day certificate). */
+static int64_t two_thirds(const struct acme_live *l)
+{
+	return l->not_before + (l->not_after - l->not_before) * 2 / 3;
+}
+
+/* The live certificate is the one `moat acme revoke` revoked. */
+static bool is_revoked(const struct acme_renewal *rn, const struct acme_live *l)
+{
+	return rn->revoked_serial[0] != '\0' && strcmp(rn->revoked_serial, l->serial) == 0;
 }
 
 /* ARI (RFC 9773): when the CA offers renewal information, its window
  * decides; *replaces gets the certificate's ARI identifier for the new
  * order.  false when the CA has none or it cannot be read (then the
  * two-thirds rule stands). */
-static bool ari_due(const struct acme_renewal *rn, const char *live, int64_t *start,
-		    char *replaces, size_t n)
+static bool ari_due(const struct acme_renewal *rn, const char *home, const char *lineage,
+		    int64_t *start, char *replaces, size_t n)
 {
 	char path[PATH_MAX + 400];
 	struct moat_buf b = MOAT_BUF_INIT;
@@ -273,7 +394,7 @@ static bool ari_due(const struct acme_renewal *rn, const char *live, int64_t *st
 	int64_t end = 0;
 	bool ok = false;
 
-	if (snprintf(path, sizeof(path), "%s/cert.pem", live) >= (int)sizeof(path) ||
+	if (snprintf(path, sizeof(path), "%s/live/%s/cert.pem", home, lineage) >= (int)sizeof(path) ||
 	    moat_file_read(path, MOAT_MAX_PEM_FILE, &b, NULL) != 0 ||
 	    (cert = pki_cert_from_pem(b.data, b.len, NULL)) == NULL ||
 	    (c = acme_client_new(rn->server, rn->ca_bundle[0] ? rn->ca_bundle : NULL, NULL)) == NULL ||
@@ -289,6 +410,133 @@ out:
 	return ok;
 }
 
+/* certbot's --dry-run: Let's Encrypt's production CA is rehearsed on its
+ * staging CA (the same protocol and checks, without touching the real
+ * rate limits), with an account registered there under the production
+ * account's contacts when there is none yet (the same terms of service);
+ * any other CA is rehearsed on itself. */
+static int rehearsal_server(const char *home, struct acme_renewal *rn, struct moat_err *err)
+{
+	struct acme_stored_account prod, sa;
+	struct acme_account_opts ao = {0};
+	struct cli_acme_target t;
+	struct pki_key *k = NULL;
+	const char *contacts[CLI_ACME_MAX_CONTACTS];
+	char dir[PATH_MAX], pdir[PATH_MAX], probe[PATH_MAX], mailto[CLI_ACME_MAX_CONTACTS][320];
+	char *save = NULL;
+	bool created = false;
+	int ret = -1;
+
+	if (strcmp(rn->server, CLI_LE_PROD) != 0)
+		return 0;
+	snprintf(rn->server, sizeof(rn->server), "%s", CLI_LE_STAGING);
+	if (acme_store_account_dir(home, CLI_LE_STAGING, dir, sizeof(dir), err) != 0 ||
+	    moat_path_join(probe, sizeof(probe), dir, "account.json", err) != 0)
+		return -1;
+	if (moat_file_exists(probe))
+		return 0;
+	if (acme_store_account_dir(home, CLI_LE_PROD, pdir, sizeof(pdir), err) != 0 ||
+	    (k = acme_store_account_load(pdir, &prod, err)) == NULL)
+		return -1;
+	pki_key_free(k);
+	for (char *c = strtok_r(prod.contact, ",", &save); c != NULL && ao.ncontacts < CLI_ACME_MAX_CONTACTS;
+	     c = strtok_r(NULL, ",", &save)) {
+		snprintf(mailto[ao.ncontacts], sizeof(mailto[0]), "mailto:%s", c);
+		contacts[ao.ncontacts] = mailto[ao.ncontacts];
+		ao.ncontacts++;
+	}
+	ao.contacts = contacts;
+	ao.agree_tos = true;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.server, sizeof(t.server), "%s", CLI_LE_STAGING);
+	snprintf(t.ca_bundle, sizeof(t.ca_bundle), "%s", rn->ca_bundle);
+	cli_notice("the rehearsal runs on Let's Encrypt's staging CA: registering an account "
+		   "there (%s)", dir);
+	if ((k = pki_key_generate(PKI_KEY_EC_P256, err)) == NULL ||
+	    cli_acme_new_account(&t, dir, k, &ao, false, &created, &sa, err) != 0)
+		goto out;
+	ret = 0;
+out:
+	pki_key_free(k);
+	return ret;
+}
+
+struct renew_opts {
+	bool force, dry;
+	const char *hook; /* --deploy-hook, or NULL */
+};
+
+struct renew_result {
+	const char *status;   /* "not due", "renewed", "dry run ok", "failed" */
+	char when[16];        /* renews from (date) */
+	bool ari;             /* when says the CA's renewal window */
+	bool revoked;         /* the live certificate was revoked */
+	long days_left;
+	char server[2048];    /* where the order went (a rehearsal: maybe staging) */
+	struct moat_err err;
+};
+
+/* Renew one lineage if it is due (or forced, or revoked), or rehearse it. */
+static void renew_one(const char *home, const char *lineage, const struct renew_opts *ro,
+		      struct renew_result *res)
+{
+	struct acme_renewal rn;
+	struct acme_live live;
+	struct acme_obtain_opts oo = {.timeout_s = 300, .dry_run = ro->dry,
+				      .progress = cli_acme_progress};
+	struct acme_obtained ob;
+	int64_t due;
+
+	memset(res, 0, sizeof(*res));
+	res->status = "failed";
+	if (acme_store_renewal_load(home, lineage, &rn, &res->err) != 0 ||
+	    acme_store_live_read(home, lineage, &live, &res->err) != 0)
+		return;
+	due = two_thirds(&live);
+	res->revoked = is_revoked(&rn, &live);
+	if (!res->revoked) /* a revoked certificate is due at once */
+		res->ari = ari_due(&rn, home, lineage, &due, oo.replaces, sizeof(oo.replaces));
+	cli_date(due, res->when, sizeof(res->when));
+	res->days_left = cli_days_left(live.not_after);
+	snprintf(res->server, sizeof(res->server), "%s", rn.server);
+	if (!ro->force && !ro->dry && !res->revoked && time(NULL) < due) {
+		res->status = "not due";
+		return;
+	}
+	if (ro->dry) {
+		oo.replaces[0] = '\0'; /* a rehearsal replaces nothing at the CA */
+		if (rehearsal_server(home, &rn, &res->err) != 0)
+			return;
+		snprintf(res->server, sizeof(res->server), "%s", rn.server);
+	}
+	if (ro->hook != NULL)
+		snprintf(rn.deploy_hook, sizeof(rn.deploy_hook), "%s", ro->hook);
+	if (acme_obtain(home, &rn, &oo, &ob, &res->err) != 0 ||
+	    (!ro->dry && cli_acme_deploy_hook(&rn, &ob, &res->err) != 0))
+		return;
+	res->status = ro->dry ? "dry run ok" : "renewed";
+}
+
+static void print_result(const char *lineage, const struct renew_result *r)
+{
+	const char *was = r->revoked ? " (it was revoked)" : "";
+
+	if (strcmp(r->status, "failed") == 0) {
+		fprintf(stderr, "moat: error: %s%s: %s\n", lineage, r->revoked ? " (revoked)" : "",
+			r->err.msg);
+		if (r->err.hint[0] != '\0')
+			fprintf(stderr, "hint: %s\n", r->err.hint);
+	} else if (strcmp(r->status, "not due") == 0) {
+		printf("%s: not due (renews from %s%s, %ld days left)\n", lineage, r->when,
+		       r->ari ? " by the CA's renewal window" : "", r->days_left);
+	} else if (strcmp(r->status, "dry run ok") == 0) {
+		printf("%s: dry run ok%s: a real order at %s, nothing written, no hook run\n",
+		       lineage, was, r->server);
+	} else {
+		printf("%s: %s%s\n", lineage, r->status, was);
+	}
+}
+
 int cli_acme_renew(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -299,8 +547,8 @@ int cli_acme_renew(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	bool all = false, force = false, dry = false, json = false;
-	const char *hook = NULL;
+	struct renew_opts ro = {0};
+	bool all = false, json = false;
 	char home[PATH_MAX], **lineages = NULL;
 	size_t n = 0;
 	unsigned failed = 0;
@@ -313,16 +561,16 @@ int cli_acme_renew(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': all = true; break;
-		case 'f': force = true; break;
-		case 'n': dry = true; break;
-		case 'd': hook = optarg; break;
+		case 'f': ro.force = true; break;
+		case 'n': ro.dry = true; break;
+		case 'd': ro.hook = optarg; break;
 		case 'j': json = true; break;
 		default: return cli_bad_option("acme renew", ch, argv);
 		}
 	}
 	if (all == (optind < argc))
 		return cli_usage_error("acme renew", "give --all or the names of certificates to renew");
-	if (hook != NULL && strpbrk(hook, "\r\n") != NULL)
+	if (ro.hook != NULL && strpbrk(ro.hook, "\r\n") != NULL)
 		return cli_usage_error("acme renew", "--deploy-hook: one line");
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
@@ -338,51 +586,20 @@ int cli_acme_renew(int argc, char **argv)
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
-		struct acme_renewal rn;
-		struct acme_obtain_opts oo = {.timeout_s = 300, .dry_run = dry,
-					      .progress = cli_acme_progress};
-		struct acme_obtained ob;
-		char live[PATH_MAX + 320], when[16];
-		int64_t nb = 0, na = 0, due = 0;
-		const char *status;
-		bool ari = false;
+		struct renew_result r;
 
-		moat_err_clear(&err);
 		if (lineages[i] == NULL)
 			continue;
-		snprintf(live, sizeof(live), "%s/live/%s", home, lineages[i]);
-		if (acme_store_renewal_load(home, lineages[i], &rn, &err) != 0 ||
-		    due_time(live, &nb, &na, &due, &err) != 0) {
-			status = "failed";
-		} else if ((ari = ari_due(&rn, live, &due, oo.replaces, sizeof(oo.replaces))),
-			   !force && time(NULL) < due) {
-			status = "not due";
-		} else {
-			if (hook != NULL)
-				snprintf(rn.deploy_hook, sizeof(rn.deploy_hook), "%s", hook);
-			if (acme_obtain(home, &rn, &oo, &ob, &err) != 0 ||
-			    (!dry && run_deploy_hook(&rn, &ob, &err) != 0))
-				status = "failed";
-			else
-				status = dry ? "dry run ok" : "renewed";
-		}
-		if (strcmp(status, "failed") == 0)
-			failed++;
-		cli_date(due, when, sizeof(when));
-		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:s}", "lineage",
-							     lineages[i], "status", status, "due", when,
-							     "ari", ari, "error", err.msg));
-		} else if (strcmp(status, "failed") == 0) {
-			fprintf(stderr, "moat: error: %s: %s\n", lineages[i], err.msg);
-			if (err.hint[0] != '\0')
-				fprintf(stderr, "hint: %s\n", err.hint);
-		} else if (strcmp(status, "not due") == 0) {
-			printf("%s: not due (renews from %s%s, %ld days left)\n", lineages[i], when,
-			       ari ? " by the CA's renewal window" : "", cli_days_left(na));
-		} else {
-			printf("%s: %s\n", lineages[i], status);
-		}
+		renew_one(home, lineages[i], &ro, &r);
+		failed += strcmp(r.status, "failed") == 0;
+		if (json)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:s}",
+							     "lineage", lineages[i], "status", r.status,
+							     "due", r.when, "ari", r.ari, "revoked",
+							     r.revoked, "server", r.server, "error",
+							     r.err.msg));
+		else
+			print_result(lineages[i], &r);
 	}
 	if (json)
 		(void)cli_json_print(json_pack("{s:o}", "certificates", arr));
@@ -396,128 +613,87 @@ int cli_acme_renew(int argc, char **argv)
 	return failed > 0 ? CLI_FAIL : CLI_OK;
 }
 
-int cli_acme_revoke(int argc, char **argv)
+/* "a,b" -> ["a", "b"] */
+static json_t *names_array(const char *list)
 {
-	static const struct option lopts[] = {
-		{"reason", required_argument, NULL, 'r'},
-		{"server", required_argument, NULL, 's'},
-		{"ca-bundle", required_argument, NULL, 'b'},
-		{NULL, 0, NULL, 0},
-	};
-	enum pki_reason reason = PKI_REASON_UNSPECIFIED;
-	const char *server = NULL, *bundle = NULL, *what;
-	struct acme_renewal rn;
-	struct acme_stored_account sa;
-	struct acme_client *c = NULL;
-	struct pki_key *akey = NULL;
-	struct pki_cert *cert = NULL;
-	struct moat_buf b = MOAT_BUF_INIT;
-	char home[PATH_MAX], path[PATH_MAX + 320], dir[PATH_MAX];
-	struct moat_err err;
-	int ch, ret = CLI_FAIL;
+	json_t *a = json_array();
+	char *copy = strdup(list), *save = NULL;
 
-	moat_err_clear(&err);
-	memset(&rn, 0, sizeof(rn));
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			if (pki_reason_parse(optarg, &reason, &err) != 0)
-				return cli_fail(&err);
-			break;
-		case 's': server = optarg; break;
-		case 'b': bundle = optarg; break;
-		default: return cli_bad_option("acme revoke", ch, argv);
-		}
+	for (char *t = copy != NULL ? strtok_r(copy, ",", &save) : NULL; t != NULL && a != NULL;
+	     t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	free(copy);
+	return a;
+}
+
+/* One row of `acme list`: text, or appended to arr. */
+static void list_row(const char *home, const char *lineage, json_t *arr)
+{
+	struct acme_renewal rn;
+	struct acme_live live;
+	char exp[16] = "?", due[16] = "?";
+	bool ok = acme_store_renewal_load(home, lineage, &rn, NULL) == 0;
+	bool have = ok && acme_store_live_read(home, lineage, &live, NULL) == 0;
+	bool revoked = have && is_revoked(&rn, &live);
+	long left = have ? cli_days_left(live.not_after) : 0;
+
+	if (have) {
+		cli_date(live.not_after, exp, sizeof(exp));
+		cli_date(two_thirds(&live), due, sizeof(due));
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("acme revoke", "revoke what? moat acme revoke NAME|CERTFILE");
-	what = argv[optind];
-	if (cli_home(home, sizeof(home)) != CLI_OK)
-		return CLI_FAIL;
-	/* A lineage name, or a certificate file. */
-	if (strchr(what, '/') == NULL && acme_store_renewal_load(home, what, &rn, NULL) == 0) {
-		snprintf(path, sizeof(path), "%s/live/%s/cert.pem", home, what);
-	} else {
-		snprintf(path, sizeof(path), "%s", what);
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:b}", "lineage",
+						     lineage, "names", names_array(ok ? rn.names : ""),
+						     "server", ok ? rn.server : "", "expires", exp,
+						     "renew_from", due, "days_left", (json_int_t)left,
+						     "revoked", revoked));
+		return;
 	}
-	if (server != NULL || rn.server[0] == '\0')
-		snprintf(rn.server, sizeof(rn.server), "%s", cli_acme_server(server));
-	if (bundle != NULL || rn.ca_bundle[0] == '\0')
-		snprintf(rn.ca_bundle, sizeof(rn.ca_bundle), "%s",
-			 cli_acme_ca_bundle(bundle) ? cli_acme_ca_bundle(bundle) : "");
-	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &b, &err) != 0 ||
-	    (cert = pki_cert_from_pem(b.data, b.len, &err)) == NULL)
-		goto out;
-	if (acme_store_account_dir(home, rn.server, dir, sizeof(dir), &err) != 0 ||
-	    (akey = acme_store_account_load(dir, &sa, &err)) == NULL ||
-	    (c = acme_client_new(rn.server, rn.ca_bundle[0] ? rn.ca_bundle : NULL, &err)) == NULL ||
-	    acme_client_set_account(c, akey, sa.url, &err) != 0 ||
-	    acme_revoke(c, cert, reason == PKI_REASON_UNSPECIFIED ? -1 : (int)reason, &err) != 0)
-		goto out;
-	printf("Revoked %s at %s (reason %s)\n", path, rn.server, pki_reason_name(reason));
-	ret = CLI_OK;
-out:
-	acme_client_free(c);
-	pki_key_free(akey);
-	pki_cert_free(cert);
-	moat_buf_free(&b);
-	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
+	printf("%-30s %-10s %9ld %-10s %s\n", lineage, exp, left, revoked ? "revoked" : due,
+	       ok ? rn.names : "(renewal configuration unreadable)");
 }
 
 int cli_acme_list(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	char home[PATH_MAX], **lineages = NULL;
+	char home[PATH_MAX], **lineages = NULL, server[2048], bundle[1024];
 	size_t n = 0;
-	bool json = false;
-	json_t *arr = json_array();
+	bool json = false, remembered;
+	json_t *arr;
 	struct moat_err err;
 	int ch;
 
 	moat_err_clear(&err);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (ch != 'j') {
-			json_decref(arr);
+		if (ch != 'j')
 			return cli_bad_option("acme list", ch, argv);
-		}
 		json = true;
 	}
-	if (cli_home(home, sizeof(home)) != CLI_OK || acme_store_renewal_list(home, &lineages, &n, &err) != 0) {
-		json_decref(arr);
-		return err.msg[0] ? cli_fail(&err) : CLI_FAIL;
-	}
+	if (optind != argc)
+		return cli_usage_error("acme list", "unexpected argument \"%.40s\"", argv[optind]);
+	if (cli_home(home, sizeof(home)) != CLI_OK)
+		return CLI_FAIL;
+	if (acme_store_renewal_list(home, &lineages, &n, &err) != 0)
+		return cli_fail(&err);
+	remembered = acme_store_default_load(home, server, sizeof(server), bundle,
+					     sizeof(bundle)) == 0;
+	arr = json ? json_array() : NULL;
 	if (!json && n > 0)
-		printf("%-30s %-10s %-9s %s\n", "LINEAGE", "EXPIRES", "DAYS LEFT", "NAMES");
+		printf("%-30s %-10s %-9s %-10s %s\n", "LINEAGE", "EXPIRES", "DAYS LEFT", "RENEWS",
+		       "NAMES");
 	for (size_t i = 0; i < n; i++) {
-		struct acme_renewal rn;
-		char live[PATH_MAX + 320], exp[16] = "?", due_s[16] = "?";
-		int64_t nb = 0, na = 0, due = 0;
-		bool ok = acme_store_renewal_load(home, lineages[i], &rn, NULL) == 0;
-
-		snprintf(live, sizeof(live), "%s/live/%s", home, lineages[i]);
-		if (ok && due_time(live, &nb, &na, &due, NULL) == 0) {
-			cli_date(na, exp, sizeof(exp));
-			cli_date(due, due_s, sizeof(due_s));
-		}
-		if (json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "lineage",
-							     lineages[i], "names", ok ? rn.names : "",
-							     "server", ok ? rn.server : "", "expires", exp,
-							     "renew_from", due_s, "days_left",
-							     (json_int_t)(na ? cli_days_left(na) : 0)));
-		else
-			printf("%-30s %-10s %9ld %s\n", lineages[i], exp, na ? cli_days_left(na) : 0L,
-			       ok ? rn.names : "(renewal configuration unreadable)");
+		list_row(home, lineages[i], arr);
 		free(lineages[i]);
 	}
 	free(lineages);
 	if (json)
-		return cli_json_print(json_pack("{s:o}", "certificates", arr));
-	json_decref(arr);
+		return cli_json_print(json_pack("{s:o, s:s?}", "certificates", arr, "default_server",
+						remembered ? server : NULL));
 	if (n == 0)
 		printf("no ACME certificates in %s\n", home);
+	if (remembered)
+		printf("(moat acme issue uses %s, remembered from `moat acme register`)\n", server);
 	return CLI_OK;
 }

@@ -115,8 +115,13 @@ int cli_cmd_issue(int argc, char **argv)
 		goto out;
 	if (p12) {
 		if (moat_pass_get(p12_file, CLI_ENV_P12_PASS, "Passphrase for the PKCS#12 file: ", true,
-				  &p12pass, &err) != 0)
+				  &p12pass, &err) != 0) {
+			/* core/pass.c's hint names the CA's --passphrase-file */
+			if (strstr(err.hint, "--passphrase-file") != NULL)
+				moat_err_hint(&err, "set %s or use --p12-passphrase-file F",
+					      CLI_ENV_P12_PASS);
 			goto out;
+		}
 		o.p12_pass = (const char *)p12pass.data;
 		o.p12_passlen = p12pass.len;
 	}

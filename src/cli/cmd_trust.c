@@ -8,6 +8,7 @@
 
 #include "ca/ca.h"
 #include "core/file.h"
+#include "pki/pki.h"
 #include "trust/trust.h"
 
 static int trust_export_cmd(int argc, char **argv)
@@ -15,6 +16,7 @@ static int trust_export_cmd(int argc, char **argv)
 	static const struct option lopts[] = {
 		{"format", required_argument, NULL, 'F'},
 		{"out", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	enum trust_format fmt = TRUST_PEM;
@@ -22,7 +24,8 @@ static int trust_export_cmd(int argc, char **argv)
 	struct moat_err err;
 	struct ca *ca = NULL;
 	const char *out_file = NULL;
-	bool have_fmt = false;
+	struct pki_cert_info info;
+	bool have_fmt = false, json = false;
 	int c, ret = CLI_FAIL;
 
 	moat_err_clear(&err);
@@ -35,6 +38,7 @@ static int trust_export_cmd(int argc, char **argv)
 			have_fmt = true;
 			break;
 		case 'o': out_file = optarg; break;
+		case 'j': json = true; break;
 		default: return cli_bad_option("trust export", c, argv);
 		}
 	}
@@ -42,6 +46,10 @@ static int trust_export_cmd(int argc, char **argv)
 		return cli_usage_error("trust export", "unexpected argument \"%.40s\"", argv[optind]);
 	if (!have_fmt || out_file == NULL)
 		return cli_usage_error("trust export", "give --format pem|der|mobileconfig and --out FILE");
+	if (json && strcmp(out_file, "-") == 0)
+		return cli_usage_error("trust export", "--json reports on standard output: give "
+						       "--out FILE");
+	memset(&info, 0, sizeof(info));
 	if (cli_ca_open(false, NULL, &ca, &err) != 0 ||
 	    trust_export(ca_root(ca), ca_name(ca), fmt, &b, &err) != 0)
 		goto out;
@@ -58,10 +66,24 @@ static int trust_export_cmd(int argc, char **argv)
 	} else {
 		if (moat_file_write_atomic(out_file, b.data, b.len, 0644, &err) != 0)
 			goto out;
+		if (json) {
+			if (pki_cert_info(ca_root(ca), &info, &err) != 0)
+				goto out;
+			ret = cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I}", "file", out_file,
+						       "format",
+						       fmt == TRUST_PEM   ? "pem"
+						       : fmt == TRUST_DER ? "der"
+									  : "mobileconfig",
+						       "name", ca_name(ca),
+						       "sha256", info.sha256, "bytes",
+						       (json_int_t)b.len));
+			goto out;
+		}
 		fprintf(stderr, "Wrote the root certificate of \"%s\" to %s\n", ca_name(ca), out_file);
 	}
 	ret = CLI_OK;
 out:
+	pki_cert_info_clear(&info);
 	moat_buf_free(&b);
 	ca_free(ca);
 	return ret == CLI_OK ? CLI_OK : (err.msg[0] ? cli_fail(&err) : ret);

@@ -301,7 +301,8 @@ int cli_trust_share(int argc, char **argv)
 
 	fprintf(stderr, "Sharing the root certificate of \"%s\"\n", ca_name(ca));
 	fprintf(stderr, "  SHA-256  %s\n", trust_share_fingerprint(s));
-	fprintf(stderr, "Open %s on the phone, or scan the QR code.\n", trust_share_url(s));
+	fprintf(stderr, "Open %s on the phone%s.\n", trust_share_url(s),
+		show_qr ? ", or scan the QR code" : "");
 	for (size_t i = 0; i < nothers; i++)
 		fprintf(stderr, "  also at %s\n", others[i]);
 	if (nothers > 0)

@@ -127,16 +127,9 @@ static void sudo_ca_hint(const char *cmd, struct moat_err *err)
 
 static const char *label(enum mode m, const struct trust_place *p)
 {
-	if (m == MODE_STATUS || p->outcome == TRUST_NONE) {
-		switch (p->state) {
-		case TRUST_PRESENT: return "trusted";
-		case TRUST_ABSENT: return "absent";
-		case TRUST_PENDING: return "pending";
-		case TRUST_FOREIGN: return "conflict";
-		case TRUST_UNAVAILABLE: return "skipped";
-		}
-		return "?";
-	}
+	/* the state in the words of the JSON "state" (docs/trust.md) */
+	if (m == MODE_STATUS || p->outcome == TRUST_NONE)
+		return trust_state_name(p->state);
 	switch (p->outcome) {
 	case TRUST_ADDED: return "added";
 	case TRUST_ALREADY: return m == MODE_INSTALL ? "already" : "absent";
@@ -158,7 +151,7 @@ static void print_human(enum mode m, const struct trust_set *s, const char *ca)
 		bool problem = p->outcome == TRUST_SKIPPED || p->outcome == TRUST_FAILED ||
 			       (m == MODE_STATUS && p->state == TRUST_UNAVAILABLE);
 
-		printf("  %-6s %-8s %-9s %s", trust_store_name(p->store), p->kind, label(m, p),
+		printf("  %-6s %-8s %-11s %s", trust_store_name(p->store), p->kind, label(m, p),
 		       p->path);
 		if (problem && p->why[0] != '\0')
 			printf(": %s", p->why);
@@ -168,7 +161,7 @@ static void print_human(enum mode m, const struct trust_set *s, const char *ca)
 			printf(" (%s)", p->detail);
 		putchar('\n');
 		if (problem && p->hint[0] != '\0')
-			printf("  %-6s %-8s %-9s hint: %s\n", "", "", "", p->hint);
+			printf("  %-6s %-8s %-11s hint: %s\n", "", "", "", p->hint);
 	}
 }
 

@@ -67,6 +67,24 @@ moat acme issue g.example.test "${S[@]}" "${DNS[@]}" --dns-hook true --dns-wait 
 assert_error_shape "a record that never shows up"
 assert_contains "$ERR" "did not show up in DNS within 2 seconds" "  ... says so"
 
+# whatever fails, the hook gets remove after add (the order never reaches
+# its cleanup for a challenge that failed before the CA was asked)
+cat >"$T/log-hook.sh" <<'EOF2'
+#!/bin/sh
+echo "$1 $2" >>"$HOOK2_LOG"
+[ "$1" = remove ] || [ -z "$FAIL_ADD" ]
+EOF2
+chmod +x "$T/log-hook.sh"
+export HOOK2_LOG=$T/hook2.log
+: >"$HOOK2_LOG"
+moat acme issue g2.example.test "${S[@]}" "${DNS[@]}" --dns-hook "$T/log-hook.sh" --dns-wait 1
+assert_error_shape "a hook whose record never shows up"
+assert_eq "$(cut -d' ' -f1 "$HOOK2_LOG" | tr '\n' ' ')" "add remove " "  ... gets remove after add"
+: >"$HOOK2_LOG"
+FAIL_ADD=1 run "$MOAT" acme issue g3.example.test "${S[@]}" "${DNS[@]}" --dns-hook "$T/log-hook.sh"
+assert_error_shape "a hook whose add fails"
+assert_eq "$(cut -d' ' -f1 "$HOOK2_LOG" | tr '\n' ' ')" "add remove " "  ... gets remove after add too"
+
 moat acme issue '*.h.example.test' "${S[@]}" --standalone --http-port "$ACME_HTTP_PORT"
 assert_error_shape "a wildcard with http-01"
 assert_contains "$ERR" "dns-01" "  ... points to dns-01"

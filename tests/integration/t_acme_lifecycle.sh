@@ -46,8 +46,8 @@ assert_ok "fullchain verifies against pebble's roots" \
 assert_ok "acme list" "$MOAT" acme list
 assert_contains "$OUT" "r.example.test" "list shows the lineage"
 assert_ok "acme list --json" "$MOAT" acme list --json
-assert_eq "$(json_get 'd["certificates"][0]["names"]' <"$OUT_F")" "r.example.test,s.example.test" \
-	"list --json has the names"
+assert_eq "$(json_get 'd["certificates"][0]["names"]' <"$OUT_F")" '["r.example.test", "s.example.test"]' \
+	"list --json has the names (an array, as in ca list --json)"
 assert_int_between "$(json_get 'd["certificates"][0]["days_left"]' <"$OUT_F")" 1 2000 \
 	"list --json has the days left (pebble issues for 5 years)"
 

@@ -156,12 +156,38 @@ static void test_problem(void **state)
 	assert_string_equal(err.msg, "cannot register the account: the ACME server answered HTTP 503");
 }
 
+/* A CA's detail is shown as the CA wrote it: ordinary quotes and
+ * backslashes kept (not "\x22"), only control and non-ASCII bytes escaped. */
+static void test_problem_quotes(void **state)
+{
+	struct acme_problem p;
+	struct moat_err err;
+	json_t *j;
+
+	(void)state;
+	j = parse("{\"type\":\"urn:ietf:params:acme:error:connection\",\"detail\":"
+		  "\"127.0.0.1: Fetching http://a.test/x: Get \\\"http://a.test/x\\\": dial tcp: "
+		  "refused C:\\\\dir caf\\u00e9 \\u001b[0m\",\"subproblems\":[{\"type\":"
+		  "\"urn:ietf:params:acme:error:dns\",\"detail\":\"no \\\"A\\\" record\",\"identifier\":"
+		  "{\"type\":\"dns\",\"value\":\"a.test\"}}]}");
+	assert_non_null(j);
+	acme_problem_parse(j, 400, -1, &p);
+	json_decref(j);
+	acme_problem_to_err(&p, "the CA could not validate a.test", &err);
+	assert_non_null(strstr(err.msg, "Get \"http://a.test/x\": dial tcp"));
+	assert_non_null(strstr(err.msg, "refused C:\\dir caf\\xc3\\xa9 \\x1b[0m"));
+	assert_non_null(strstr(err.msg, "a.test: no \"A\" record (dns)"));
+	assert_null(strstr(err.msg, "\\x22"));
+	assert_null(strchr(err.msg, '\033'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_problem),
+		cmocka_unit_test(test_problem_quotes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
