@@ -287,7 +287,9 @@ static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 			  "check the clocks of the CA and of this machine",
 			  "%s \"%s\" is not valid yet", what,
 			  i.common_name[0] ? i.common_name : i.subject);
-	else if (days < (c->o->warn_days > 0 ? c->o->warn_days : CHECK_DEFAULT_WARN_DAYS))
+	else if (days < (c->o->warn_days < 0	 ? 0 /* --warn-days 0: never */
+			 : c->o->warn_days > 0 ? c->o->warn_days
+					       : CHECK_DEFAULT_WARN_DAYS))
 		check_add(c->r, CHECK_WARNING, "expiring",
 			  leaf ? fix
 			       : "the CA must provide a new intermediate; send it with the next renewal",

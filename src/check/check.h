@@ -79,7 +79,7 @@ struct check_opts {
 	const char *ca_file;        /* trust anchors instead of the system store */
 	const char *key_file;       /* files mode: the private key that must match */
 	const char *chain_file;     /* files mode: extra intermediates */
-	int warn_days;              /* 0: 21 */
+	int warn_days;              /* 0: 21; -1: no warning (--warn-days 0) */
 	int timeout_ms;             /* per network step; 0: 5000 */
 	bool no_revocation;         /* skip OCSP/CRL (offline) */
 	bool no_http;               /* skip the HTTP checks (redirect, HSTS) */

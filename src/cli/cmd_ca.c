@@ -3,8 +3,11 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ca/ca.h"
 #include "core/home.h"
@@ -301,6 +304,30 @@ int cli_cmd_ca(int argc, char **argv)
 	return cli_usage_error("ca", "unknown command \"ca %.40s\"", argv[1]);
 }
 
+/* Under sudo moat looks for its CA in root's place (/var/lib/moat); when
+ * the invoking user has one, say how to point moat at it (with the command
+ * sudo ran, from SUDO_COMMAND). */
+static void sudo_ca_hint(struct moat_err *err)
+{
+	const char *user = getenv("SUDO_USER"), *mh = getenv("MOAT_HOME");
+	const char *cmd = getenv("SUDO_COMMAND"), *args;
+	const struct passwd *pw;
+	char dir[PATH_MAX], root[PATH_MAX + 16];
+
+	if (geteuid() != 0 || user == NULL || (mh != NULL && mh[0] != '\0') ||
+	    (pw = getpwnam(user)) == NULL || pw->pw_dir == NULL)
+		return;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/.local/share/moat", pw->pw_dir) >= sizeof(dir))
+		return;
+	snprintf(root, sizeof(root), "%s/ca/root.pem", dir);
+	if (access(root, R_OK) != 0)
+		return;
+	/* "/usr/local/bin/moat serve ..." -> "serve ..." */
+	args = cmd != NULL ? strchr(cmd, ' ') : NULL;
+	moat_err_hint(err, "under sudo moat looks in /var/lib/moat; your CA is in %s: "
+			   "sudo env MOAT_HOME=%s moat%.300s", dir, dir, args != NULL ? args : " ...");
+}
+
 int cli_ca_open(bool unlock, const char *pass_file, struct ca **out, struct moat_err *err)
 {
 	char home[PATH_MAX];
@@ -312,8 +339,10 @@ int cli_ca_open(bool unlock, const char *pass_file, struct ca **out, struct moat
 	moat_err_clear(&herr);
 	if (moat_home_dir(home, sizeof(home), err) != 0)
 		goto out;
-	if ((ca = ca_open(home, err)) == NULL)
+	if ((ca = ca_open(home, err)) == NULL) {
+		sudo_ca_hint(err);
 		goto out;
+	}
 	if (unlock) {
 		if (ca_signing_key_encrypted(ca) && cli_ca_pass(pass_file, false, &pass, err) != 0)
 			goto out;

@@ -253,7 +253,7 @@ int cli_cmd_serve(int argc, char **argv)
 	o.nsites = (size_t)(argc - optind);
 	if (o.nsites == 0 && o.config == NULL)
 		return cli_usage_error("serve", "what should moat serve? e.g. moat serve --local "
-						"chat.localhost=http://127.0.0.1:3000");
+						"192.168.1.10=http://127.0.0.1:3000");
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
 	/* Once now, to check it and to know whether the private CA is needed;
@@ -267,8 +267,9 @@ int cli_cmd_serve(int argc, char **argv)
 	for (size_t i = 0; i < cfg.nsites; i++)
 		local = local || cfg.sites[i].cert == SERVE_CERT_LOCAL;
 	if (local && cli_ca_open(!check, pass_file, &ca, &err) != 0) {
-		if (strstr(err.msg, "no CA") != NULL || strstr(err.msg, "no private CA") != NULL ||
-		    strstr(err.msg, "not found") != NULL)
+		if ((strstr(err.msg, "no CA") != NULL || strstr(err.msg, "no private CA") != NULL ||
+		     strstr(err.msg, "not found") != NULL) &&
+		    strstr(err.hint, "under sudo") == NULL)
 			moat_err_hint(&err, "make the private CA first: moat ca init (and trust it: "
 					    "moat trust install)");
 		goto out;

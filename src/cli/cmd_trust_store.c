@@ -5,10 +5,8 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ca/ca.h"
 #include "core/home.h"
@@ -105,26 +103,6 @@ static void sudo_env(struct args *a)
 	a->o.sudo_env = a->sudo_env;
 }
 
-/* Under sudo moat looks for the CA in root's place (/var/lib/moat); when
- * the invoking user has one, say how to point moat at it. */
-static void sudo_ca_hint(const char *cmd, struct moat_err *err)
-{
-	const char *user = getenv("SUDO_USER"), *mh = getenv("MOAT_HOME");
-	const struct passwd *pw;
-	char dir[PATH_MAX], root[PATH_MAX + 16];
-
-	if (geteuid() != 0 || user == NULL || (mh != NULL && mh[0] != '\0') ||
-	    (pw = getpwnam(user)) == NULL || pw->pw_dir == NULL)
-		return;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/.local/share/moat", pw->pw_dir) >= sizeof(dir))
-		return;
-	snprintf(root, sizeof(root), "%s/ca/root.pem", dir);
-	if (access(root, R_OK) != 0)
-		return;
-	moat_err_hint(err, "under sudo moat looks in /var/lib/moat; your CA is in %s: "
-			   "sudo env MOAT_HOME=%s moat %s", dir, dir, cmd);
-}
-
 static const char *label(enum mode m, const struct trust_place *p)
 {
 	/* the state in the words of the JSON "state" (docs/trust.md) */
@@ -204,10 +182,8 @@ int cli_trust_install(int argc, char **argv)
 	if ((rc = parse(cmd, m, argc, argv, &a)) != CLI_OK)
 		return rc;
 	sudo_env(&a);
-	if (cli_ca_open(false, NULL, &ca, &err) != 0) {
-		sudo_ca_hint(cmd, &err);
+	if (cli_ca_open(false, NULL, &ca, &err) != 0)
 		goto out;
-	}
 	if ((s = trust_set_scan(&a.o, ca_root(ca), ca_name(ca), &err)) == NULL)
 		goto out;
 	rc = m == MODE_INSTALL ? trust_set_install(s, &err) : trust_set_uninstall(s, &err);
@@ -240,10 +216,8 @@ int cli_trust_status(int argc, char **argv)
 	moat_err_clear(&err);
 	if ((rc = parse("trust status", MODE_STATUS, argc, argv, &a)) != CLI_OK)
 		return rc;
-	if (cli_ca_open(false, NULL, &ca, &err) != 0) {
-		sudo_ca_hint("trust status", &err);
+	if (cli_ca_open(false, NULL, &ca, &err) != 0)
 		goto out;
-	}
 	if ((s = trust_set_scan(&a.o, ca_root(ca), ca_name(ca), &err)) == NULL)
 		goto out;
 	if (a.json) {

@@ -118,6 +118,10 @@ assert_contains "$(finding expired fix)" "moat acme renew ${CHECK_NAME[expired]}
 	"expired: the fix names the certificate for moat acme renew"
 mcheck expiring --warn-days 3
 assert_eq "$(codes warning)" "" "expiring: no warning with --warn-days 3 (5 days left)"
+mcheck expiring --warn-days 0
+assert_eq "$(codes warning)" "" "expiring: --warn-days 0 turns the warning off (not the 21-day default)"
+mcheck expiring --warn-days 6
+assert_eq "$(codes warning)" "expiring" "expiring: a warning with --warn-days 6 (5 days left)"
 expect wronghost 1 "hostname-mismatch" ""
 expect cnonly 1 "cn-only" ""
 expect weak 1 "weak-key" ""
