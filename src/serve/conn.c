@@ -634,49 +634,6 @@ static void conn_read_tls(struct pconn *c)
 
 /* ---- requests ------------------------------------------------------------------ */
 
-/* The access log line of a request that could not be parsed: its first
- * line as far as it goes, split like a request line (the log escapes it). */
-static void log_rejected(struct pconn *c, int status)
-{
-	struct serve_access a = {0};
-	char method[33] = "", target[1024] = "";
-	const char *p = c->in, *e = c->in + c->in_len, *eol, *sp;
-	size_t n;
-
-	if (c->gen->log == NULL)
-		return;
-	while (p < e && (*p == '\r' || *p == '\n'))
-		p++;
-	for (eol = p; eol < e && *eol != '\r' && *eol != '\n'; eol++)
-		;
-	a.version_minor = 1;
-	if (eol - p > 9 && memcmp(eol - 9, " HTTP/1.", 8) == 0) {
-		a.version_minor = eol[-1] == '0' ? 0 : 1;
-		eol -= 9;
-	}
-	sp = memchr(p, ' ', (size_t)(eol - p));
-	if (sp == NULL)
-		sp = eol;
-	n = (size_t)(sp - p) < sizeof(method) ? (size_t)(sp - p) : sizeof(method) - 1;
-	memcpy(method, p, n);
-	method[n] = '\0';
-	if (sp < eol) {
-		sp++;
-		n = (size_t)(eol - sp) < sizeof(target) ? (size_t)(eol - sp) : sizeof(target) - 1;
-		memcpy(target, sp, n);
-		target[n] = '\0';
-	}
-	/* NUL bytes end the strings early: what follows them is not shown. */
-	a.peer = c->peer;
-	a.host = "";
-	a.method = method;
-	a.target = target;
-	a.status = status;
-	a.tls = c->tls != NULL;
-	a.upstream = "";
-	serve_log_access(c->gen->log, &a);
-}
-
 static void head_error(struct pconn *c, int status)
 {
 	char body[160];
@@ -689,7 +646,7 @@ static void head_error(struct pconn *c, int status)
 					: "Bad Request");
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
-	log_rejected(c, status);
+	serve_log_rejected(c->gen->log, c->peer, c->tls != NULL, c->in, c->in_len, status);
 	serve_reply(c, NULL, status, NULL, body, (size_t)n, NULL, false);
 }
 

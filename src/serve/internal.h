@@ -350,6 +350,11 @@ struct serve_log *serve_log_open(const struct serve_config *c, const struct serv
 				 struct moat_err *err);
 void serve_log_close(struct serve_log *l);
 void serve_log_access(struct serve_log *l, const struct serve_access *a);
+/* request.c: the access log line of a request head that could not be
+ * parsed (in: what was read of it; its first line is split like a request
+ * line, as far as it goes). */
+void serve_log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
+			size_t len, int status);
 void serve_log_error(struct serve_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -155,6 +155,41 @@ void serve_x_log(struct exchange *x, const char *peer)
 	serve_log_access(x->g->log, &a);
 }
 
+void serve_log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
+			size_t len, int status)
+{
+	struct serve_access a = {0};
+	char method[33] = "", target[1024] = "";
+	const char *p = in, *e = in + len, *eol, *sp;
+
+	if (log == NULL)
+		return;
+	while (p < e && (*p == '\r' || *p == '\n'))
+		p++;
+	for (eol = p; eol < e && *eol != '\r' && *eol != '\n'; eol++)
+		;
+	a.version_minor = 1;
+	if (eol - p > 9 && memcmp(eol - 9, " HTTP/1.", 8) == 0) {
+		a.version_minor = eol[-1] == '0' ? 0 : 1;
+		eol -= 9;
+	}
+	sp = memchr(p, ' ', (size_t)(eol - p));
+	if (sp == NULL)
+		sp = eol;
+	/* NUL bytes end the strings early: what follows them is not shown. */
+	copy_span(method, sizeof(method), p, (size_t)(sp - p));
+	if (sp < eol)
+		copy_span(target, sizeof(target), sp + 1, (size_t)(eol - sp - 1));
+	a.peer = peer;
+	a.host = "";
+	a.method = method;
+	a.target = target;
+	a.status = status;
+	a.tls = tls;
+	a.upstream = "";
+	serve_log_access(log, &a);
+}
+
 /* ---- answers made here ------------------------------------------------------------ */
 
 /* HSTS and the site's own headers, for every response on HTTPS. */

@@ -34,6 +34,21 @@ serial_changed() {
 renewed_or_failed() {
 	grep -q "renewing the certificate of $1 failed" "$SV_ERR" || serial_changed "$1" "$2"
 }
+# expect_usr1_renews NAME DESC: SIGUSR1 makes the server serve a new
+# certificate for NAME (or the error log says why not).
+expect_usr1_renews() {
+	local s1 s2
+	s1=$(serial_of "$1")
+	kill -USR1 "$SV_PID"
+	# until a new serial is served or the renewal is reported failed
+	until_true 15 renewed_or_failed "$1" "$s1"
+	s2=$(serial_of "$1")
+	if [ -n "$s2" ] && [ "$s2" != "$s1" ]; then
+		pass "$2"
+	else
+		fail "$2: not renewed: $(grep -m1 "renewing the certificate of $1 failed" "$SV_ERR" | sed -e 's/^.*failed: //' | cut -c1-200)"
+	fi
+}
 # lines_more FILE ERE N: more than N lines of FILE match.
 # shellcheck disable=SC2317
 lines_more() { [ "$(grep -cE -- "$2" "$1")" -gt "$3" ]; }
@@ -386,16 +401,7 @@ else
 	cp -a "$MOAT_HOME" "$T/pub/home"
 	chown -R nobody "$T/pub/home"
 	MOAT_HOME=$T/pub/home need_serve --local --user nobody "chat.localhost=http://127.0.0.1:${UP_PORT[A]}"
-	S1=$(serial_of chat.localhost)
-	kill -USR1 "$SV_PID"
-	# until a new serial is served or the renewal is reported failed
-	until_true 15 renewed_or_failed chat.localhost "$S1"
-	S2=$(serial_of chat.localhost)
-	if [ -n "$S2" ] && [ "$S2" != "$S1" ]; then
-		pass "--user nobody --local: SIGUSR1 renews the certificate"
-	else
-		fail "--user nobody --local: SIGUSR1 did not renew: $(grep -m1 'renewing the certificate of chat.localhost failed' "$SV_ERR" | sed -e 's/^.*failed: //' | cut -c1-200)"
-	fi
+	expect_usr1_renews chat.localhost "--user nobody --local: SIGUSR1 renews the certificate"
 	serve_stop_checked "--user nobody --local"
 
 	# The first start for a new site in the user's MOAT_HOME: the
@@ -409,15 +415,7 @@ else
 		"--user nobody --local, new site: its key stays 0600"
 	run scurl "$(surl /hello fresh.localhost)"
 	assert_eq "$OUT" "hello from upstream" "--user nobody --local, new site: served"
-	S1=$(serial_of fresh.localhost)
-	kill -USR1 "$SV_PID"
-	until_true 15 renewed_or_failed fresh.localhost "$S1"
-	S2=$(serial_of fresh.localhost)
-	if [ -n "$S2" ] && [ "$S2" != "$S1" ]; then
-		pass "--user nobody --local, new site: renewed after the switch"
-	else
-		fail "--user nobody --local, new site: not renewed: $(grep -m1 'renewing the certificate of fresh.localhost failed' "$SV_ERR" | sed -e 's/^.*failed: //' | cut -c1-200)"
-	fi
+	expect_usr1_renews fresh.localhost "--user nobody --local, new site: renewed after the switch"
 	serve_stop_checked "--user nobody --local, new site"
 fi
 
