@@ -150,7 +150,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 			check_cert_name(c->sent[j], name, sizeof(name));
 			check_add(c->r, CHECK_WARNING, "chain-unrelated", FIX_FULLCHAIN,
 				  "%s also %s \"%s\", which is not part of the chain",
-				  check_holder(c), c->files ? "holds" : "sends", name);
+				  check_holder(c), check_verb(c, "holds", "hold", "sends"), name);
 		}
 	top = c->sent[walk[n - 1]];
 	if (n > 1 && self_signed(top)) {
@@ -158,7 +158,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		check_add(c->r, CHECK_INFO, "chain-root-sent",
 			  "leave the root out of the chain file to save bytes on every handshake",
 			  "%s also %s the root \"%s\" (harmless: clients use their own copy)",
-			  check_holder(c), c->files ? "holds" : "sends", name);
+			  check_holder(c), check_verb(c, "holds", "hold", "sends"), name);
 	}
 	if (self_signed(top) || anchor_for(c, top) != NULL)
 		return 0;
@@ -180,7 +180,8 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
 			  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; strict "
 			  "clients refuse the chain; found it at %s", check_holder(c),
-			  c->files ? "does not hold" : "does not send", iname, name, url);
+			  check_verb(c, "does not hold", "do not hold", "does not send"), iname, name,
+			  url);
 		return 0;
 	}
 	{
@@ -212,7 +213,8 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 				  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; "
 				  "%s curl, Java, Python, apps and webhook senders%s (RingCentral: "
 				  "\"SUB-524 HTTPS certificate is not valid\"); found it at %s",
-				  check_holder(c), c->files ? "does not hold" : "does not send", iname,
+				  check_holder(c),
+				  check_verb(c, "does not hold", "do not hold", "does not send"), iname,
 				  name, c->files ? "served as it is, it is refused by" : "browsers may "
 				  "cope, but", c->files ? "" : " refuse it", url);
 		} else {

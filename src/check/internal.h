@@ -66,6 +66,10 @@ struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *
 /* Who holds the certificates, for messages: "the server", or "the file(s)"
  * in files mode. */
 const char *check_holder(const struct check_ctx *c);
+/* The verb that goes with check_holder: its form for one file, for
+ * several files, for a server ("holds", "hold", "sends"). */
+const char *check_verb(const struct check_ctx *c, const char *file, const char *files,
+		       const char *server);
 /* A one-line summary of a certificate's subject for messages: the CN or the subject. */
 void check_cert_name(const struct pki_cert *x, char *out, size_t n);
 void check_progress(const struct check_ctx *c, const char *msg);

@@ -84,3 +84,11 @@ const char *check_holder(const struct check_ctx *c)
 		return "the server";
 	return c->o->chain_file != NULL ? "the files" : "the file";
 }
+
+const char *check_verb(const struct check_ctx *c, const char *file, const char *files,
+		       const char *server)
+{
+	if (!c->files)
+		return server;
+	return c->o->chain_file != NULL ? files : file;
+}

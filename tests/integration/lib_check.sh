@@ -1000,3 +1000,347 @@ check_ocsp_status() {
 		-url "$CHECK_OCSP_URL" -CAfile "$CHECK_ROOT" -timeout 10 </dev/null 2>/dev/null |
 		sed -n -E "s/^[^:]*: (good|revoked|unknown)\$/\\1/p" | head -n 1
 }
+
+# ==================================================================== more
+# More scenarios, for t_check_findings.sh: each makes `moat check` give one
+# finding (or show one option) that the scenarios above do not.  Made the same
+# way (`openssl ca`, nginx), on top of check_start_http, check_start_ocsp and
+# check_pki, plus tests/integration/findings_srv.py (odd network peers: see
+# that file), and served by a second nginx so that the first stays as
+# described at the top.
+#
+#   check_more_setup          all of the below, in the order that needs no port
+#                             guessing (check_setup's order, without its nginx)
+#   check_more_start_helpers  findings_srv.py; CHECK_HELPER_PORT[ROLE] for its
+#                             roles garbage, plain, silent, syndrop, dead; its
+#                             log (one line per request) in CHECK_HELPER_LOG
+#   check_more_pki            the certificates (after check_pki and the helpers)
+#   check_more_start_nginx    the second nginx (prefix $CHECK_MORE_NGINX_DIR),
+#                             one port per scenario on 127.0.0.1; each scenario
+#                             logs its requests to
+#                             $CHECK_MORE_NGINX_DIR/access-SCENARIO.log
+#   check_codes FILE SEVERITY the finding codes of that severity in a
+#                             `moat check --json` document, sorted, one line
+#
+# Scenarios (CHECK_MORE_SCENARIOS; host names SCENARIO.test; every leaf is a
+# P-256 leaf for its name (CN and DNS SAN), issued by int and sent with int,
+# carrying no OCSP URL, CRL DP or caIssuers URL, unless said otherwise):
+#   notyet       valid from +30 d to +120 d (openssl ca -startdate)
+#   badsig       sent with a copy of int whose signature's last byte is flipped
+#   notca        root -> "Not A CA" (basicConstraints critical CA:FALSE, no
+#                keyUsage) -> leaf; sends leaf + Not A CA
+#   nameconstr   root -> an intermediate whose nameConstraints exclude
+#                DNS:nameconstr.test -> leaf; sends leaf + it
+#   critext      the leaf has an unknown critical extension
+#                (1.3.6.1.4.1.55555.1), which no verifier may ignore
+#   tls13only    ssl_protocols TLSv1.3
+#   tls12only    ssl_protocols TLSv1.2
+#   oldonly      ssl_protocols TLSv1 TLSv1.1 (ciphers DEFAULT:@SECLEVEL=0)
+#   nocipher     TLSv1.2 only, PSK cipher suites only: a client without a
+#                pre-shared key has no cipher in common with it
+#   ocspunknown  signed with int's key by `openssl x509 -req`, so that int's
+#                database (the responder's index) lacks its serial: the
+#                responder answers "unknown"; OCSP URL $CHECK_OCSP_URL
+#   ocspgarbage  OCSP URL -> findings_srv.py's garbage peer (200, not OCSP)
+#   staplebad    nginx staples a file (ssl_stapling_file): the responder's
+#                answer about good's leaf, so about another certificate
+#   crldead      CRL DP -> the helper's dead port (connection refused)
+#   crlgarbage   CRL DP -> $CHECK_HTTP_URL/garbage.crl (text, not a CRL)
+#   crlother     CRL DP -> $CHECK_HTTP_URL/root.crl (a real CRL, but root's)
+#   nohttp       nothing odd (for --no-http)
+# Every scenario sends Strict-Transport-Security and answers "moat-fixture NAME".
+#
+# Variables: CHECK_PORT, CHECK_NAME, CHECK_DESC, CHECK_LEAF, CHECK_KEY,
+# CHECK_ISSUER, CHECK_CHAIN, CHECK_FULLCHAIN, CHECK_SENT, CHECK_SENT_ORIG as
+# above, for these scenarios too; CHECK_BADSIG_INT (the damaged int),
+# CHECK_NOTCA_INT, CHECK_NC_INT (the two odd intermediates), CHECK_STAPLE_FILE,
+# CHECK_HELPER_PID, CHECK_MORE_NGINX_PID, CHECK_MORE_NGINX_LOG.
+
+CHECK_MORE_SCENARIOS=(notyet badsig notca nameconstr critext tls13only tls12only oldonly
+	nocipher ocspunknown ocspgarbage staplebad crldead crlgarbage crlother nohttp)
+CHECK_MORE_NGINX_DIR=$T/nginx-more
+CHECK_MORE_NGINX_LOG=$CHECK_MORE_NGINX_DIR/error.log
+CHECK_MORE_NGINX_PID=''
+CHECK_HELPER_LOG=$CHECK_SRV_DIR/helpers.log
+CHECK_HELPER_PID=''
+CHECK_BADSIG_INT=$CHECK_PKI/more/badsig-int.pem
+CHECK_NOTCA_INT=$CHECK_PKI/notcaint/ca.pem
+CHECK_NC_INT=$CHECK_PKI/ncint/ca.pem
+CHECK_STAPLE_FILE=$CHECK_PKI/more/staple-good.der
+declare -gA CHECK_HELPER_PORT=()
+
+# _check_more_defs: names and descriptions of the more scenarios.
+_check_more_defs() {
+	local s
+	for s in "${CHECK_MORE_SCENARIOS[@]}"; do
+		CHECK_NAME[$s]=$s.test
+	done
+	CHECK_DESC+=([notyet]='the leaf is not valid yet (from +30 days)'
+		[badsig]="the intermediate's signature is damaged"
+		[notca]='the issuer is not a CA (basicConstraints CA:FALSE)'
+		[nameconstr]="the intermediate's name constraints exclude the name"
+		[critext]='the leaf has an unknown critical extension'
+		[tls13only]='TLS 1.3 only'
+		[tls12only]='TLS 1.2 only'
+		[oldonly]='TLS 1.0 and 1.1 only'
+		[nocipher]='TLS 1.2 with PSK cipher suites only'
+		[ocspunknown]='the OCSP responder does not know the leaf'
+		[ocspgarbage]='the OCSP responder answers garbage'
+		[staplebad]='the stapled OCSP response is about another certificate'
+		[crldead]='the CRL URL refuses connections'
+		[crlgarbage]='the CRL URL serves garbage'
+		[crlother]="the CRL URL serves another CA's CRL"
+		[nohttp]='nothing odd (for --no-http)')
+}
+
+# check_more_start_helpers: findings_srv.py (see the top of this section).
+check_more_start_helpers() {
+	local pf=$CHECK_SRV_DIR/helpers.port pid role port
+	mkdir -p "$CHECK_SRV_DIR"
+	printf 'this is not an OCSP response\n' >"$CHECK_SRV_DIR/garbage.body"
+	rm -f "$pf"
+	"$CHECK_PY" -u "$IT_DIR/findings_srv.py" "$pf" "$CHECK_SRV_DIR/garbage.body" \
+		</dev/null >>"$CHECK_HELPER_LOG" 2>&1 &
+	pid=$!
+	SERVER_PIDS+=("$pid")
+	# (the port file is written once every socket is bound and listening;
+	# no connection probe: the syndrop port would not answer one)
+	if ! poll_pid "$pid" "$CHECK_START_TIMEOUT" test -s "$pf"; then
+		note "check: findings_srv.py did not start"
+		_check_log "$CHECK_HELPER_LOG" helpers
+		_check_stop "$pid"
+		return 1
+	fi
+	while read -r role port; do
+		CHECK_HELPER_PORT[$role]=$port
+	done <"$pf"
+	CHECK_HELPER_PID=$pid
+}
+
+# _check_more_leaf SCENARIO ISSUER START END EXTLINES [x509]: the scenario's
+# leaf (see the top of this section) with EXTLINES added to its extensions,
+# issued by `openssl ca` of ISSUER (a CA directory under $CHECK_PKI), or with
+# x509 by `openssl x509 -req` with ISSUER's key (valid from now for 100 days;
+# not in ISSUER's database).
+_check_more_leaf() {
+	local s=$1 issuer=$2 d=$CHECK_PKI/leaf/$1 n=${CHECK_NAME[$1]} ext
+	mkdir -p "$d"
+	_check_keycsr "$d/key.pem" ec "/CN=$n" "$d/leaf.csr" || return 1
+	ext="basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:$n"
+	if [ -n "$5" ]; then
+		ext+=$'\n'$5
+	fi
+	printf '%s\n' "$ext" | _check_ext "$d/ext.cnf"
+	if [ "${6:-}" = x509 ]; then
+		_check_ossl "x509-$s" openssl x509 -req -in "$d/leaf.csr" \
+			-CA "$CHECK_PKI/$issuer/ca.pem" -CAkey "$CHECK_PKI/$issuer/ca.key" \
+			-set_serial "0x4d$(openssl rand -hex 15)" -days 100 -sha256 \
+			-extfile "$d/ext.cnf" -extensions ext -out "$d/leaf.pem" || return 1
+	else
+		_check_sign "$issuer" "$d/leaf.csr" "$d/leaf.pem" "$3" "$4" "$d/ext.cnf" || return 1
+	fi
+	CHECK_LEAF[$s]=$d/leaf.pem
+	CHECK_KEY[$s]=$d/key.pem
+	CHECK_ISSUER[$s]=$CHECK_PKI/$issuer/ca.pem
+}
+
+# check_more_pki: the certificates and files of the more scenarios.
+check_more_pki() {
+	local m=$CHECK_PKI/more s o now_m1h now_m1y now_p100d h=$CHECK_HTTP_URL
+	_check_more_defs
+	mkdir -p "$m"
+	now_m1h=$(_check_date -3600)
+	now_m1y=$(_check_date -$((365 * 86400)))
+	now_p100d=$(_check_date $((100 * 86400)))
+
+	# ---- the odd intermediates (both issued by root)
+	_check_make_ca notcaint '/O=moat fixture/CN=moat fixture Not A CA' root \
+		"$now_m1y" "$(_check_date $((10 * 365 * 86400)))" \
+		'basicConstraints = critical, CA:FALSE
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always' || return 1
+	_check_make_ca ncint '/O=moat fixture/CN=moat fixture Constrained CA' root \
+		"$now_m1y" "$(_check_date $((10 * 365 * 86400)))" \
+		"basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+nameConstraints = critical, excluded;DNS:${CHECK_NAME[nameconstr]}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always" || return 1
+	# int with its signature damaged (the last byte of the DER is the last
+	# byte of the signature value)
+	_check_ossl der-badsig openssl x509 -in "$CHECK_INT" -outform DER -out "$m/int.der" || return 1
+	"$CHECK_PY" -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-1] ^= 0x01
+open(sys.argv[2], "wb").write(b)' "$m/int.der" "$m/badsig-int.der" || return 1
+	_check_ossl pem-badsig openssl x509 -inform DER -in "$m/badsig-int.der" \
+		-out "$CHECK_BADSIG_INT" || return 1
+
+	# ---- the leaves
+	_check_more_leaf notyet int "$(_check_date $((30 * 86400)))" \
+		"$(_check_date $((120 * 86400)))" '' || return 1
+	for s in badsig critext tls13only tls12only oldonly nocipher ocspgarbage staplebad \
+		crldead crlgarbage crlother nohttp; do
+		case $s in
+		critext) o='1.3.6.1.4.1.55555.1 = critical, ASN1:UTF8String:moat fixture' ;;
+		ocspgarbage) o="authorityInfoAccess = OCSP;URI:http://127.0.0.1:${CHECK_HELPER_PORT[garbage]}/" ;;
+		crldead) o="crlDistributionPoints = URI:http://127.0.0.1:${CHECK_HELPER_PORT[dead]}/int.crl" ;;
+		crlgarbage) o="crlDistributionPoints = URI:$h/garbage.crl" ;;
+		crlother) o="crlDistributionPoints = URI:$h/root.crl" ;;
+		*) o='' ;;
+		esac
+		_check_more_leaf "$s" int "$now_m1h" "$now_p100d" "$o" || return 1
+	done
+	_check_more_leaf ocspunknown int '' '' "authorityInfoAccess = OCSP;URI:$CHECK_OCSP_URL" \
+		x509 || return 1
+	_check_more_leaf notca notcaint "$now_m1h" "$now_p100d" '' || return 1
+	_check_more_leaf nameconstr ncint "$now_m1h" "$now_p100d" '' || return 1
+
+	# ---- what is published: a CRL URL that serves text
+	printf 'this is not a CRL\n' >"$CHECK_PUB/garbage.crl"
+	# ---- staplebad's staple: the responder's answer about good's leaf
+	_check_ossl staple-req openssl ocsp -issuer "$CHECK_INT" -cert "${CHECK_LEAF[good]}" \
+		-no_nonce -reqout "$m/staple-good.req" || return 1
+	_check_ossl staple-resp openssl ocsp -index "$CHECK_PKI/int/index.txt" -CA "$CHECK_INT" \
+		-rsigner "$CHECK_OCSP_CERT" -rkey "$CHECK_PKI/ocsp/ocsp.key" -ndays 1 \
+		-reqin "$m/staple-good.req" -respout "$CHECK_STAPLE_FILE" || return 1
+
+	# ---- chain files
+	for s in "${CHECK_MORE_SCENARIOS[@]}"; do
+		case $s in
+		badsig) _check_files "$s" "$CHECK_BADSIG_INT" -- "${CHECK_LEAF[$s]}" "$CHECK_BADSIG_INT" ;;
+		notca) _check_files "$s" "$CHECK_NOTCA_INT" -- "${CHECK_LEAF[$s]}" "$CHECK_NOTCA_INT" ;;
+		nameconstr) _check_files "$s" "$CHECK_NC_INT" -- "${CHECK_LEAF[$s]}" "$CHECK_NC_INT" ;;
+		*) _check_files "$s" "$CHECK_INT" -- "${CHECK_LEAF[$s]}" "$CHECK_INT" ;;
+		esac
+	done
+}
+
+# _check_more_nginx_conf: $CHECK_MORE_NGINX_DIR/nginx.conf for CHECK_PORT.
+_check_more_nginx_conf() {
+	local n=$CHECK_MORE_NGINX_DIR s c='' modern
+	# (the same list as _check_nginx_conf's)
+	modern='ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305'
+	if [ "$EUID" -eq 0 ]; then
+		c+=$'user root;\n' # workers must read the files in $T (mode 700)
+	fi
+	c+="worker_processes 1;
+daemon off;
+master_process on;
+pid $n/nginx.pid;
+error_log $n/error.log notice;
+events { worker_connections 256; }
+http {
+    client_body_temp_path $n/tmp/body;
+    proxy_temp_path $n/tmp/proxy;
+    fastcgi_temp_path $n/tmp/fastcgi;
+    uwsgi_temp_path $n/tmp/uwsgi;
+    scgi_temp_path $n/tmp/scgi;
+    default_type text/plain;
+    server_tokens off;
+"
+	for s in "${CHECK_MORE_SCENARIOS[@]}"; do
+		c+="    # $s: ${CHECK_DESC[$s]}
+    server {
+        listen 127.0.0.1:${CHECK_PORT[$s]} ssl;
+        server_name ${CHECK_NAME[$s]};
+        access_log $n/access-$s.log;
+        ssl_certificate ${CHECK_SENT[$s]};
+        ssl_certificate_key ${CHECK_KEY[$s]};
+"
+		case $s in
+		tls13only) c+=$'        ssl_protocols TLSv1.3;\n' ;;
+		tls12only) c+="        ssl_protocols TLSv1.2;
+        ssl_ciphers $modern;
+" ;;
+		oldonly) c+="        ssl_protocols TLSv1 TLSv1.1;
+        ssl_ciphers $CHECK_SECLEVEL0;
+" ;;
+		nocipher) c+="        ssl_protocols TLSv1.2;
+        ssl_ciphers PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305;
+" ;;
+		*) c+="        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers $modern;
+" ;;
+		esac
+		if [ "$s" = staplebad ]; then
+			c+="        ssl_stapling on;
+        ssl_stapling_file $CHECK_STAPLE_FILE;
+"
+		fi
+		c+="        add_header Strict-Transport-Security \"max-age=31536000\" always;
+        location / { return 200 \"moat-fixture $s\\n\"; }
+    }
+"
+	done
+	c+=$'}\n'
+	printf '%s' "$c" >"$n/nginx.conf"
+}
+
+# check_more_start_nginx: the more scenarios' endpoints (see the top of this
+# section); waits until every port accepts connections.
+check_more_start_nginx() {
+	local attempt s pid ports i log=$CHECK_MORE_NGINX_LOG n=${#CHECK_MORE_SCENARIOS[@]}
+	mkdir -p "$CHECK_MORE_NGINX_DIR/tmp" "$CHECK_MORE_NGINX_DIR/logs"
+	for attempt in 1 2 3; do
+		mapfile -t ports < <(_check_free_ports "$n")
+		if [ "${#ports[@]}" -ne "$n" ]; then
+			note "check: cannot pick free ports"
+			return 1
+		fi
+		i=0
+		for s in "${CHECK_MORE_SCENARIOS[@]}"; do
+			CHECK_PORT[$s]=${ports[$i]}
+			i=$((i + 1))
+		done
+		_check_more_nginx_conf
+		: >"$log"
+		nginx -p "$CHECK_MORE_NGINX_DIR/" -c "$CHECK_MORE_NGINX_DIR/nginx.conf" -e "$log" \
+			</dev/null >"$CHECK_MORE_NGINX_DIR/stderr.log" 2>&1 &
+		pid=$!
+		SERVER_PIDS+=("$pid")
+		if poll_pid "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "${ports[@]}"; then
+			CHECK_MORE_NGINX_PID=$pid
+			return 0
+		fi
+		note "check: nginx (more scenarios) attempt $attempt failed"
+		_check_log "$CHECK_MORE_NGINX_DIR/stderr.log" nginx
+		_check_log "$log" nginx
+		_check_stop "$pid"
+		if ! grep -q 'Address already in use' "$log" "$CHECK_MORE_NGINX_DIR/stderr.log"; then
+			return 1
+		fi
+	done
+	return 1
+}
+
+# check_more_setup: the helpers and the file server and responder first (they
+# pick their own ports, which the certificates name), then both PKIs, then
+# the second nginx.  (The first nginx is not started: check_setup does that.)
+check_more_setup() {
+	local t0=$SECONDS step
+	for step in check_start_http check_start_ocsp check_more_start_helpers check_pki \
+		check_more_pki check_more_start_nginx; do
+		if ! "$step"; then
+			note "check: $step failed"
+			return 1
+		fi
+	done
+	note "more scenarios up in $((SECONDS - t0))s: http :$CHECK_HTTP_PORT, ocsp :$CHECK_OCSP_PORT, helpers pid $CHECK_HELPER_PID, nginx pid $CHECK_MORE_NGINX_PID"
+}
+
+# check_codes FILE SEVERITY: the codes of the findings of that severity in the
+# `moat check --json` document FILE, sorted, space-separated.
+check_codes() {
+	"$CHECK_PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted(f["code"] for t in d["targets"] for f in t["findings"]
+                      if f["severity"] == sys.argv[2])))' "$1" "$2"
+}
