@@ -12,6 +12,8 @@
 set -u
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/integration/skips.sh
+. "$IT_DIR/skips.sh"
 REPO_ROOT=$(cd "$IT_DIR/../.." && pwd)
 BUILD=${BUILD:-$REPO_ROOT/build}
 MOAT=${MOAT:-$BUILD/moat}
@@ -113,10 +115,29 @@ run_notty() {
 # moat ARGS...: run the binary under test (same as run "$MOAT" ARGS...).
 moat() { run "$MOAT" "$@"; }
 
-# skip_test REASON: the whole test is skipped (run.sh: exit status 77).
+# skip_test REASON: the whole test is skipped (exit status 77).  run.sh
+# counts it as skipped, or in CI as failed unless skip-allow.txt allows REASON
+# for this script (skips.sh).
 skip_test() {
 	printf '# SKIP %s\n' "$*"
 	exit 77
+}
+
+# skip_part REASON: a part of this test cannot run here (a tool is missing,
+# this OpenSSL cannot do TLS 1.0).  Use it instead of a bare `note`, which
+# would let the script pass as if the part had run.  Prints "# SKIP-PART
+# REASON" (run.sh lists those in its summary); in CI (skips.sh) it is a
+# failed assertion instead, unless skip-allow.txt allows REASON for this
+# script.
+skip_part() {
+	local why
+	if why=$(skip_allowed "$TEST_NAME" "$*"); then
+		printf '# SKIP-PART %s (allowed: %s)\n' "$*" "$why"
+	elif skips_strict; then
+		fail "skipped in CI: $* (install what it needs, or allow it in tests/integration/skip-allow.txt)"
+	else
+		printf '# SKIP-PART %s\n' "$*"
+	fi
 }
 
 # pid_alive PID: running (kill -0 succeeds on a zombie that has not been

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "unit_skip.h"
 
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -208,7 +209,7 @@ static void test_responder(void **state)
 
 	(void)state;
 	if (system("openssl version >/dev/null 2>&1") != 0)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	assert_non_null(s);
 	assert_int_equal(net_server_acme_tls_set(s, "a.example.test", c1, k1, &err), -1);
 	assert_int_equal(net_server_listen_acme_tls(s, "127.0.0.1", 0, &err), 0);

@@ -23,6 +23,8 @@
 #include "core/home.h"
 #include "core/pass.h"
 
+#include "unit_skip.h"
+
 /* Unprivileged ids to drop to when the tests run as root. */
 #define NOBODY 65534
 
@@ -448,7 +450,7 @@ static void test_unwritable_dir(void **state)
 	ro_dir = ro;
 	rc = in_child(try_write_readonly, NULL, true, false);
 	if (rc == 77)
-		skip();
+		UNIT_SKIP("user nobody cannot reach the test directory");
 	assert_int_equal(rc, 0);
 	assert_int_equal(count_entries(ro), 0);
 }
@@ -544,7 +546,7 @@ static void test_home(void **state)
 	}
 	rc = in_child(home_as_user, NULL, true, false);
 	if (rc == 77)
-		skip();
+		UNIT_SKIP("still root after dropping to user nobody");
 	assert_int_equal(rc, 0);
 }
 

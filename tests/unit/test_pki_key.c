@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "unit_skip.h"
 
 #include "pki/pki.h"
 
@@ -151,7 +152,7 @@ static void test_openssl_reads_encrypted(void **state)
 
 	(void)state;
 	if (!fx_have_openssl())
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	k = fx_key(PKI_KEY_EC_P256);
 	assert_int_equal(pki_key_to_pem(k, "s3cret", 6, &enc, &err), 0);
 	assert_non_null(mkdtemp(dir));

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "unit_skip.h"
 
 #include "pki/pki.h"
 
@@ -305,7 +306,7 @@ static void test_ocsp_good_revoked_unknown(void **state)
 	char line[512];
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	req = new_req(f, true);
 
 	/* good, signed by the issuer itself */
@@ -412,7 +413,7 @@ static void test_ocsp_delegates(void **state)
 	char line[512];
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	req = new_req(f, true);
 	index_line(f, "V", "", line, sizeof(line));
 
@@ -488,7 +489,7 @@ static void test_ocsp_nonce(void **state)
 	char line[512];
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	req = new_req(f, true);
 	plain = new_req(f, false);
 	other = new_req(f, true);
@@ -725,7 +726,7 @@ static void test_crl_big(void **state)
 	free(huge);
 	if (!have_openssl) {
 		free(der);
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	}
 
 	path_in(f, "big.cnf", cnf, sizeof(cnf));
@@ -790,7 +791,7 @@ static void test_crl_openssl_ca(void **state)
 	int r;
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	path_in(f, "ca.cnf", cnf, sizeof(cnf));
 	path_in(f, "ca-index.txt", idx, sizeof(idx));
 	path_in(f, "crlnumber", num, sizeof(num));
@@ -854,7 +855,7 @@ static void test_cert_urls(void **state)
 	assert_string_equal(u.crl, "");
 	assert_int_equal(pki_cert_urls(NULL, &u, &err), -1);
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 
 	openssl_cert(f, "aia", "/CN=aia.example", "inter",
 		     "authorityInfoAccess=caIssuers;URI:ldap://ldap.example/cn=ca,"
@@ -912,7 +913,7 @@ static void test_cert_from_any(void **state)
 	assert_non_null(strstr(err.msg, "not a certificate"));
 	assert_null(pki_cert_from_any(NULL, 0, &err));
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 
 	/* PKCS#7 certs-only, DER and PEM */
 	path_in(f, "b.p7c", p, sizeof(p));
@@ -1006,7 +1007,7 @@ static void test_host_match(void **state)
 	pki_cert_free(c);
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	/* partial wildcards and wildcards over a public suffix never match;
 	 * an IP written as a DNS SAN does not cover the IP */
 	openssl_cert(f, "partial", "/CN=foo.example.com", "inter",
@@ -1163,7 +1164,7 @@ static void test_verify_path_openssl(void **state)
 	struct pki_cert *chain2[2];
 
 	if (!have_openssl)
-		skip();
+		UNIT_SKIP("the openssl command is not installed");
 	/* SHA-1 signed leaf, RSA 1024 leaf: weak */
 	openssl_cert(f, "sha1", "/CN=sha1.example", "inter",
 		     "subjectAltName=DNS:sha1.example\nextendedKeyUsage=serverAuth\n"
