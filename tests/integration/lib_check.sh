@@ -832,7 +832,7 @@ http {
 
 # _check_staple_ready: good's stapled OCSP answer is there.
 _check_staple_ready() {
-	openssl s_client -connect "127.0.0.1:${CHECK_PORT[good]}" \
+	timeout 15 openssl s_client -connect "127.0.0.1:${CHECK_PORT[good]}" \
 		-servername "${CHECK_NAME[good]}" -status </dev/null 2>/dev/null |
 		grep -q 'OCSP Response Status: successful'
 }
@@ -881,7 +881,7 @@ check_start_nginx() {
 		return 1
 	fi
 	# Can this OpenSSL still do TLS 1.0 (server and client side)?
-	if openssl s_client -connect "127.0.0.1:${CHECK_PORT[tls10]}" -tls1 \
+	if timeout 15 openssl s_client -connect "127.0.0.1:${CHECK_PORT[tls10]}" -tls1 \
 		-cipher "$CHECK_SECLEVEL0" -servername "${CHECK_NAME[tls10]}" \
 		</dev/null >/dev/null 2>&1; then
 		CHECK_TLS10=yes
@@ -893,7 +893,7 @@ check_start_nginx() {
 # check_sent_chain SCENARIO OUT: the certificates the endpoint sends, in the
 # order sent, as PEM in OUT (from `openssl s_client -showcerts`).
 check_sent_chain() {
-	openssl s_client -connect "127.0.0.1:${CHECK_PORT[$1]}" -servername "${CHECK_NAME[$1]}" \
+	timeout 15 openssl s_client -connect "127.0.0.1:${CHECK_PORT[$1]}" -servername "${CHECK_NAME[$1]}" \
 		-showcerts -cipher "$CHECK_SECLEVEL0" </dev/null 2>/dev/null |
 		sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' >"$2"
 	[ -s "$2" ]

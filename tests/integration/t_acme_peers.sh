@@ -10,16 +10,16 @@
 . "$IT_DIR/lib_acme.sh"
 
 acme_have_pebble || skip_test "pebble is not installed (Debian package: pebble)"
-pass "pebble and pebble-challtestsrv are installed"
 
 ROOTS=$T/roots.pem
 
-# have TOOL: the client is installed; otherwise say its part is skipped.
+# have TOOL: the client is installed; otherwise its part is skipped
+# (lib.sh's skip_part: reported, and a failure in CI).
 have() {
 	if command -v "$1" >/dev/null 2>&1; then
 		return 0
 	fi
-	note "SKIP $1 part: $1 is not installed"
+	skip_part "$1 part: $1 is not installed"
 	return 1
 }
 
@@ -118,6 +118,8 @@ if have lego; then
 	chall_add_a nowhere.example.test 127.0.0.3
 	assert_fails "lego: http-01 fails when the name resolves elsewhere" \
 		lego "${LEGO_ARGS[@]}" -d nowhere.example.test --http --http.port "127.0.0.1:$ACME_HTTP_PORT" run
+	assert_contains "$ERR$OUT" "acme:error:connection" "  ... because pebble could not connect"
+	assert_contains "$ERR$OUT" "127.0.0.3:$ACME_HTTP_PORT" "  ... to the address the name resolves to"
 	assert_no_file "$T/lego/certificates/nowhere.example.test.crt" "and no certificate"
 fi
 
@@ -152,6 +154,10 @@ if have uacme; then
 				acme_trusting uacme -y -c "$ua" -a "$ACME_DIRECTORY" -t EC \
 				-h "$T/uacme-hook.sh" issue u.example.test www.u.example.test
 			check_cert "$ua/u.example.test/cert.pem" u.example.test www.u.example.test
+			# (the tokens were there: pebble fetched them from the webroot)
+			assert_match "$(cat "$ACME_DIR/webroot.$ACME_HTTP_PORT.log")" \
+				'"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.[01]" 200' \
+				"pebble fetched uacme's tokens from the webroot"
 			assert_eq "$(find "$T/webroot/.well-known/acme-challenge" -type f | wc -l)" 0 \
 				"uacme's hook removed its tokens"
 			stop_webroot
@@ -159,7 +165,7 @@ if have uacme; then
 			fail "webroot server starts"
 		fi
 	else
-		note "SKIP uacme part: cannot bind-mount a CA bundle in a mount namespace here (uacme 1.7.4 has no CA option)"
+		skip_part "uacme part: cannot bind-mount a CA bundle in a mount namespace here (uacme 1.7.4 has no CA option)"
 	fi
 fi
 

@@ -19,13 +19,15 @@ expect_fail() {
 	assert_eq "$(leftover_tmp "${WATCH[@]}")" "" "$desc: no temporary files"
 }
 
-# expect_usage DESC CMD...: exit 2 with one error line.
+# expect_usage DESC CMD...: exit 2 with one error line, nothing changed on disk.
 expect_usage() {
-	local desc=$1
+	local desc=$1 before
 	shift
+	before=$(tree_listing "${WATCH[@]}")
 	run "$@"
 	assert_rc 2 "$desc: exit 2"
 	assert_eq "$(grep -c '^moat: error: ' "$ERR_F")" 1 "$desc: one 'moat: error:' line"
+	assert_eq "$(tree_listing "${WATCH[@]}")" "$before" "$desc: no files written or removed"
 }
 
 # ================================================================ no CA yet
@@ -72,14 +74,12 @@ expect_fail "csr --key-type bogus" "$MOAT" csr kt.example.test --key-type bogus 
 
 expect_fail "issue --days 826" "$MOAT" issue days.example.test --days 826
 expect_fail "issue --days 100000" "$MOAT" issue days.example.test --days 100000
-run "$MOAT" issue days.example.test --days 0
-assert_ne "$RC" 0 "issue --days 0 is refused"
-assert_no_file "$LIVE/days.example.test" "  ... nothing written"
-run "$MOAT" issue days.example.test --days -5
-assert_ne "$RC" 0 "issue --days -5 is refused"
-run "$MOAT" issue days.example.test --days abc
-assert_ne "$RC" 0 "issue --days abc is refused"
-assert_no_file "$LIVE/days.example.test" "  ... nothing written"
+for days in 0 -5 abc; do
+	expect_usage "issue --days $days is refused" "$MOAT" issue days.example.test --days "$days"
+	assert_contains "$ERR" "--days wants a whole number of days, not \"$days\"" \
+		"issue --days $days: the message says why"
+	assert_no_file "$LIVE/days.example.test" "issue --days $days: no lineage"
+done
 
 # ============================================================ existing lineage
 
@@ -102,16 +102,37 @@ expect_fail "sign --out FILE" "$MOAT" sign "$T/s.csr" --out "$T/notadir"
 assert_no_file "$LIVE/s.example.test" "  ... no lineage"
 expect_fail "crl --out FILE/sub" "$MOAT" crl --out "$T/notadir/crl.pem"
 expect_fail "trust export --out FILE/sub" "$MOAT" trust export --format pem --out "$T/notadir/root.pem"
-if [ "$(id -u)" -ne 0 ]; then
-	mkdir -p "$T/ro"
-	chmod 0555 "$T/ro"
-	WATCH+=("$T/ro")
-	expect_fail "issue --out read-only dir" "$MOAT" issue ro.example.test --out "$T/ro"
-	assert_no_file "$LIVE/ro.example.test" "  ... no lineage"
-	chmod 0755 "$T/ro"
+# A directory moat may not write to.  Root writes anyway, so as root the
+# case runs as nobody (setpriv, as t_trust_install does) on a copy of the
+# CA that nobody owns.
+if [ "$(id -u)" -eq 0 ]; then
+	AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	RO_USER=nobody
+	chmod 755 "$T"
+	RO_HOME=$T/home-nobody
+	cp -a "$MOAT_HOME" "$RO_HOME"
+	mkdir -p "$T/rw"
+	chown -R 65534:65534 "$RO_HOME" "$T/rw"
 else
-	note "running as root: read-only directory case not testable (root writes anyway)"
+	AS_USER=()
+	RO_USER=$(id -un)
+	RO_HOME=$MOAT_HOME
+	mkdir -p "$T/rw"
 fi
+mkdir -p "$T/ro"
+chmod 0555 "$T/ro"
+run "${AS_USER[@]}" touch "$T/ro/probe"
+assert_rc 1 "(control) $RO_USER cannot write to the read-only dir"
+MOAT_HOME=$RO_HOME assert_ok "(control) the same user can issue with --out a writable dir" \
+	"${AS_USER[@]}" "$MOAT" issue rw.example.test --out "$T/rw"
+WATCH_SAVE=("${WATCH[@]}")
+WATCH=("$RO_HOME" "$OUTDIR" "$T/ro")
+MOAT_HOME=$RO_HOME expect_fail "issue --out read-only dir" "${AS_USER[@]}" "$MOAT" issue ro.example.test --out "$T/ro"
+assert_contains "$ERR" "cannot write $T/ro/" "  ... the message names the directory"
+assert_contains "$ERR" "Permission denied" "  ... and says why"
+assert_no_file "$RO_HOME/live/ro.example.test" "  ... no lineage"
+WATCH=("${WATCH_SAVE[@]}")
+chmod 0755 "$T/ro"
 
 # ============================================================ bad CSRs
 
@@ -212,8 +233,9 @@ with open(path, "w") as f:
     f.write("".join(b64[i:i + 64] + "\n" for i in range(0, len(b64), 64)))
     f.write("-----END CERTIFICATE-----\n")
 PY
-assert_fails "openssl agrees the tampered intermediate does not verify" \
-	openssl verify -CAfile "$home/ca/root.pem" "$home/ca/intermediate.pem"
+run openssl verify -CAfile "$home/ca/root.pem" "$home/ca/intermediate.pem"
+assert_rc 2 "openssl agrees the tampered intermediate does not verify"
+assert_contains "$OUT$ERR" "certificate signature failure" "  ... because of its signature"
 WATCH=("$home" "$OUTDIR")
 MOAT_HOME=$home expect_fail "ca show with a tampered intermediate" "$MOAT" ca show
 assert_contains "$ERR" "not signed by root.pem" "  ... ca show says the signature is wrong"

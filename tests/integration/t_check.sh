@@ -23,11 +23,19 @@ mcheck() {
 	run "$MOAT" check "https://${CHECK_NAME[$s]}:${CHECK_PORT[$s]}/" --connect-to 127.0.0.1 \
 		--ca "$ROOT" --json "$@"
 }
-# codes SEVERITY: the finding codes of that severity in the last JSON, sorted, space-separated.
+# codes SEVERITY: the finding codes of that severity in the last JSON, sorted,
+# space-separated.  When stdout is not moat check's JSON (a usage error, a
+# crash) it prints a marker instead, so that no "exactly these codes" check,
+# not even one for none, can pass on it.
 codes() {
 	python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print(" ".join(sorted(f["code"] for t in d["targets"] for f in t["findings"] if f["severity"] == sys.argv[2])))' "$OUT_F" "$1"
+try:
+    d = json.load(open(sys.argv[1]))
+    fs = [f for t in d["targets"] for f in t["findings"]]
+except (ValueError, KeyError, TypeError) as e:
+    print("<stdout is not moat check JSON: %s>" % e)
+    sys.exit(1)
+print(" ".join(sorted(f["code"] for f in fs if f["severity"] == sys.argv[2])))' "$OUT_F" "$1"
 }
 has_code() { codes "$1" | tr ' ' '\n' | grep -qx "$2"; }
 # finding CODE FIELD: message or fix of the first finding CODE in the last JSON.
@@ -79,7 +87,8 @@ assert_eq "$(cert_fp "$T/fixed.pem")" "$(cert_fp "${CHECK_LEAF[leafonly]}")" "--
 run curl -sS --max-time 20 --noproxy '*' --cacert "$ROOT" --capath /nonexistent \
 	--resolve "${CHECK_NAME[leafonly]}:${CHECK_PORT[leafonly]}:127.0.0.1" \
 	"https://${CHECK_NAME[leafonly]}:${CHECK_PORT[leafonly]}/"
-assert_ne "$RC" 0 "curl fails against the leaf-only server"
+assert_rc 60 "curl fails against the leaf-only server"
+assert_contains "$ERR" "unable to get local issuer certificate" "  ... for want of the intermediate"
 check_serve leafonly "$T/fixed.pem" "${CHECK_KEY[leafonly]}"
 run curl -sS --max-time 20 --noproxy '*' --cacert "$ROOT" --capath /nonexistent \
 	--resolve "${CHECK_NAME[leafonly]}:${CHECK_PORT[leafonly]}:127.0.0.1" \
@@ -114,13 +123,17 @@ assert_contains "$(finding expiring fix)" "moat acme renew ${CHECK_NAME[expiring
 	"expiring: the fix names the certificate for moat acme renew"
 assert_contains "$(finding expiring fix)" "moat acme renew --all" "  ... or says --all"
 mcheck expired
+assert_rc 1 "expired (again): exit 1"
 assert_contains "$(finding expired fix)" "moat acme renew ${CHECK_NAME[expired]} --force" \
 	"expired: the fix names the certificate for moat acme renew"
 mcheck expiring --warn-days 3
+assert_rc 0 "expiring --warn-days 3: exit 0"
 assert_eq "$(codes warning)" "" "expiring: no warning with --warn-days 3 (5 days left)"
 mcheck expiring --warn-days 0
+assert_rc 0 "expiring --warn-days 0: exit 0"
 assert_eq "$(codes warning)" "" "expiring: --warn-days 0 turns the warning off (not the 21-day default)"
 mcheck expiring --warn-days 6
+assert_rc 0 "expiring --warn-days 6: exit 0 (a warning is not an error)"
 assert_eq "$(codes warning)" "expiring" "expiring: a warning with --warn-days 6 (5 days left)"
 expect wronghost 1 "hostname-mismatch" ""
 expect cnonly 1 "cn-only" ""
@@ -128,14 +141,25 @@ expect weak 1 "weak-key" ""
 expect sha1 1 "sha1-signature" ""
 
 # ---- revocation
+# moat check asks the responder by POST (nginx's stapling uses GET).
+ocsp_posts() {
+	local n
+	n=$(grep -c '^POST ' "$CHECK_OCSP_LOG" 2>/dev/null)
+	echo "${n:-0}"
+}
+posts=$(ocsp_posts)
 expect revokedocsp 1 "revoked" ""
+assert_int_between "$(($(ocsp_posts) - posts))" 1 10 "revokedocsp: moat asked the responder (its log shows the POST)"
 assert_contains "$(json_get '[f["message"] for f in d["targets"][0]["findings"] if f["code"]=="revoked"][0]' <"$OUT_F")" \
 	"OCSP" "revokedocsp: says the OCSP responder said so"
 expect revokedcrl 1 "revoked" ""
 assert_contains "$(json_get '[f["message"] for f in d["targets"][0]["findings"] if f["code"]=="revoked"][0]' <"$OUT_F")" \
 	"CRL" "revokedcrl: says the CRL said so"
+posts=$(ocsp_posts)
 mcheck revokedocsp --no-revocation
-assert_eq "$(codes error)" "" "--no-revocation: no OCSP request, no revoked finding"
+assert_rc 0 "--no-revocation: exit 0"
+assert_eq "$(codes error)" "" "--no-revocation: no revoked finding"
+assert_eq "$(ocsp_posts)" "$posts" "--no-revocation: no OCSP request in the responder's log"
 
 # ---- moat ocsp: one certificate, no server
 run "$MOAT" ocsp "${CHECK_LEAF[revokedocsp]}" --issuer "$CHECK_INT" --json
@@ -150,6 +174,7 @@ run "$MOAT" ocsp "${CHECK_LEAF[revokedcrl]}" --json
 assert_rc 1 "moat ocsp: revoked through the CRL (issuer fetched via caIssuers): exit 1"
 assert_eq "$(codes error)" "revoked" "moat ocsp: revoked by the CRL"
 run "$MOAT" ocsp "${CHECK_LEAF[good]}" --issuer "$CHECK_INT" --url "http://127.0.0.1:$(free_port 127.0.0.1)/" --json
+assert_rc 0 "moat ocsp --url (dead responder): exit 0 (a warning)"
 if has_code warning ocsp-unreachable; then pass "moat ocsp --url: a dead responder is a warning"; else fail "ocsp-unreachable missing (got $(codes warning))"; fi
 run "$MOAT" ocsp "${CHECK_LEAF[good]}" --issuer "$CHECK_UNRELATED"
 assert_error_shape "moat ocsp with the wrong issuer: one error"
@@ -163,8 +188,10 @@ fi
 expect nohsts 0 "" ""
 if has_code info no-hsts; then pass "nohsts: no-hsts noted"; else fail "nohsts: no-hsts missing"; fi
 mcheck good --http-port "${CHECK_PORT[redirect]}"
+assert_rc 0 "good --http-port (redirect): exit 0"
 if has_code info http-redirect; then pass "redirect from plain HTTP noted"; else fail "http-redirect missing (got $(codes info))"; fi
 mcheck good --http-port "${CHECK_PORT[plain]}"
+assert_rc 0 "good --http-port (plain): exit 0 (a warning)"
 if has_code warning no-redirect; then pass "plain HTTP without redirect: warning"; else fail "no-redirect missing (got $(codes warning))"; fi
 run "$MOAT" check "127.0.0.1:${CHECK_PORT[plain]}" --ca "$ROOT" --json
 assert_rc 1 "plain HTTP on the port: exit 1"
@@ -176,6 +203,7 @@ else
 	fail "(no-)https-on-443 missing (got $(codes info))"
 fi
 run "$MOAT" check "http://${CHECK_NAME[good]}:${CHECK_PORT[good]}/" --connect-to 127.0.0.1 --ca "$ROOT" --json --no-revocation
+assert_rc 0 "http:// target: exit 0 (a warning)"
 if has_code warning http-url; then pass "http:// target: warning, https checked instead"; else fail "http-url missing"; fi
 # the advice is moat's, attributed to its source, with no word from outside the product
 assert_contains "$(finding http-url fix)" "Rocket.Chat's guide" "http-url: the fix says whose advice it is"
@@ -203,28 +231,37 @@ run "$MOAT" check "${CHECK_LEAF[good]}" --chain "${CHECK_CHAIN[good]}" --key "${
 assert_rc 0 "files: good cert, chain and key"
 if has_code info key-match; then pass "files: key-match"; else fail "files: key-match missing"; fi
 run "$MOAT" check "${CHECK_LEAF[good]}" --key "${CHECK_KEY[expired]}" --ca "$ROOT" --json --no-revocation
+assert_rc 1 "files: leaf alone + another key: exit 1"
 assert_eq "$(codes error)" "chain-incomplete key-mismatch" "files: leaf alone + another key"
 # files are not a server: nothing "sends" or "staples"
 run "$MOAT" check "${CHECK_LEAF[leafonly]}" --ca "$ROOT" --json
+assert_rc 1 "files: a leaf without its intermediate: exit 1"
 assert_eq "$(codes error)" "chain-incomplete" "files: a leaf without its intermediate"
 assert_contains "$(finding chain-incomplete message)" "the file does not hold the intermediate" \
 	"files: chain-incomplete says the file does not hold it"
-assert_not_contains "$(json_get '[f["message"] for t in d["targets"] for f in t["findings"]]' <"$OUT_F")" \
-	"server" "files: no finding speaks of a server"
+msgs=$(json_get '[f["message"] for t in d["targets"] for f in t["findings"]]' <"$OUT_F")
+assert_match "$msgs" '^\[".+' "files: the findings' messages (control: not empty)"
+assert_not_contains "$msgs" "server" "files: no finding speaks of a server"
 run "$MOAT" check "${CHECK_SENT_ORIG[withroot]}" --ca "$ROOT" --json --no-revocation
+assert_rc 0 "files: leaf + int + root: exit 0"
 assert_contains "$(finding chain-root-sent message)" "the file also holds the root" \
 	"files: chain-root-sent says the file holds the root"
 
 # ---- timing is reported, not asserted (bench/check.sh measures it)
 mcheck good
+assert_rc 0 "good (timed): exit 0"
 note "full check of good (chain, names, dates, OCSP, CRL, staple, versions, HTTP): $(json_get 'd["targets"][0]["seconds"]' <"$OUT_F") s"
 
 # ---- usage
 run "$MOAT" check
 assert_rc 2 "no target: usage error"
+assert_contains "$ERR" "moat: error: what? moat check https://HOST" "no target: says what is missing"
 run "$MOAT" check "ftp://x.test"
 assert_rc 2 "ftp:// target: usage error"
+assert_contains "$ERR" "only https:// and http:// URLs can be checked" "ftp:// target: says why"
 run "$MOAT" check a.test b.test --fix-chain "$T/x.pem"
 assert_rc 2 "--fix-chain with two targets: usage error"
+assert_contains "$ERR" "--fix-chain takes one target" "--fix-chain with two targets: says why"
+assert_no_file "$T/x.pem" "--fix-chain with two targets: nothing written"
 
 finish

@@ -38,6 +38,15 @@ raw_verify() {
 		-untrusted "$MOAT_HOME/ca/intermediate.pem" "$1"
 }
 
+# raw_refused CERT REASON DESC: openssl verify -x509_strict refuses CERT
+# (exit 2, not a crash) for REASON ("permitted subtree violation" or
+# "excluded subtree violation") at the leaf.
+raw_refused() {
+	raw_verify "$1"
+	assert_rc 2 "$3"
+	assert_contains "$OUT$ERR" "at 0 depth lookup: $2" "  ... because of the name constraints ($2)"
+}
+
 # refused NAME REGEX-OF-CONSTRAINT: moat issue NAME fails cleanly.
 refused() {
 	local name=$1 re=$2 before
@@ -87,27 +96,28 @@ refused evil.home.example.com "$DNS_RE"
 refused local "$DNS_RE"
 refused 10.0.0.1 "$IP_RE"
 refused 192.169.0.1 "$IP_RE"
+before=$(tree_listing "$MOAT_HOME")
 moat issue ::1
 assert_error_shape "issue ::1 (no IPv6 permitted): exit 1, one error line"
-assert_no_file "$MOAT_HOME/live/::1" "issue ::1: nothing written"
+assert_contains "$ERR" '"::1" is outside this CA'"'"'s name constraints' "issue ::1: the message says why"
+assert_eq "$(tree_listing "$MOAT_HOME")" "$before" "issue ::1: nothing written"
 moat issue ok.local example.com
 assert_error_shape "issue of an inside and an outside name together: exit 1"
-assert_no_file "$MOAT_HOME/live/ok.local" "  ... and nothing written for the inside name"
+assert_contains "$ERR" '"example.com" is outside this CA'"'"'s name constraints' "  ... the message names the outside name"
+assert_eq "$(tree_listing "$MOAT_HOME")" "$before" "  ... and nothing written for the inside name"
 
 # The raw intermediate key cannot mint certificates outside the permits.
 raw_leaf evil.example.com "DNS:evil.example.com" "$T/evil.pem"
-raw_verify "$T/evil.pem"
-assert_ne "$RC" 0 "raw leaf for evil.example.com FAILS openssl verify -x509_strict"
-assert_contains "$OUT$ERR" "subtree violation" "  ... because of the name constraints"
+raw_refused "$T/evil.pem" "permitted subtree violation" \
+	"raw leaf for evil.example.com FAILS openssl verify -x509_strict"
 
 raw_leaf iptest "IP:10.0.0.1" "$T/evil-ip.pem"
-raw_verify "$T/evil-ip.pem"
-assert_ne "$RC" 0 "raw leaf for IP 10.0.0.1 FAILS openssl verify -x509_strict"
-assert_contains "$OUT$ERR" "subtree violation" "  ... because of the name constraints"
+raw_refused "$T/evil-ip.pem" "permitted subtree violation" \
+	"raw leaf for IP 10.0.0.1 FAILS openssl verify -x509_strict"
 
 raw_leaf iptest "IP:::1" "$T/evil-ip6.pem"
-raw_verify "$T/evil-ip6.pem"
-assert_ne "$RC" 0 "raw leaf for IP ::1 FAILS openssl verify -x509_strict"
+raw_refused "$T/evil-ip6.pem" "permitted subtree violation" \
+	"raw leaf for IP ::1 FAILS openssl verify -x509_strict"
 
 # The same recipe for names inside the permits passes: the failures above are
 # the constraints at work, not a broken recipe.
@@ -135,12 +145,11 @@ issued nas.lan
 refused 192.168.1.1 'lan'
 refused nas.example 'lan'
 raw_leaf iptest "IP:192.168.1.1" "$T/dnsonly-ip.pem"
-raw_verify "$T/dnsonly-ip.pem"
-assert_ne "$RC" 0 "DNS-only CA: raw leaf for an IP FAILS verification"
-assert_contains "$OUT$ERR" "subtree violation" "  ... because of the name constraints"
+raw_refused "$T/dnsonly-ip.pem" "excluded subtree violation" \
+	"DNS-only CA: raw leaf for an IP FAILS verification"
 raw_leaf iptest "IP:::1" "$T/dnsonly-ip6.pem"
-raw_verify "$T/dnsonly-ip6.pem"
-assert_ne "$RC" 0 "DNS-only CA: raw leaf for IPv6 ::1 FAILS verification"
+raw_refused "$T/dnsonly-ip6.pem" "excluded subtree violation" \
+	"DNS-only CA: raw leaf for IPv6 ::1 FAILS verification"
 raw_leaf x.lan "DNS:x.lan" "$T/dnsonly-ok.pem"
 raw_verify "$T/dnsonly-ok.pem"
 assert_rc 0 "DNS-only CA: raw leaf for x.lan passes"
@@ -155,8 +164,8 @@ issued 10.1.2.3
 refused example.com '10\.0\.0\.0/(8|255\.0\.0\.0)'
 refused 11.0.0.1 '10\.0\.0\.0/(8|255\.0\.0\.0)'
 raw_leaf iptest "DNS:example.com" "$T/iponly-dns.pem"
-raw_verify "$T/iponly-dns.pem"
-assert_ne "$RC" 0 "IP-only CA: raw leaf for a DNS name FAILS verification"
+raw_refused "$T/iponly-dns.pem" "excluded subtree violation" \
+	"IP-only CA: raw leaf for a DNS name FAILS verification"
 raw_leaf iptest "IP:10.9.9.9" "$T/iponly-ok.pem"
 raw_verify "$T/iponly-ok.pem"
 assert_rc 0 "IP-only CA: raw leaf for 10.9.9.9 passes"
@@ -165,6 +174,7 @@ assert_rc 0 "IP-only CA: raw leaf for 10.9.9.9 passes"
 export MOAT_HOME=$T/home-bad-permit
 moat ca init --no-passphrase --permit 192.168.0.0/33
 assert_error_shape "ca init --permit 192.168.0.0/33 is refused"
-assert_no_file "$MOAT_HOME/ca/root.pem" "  ... and no CA is written"
+assert_contains "$ERR" 'invalid permit "192.168.0.0/33": prefix length 33 is out of range' "  ... the message says why"
+assert_eq "$(tree_listing "$MOAT_HOME")" "" "  ... and nothing is written (not even MOAT_HOME)"
 
 finish

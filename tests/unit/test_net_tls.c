@@ -482,9 +482,10 @@ static void data_both_ways(int maxv, size_t piece)
 	assert_int_equal(last, 0);
 	assert_int_equal(got, big);
 	assert_memory_equal(buf, msg, big);
-	/* close_notify, then the server's own */
-	assert_true(SSL_shutdown(cl) >= 0);
-	(void)server_read_all(cl, t, piece == 1 ? 1 : 4099, buf, big + 1, &last);
+	/* close_notify (0: sent, the server's not seen yet), then the server's own */
+	assert_int_equal(SSL_shutdown(cl), 0);
+	assert_int_equal(SSL_get_shutdown(cl), SSL_SENT_SHUTDOWN);
+	assert_int_equal(server_read_all(cl, t, piece == 1 ? 1 : 4099, buf, big + 1, &last), 0);
 	assert_int_equal(last, NET_TLS_EOF);
 	net_tls_conn_shutdown(t);
 	assert_true(to_client(t, cl) > 0);
@@ -735,6 +736,8 @@ static void test_acme(void **state)
 	t = net_tls_conn_new(c);
 	assert_int_equal(SSL_set_alpn_protos(cl, ALPN("\x0a" "acme-tls/1"), 11), 0);
 	assert_int_equal(handshake(cl, t, 100000, false), -1);
+	assert_non_null(strstr(net_tls_conn_error(t), "tls-alpn-01"));
+	assert_non_null(strstr(client_err, "no application protocol"));
 	net_tls_conn_free(t);
 	SSL_free(cl);
 	SSL_CTX_free(cx);
@@ -755,7 +758,9 @@ static void test_errors(void **state)
 	assert_int_equal(net_tls_ctx_set_cert(c, "x", a, 1, leaf_a, NULL, 0, other_key, &err), -1);
 	assert_string_equal(err.msg, "the private key does not belong to the certificate");
 	assert_int_equal(net_tls_ctx_set_cert(c, "x", bad, 1, leaf_a, NULL, 0, leaf_key, &err), -1);
+	assert_non_null(strstr(err.msg, "not a name"));
 	assert_int_equal(net_tls_ctx_set_cert(c, "", a, 1, leaf_a, NULL, 0, leaf_key, &err), -1);
+	assert_string_equal(err.msg, "a site needs an id, a certificate and its private key");
 	/* not TLS at all */
 	t = net_tls_conn_new(c);
 	assert_int_equal(net_tls_conn_input(t, garbage, sizeof(garbage) - 1), 0);
@@ -864,14 +869,17 @@ static void test_idle_memory(void **state)
 		t[i - 1] = x;
 	}
 	m1 = mallinfo2();
-	if (m1.uordblks > m0.uordblks && m0.uordblks > 0) {
-		size_t per = (m1.uordblks - m0.uordblks) / N;
-
-		print_message("idle TLS connection after the handshake: %zu bytes\n", per);
 #if !defined(__SANITIZE_ADDRESS__)
-		assert_true(per < 24 * 1024); /* a kept record buffer alone is 16 KiB */
+	/* glibc's figures: N connections hold something, and not too much */
+	assert_true(m0.uordblks > 0);
+	assert_true(m1.uordblks > m0.uordblks);
+	print_message("idle TLS connection after the handshake: %zu bytes\n",
+		      (m1.uordblks - m0.uordblks) / N);
+	assert_true((m1.uordblks - m0.uordblks) / N < 24 * 1024); /* a record buffer is 16 KiB */
+#else
+	(void)m0; /* ASan replaces malloc: no figures to judge */
+	(void)m1;
 #endif
-	}
 	for (int i = 0; i < N; i++)
 		net_tls_conn_free(t[i]);
 	free(t);
