@@ -215,6 +215,7 @@ assert_eq "$(cat "$T/resp.10c.check")" "no-te body-ok" \
 printf 'GET /hello HTTP/1.0\r\nHost: chat.localhost\r\nConnection: keep-alive\r\n\r\n' >"$T/req.10k"
 tls_raw "$T/req.10k" chat.localhost 3 >"$T/resp.10k"
 rc=$?
+assert_eq "$(first_status <"$T/resp.10k")" 200 "HTTP/1.0 with Connection: keep-alive: 200"
 if [ "$rc" -eq 0 ] || grep -qi '^Connection: *keep-alive' "$T/resp.10k"; then
 	pass "HTTP/1.0 keep-alive: the response says keep-alive, or the server closes"
 else
@@ -265,12 +266,14 @@ assert_eq "$(hdr X-Keep <<<"$OUT")" "yes" "an end-to-end field next to them is k
 # ---- Expect: 100-continue
 head -c 2000000 /dev/urandom >"$T/exp"
 WANT="$(sha256sum <"$T/exp" | cut -c1-64) 2000000"
-run scurl -v -H 'Expect: 100-continue' --expect100-timeout 10 -w '\n%{time_total}' \
+run scurl -v -H 'Expect: 100-continue' --expect100-timeout 25 -w '\n%{time_total}' \
 	--data-binary @"$T/exp" "$(surl /sha256)"
 assert_eq "$(head -n 1 <<<"$OUT")" "$WANT" "Expect: 100-continue upload: the upstream's digest is right"
 assert_contains "$ERR" "HTTP/1.1 100" "the client got the interim 100 Continue"
+# curl says "Done waiting for 100-continue" when its timeout sends the body.
+assert_not_contains "$ERR" "Done waiting for 100-continue" "it did not wait for curl's expect timeout"
 t=$(tail -n 1 <<<"$OUT")
-assert_int_between "${t%%.*}" 0 4 "it did not wait for curl's 10 s expect timeout (${t} s)"
+assert_int_between "${t%%.*}" 0 20 "... (${t} s, the timeout is 25 s)"
 
 # ---- WebSocket
 if "$PY" -c 'import websockets' 2>/dev/null; then
@@ -304,22 +307,44 @@ else
 fi
 
 # ---- errors
+# upstream_err KIND: moat_upstream_errors_total{kind=KIND}, or "missing".
+upstream_err() {
+	local v
+	v=$(metric "moat_upstream_errors_total{kind=\"$1\"}")
+	[[ $v =~ ^[0-9]+$ ]] && echo "$v" || echo missing
+}
+# plus V N: V + N when V is a number, else "V+N" (equal to no count).
+plus() {
+	if [[ $1 =~ ^[0-9]+$ ]]; then echo $(($1 + $2)); else echo "$1+$2"; fi
+}
+e_connect=$(upstream_err connect)
+e_timeout=$(upstream_err timeout)
+assert_int_between "$e_connect" 0 1000000 "/metrics has moat_upstream_errors_total{kind=\"connect\"}"
 run scurl -o "$T/502.body" -w '%{http_code} %{time_total} %{content_type}' "$(surl /hello dead.localhost)"
 read -r code secs ctype <<<"$OUT"
 assert_eq "$code" 502 "upstream not listening: 502"
-assert_int_between "${secs%%.*}" 0 0 "... within a second (${secs} s)"
+# "At once": the refused connect is the answer, not the default
+# upstream-timeout (60 s) -- the counters tell which; the time only
+# bounds it far below that timeout, with room for a slow machine.
+assert_eq "$(upstream_err connect)" "$(plus "$e_connect" 1)" "... from one refused connect (kind=connect +1)"
+assert_eq "$(upstream_err timeout)" "$e_timeout" "... not from a timeout (kind=timeout unchanged)"
+assert_int_between "${secs%%.*}" 0 10 "... long before upstream-timeout (${secs} s)"
 assert_contains "$ctype" "text/html" "... as an HTML page"
 assert_contains "$(cat "$T/502.body")" "502" "... which says 502"
 assert_int_between "$(wc -c <"$T/502.body")" 20 2000 "... and is short"
 run scurl -o /dev/null -w '%{http_code}' "$(surl /hello)"
 assert_eq "$OUT" 200 "the other sites still work"
 
+e_closed=$(upstream_err closed)
+assert_int_between "$e_closed" 0 1000000 "/metrics has moat_upstream_errors_total{kind=\"closed\"}"
 for p in /len /chunked; do
 	run scurl -o "$T/cut.out" -w '%{http_code}' "$(surl "$p" cut.localhost)"
-	assert_ne "$RC" 0 "upstream dies in the middle of the body ($p): the transfer fails (curl exit $RC)"
+	# the head came through, then the body was cut short: curl's 18
+	# (partial file), not a clean end (0) nor an error page
+	assert_eq "$OUT $RC" "200 18" "upstream dies in the middle of the body ($p): a 200 whose transfer fails (curl exit 18)"
 	assert_int_between "$(wc -c <"$T/cut.out")" 0 999999 "... and is not complete ($(wc -c <"$T/cut.out") bytes)"
 done
-assert_ne "$(metric 'moat_upstream_errors_total{kind="closed"}')" 0 "moat_upstream_errors_total{kind=closed} counts it"
+assert_eq "$(upstream_err closed)" "$(plus "$e_closed" 2)" "moat_upstream_errors_total{kind=closed} counts both (+2)"
 run scurl -w ' %{http_code}\n' "$(surl /a flaky.localhost)" "$(surl /b flaky.localhost)" "$(surl /c flaky.localhost)"
 assert_eq "$(grep -c ' 200$' <<<"$OUT")" 3 "a pooled upstream connection closed unanswered: the request is retried (3 x 200)"
 assert_int_between "$(grep -c 'closed at request 2' "$T/flaky.log")" 1 3 "... (the upstream did close pooled connections)"
@@ -350,12 +375,22 @@ assert_eq "$OUT" 200 "... and answers the next request"
 # the same loop turn in which the upstream's close arrives.
 printf 'GET /lastword HTTP/1.1\r\nHost: flaky.localhost\r\n\r\nGET /lastword HTTP/1.1\r\nHost: flaky.localhost\r\nConnection: close\r\n\r\n' >"$T/req.lastword"
 ok=0
+bad=''
 for i in 1 2 3 4 5 6 7 8; do
-	tls_raw "$T/req.lastword" flaky.localhost 5 >"$T/resp.lastword"
-	n=$(grep -c '^lastword' "$T/resp.lastword")
-	[ "$n" = 2 ] && ok=$((ok + 1))
+	tls_raw "$T/req.lastword" flaky.localhost 5 >"$T/resp.lastword.$i"
+	n=$(grep -c '^lastword' "$T/resp.lastword.$i")
+	if [ "$n" = 2 ]; then
+		ok=$((ok + 1))
+	elif [ -z "$bad" ]; then
+		bad=$i
+	fi
 done
 assert_eq "$ok" 8 "a pooled connection the upstream closes as it is taken: the pipelined request is retried (8 of 8 pairs answered)"
+if [ -n "$bad" ]; then
+	note "pair $bad got:"
+	tr -d '\r' <"$T/resp.lastword.$bad" | head -n 20 | sed -e 's/^/#   /'
+	tail -n 5 "$T/flaky.log" | sed -e 's/^/#   flaky: /'
+fi
 
 assert_ok "... and moat serve is still running" pid_alive "$SV_PID"
 
@@ -374,15 +409,20 @@ site chat.localhost {
 EOF
 SV_NAMES=(chat.localhost)
 need_serve --local --config "$T/timeout.conf"
-run scurl -o "$T/504.body" -w '%{http_code} %{time_total}' "$(surl '/slow?ms=5000')"
+# The upstream would answer after 20 s: a 504 well before that is the
+# timeout's; the time it took is what is under test, so it is bounded --
+# from below by the timeout, from above with room for a slow machine.
+assert_eq "$(upstream_err timeout)" 0 "a new server: moat_upstream_errors_total{kind=timeout} is 0"
+run scurl -o "$T/504.body" -w '%{http_code} %{time_total}' "$(surl '/slow?ms=20000')"
 read -r code secs <<<"$OUT"
-assert_eq "$code" 504 "/slow?ms=5000 with upstream-timeout 1s: 504"
+assert_eq "$code" 504 "/slow?ms=20000 with upstream-timeout 1s: 504"
 ms=$("$PY" -c 'import sys; print(int(float(sys.argv[1]) * 1000))' "${secs:-0}")
-assert_int_between "$ms" 900 2500 "... after about 1 s (${secs} s)"
+assert_int_between "$ms" 950 8000 "... after about 1 s (${secs} s)"
 assert_contains "$(cat "$T/504.body")" "504" "... with a page that says 504"
+assert_eq "$(upstream_err timeout)" 1 "moat_upstream_errors_total{kind=timeout} counts it (exactly 1)"
 run scurl -o /dev/null -w '%{http_code}' "$(surl '/slow?ms=300')"
 assert_eq "$OUT" 200 "/slow?ms=300 is within the timeout: 200"
-assert_ne "$(metric 'moat_upstream_errors_total{kind="timeout"}')" 0 "moat_upstream_errors_total{kind=timeout} counts it"
+assert_eq "$(upstream_err timeout)" 1 "... and is not counted as a timeout"
 head -c 1024 /dev/urandom >"$T/1k"
 head -c 1025 /dev/urandom >"$T/1k1"
 run scurl -o "$T/1k.out" -w '%{http_code}' --data-binary @"$T/1k" "$(surl /echo)"
@@ -400,14 +440,40 @@ run scurl -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 2100 /dev/zero | t
 assert_eq "$OUT" 431 "max-header-size 2k: a 2.1k header -> 431"
 run scurl -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 1500 /dev/zero | tr '\0' b)" "$(surl /hello)"
 assert_eq "$OUT" 200 "max-header-size 2k: a 1.5k header passes"
-printf 'GET /hello HTTP/1.1\r\nHost: chat.localhost\r\n\r\n' >"$T/req.idle"
-t0=$(date +%s%N)
-tls_raw "$T/req.idle" chat.localhost 10 >"$T/resp.idle"
-rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
-assert_eq "$rc" 0 "idle-timeout 1s: a kept-alive connection is closed when idle"
-assert_int_between "$ms" 800 4000 "... after about 1 s (${ms} ms)"
-assert_eq "$(tr -d '\r' <"$T/resp.idle" | tail -n 1)" "hello from upstream" "... after its response"
+# idle-timeout: the client measures from the end of the response to the
+# server's close (not its own start-up and handshake); a server that never
+# closes is cut off by the 15 s limit (exit 3).
+cat >"$T/idle_gap.py" <<'PYEOF'
+import socket, ssl, sys, time
+port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["http/1.1"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15), server_hostname=name)
+s.sendall(b"GET /hello HTTP/1.1\r\nHost: chat.localhost\r\n\r\n")
+buf, t_resp, end = b"", None, time.monotonic() + 15
+while time.monotonic() < end:
+    s.settimeout(max(0.01, end - time.monotonic()))
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        print("open", buf.decode("latin-1").rsplit("\n", 1)[-1])
+        sys.exit(3)
+    except (ssl.SSLError, OSError):
+        b = b""
+    if not b:
+        break
+    buf += b
+    if t_resp is None and b"hello from upstream" in buf:
+        t_resp = time.monotonic()
+if t_resp is None:
+    print("noresponse", 0)
+    sys.exit(4)
+print("closed", int((time.monotonic() - t_resp) * 1000))
+PYEOF
+run "$PY" "$T/idle_gap.py" "$SV_HTTPS" chat.localhost "$ROOT_PEM"
+read -r what gap <<<"$OUT"
+assert_eq "$RC $what" "0 closed" "idle-timeout 1s: a kept-alive connection is closed when idle, after its response"
+assert_int_between "${gap:-x}" 700 5000 "... about 1 s after the response (${gap} ms)"
 serve_stop_checked "upstream-timeout"
 
 finish

@@ -2,10 +2,15 @@
 # t_serve_load: moat serve under load and abuse.  wrk on 20 keep-alive
 # connections (every response a 200); 300 TLS connections trickling
 # request heads a byte at a time (slowloris.py) while 20 ordinary requests
-# are answered at once, and the slow ones closed by header-timeout; then
+# are answered -- all of them before any slow one is let go, so not after
+# waiting for them -- and the slow ones closed by header-timeout; then
 # 10,000 idle TLS connections held open (idle_conns.py) while requests are
 # still answered, with moat's memory per idle connection measured (noted,
 # and it must be under 40 KiB; 80 with AddressSanitizer).
+#
+# No request has a time limit of its own (a loaded machine makes every step
+# slow); what is checked is the order of events.  Time is what is tested
+# only for header-timeout, with a margin.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_serve.sh"
 
@@ -25,18 +30,22 @@ if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((IDLE + 400)) ]; then
 fi
 need_ca
 need_upstream chat
-cat >"$T/load.conf" <<EOF
-header-timeout 3s
+# header-timeout also bounds the TLS handshake (from the accept): 10 s
+# leave the 20 quick requests time to be answered while the slow heads are
+# held, even on a slow machine.  The idle part reloads with a longer one
+# (10,000 handshakes queue up there).
+HEADER_S=10
+load_conf() {
+	cat >"$T/load.conf" <<EOF
+header-timeout ${1}s
 idle-timeout 120s
 site chat.localhost {
 	upstream http://127.0.0.1:${UP_PORT[chat]}
 }
 EOF
+}
+load_conf "$HEADER_S"
 need_serve --local --config "$T/load.conf"
-# ASan makes every step a few times slower; the limits are about the
-# proxy not waiting on the slow clients, not about raw speed.
-FAST_MS=1000
-if is_asan; then FAST_MS=3000; fi
 
 https_open() { metric 'moat_connections_open{listener="https"}'; }
 # open_at_least N / open_at_most N: for until_true (called through it).
@@ -45,10 +54,26 @@ open_at_least() { [ "$(https_open)" -ge "$1" ] 2>/dev/null; }
 # shellcheck disable=SC2317
 open_at_most() { [ "$(https_open)" -le "$1" ] 2>/dev/null; }
 
+# wait_exit PID TIMEOUT_S: wait for PID (a child) to end, at most
+# TIMEOUT_S, then SIGKILL; WAIT_RC is its exit status (137: killed).
+WAIT_RC=''
+wait_exit() {
+	local pid=$1 end=$((SECONDS + $2))
+	while pid_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1 # poll interval
+	done
+	if pid_alive "$pid"; then
+		note "pid $pid still running after $2 s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	WAIT_RC=$?
+}
+
 # quick_requests N DESC: N requests one after another, each on a new TLS
-# connection (one curl process, so that they take little time: they
-# must all happen while the slow connections are held); all must be 200,
-# each within FAST_MS.
+# connection (one curl process); all must be 200.  The slowest is noted,
+# not limited: the callers check that they were answered in time by the
+# order of events (the slow or idle connections still open afterwards).
 quick_requests() {
 	local n=$1 desc=$2 i ok=0 fresh=0 max=0 code conns secs ms
 	local -a args=()
@@ -63,7 +88,7 @@ quick_requests() {
 	done < <(scurl -H 'Connection: close' -w '%{http_code} %{num_connects} %{time_total}\n' "${args[@]}" 2>/dev/null)
 	assert_eq "$ok" "$n" "$desc: $n requests answered 200"
 	assert_eq "$fresh" "$n" "$desc: each on a new connection"
-	assert_int_between "$max" 0 "$FAST_MS" "$desc: the slowest took $max ms (limit $FAST_MS)"
+	note "$desc: the slowest took $max ms"
 }
 
 for _ in 1 2 3; do scurl -o /dev/null "$(surl /hello)"; done
@@ -71,6 +96,7 @@ for _ in 1 2 3; do scurl -o /dev/null "$(surl /hello)"; done
 # ---- wrk: many keep-alive requests on 20 connections, every one a 200
 if command -v wrk >/dev/null 2>&1; then
 	c0=$(metric 'moat_http_requests_total{code="200"}')
+	assert_int_between "${c0:-x}" 3 100000000 "/metrics counts the 200s ($c0 so far)"
 	run timeout 30 wrk -t 2 -c 20 -d 3s -H "Host: chat.localhost" "https://127.0.0.1:$SV_HTTPS/hello"
 	assert_rc 0 "wrk -c 20 -d 3s"
 	n=$(sed -n -E 's/^ *([0-9]+) requests in .*/\1/p' <<<"$OUT")
@@ -86,30 +112,35 @@ fi
 
 # ---- slowloris
 "$PY" "$IT_DIR/slowloris.py" 127.0.0.1 "$SV_HTTPS" --conns 300 --tls --servername chat.localhost \
-	--interval-ms 200 --duration 20 >"$T/slow.json" 2>"$T/slow.err" &
+	--interval-ms 200 --duration $((HEADER_S + 40)) >"$T/slow.json" 2>"$T/slow.err" &
 SLOW_PID=$!
 SERVER_PIDS+=("$SLOW_PID")
-if until_true 20 open_at_least 250; then
-	pass "the slowloris connections are open ($(https_open), at least 250 at once)"
+if until_true 60 open_at_least 300; then
+	pass "the slowloris connections are open ($(https_open), all 300 at once)"
 else
 	fail "the slowloris connections did not open (open: $(https_open))"
 fi
 quick_requests 20 "during slowloris"
+# Every quick request was answered while all 300 slow connections were still
+# held: moat did not wait for them to be let go (header-timeout) first.
 left=$(https_open)
-assert_int_between "${left:-0}" 1 300 "the requests were answered while slow connections were held ($left still open)"
-wait "$SLOW_PID"
-assert_eq "$?" 0 "slowloris.py finished"
+assert_int_between "${left:-0}" 300 400 "the requests were answered while every slow connection was held ($left open)"
+wait_exit "$SLOW_PID" $((HEADER_S + 60))
+assert_eq "$WAIT_RC" 0 "slowloris.py finished"
 S=$(cat "$T/slow.json")
 note "slowloris: $S"
 assert_eq "$(jget 'd["established"]' <<<"$S" 2>/dev/null)" 300 "slowloris: 300 established"
 assert_eq "$(jget 'd["closed_by_server"]' <<<"$S" 2>/dev/null)" 300 "slowloris: moat closed all 300"
 mn=$(jget 'int(d["close_after_s"]["min"] * 1000)' <<<"$S" 2>/dev/null)
 mx=$(jget 'int(d["close_after_s"]["max"] * 1000)' <<<"$S" 2>/dev/null)
-# (established is when the client saw the handshake end, a little after
-# moat did under load: hence some slack below 3 s)
-assert_int_between "${mn:-x}" 2000 6000 "slowloris: none closed long before header-timeout 3s (first after $mn ms)"
-assert_int_between "${mx:-x}" 2500 6000 "slowloris: all closed soon after header-timeout 3s (last after $mx ms)"
-if until_true 10 open_at_most 5; then
+# The header timer starts with the first byte of the head, which the client
+# sends as soon as its handshake is done: close_after is header-timeout
+# give or take the scheduling of a loaded machine (3 s of margin each way).
+assert_int_between "${mn:-x}" $((HEADER_S * 1000 - 3000)) $((HEADER_S * 1000 + 3000)) \
+	"slowloris: none closed long before header-timeout ${HEADER_S}s (first after $mn ms)"
+assert_int_between "${mx:-x}" $((HEADER_S * 1000 - 500)) $((HEADER_S * 1000 + 3000)) \
+	"slowloris: all closed soon after header-timeout ${HEADER_S}s (last after $mx ms)"
+if until_true 30 open_at_most 5; then
 	pass "the slowloris connections are gone from moat ($(https_open) open)"
 else
 	fail "moat still counts $(https_open) open connections"
@@ -117,6 +148,16 @@ fi
 
 # ---- 10,000 idle connections
 if [ "$IDLE" -gt 0 ]; then
+	# 10,000 handshakes queue up: header-timeout (which bounds each from
+	# its accept) 60 s for them, by a reload; these connections are accepted
+	# under the new generation.
+	load_conf 60
+	kill -HUP "$SV_PID"
+	if wait_grep "$SV_PID" "$SV_ERR" 'reloaded the configuration \(generation 2' 30; then
+		pass "SIGHUP: reloaded with header-timeout 60s for the idle connections"
+	else
+		fail "SIGHUP: no \"reloaded the configuration (generation 2\" in the log"
+	fi
 	for _ in 1 2 3; do scurl -o /dev/null "$(surl /hello)"; done
 	R0=$(rss_kib "$SV_PID")
 	"$PY" "$IT_DIR/idle_conns.py" 127.0.0.1 "$SV_HTTPS" --conns "$IDLE" --cafile "$ROOT_PEM" \
@@ -141,8 +182,10 @@ if [ "$IDLE" -gt 0 ]; then
 		assert_int_between "$(((R1 - R0) / IDLE))" 0 39 "less than 40 KiB per idle TLS connection"
 	fi
 	quick_requests 10 "with $IDLE idle connections open"
+	assert_int_between "$(https_open)" "$IDLE" $((IDLE + 10)) "... answered with every idle connection still open"
 	kill -TERM "$IDLE_PID"
-	wait "$IDLE_PID"
+	wait_exit "$IDLE_PID" 60
+	assert_eq "$WAIT_RC" 0 "idle_conns.py ends on SIGTERM, exit 0 (every connection was established)"
 	I=$(tail -n 1 "$T/idle.json")
 	note "idle_conns: $I"
 	assert_eq "$(jget 'd["closed_by_server"]' <<<"$I" 2>/dev/null)" 0 "no idle connection was dropped (idle-timeout 120s)"

@@ -19,7 +19,8 @@ ROOT=$MOAT_HOME/ca/root.pem
 NICK="moat test CA"
 SLUG=moat-test-ca
 root_fp=$(cert_fp "$ROOT")
-moat issue trust.test >/dev/null
+moat issue trust.test
+assert_rc 0 "moat issue trust.test"
 LEAF=$MOAT_HOME/live/trust.test/cert.pem
 CHAIN=$MOAT_HOME/live/trust.test/chain.pem
 # A certificate that is not ours, with the same name as our root.
@@ -99,10 +100,12 @@ assert_contains "$(json_get 'd["places"][0]["detail"]' <"$OUT_F")" "update-ca-tr
 assert_eq "$(cert_fp "$F/etc/pki/ca-trust/source/anchors/$SLUG.pem")" "$root_fp" \
 	"Fedora anchor in /etc/pki/ca-trust/source/anchors"
 moat trust uninstall --sysroot "$F" --store system
+assert_rc 0 "uninstall from the Fedora sysroot"
 assert_no_file "$F/etc/pki/ca-trust/source/anchors/$SLUG.pem" "Fedora anchor removed"
 A=$T/arch
 mkdir -p "$A/etc/ca-certificates/trust-source/anchors"
 moat trust install --sysroot "$A" --store system
+assert_rc 0 "install into an Arch sysroot"
 assert_contains "$OUT" "arch" "the Arch layout is detected"
 assert_eq "$(cert_fp "$A/etc/ca-certificates/trust-source/anchors/$SLUG.crt")" "$root_fp" \
 	"Arch anchor in /etc/ca-certificates/trust-source/anchors"
@@ -114,7 +117,7 @@ assert_contains "$OUT" "no known system trust store" "no known layout: says so"
 # ---------------------------------------------------------------- NSS
 DB=$T/nssdb
 mkdir -p "$DB"
-certutil -N --empty-password -d "sql:$DB" </dev/null
+assert_ok "certutil -N makes an NSS database" certutil -N --empty-password -d "sql:$DB"
 moat trust install --store nss --nssdb "$DB"
 assert_rc 0 "install into an NSS database"
 assert_eq "$(nss_count "$DB")" 1 "certutil -L finds the root under the CA's name"
@@ -124,14 +127,16 @@ assert_eq "$(certutil -L -d "sql:$DB" -n "$NICK" | openssl x509 -noout -fingerpr
 certutil -L -d "sql:$DB" -n "$NICK" -a >"$T/nss-out.pem"
 assert_eq "$(cert_fp "$T/nss-out.pem")" "$root_fp" "the NSS entry is the root"
 moat trust install --store nss --nssdb "$DB"
+assert_rc 0 "NSS: install again"
 assert_contains "$OUT" "already" "NSS: second install says already"
 assert_eq "$(nss_count "$DB")" 1 "NSS: install twice, one entry"
 # Trust bits taken away by hand: status says pending, install repairs them.
-certutil -M -d "sql:$DB" -n "$NICK" -t ",," </dev/null
+assert_ok "certutil -M takes the trust bits away" certutil -M -d "sql:$DB" -n "$NICK" -t ",,"
 moat trust status --store nss --nssdb "$DB"
 assert_rc 1 "status: the root without trust bits is not trusted"
 assert_contains "$OUT" "pending" "status: pending (present, trust bits off)"
 moat trust install --store nss --nssdb "$DB"
+assert_rc 0 "NSS: install repairs the trust bits"
 assert_eq "$(nss_flags "$DB")" "C,," "install sets the trust bits again"
 moat trust uninstall --store nss --nssdb "$DB"
 assert_rc 0 "uninstall from the NSS database"
@@ -140,9 +145,11 @@ assert_eq "$(nss_count "$DB")" 0 "the root is gone from the NSS database"
 # Firefox profile and Chromium's database, found under HOME.
 PROF=$HOME/.mozilla/firefox/abcd1234.default-release
 mkdir -p "$PROF" "$HOME/.pki/nssdb"
-certutil -N --empty-password -d "sql:$PROF" </dev/null
+assert_ok "certutil -N makes a Firefox profile database" certutil -N --empty-password -d "sql:$PROF"
 # (moat may have made ~/.pki/nssdb already: Chromium is installed)
-[ -e "$HOME/.pki/nssdb/cert9.db" ] || certutil -N --empty-password -d "sql:$HOME/.pki/nssdb" </dev/null
+if [ ! -e "$HOME/.pki/nssdb/cert9.db" ]; then
+	assert_ok "certutil -N makes ~/.pki/nssdb" certutil -N --empty-password -d "sql:$HOME/.pki/nssdb"
+fi
 moat trust install --store nss --json
 assert_rc 0 "install into the user's NSS databases"
 assert_eq "$(json_get '",".join(sorted(p["kind"] for p in d["places"] if p["outcome"] == "added"))' <"$OUT_F")" \
@@ -150,13 +157,14 @@ assert_eq "$(json_get '",".join(sorted(p["kind"] for p in d["places"] if p["outc
 assert_eq "$(nss_count "$PROF")" 1 "the Firefox profile has the root"
 assert_eq "$(nss_count "$HOME/.pki/nssdb")" 1 "~/.pki/nssdb has the root"
 moat trust uninstall --store nss
+assert_rc 0 "uninstall from the user's NSS databases"
 assert_eq "$(nss_count "$PROF")$(nss_count "$HOME/.pki/nssdb")" 00 "uninstall removes both"
 
 # ---------------------------------------------------------------- Java
 J=$T/javaroot
 mkdir -p "$J/etc/ssl/certs/java"
-keytool -importcert -noprompt -keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit \
-	-alias someone -file "$T/other.pem" >/dev/null 2>&1
+assert_ok "keytool makes a cacerts with another entry" keytool -importcert -noprompt \
+	-keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit -alias someone -file "$T/other.pem"
 moat trust install --sysroot "$J" --store java
 assert_rc 0 "install into a Java cacerts"
 keytool -list -keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit -alias $SLUG \
@@ -164,8 +172,10 @@ keytool -list -keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit -ali
 assert_eq "$(sed -n 's/^.*(SHA-256): //p' "$T/kt.out" | tr -d ':' | tr 'A-F' 'a-f')" "$root_fp" \
 	"keytool lists the root under alias $SLUG"
 moat trust install --sysroot "$J" --store java
+assert_rc 0 "Java: install again"
 assert_contains "$OUT" "already" "Java: second install says already"
 moat trust uninstall --sysroot "$J" --store java
+assert_rc 0 "uninstall from the Java cacerts"
 run keytool -list -keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit -alias $SLUG
 assert_ne "$RC" 0 "Java: the alias is gone after uninstall"
 run keytool -list -keystore "$J/etc/ssl/certs/java/cacerts" -storepass changeit -alias someone
@@ -182,17 +192,21 @@ assert_contains "$OUT" "--replace" "the report's hint offers --replace"
 assert_eq "$(cert_fp "$ANCHOR")" "$other_fp" "the foreign anchor is untouched"
 assert_eq "$(nss_count "$DB")" 0 "nothing was installed into NSS either"
 moat trust uninstall --sysroot "$D" --store system
+assert_rc 0 "uninstall with a foreign anchor in place"
 assert_eq "$(cert_fp "$ANCHOR")" "$other_fp" "uninstall leaves the foreign anchor alone"
 moat trust install --sysroot "$D" --store system --replace
 assert_rc 0 "install --replace"
 assert_eq "$(cert_fp "$ANCHOR")" "$root_fp" "--replace put the root in place"
 moat trust uninstall --sysroot "$D" --store system
-certutil -A -d "sql:$DB" -n "$NICK" -t "C,," -i "$T/other.pem" </dev/null
+assert_rc 0 "uninstall after --replace"
+assert_ok "certutil -A puts another certificate under the name" \
+	certutil -A -d "sql:$DB" -n "$NICK" -t "C,," -i "$T/other.pem"
 moat trust install --store nss --nssdb "$DB"
 assert_error_shape "NSS nickname held by another certificate: one error"
 moat trust uninstall --store nss --nssdb "$DB"
+assert_rc 0 "NSS uninstall with a foreign certificate under the name"
 assert_eq "$(nss_count "$DB")" 1 "NSS uninstall leaves the foreign certificate alone"
-certutil -D -d "sql:$DB" -n "$NICK" </dev/null
+assert_ok "certutil -D removes it again" certutil -D -d "sql:$DB" -n "$NICK"
 
 # ---------------------------------------------------------------- missing tool
 mkdir -p "$T/nobin"
@@ -270,6 +284,7 @@ moat trust install --help
 assert_rc 0 "trust install --help"
 assert_contains "$OUT" "--sysroot" "help lists --sysroot"
 moat help trust status
+assert_rc 0 "moat help trust status"
 assert_contains "$OUT" "Exit status" "help trust status documents the exit status"
 
 finish

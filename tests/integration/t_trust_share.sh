@@ -29,9 +29,9 @@ need_ca --name "$NAME"
 ROOT=$MOAT_HOME/ca/root.pem
 FP=$(openssl x509 -in "$ROOT" -noout -fingerprint -sha256 | sed -e 's/^.*=//')
 openssl x509 -in "$ROOT" -outform DER -out "$T/ref.der"
-"$MOAT" trust export --format der --out "$T/exp.der" 2>/dev/null
-"$MOAT" trust export --format pem --out "$T/exp.pem" 2>/dev/null
-"$MOAT" trust export --format mobileconfig --out "$T/exp.mobileconfig" 2>/dev/null
+for fmt in der pem mobileconfig; do
+	assert_ok "trust export --format $fmt" "$MOAT" trust export --format "$fmt" --out "$T/exp.$fmt"
+done
 
 # start_share LOGNAME ARGS...: moat trust share on 127.0.0.1 and a free port,
 # in the background; waits until it listens and has printed its banner.
@@ -40,7 +40,7 @@ SHARE_PID=''
 SHARE_PORT=''
 URL=''
 start_share() {
-	local log=$1 attempt port i
+	local log=$1 attempt port
 	shift
 	for attempt in 1 2 3; do
 		port=$(free_port) || return 1
@@ -48,11 +48,8 @@ start_share() {
 			</dev/null >"$T/$log.out" 2>"$T/$log.err" &
 		SHARE_PID=$!
 		SERVER_PIDS+=("$SHARE_PID")
-		if wait_port "$SHARE_PID" 127.0.0.1 "$port" 15; then
-			for i in $(seq 1 100); do
-				grep -q 'Press Ctrl-C' "$T/$log.err" && break
-				sleep 0.1 # poll interval for the banner
-			done
+		if wait_port "$SHARE_PID" 127.0.0.1 "$port" 15 &&
+			poll_pid "$SHARE_PID" 15 grep -q 'Press Ctrl-C' "$T/$log.err"; then
 			SHARE_PORT=$port
 			URL=http://127.0.0.1:$port/
 			return 0
@@ -62,6 +59,31 @@ start_share() {
 		sed -e 's/^/#   /' "$T/$log.err" | tail -n 3
 	done
 	return 1
+}
+
+# stop_share SIGNAL PID LOG DESC: send SIGNAL, wait (at most 20 s) for PID to
+# end; it must exit 0 and its stderr (LOG) hold no sanitizer report.
+stop_share() {
+	local sig=$1 pid=$2 log=$3 desc=$4 rc end=$((SECONDS + 20))
+	kill "-$sig" "$pid" 2>/dev/null
+	while pid_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1 # poll interval
+	done
+	if pid_alive "$pid"; then
+		fail "$desc (still running 20 s after SIG$sig: SIGKILL)"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return
+	fi
+	wait "$pid"
+	rc=$?
+	if [ "$rc" -eq 0 ] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"; then
+		pass "$desc"
+	else
+		fail "$desc (exit $rc)"
+		grep -E -A8 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -n 30 |
+			sed -e 's/^/#   /'
+	fi
 }
 
 # get PATH FILE [CURL ARGS...]: prints "<status> <content type>".
@@ -137,8 +159,8 @@ run curl -sS --noproxy '*' --max-time 20 -I "${URL}moat-root.crt"
 assert_match "$OUT" '^HTTP/1\.1 200 ' "HEAD /moat-root.crt: 200"
 assert_contains "$(tr -d '\r' <<<"$OUT")" "Content-Length: $(stat -c %s "$T/ref.der")" \
 	"  ... Content-Length of the DER"
-assert_eq "$(curl -sS --noproxy '*' --max-time 20 -I -o /dev/null -w '%{size_download}' \
-	"${URL}moat-root.mobileconfig")" 0 "  ... and no body"
+assert_eq "$(curl -sS --noproxy '*' --max-time 20 -I -o /dev/null -w '%{http_code} %{size_download}' \
+	"${URL}moat-root.mobileconfig")" "200 0" "  ... and no body"
 
 assert_eq "$(get '' /dev/null -X POST)" "405 text/plain; charset=utf-8" "POST /: 405"
 assert_eq "$(get moat-root.crt /dev/null -X DELETE | cut -d' ' -f1)" 405 "DELETE: 405"
@@ -172,8 +194,12 @@ for k in "$MOAT_HOME"/ca/*key*.pem; do
 done
 
 # the log: one line per request, peer text escaped
-get 'x"y' /dev/null >/dev/null
-sleep 0.3 # the log line is written on the server's thread
+assert_eq "$(get 'x"y' /dev/null | cut -d' ' -f1)" 404 "/x\"y: 404"
+# The log lines are written on the server's thread, after the answer: wait
+# for the last one (requests are logged in order).
+if ! poll_pid "$SHARE_PID" 15 grep -qF 'GET /x\x22y: 404' "$T/s1.err"; then
+	note "no log line for GET /x\"y within 15 s"
+fi
 LOG=$(cat "$T/s1.err")
 assert_contains "$LOG" "127.0.0.1 downloaded moat-root.crt" "the terminal logs downloads"
 assert_contains "$LOG" "127.0.0.1 opened the page" "the terminal logs page views"
@@ -214,16 +240,16 @@ if command -v convert >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- stopping
+# (every moat run in the foreground from here on is bounded by timeout 60:
+# a server that does not stop when it should fails, exit 124, not hangs)
 # port in use: a second server on the same port
 P1=$SHARE_PORT
-run "$MOAT" trust share --listen "127.0.0.1:$P1" --name 127.0.0.1 --timeout 5
+run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$P1" --name 127.0.0.1 --timeout 5
 assert_error_shape "port in use: exit 1, one error line"
 assert_contains "$ERR" "already in use" "  ... says the port is in use"
 assert_match "$ERR" '^hint: .*--listen' "  ... and hints at --listen"
 
-kill -TERM "$SHARE_PID"
-wait "$SHARE_PID"
-assert_eq "$?" 0 "SIGTERM stops it with exit 0"
+stop_share TERM "$SHARE_PID" "$T/s1.err" "SIGTERM stops it with exit 0"
 assert_contains "$(cat "$T/s1.err")" "moat: stopped (terminated)" "  ... and says so"
 assert_fails "  ... and the port is closed" port_open 127.0.0.1 "$P1"
 
@@ -237,9 +263,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$MOAT" trust share --listen "127.0.0.1:$p
 pid=$!
 SERVER_PIDS+=("$pid")
 if wait_port "$pid" 127.0.0.1 "$port" 15; then
-	kill -INT "$pid"
-	wait "$pid"
-	assert_eq "$?" 0 "SIGINT stops it with exit 0"
+	stop_share INT "$pid" "$T/s2.err" "SIGINT stops it with exit 0"
 	assert_contains "$(cat "$T/s2.err")" "moat: stopped (interrupt)" "  ... and says so"
 else
 	fail "moat trust share starts for the SIGINT test"
@@ -247,7 +271,7 @@ fi
 
 port=$(free_port)
 start=$(date +%s%N)
-run "$MOAT" trust share --listen "127.0.0.1:$port" --name 127.0.0.1 --timeout 1s
+run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$port" --name 127.0.0.1 --timeout 1s
 ms=$((($(date +%s%N) - start) / 1000000))
 assert_rc 0 "--timeout 1s: exit 0"
 assert_int_between "$ms" 900 8000 "  ... after about a second (${ms} ms)"
@@ -271,45 +295,45 @@ if start_share s3 --json --timeout 60; then
 	assert_eq "$(json_get 'len(d["files"])' <"$T/s3.out")" 3 "--json lists the three files"
 	run python3 "$T/qr2png.py" "$T/s3.err" "$T/json-qr.png"
 	assert_rc 0 "--json: the QR code is on stderr"
-	stop_server "$SHARE_PID"
+	stop_share TERM "$SHARE_PID" "$T/s3.err" "--json: SIGTERM stops it with exit 0"
 else
 	fail "moat trust share --json starts"
 fi
 
 # --no-qr
 port=$(free_port)
-run "$MOAT" trust share --listen "127.0.0.1:$port" --name 127.0.0.1 --timeout 1 --no-qr
+run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$port" --name 127.0.0.1 --timeout 1 --no-qr
 assert_rc 0 "--no-qr runs"
 assert_eq "$OUT" "http://127.0.0.1:$port/" "--no-qr prints only the URL"
 
 # ---------------------------------------------------------------- bad input
-run "$MOAT" trust share --listen nonsense:port
+run timeout 60 "$MOAT" trust share --listen nonsense:port
 assert_rc 2 "--listen nonsense:port is a usage error"
-run "$MOAT" trust share --timeout 0
+run timeout 60 "$MOAT" trust share --timeout 0
 assert_rc 2 "--timeout 0 is a usage error"
-run "$MOAT" trust share --timeout 10x
+run timeout 60 "$MOAT" trust share --timeout 10x
 assert_rc 2 "--timeout 10x is a usage error"
-run "$MOAT" trust share extra
+run timeout 60 "$MOAT" trust share extra
 assert_rc 2 "an extra argument is a usage error"
-run "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --name 'bad name' --timeout 1
+run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --name 'bad name' --timeout 1
 assert_error_shape "--name 'bad name': exit 1, one error line"
 run "$MOAT" help trust share
 assert_contains "$OUT" "--listen ADDR:PORT" "moat help trust share explains --listen"
 
-MOAT_HOME=$T/nothing run "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
+MOAT_HOME=$T/nothing run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
 assert_error_shape "no CA: exit 1, one error line"
 assert_contains "$ERR" "there is no CA" "  ... says there is no CA"
 assert_contains "$ERR" "moat ca init" "  ... and how to make one"
 
 cp -a "$MOAT_HOME" "$T/bad"
 echo "not a certificate" >"$T/bad/ca/root.pem"
-MOAT_HOME=$T/bad run "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
+MOAT_HOME=$T/bad run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
 assert_error_shape "corrupt root.pem: exit 1, one error line"
 assert_contains "$ERR" "root.pem" "  ... names root.pem"
 if [ "$(id -u)" -ne 0 ]; then
 	cp "$ROOT" "$T/bad/ca/root.pem"
 	chmod 000 "$T/bad/ca/root.pem"
-	MOAT_HOME=$T/bad run "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
+	MOAT_HOME=$T/bad run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
 	assert_error_shape "unreadable root.pem: exit 1, one error line"
 	assert_contains "$ERR" "root.pem" "  ... names root.pem"
 	chmod 644 "$T/bad/ca/root.pem"
@@ -317,7 +341,7 @@ else
 	note "running as root: chmod 000 does not make root.pem unreadable; skipped"
 	rm -f "$T/bad/ca/root.pem"
 	mkdir "$T/bad/ca/root.pem"
-	MOAT_HOME=$T/bad run "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
+	MOAT_HOME=$T/bad run timeout 60 "$MOAT" trust share --listen "127.0.0.1:$(free_port)" --timeout 1
 	assert_error_shape "root.pem a directory: exit 1, one error line"
 	assert_contains "$ERR" "cannot read" "  ... says it cannot read it"
 fi
