@@ -141,6 +141,15 @@ void serve_config_where(const struct serve_config *c, const struct serve_site *s
  * serve_config_check gives the same answer before and after. */
 void serve_config_resolve(struct serve_config *c);
 
+/* Whether a site takes its certificate from ACME (its own cert or the global). */
+bool serve_config_uses_acme(const struct serve_config *c);
+
+/* The port where the ACME CA validates when it is neither http-port nor
+ * https-port (acme-challenge-port for http-01, acme-tls-port for tls-alpn-01):
+ * one more listener, plain HTTP or TLS as *tls says; 0 when there is none.
+ * Says nothing of whether any site uses ACME (serve_config_uses_acme). */
+int serve_config_acme_port(const struct serve_config *c, bool *tls);
+
 /* Parse "1.5s", "250ms", "2m", "1h", "90" (seconds) into milliseconds; sizes
  * "16k", "1m", "1g", "512" into bytes (k = 1024).  -1 on a bad value.
  * Exposed for tests. */

@@ -161,6 +161,24 @@ static int check_duplicates(const struct serve_config *c, struct moat_err *err)
 	return ret;
 }
 
+bool serve_config_uses_acme(const struct serve_config *c)
+{
+	for (size_t i = 0; i < c->nsites; i++)
+		if (site_cert(c, &c->sites[i]) == SERVE_CERT_ACME)
+			return true;
+	return false;
+}
+
+int serve_config_acme_port(const struct serve_config *c, bool *tls)
+{
+	*tls = strcmp(c->acme_challenge, "http-01") != 0;
+	if (*tls)
+		return c->acme_tls_port != 0 && c->acme_tls_port != c->https_port
+			       ? c->acme_tls_port : 0;
+	return c->acme_challenge_port != 0 && c->acme_challenge_port != c->http_port
+		       ? c->acme_challenge_port : 0;
+}
+
 static int admin_port(const struct serve_config *c)
 {
 	char buf[80];
@@ -189,10 +207,12 @@ static int check_ports(const struct serve_config *c, bool acme, struct moat_err 
 		return -1;
 	}
 	/* A challenge port apart from the listeners is one more listener. */
-	if (acme && http01 && c->acme_challenge_port != 0 && c->acme_challenge_port != c->http_port)
-		ports[3] = c->acme_challenge_port;
-	if (acme && !http01 && c->acme_tls_port != 0 && c->acme_tls_port != c->https_port)
-		ports[4] = c->acme_tls_port;
+	if (acme) {
+		bool tls;
+		int extra = serve_config_acme_port(c, &tls);
+
+		ports[tls ? 4 : 3] = extra;
+	}
 	for (int i = 0; i < 5; i++)
 		for (int k = i + 1; k < 5; k++)
 			if (ports[i] != 0 && ports[i] == ports[k]) {
@@ -250,8 +270,6 @@ static int check_site(const struct serve_config *c, const struct serve_site *s,
 
 int serve_config_check(const struct serve_config *c, struct moat_err *err)
 {
-	bool acme = false;
-
 	if (c->nsites == 0) {
 		moat_err_set(err, "no sites");
 		moat_err_hint(err, "give NAME=http://HOST:PORT or a config file, e.g. "
@@ -268,14 +286,12 @@ int serve_config_check(const struct serve_config *c, struct moat_err *err)
 			     c->workers);
 		return -1;
 	}
-	for (size_t i = 0; i < c->nsites; i++) {
+	for (size_t i = 0; i < c->nsites; i++)
 		if (check_site(c, &c->sites[i], err) != 0)
 			return -1;
-		acme |= site_cert(c, &c->sites[i]) == SERVE_CERT_ACME;
-	}
 	if (check_duplicates(c, err) != 0)
 		return -1;
-	return check_ports(c, acme, err);
+	return check_ports(c, serve_config_uses_acme(c), err);
 }
 
 /* ---- what only a start checks ------------------------------------------ */

@@ -228,10 +228,11 @@ static void conn_timer(struct pconn *c)
 		}
 		if (sending)
 			ms = cfg(c)->send_timeout_ms;
-		else if (!serve_exchange_body_done(c->x) && c->in_len == 0)
+		else if (serve_exchange_awaits_body(c->x) && c->in_len == 0)
 			ms = cfg(c)->idle_timeout_ms; /* waiting for the upload */
 		else
-			ms = 0; /* waiting for the upstream (upstream.c times it) */
+			ms = 0; /* waiting for the upstream, or its connect
+				 * (upstream.c times both) */
 		break;
 	case C_CLOSING:
 		if (c->shut_sent || !sending)

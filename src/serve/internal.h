@@ -113,7 +113,7 @@ struct serve_metrics {
 
 /* ---- workers (worker.c) ---------------------------------------------------- */
 
-#define SERVE_MAX_LISTEN 4 /* sockets per worker: https and http, maybe twice */
+#define SERVE_MAX_LISTEN 3 /* sockets per worker: https, http, an ACME challenge port */
 
 struct serve_listener {
 	uv_tcp_t tcp;
@@ -216,11 +216,11 @@ void serve_certs_renew_all(struct serve_certs *m);
 void serve_certs_kick(struct serve_certs *m);
 void serve_certs_free(struct serve_certs *m);
 
-/* A verified "good" OCSP response for leaf from url (DER in der). */
+/* A verified "good" OCSP response for leaf from url: its DER into der (the
+ * caller frees it), its Next Update (0: none given) into *next_update. */
 struct pki_cert;
 int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
-		     struct moat_buf *der, int64_t *this_update, int64_t *next_update,
-		     struct moat_err *err);
+		     struct moat_buf *der, int64_t *next_update, struct moat_err *err);
 
 /* The current generation, with a reference the caller drops. */
 struct serve_gen *serve_current_gen(struct serve *s);
@@ -310,6 +310,10 @@ void serve_exchange_client_eof(struct exchange *x);
 /* The client connection is going away. */
 void serve_exchange_free(struct exchange *x);
 bool serve_exchange_body_done(const struct exchange *x);
+/* Ready for request body bytes that have not all come: the upstream is
+ * connected and the body is not done.  False while moat connects (or
+ * reconnects) to the upstream, which upstream.c times, not the client. */
+bool serve_exchange_awaits_body(const struct exchange *x);
 bool serve_exchange_is_tunnel(const struct exchange *x);
 /* The client's write queue drained: the upstream may be read again. */
 void serve_exchange_client_drained(struct exchange *x);

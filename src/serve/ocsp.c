@@ -80,8 +80,7 @@ out:
 }
 
 int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
-		     struct moat_buf *der, int64_t *this_update, int64_t *next_update,
-		     struct moat_err *err)
+		     struct moat_buf *der, int64_t *next_update, struct moat_err *err)
 {
 	struct pki_ocsp_req *req = NULL;
 	struct moat_buf rb = MOAT_BUF_INIT, resp = MOAT_BUF_INIT;
@@ -104,7 +103,6 @@ int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct 
 							       : "status unknown");
 		goto out;
 	}
-	*this_update = res.this_update;
 	*next_update = res.next_update;
 	*der = resp;
 	memset(&resp, 0, sizeof(resp));
@@ -118,9 +116,11 @@ out:
 
 /* ---- OCSP staples ------------------------------------------------------------------ */
 
-/* Fetch (or refresh) the staple: at half its validity, at the latest 12 h
- * after the last; a failure is retried in 5 minutes and the old staple is
- * removed once it would be stale. */
+/* Fetch (or refresh) the staple: when half of what is left of its validity
+ * has passed (by the answer's Next Update, whatever its This Update: a
+ * responder far away or a little ahead answers "from the future"), at the
+ * latest 12 h after the last; a failure is retried in 5 minutes and the
+ * old staple is removed once it would be stale before that, or is. */
 void serve_certs_staple(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
 			int64_t now)
 {
@@ -128,16 +128,22 @@ void serve_certs_staple(struct serve_certs *m, struct serve_gen *g, struct serve
 	struct moat_buf b = MOAT_BUF_INIT, der = MOAT_BUF_INIT;
 	struct pki_cert **certs = NULL;
 	size_t n = 0;
-	int64_t tu = 0, nu = 0;
+	int64_t nu = 0;
 	struct moat_err err;
 
-	if (gs->ocsp_url[0] == '\0' || now < gs->staple_next)
+	if (gs->ocsp_url[0] == '\0')
+		return;
+	if (gs->staple_until != 0 && now >= gs->staple_until) {
+		net_tls_ctx_set_staple(g->tls, gs->site->names[0], NULL, 0, NULL);
+		gs->staple_until = 0;
+	}
+	if (now < gs->staple_next)
 		return;
 	moat_err_clear(&err);
 	serve_certs_paths(m, gs, chain, key, sizeof(chain));
 	if (moat_file_read(chain, 1024 * 1024, &b, &err) != 0 ||
 	    pki_certs_from_pem(b.data, b.len, &certs, &n, &err) != 0 || n < 2 ||
-	    serve_ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &tu, &nu, &err) != 0 ||
+	    serve_ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &nu, &err) != 0 ||
 	    net_tls_ctx_set_staple(g->tls, gs->site->names[0], der.data, der.len, &err) != 0) {
 		if (n < 2 && !moat_err_isset(&err))
 			moat_err_set(&err, "no issuer certificate in %s", chain);
@@ -152,7 +158,7 @@ void serve_certs_staple(struct serve_certs *m, struct serve_gen *g, struct serve
 	}
 	gs->staple_until = nu;
 	gs->staple_next = now + 12 * 3600;
-	if (nu > now && tu <= now && now + (nu - now) / 2 < gs->staple_next)
+	if (nu > now && now + (nu - now) / 2 < gs->staple_next)
 		gs->staple_next = now + (nu - now) / 2;
 	if (gs->staple_next < now + 60)
 		gs->staple_next = now + 60;

@@ -545,6 +545,11 @@ bool serve_exchange_body_done(const struct exchange *x)
 	return x->req_done && !x->tunnel;
 }
 
+bool serve_exchange_awaits_body(const struct exchange *x)
+{
+	return x->up != NULL && x->up_ready && !x->req_done && !x->tunnel;
+}
+
 bool serve_exchange_is_tunnel(const struct exchange *x)
 {
 	return x->tunnel;

@@ -87,9 +87,14 @@ static struct serve_gen *build_gen(struct serve *s, struct moat_err *err)
  * that a second moat (or anything else) on the same port fails to start
  * instead of quietly taking half of the connections -- and a descriptor of
  * it for every worker (each loop accepts from the same queue). */
+/* The listening sockets: https-port (TLS), http-port unless 0, and the port
+ * where the ACME CA validates when it is apart from both (a port forward
+ * from 80 or 443): plain HTTP or TLS, answering like its kind's listener.
+ * Every worker gets its own descriptor of each. */
 static int bind_all(struct serve *s, const struct serve_config *c, struct moat_err *err)
 {
-	int fds[2] = {-1, -1}, ret = -1;
+	int fds[3] = {-1, -1, -1}, ret = -1, extra = 0;
+	bool fd_tls[3] = {true, false, false}, extra_tls = false;
 	size_t n = 0;
 
 	if ((fds[n++] = serve_bind(c->listen_addr, s->https_port, "--https-port", err)) < 0)
@@ -101,6 +106,15 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 			goto out;
 		if (s->http_port == 0)
 			s->http_port = serve_bound_port(fds[1]);
+	}
+	if (serve_config_uses_acme(c))
+		extra = serve_config_acme_port(c, &extra_tls);
+	if (extra != 0) {
+		fd_tls[n] = extra_tls;
+		if ((fds[n++] = serve_bind(c->listen_addr, (uint16_t)extra,
+					   extra_tls ? "acme-tls-port" : "acme-challenge-port",
+					   err)) < 0)
+			goto out;
 	}
 	for (int i = 0; i < s->nworkers; i++) {
 		struct serve_worker *w = &s->workers[i];
@@ -114,7 +128,7 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 				goto out;
 			}
 			w->fds[w->nfds] = fd;
-			w->fd_tls[w->nfds++] = k == 0;
+			w->fd_tls[w->nfds++] = fd_tls[k];
 		}
 	}
 	ret = 0;
@@ -218,6 +232,8 @@ static void reload(struct serve *s)
 	g = build_gen(s, &err);
 	if (g != NULL && (g->cfg.https_port != s->gen->cfg.https_port ||
 			  g->cfg.http_port != s->gen->cfg.http_port ||
+			  g->cfg.acme_challenge_port != s->gen->cfg.acme_challenge_port ||
+			  g->cfg.acme_tls_port != s->gen->cfg.acme_tls_port ||
 			  strcmp(g->cfg.listen_addr, s->gen->cfg.listen_addr) != 0 ||
 			  strcmp(g->cfg.admin, s->gen->cfg.admin) != 0 ||
 			  g->cfg.workers != s->gen->cfg.workers ||

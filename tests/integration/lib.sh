@@ -115,6 +115,22 @@ run_notty() {
 # moat ARGS...: run the binary under test (same as run "$MOAT" ARGS...).
 moat() { run "$MOAT" "$@"; }
 
+# not_root: AS_USER=(prefix) runs a command as a user who is not root --
+# nobody (65534) through setpriv when the test runs as root, the test's own
+# user otherwise (AS_USER empty) -- and AS_NAME names that user.  As root, $T
+# is made traversable (0755) for nobody; what nobody must read or write,
+# the caller makes its own.
+not_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		AS_NAME=nobody
+		chmod 755 "$T"
+	else
+		AS_USER=()
+		AS_NAME=$(id -un)
+	fi
+}
+
 # skip_test REASON: the whole test is skipped (exit status 77).  run.sh
 # counts it as skipped, or in CI as failed unless skip-allow.txt allows REASON
 # for this script (skips.sh).
@@ -533,6 +549,25 @@ start_s_server() {
 }
 
 # stop_server PID
+# wait_exit PID TIMEOUT_S: wait for PID (a child of this shell) to end, at
+# most TIMEOUT_S, then SIGKILL it (noted).  WAIT_RC is its exit status (137:
+# killed); returns 1 when it had to be killed.
+WAIT_RC=''
+wait_exit() {
+	local pid=$1 end=$((SECONDS + $2)) killed=0
+	while pid_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1 # poll interval
+	done
+	if pid_alive "$pid"; then
+		note "pid $pid did not end within $2 s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+		killed=1
+	fi
+	wait "$pid" 2>/dev/null
+	WAIT_RC=$?
+	return "$killed"
+}
+
 stop_server() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null

@@ -837,41 +837,53 @@ _check_staple_ready() {
 		grep -q 'OCSP Response Status: successful'
 }
 
-# check_start_nginx: every scenario's endpoint (see the top).
-check_start_nginx() {
-	local attempt s pid ports i log=$CHECK_NGINX_LOG
-	mkdir -p "$CHECK_NGINX_DIR/tmp" "$CHECK_NGINX_DIR/logs"
+# _check_nginx_up DIR LOG CONF_FN SCENARIOS_VAR: an nginx in DIR for the
+# scenarios in the array named SCENARIOS_VAR, each on a free port
+# (CHECK_PORT), its config written by CONF_FN, its error log LOG; waits
+# until every port accepts connections, again with other ports when one was
+# taken.  _CHECK_UP_PID is its pid.
+_CHECK_UP_PID=''
+_check_nginx_up() {
+	local dir=$1 log=$2 conf_fn=$3 attempt s pid ports i
+	local -n scen=$4
+	_CHECK_UP_PID=''
+	mkdir -p "$dir/tmp" "$dir/logs"
 	for attempt in 1 2 3; do
-		mapfile -t ports < <(_check_free_ports "${#CHECK_SCENARIOS[@]}")
-		if [ "${#ports[@]}" -ne "${#CHECK_SCENARIOS[@]}" ]; then
+		mapfile -t ports < <(_check_free_ports "${#scen[@]}")
+		if [ "${#ports[@]}" -ne "${#scen[@]}" ]; then
 			note "check: cannot pick free ports"
 			return 1
 		fi
 		i=0
-		for s in "${CHECK_SCENARIOS[@]}"; do
+		for s in "${scen[@]}"; do
 			CHECK_PORT[$s]=${ports[$i]}
 			i=$((i + 1))
 		done
-		_check_nginx_conf
+		"$conf_fn"
 		: >"$log"
-		nginx -p "$CHECK_NGINX_DIR/" -c "$CHECK_NGINX_DIR/nginx.conf" -e "$log" \
-			</dev/null >"$CHECK_NGINX_DIR/stderr.log" 2>&1 &
+		nginx -p "$dir/" -c "$dir/nginx.conf" -e "$log" </dev/null >"$dir/stderr.log" 2>&1 &
 		pid=$!
 		SERVER_PIDS+=("$pid")
 		if poll_pid "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "${ports[@]}"; then
-			CHECK_NGINX_PID=$pid
-			break
+			_CHECK_UP_PID=$pid
+			return 0
 		fi
-		note "check: nginx attempt $attempt failed"
-		_check_log "$CHECK_NGINX_DIR/stderr.log" nginx
+		note "check: nginx ($dir) attempt $attempt failed"
+		_check_log "$dir/stderr.log" nginx
+		_check_log "$log" nginx
 		_check_stop "$pid"
-		if ! grep -q 'Address already in use' "$log" "$CHECK_NGINX_DIR/stderr.log"; then
+		if ! grep -q 'Address already in use' "$log" "$dir/stderr.log"; then
 			return 1
 		fi
 	done
-	if [ -z "$CHECK_NGINX_PID" ]; then
-		return 1
-	fi
+	return 1
+}
+
+# check_start_nginx: every scenario's endpoint (see the top).
+check_start_nginx() {
+	local log=$CHECK_NGINX_LOG
+	_check_nginx_up "$CHECK_NGINX_DIR" "$log" _check_nginx_conf CHECK_SCENARIOS || return 1
+	CHECK_NGINX_PID=$_CHECK_UP_PID
 	# nginx fetches the OCSP answer after the first handshake that asks for
 	# it; ask until it is cached, so that every later client gets it.
 	if ! poll_pid "$CHECK_NGINX_PID" "$CHECK_START_TIMEOUT" _check_staple_ready; then
@@ -1286,38 +1298,9 @@ http {
 # check_more_start_nginx: the more scenarios' endpoints (see the top of this
 # section); waits until every port accepts connections.
 check_more_start_nginx() {
-	local attempt s pid ports i log=$CHECK_MORE_NGINX_LOG n=${#CHECK_MORE_SCENARIOS[@]}
-	mkdir -p "$CHECK_MORE_NGINX_DIR/tmp" "$CHECK_MORE_NGINX_DIR/logs"
-	for attempt in 1 2 3; do
-		mapfile -t ports < <(_check_free_ports "$n")
-		if [ "${#ports[@]}" -ne "$n" ]; then
-			note "check: cannot pick free ports"
-			return 1
-		fi
-		i=0
-		for s in "${CHECK_MORE_SCENARIOS[@]}"; do
-			CHECK_PORT[$s]=${ports[$i]}
-			i=$((i + 1))
-		done
-		_check_more_nginx_conf
-		: >"$log"
-		nginx -p "$CHECK_MORE_NGINX_DIR/" -c "$CHECK_MORE_NGINX_DIR/nginx.conf" -e "$log" \
-			</dev/null >"$CHECK_MORE_NGINX_DIR/stderr.log" 2>&1 &
-		pid=$!
-		SERVER_PIDS+=("$pid")
-		if poll_pid "$pid" "$CHECK_START_TIMEOUT" _check_ports_open "${ports[@]}"; then
-			CHECK_MORE_NGINX_PID=$pid
-			return 0
-		fi
-		note "check: nginx (more scenarios) attempt $attempt failed"
-		_check_log "$CHECK_MORE_NGINX_DIR/stderr.log" nginx
-		_check_log "$log" nginx
-		_check_stop "$pid"
-		if ! grep -q 'Address already in use' "$log" "$CHECK_MORE_NGINX_DIR/stderr.log"; then
-			return 1
-		fi
-	done
-	return 1
+	_check_nginx_up "$CHECK_MORE_NGINX_DIR" "$CHECK_MORE_NGINX_LOG" _check_more_nginx_conf \
+		CHECK_MORE_SCENARIOS || return 1
+	CHECK_MORE_NGINX_PID=$_CHECK_UP_PID
 }
 
 # check_more_setup: the helpers and the file server and responder first (they

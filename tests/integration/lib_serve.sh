@@ -9,7 +9,9 @@
 #   serve_start ARGS...         moat serve --listen 127.0.0.1 on free ports
 #                               (https, http, admin), waits for "ready" and the
 #                               port: SV_PID, SV_HTTPS, SV_HTTP, SV_ADMIN,
-#                               SV_ERR (stderr), SV_OUT (stdout)
+#                               SV_ERR (stderr), SV_OUT (stdout), SV_LISTEN;
+#                               SV_ADDR=ADDR listens on ADDR instead (::1),
+#                               SV_PORTS="HTTPS HTTP" on those ports
 #   serve_stop [PID]            SIGTERM, wait (at most SV_STOP_TIMEOUT s, then
 #                               SIGKILL); SV_RC is its exit status
 #   scurl ARGS...               curl trusting only the test CA's root, with
@@ -117,6 +119,47 @@ wait_file() {
 	return 1
 }
 
+# start_peer NAME TIMEOUT_S CMD...: start CMD, a peer that writes its port
+# (or "ready") into $T/NAME.port once it is ready, in the background, its
+# stderr in $T/NAME.err, and wait up to TIMEOUT_S for it.  Sets PEER_PID and
+# PEER_PORT (the file's text); 1 (its stderr shown) when it exited first or
+# did not get ready in time.  It is stopped at the end (SERVER_PIDS).
+PEER_PID=''
+PEER_PORT=''
+start_peer() {
+	local name=$1 limit=$2
+	shift 2
+	"$@" 2>"$T/$name.err" &
+	PEER_PID=$!
+	SERVER_PIDS+=("$PEER_PID")
+	if wait_file "$PEER_PID" "$T/$name.port" "$limit"; then
+		PEER_PORT=$(cat "$T/$name.port")
+		return 0
+	fi
+	note "$name did not start within $limit s:"
+	sed -e "s/^/#   $name: /" "$T/$name.err" | tail -n 10
+	return 1
+}
+
+# jfield JSON EXPR: EXPR over d (the JSON object) printed, or "?" if the
+# text is not JSON (a crashed helper).
+jfield() {
+	"$PY" -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+    r = eval(sys.argv[2])
+except Exception:
+    r = "?"
+print(json.dumps(r) if isinstance(r, (list, dict, bool)) or r is None else r)
+' "$1" "$2"
+}
+
+# ms FLOAT_SECONDS: whole milliseconds ("?" stays "?").
+ms() { "$PY" -c 'import sys
+try: print(int(float(sys.argv[1]) * 1000))
+except ValueError: print("?")' "$1"; }
+
 # wait_grep PID FILE ERE [TIMEOUT_S]: until FILE has a line matching ERE,
 # while PID runs.
 wait_grep() {
@@ -173,28 +216,31 @@ need_upstream() {
 	done
 }
 
-# sv_free_ports [N]: N (default 1) different free ports on 127.0.0.1, all
-# held open until every one is chosen (so they are different).  Like
-# lib.sh's free_port, but with $PY, which starts quickly.
+# sv_free_ports [N [ADDR]]: N (default 1) different free ports on ADDR
+# (default 127.0.0.1; ::1 works), all held open until every one is chosen
+# (so they are different).  Like lib.sh's free_port, but with $PY, which
+# starts quickly.
 sv_free_ports() {
-	"$PY" - "${1:-1}" <<'PYEOF'
+	"$PY" - "${1:-1}" "${2:-127.0.0.1}" <<'PYEOF'
 import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET
 socks = []
 for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s = socket.socket(fam)
+    s.bind((sys.argv[2], 0))
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PYEOF
 }
 
-# sv_wait_port PID PORT [TIMEOUT_S]: until something accepts on
-# 127.0.0.1:PORT, while PID runs (one python process polls).
+# sv_wait_port PID PORT [TIMEOUT_S [ADDR]]: until something accepts on
+# ADDR:PORT (default 127.0.0.1), while PID runs (one python process polls).
 sv_wait_port() {
-	local pid=$1 port=$2 limit=${3:-15}
-	"$PY" - "$pid" "$port" "$limit" <<'PYEOF'
+	local pid=$1 port=$2 limit=${3:-15} addr=${4:-127.0.0.1}
+	"$PY" - "$pid" "$port" "$limit" "$addr" <<'PYEOF'
 import os, socket, sys, time
-pid, port, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+pid, port, limit, addr = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 end = time.monotonic() + limit
 def alive():
     try:
@@ -203,10 +249,10 @@ def alive():
     except OSError:
         return False
 while time.monotonic() < end and alive():
-    s = socket.socket()
+    s = socket.socket(fam)
     s.settimeout(0.5)
     try:
-        s.connect(("127.0.0.1", port))
+        s.connect((addr, port))
         s.close()
         sys.exit(0)
     except OSError:
@@ -228,31 +274,38 @@ print(json.dumps(r) if isinstance(r, (list, dict, bool)) or r is None else r)
 
 # ------------------------------------------------------------ moat serve
 
-# serve_start ARGS...: see the top.  SV_NO_ADMIN=1 leaves out --admin.
+# serve_start ARGS...: see the top.  SV_NO_ADMIN=1 leaves out --admin;
+# SV_ADDR (default 127.0.0.1) is the address of every listener; SV_PORTS
+# "HTTPS HTTP" fixes those two ports (a peer that validates on fixed ones).
+SV_LISTEN=127.0.0.1
 serve_start() {
-	local attempt pid https http admin ports err out
+	local attempt pid https http admin ports err out addr=${SV_ADDR:-127.0.0.1} a
 	local -a extra
+	a=$addr
+	[[ $addr == *:* ]] && a="[$addr]"
 	for attempt in 1 2 3; do
 		SV_N=$((SV_N + 1))
 		out=$T/serve$SV_N.out
 		err=$T/serve$SV_N.err
-		ports=$(sv_free_ports 3) || return 1
+		ports=$(sv_free_ports 3 "$addr") || return 1
 		read -r https http admin <<<"$ports"
-		extra=(--listen 127.0.0.1 --https-port "$https" --http-port "$http" --workers "$SV_WORKERS")
+		[ -n "${SV_PORTS:-}" ] && read -r https http <<<"$SV_PORTS"
+		extra=(--listen "$addr" --https-port "$https" --http-port "$http" --workers "$SV_WORKERS")
 		if [ -z "${SV_NO_ADMIN:-}" ]; then
-			extra+=(--admin "127.0.0.1:$admin")
+			extra+=(--admin "$a:$admin")
 		fi
 		"$MOAT" serve "${extra[@]}" "$@" </dev/null >"$out" 2>"$err" &
 		pid=$!
 		SERVER_PIDS+=("$pid")
 		if wait_grep "$pid" "$err" "^moat serve: ready \\(pid $pid\\)" "$SV_START_TIMEOUT" &&
-			sv_wait_port "$pid" "$https" 15; then
+			sv_wait_port "$pid" "$https" 15 "$addr"; then
 			SV_PID=$pid
 			SV_HTTPS=$https
 			SV_HTTP=$http
 			SV_ADMIN=$admin
 			SV_ERR=$err
 			SV_OUT=$out
+			SV_LISTEN=$addr
 			return 0
 		fi
 		serve_stop "$pid"
@@ -280,20 +333,12 @@ need_serve() {
 
 # serve_stop [PID]: SIGTERM, then wait for it; SV_RC = its exit status.
 serve_stop() {
-	local pid=${1:-$SV_PID} limit=$((SV_STOP_TIMEOUT * 10)) i=0
+	local pid=${1:-$SV_PID}
 	SV_RC=''
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
-	while pid_alive "$pid" && [ "$i" -lt "$limit" ]; do
-		i=$((i + 1))
-		sleep 0.1 # poll interval
-	done
-	if pid_alive "$pid"; then
-		note "pid $pid did not stop within ${SV_STOP_TIMEOUT}s: SIGKILL"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	SV_RC=$?
+	wait_exit "$pid" "$SV_STOP_TIMEOUT"
+	SV_RC=$WAIT_RC
 	return 0
 }
 
@@ -383,3 +428,126 @@ tls_raw() {
 first_status() {
 	head -n 1 | tr -d '\r' | awk '{ print $2 }'
 }
+
+# ------------------------------------------------------------ added for t_serve_renew and friends
+
+# sv_utc_time OFFSET_S: now + OFFSET_S as an ASN.1 GeneralizedTime (UTC,
+# YYYYMMDDHHMMSSZ).
+sv_utc_time() {
+	TZ=UTC0 printf '%(%Y%m%d%H%M%S)TZ\n' "$((EPOCHSECONDS + $1))"
+}
+
+# sv_craft_cert HOME NAME NB_OFFSET_S NA_OFFSET_S: a certificate for NAME
+# valid from now + NB_OFFSET_S to now + NA_OFFSET_S (to the second: what
+# `moat issue --days` cannot make), signed by the private CA in HOME with
+# `openssl ca`, written where moat serve looks for a site's certificate:
+# HOME/live/NAME/{privkey,cert,chain,fullchain}.pem.  Prints nothing; on
+# failure returns 1 after a note with openssl's words.
+sv_craft_cert() {
+	local home=$1 name=$2 d live san
+	d=$(mktemp -d "$T/.craft.XXXXXX") || return 1
+	live=$home/live/$name
+	case $name in
+	*:* | [0-9]*.[0-9]*.[0-9]*.[0-9]*) san=IP:$name ;;
+	*) san=DNS:$name ;;
+	esac
+	: >"$d/index.txt"
+	cat >"$d/ca.cnf" <<CNF
+[ ca ]
+default_ca = c
+[ c ]
+database = $d/index.txt
+new_certs_dir = $d
+serial = $d/serial
+certificate = $home/ca/intermediate.pem
+private_key = $home/ca/intermediate-key.pem
+default_md = sha256
+policy = p
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+[ p ]
+commonName = supplied
+[ req ]
+distinguished_name = dn
+[ dn ]
+[ ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $san
+authorityKeyIdentifier = keyid
+CNF
+	if ! {
+		openssl req -new -config "$d/ca.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-noenc -keyout "$d/key.pem" -subj "/CN=$name" -out "$d/req.pem" &&
+			openssl ca -batch -notext -config "$d/ca.cnf" -in "$d/req.pem" -out "$d/cert.pem" \
+				-rand_serial -startdate "$(sv_utc_time "$3")" -enddate "$(sv_utc_time "$4")" \
+				-extfile "$d/ca.cnf" -extensions ext
+	} </dev/null >"$d/log" 2>&1; then
+		note "sv_craft_cert $name failed:"
+		sed -e 's/^/#   openssl: /' "$d/log" | tail -n 5
+		return 1
+	fi
+	mkdir -p "$live" &&
+		cp "$d/key.pem" "$live/privkey.pem" && chmod 600 "$live/privkey.pem" &&
+		cp "$d/cert.pem" "$live/cert.pem" &&
+		cp "$home/ca/intermediate.pem" "$live/chain.pem" &&
+		cat "$d/cert.pem" "$home/ca/intermediate.pem" >"$live/fullchain.pem"
+}
+
+# sv_served_serial NAME [PORT [HOST]]: the serial (lower-case hex, no leading
+# zeros) of the certificate moat serve sends for SNI NAME (default port
+# SV_HTTPS on 127.0.0.1); nothing when no handshake.
+sv_served_serial() {
+	timeout 15 openssl s_client -connect "${3:-127.0.0.1}:${2:-$SV_HTTPS}" -servername "$1" \
+		</dev/null 2>/dev/null |
+		openssl x509 -noout -serial 2>/dev/null | sed -e 's/^serial=//' | tr 'A-F' 'a-f' |
+		sed -e 's/^0*//'
+}
+
+# sv_save PREFIX / sv_restore PREFIX: keep the SV_* variables of one moat
+# serve under PREFIX_* while another is started, and make it current again
+# (serve_stop_checked, scurl, metric act on the current one).
+sv_save() {
+	local v src
+	for v in PID HTTPS HTTP ADMIN ERR OUT; do
+		src=SV_$v
+		printf -v "$1_$v" '%s' "${!src}"
+	done
+}
+sv_restore() {
+	local v src
+	for v in PID HTTPS HTTP ADMIN ERR OUT; do
+		src=$1_$v
+		printf -v "SV_$v" '%s' "${!src}"
+	done
+}
+
+# sv_log_epoch FILE ERE [N]: the time (epoch seconds) of the Nth (default
+# 1st) line of moat serve's error log matching ERE, from its timestamp
+# ("2026-11-23 19:20:02 moat serve: ..."); nothing if there is none.
+sv_log_epoch() {
+	local line
+	line=$(grep -E -- "$2" "$1" 2>/dev/null | sed -n "${3:-1}p")
+	[ -n "$line" ] || return 1
+	date -d "$(cut -c1-19 <<<"$line")" +%s
+}
+
+# sv_renewed_at LABEL NAME ERE DUE SLACK WAIT WHEN: wait up to WAIT s for
+# the current server's error log line ERE saying NAME was renewed (with no
+# one asking); it must have come between DUE and DUE+SLACK (epoch seconds;
+# WHEN says what makes DUE the due moment).  Passes or fails either way.
+sv_renewed_at() {
+	local label=$1 name=$2 re=$3 due=$4 slack=$5 wait=$6 when=$7 at
+	if wait_grep "$SV_PID" "$SV_ERR" "$re" "$wait"; then
+		at=$(sv_log_epoch "$SV_ERR" "$re")
+		pass "$label: $name renewed by itself"
+		assert_int_between "$at" "$due" $((due + slack)) \
+			"$label: ... $when (due $due, renewed $at), not before, within $slack s"
+	else
+		fail "$label: $name not renewed within $wait s ($when)"
+		sed -e "s/^/#   $label: /" "$SV_ERR" | tail -n 5
+	fi
+}
+

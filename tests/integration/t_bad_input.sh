@@ -105,19 +105,14 @@ expect_fail "trust export --out FILE/sub" "$MOAT" trust export --format pem --ou
 # A directory moat may not write to.  Root writes anyway, so as root the
 # case runs as nobody (setpriv, as t_trust_install does) on a copy of the
 # CA that nobody owns.
+not_root
+RO_USER=$AS_NAME
+RO_HOME=$MOAT_HOME
+mkdir -p "$T/rw"
 if [ "$(id -u)" -eq 0 ]; then
-	AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	RO_USER=nobody
-	chmod 755 "$T"
 	RO_HOME=$T/home-nobody
 	cp -a "$MOAT_HOME" "$RO_HOME"
-	mkdir -p "$T/rw"
 	chown -R 65534:65534 "$RO_HOME" "$T/rw"
-else
-	AS_USER=()
-	RO_USER=$(id -un)
-	RO_HOME=$MOAT_HOME
-	mkdir -p "$T/rw"
 fi
 mkdir -p "$T/ro"
 chmod 0555 "$T/ro"

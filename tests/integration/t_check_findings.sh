@@ -165,7 +165,7 @@ if [ "$RC" -eq 0 ]; then
 	assert_contains "$(finding old-tls)" "TLS 1.0, TLS 1.1" "oldonly: old-tls names both versions"
 else
 	# (allow-listed: an OpenSSL built without TLS 1.0/1.1 cannot serve them)
-	note "SKIP old-tls-only: this OpenSSL/nginx cannot serve TLS 1.0 ($(tail -n 1 "$ERR_F"))"
+	skip_part "old-tls-only: this OpenSSL/nginx cannot serve TLS 1.0 ($(tail -n 1 "$ERR_F"))"
 fi
 
 # ------------------------------------------------------------------ revocation

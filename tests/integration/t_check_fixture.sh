@@ -128,7 +128,7 @@ if command -v ss >/dev/null 2>&1; then
 	done
 	assert_eq "$bad" "" "every server listens on 127.0.0.1 only"
 else
-	note "ss not installed: listener addresses not checked"
+	skip_part "ss not installed: listener addresses not checked"
 fi
 
 # -------------------------------------------------------- the certificates
@@ -368,7 +368,7 @@ if [ "$CHECK_TLS10" = yes ]; then
 	sclient tls10 -tls1
 	assert_ne "$RC" 0 "tls10: a client at the default level refuses TLS 1.0"
 else
-	note "SKIP tls10 assertions: this OpenSSL/nginx cannot do TLS 1.0 (CHECK_TLS10=no)"
+	skip_part "tls10 assertions: this OpenSSL/nginx cannot do TLS 1.0 (CHECK_TLS10=no)"
 fi
 
 # ------------------------------------------------------------------ nohsts

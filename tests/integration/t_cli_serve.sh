@@ -33,19 +33,13 @@ moat serve --check --user no-such-user-moat --local "chat.localhost=$UP"
 assert_error_shape "--check --user no-such-user-moat is refused"
 assert_contains "$ERR" "--user: no user named no-such-user-moat" "  ... naming the option"
 # a user that exists, but moat is not root and cannot switch to it
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
-	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$MOAT"; then
-	write_conf "$T/nobody.conf" "user nobody"
-	chmod 755 "$T"
-	run setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env MOAT_HOME=/nonexistent \
-		"$MOAT" serve --check --config "$T/nobody.conf"
-	assert_error_shape "--check as a user who cannot switch to another is refused"
-	assert_contains "$ERR" "$T/nobody.conf:1: cannot switch to user nobody: moat serve is not running as root" \
-		"  ... with FILE:LINE of the user directive"
-	chmod 700 "$T"
-else
-	note "not root, or no setpriv / user nobody: the not-root case is not tested"
-fi
+not_root
+write_conf "$T/nobody.conf" "user nobody"
+run "${AS_USER[@]}" env MOAT_HOME=/nonexistent "$MOAT" serve --check --config "$T/nobody.conf"
+assert_error_shape "--check as a user ($AS_NAME) who cannot switch to another is refused"
+assert_contains "$ERR" "$T/nobody.conf:1: cannot switch to user nobody: moat serve is not running as root" \
+	"  ... with FILE:LINE of the user directive"
+chmod 700 "$T"
 
 # ---- the private CA's name constraints (it permits .localhost, .example.test)
 write_conf "$T/nc.conf" "https-port 8443" "chat.other.test"

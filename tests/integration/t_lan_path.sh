@@ -57,32 +57,8 @@ APP=http://127.0.0.1:${UP_PORT[app]}
 # ------------------------------------------- 3. moat serve at the LAN address
 # As serve.md's LAN quick start: no passphrase needed (the intermediate key
 # is not encrypted), ports a user may bind.
-SV_OUT=''
-SV_ERR=''
 start_lan_serve() {
-	local attempt ports https http pid
-	for attempt in 1 2 3; do
-		ports=$(sv_free_ports 2) || return 1
-		read -r https http <<<"$ports"
-		SV_OUT=$T/serve$attempt.out
-		SV_ERR=$T/serve$attempt.err
-		"$MOAT" serve --local --listen "$LAN_IP" --https-port "$https" --http-port "$http" \
-			--workers 2 "$LAN_IP,rocketchat.local=$APP" </dev/null >"$SV_OUT" 2>"$SV_ERR" &
-		pid=$!
-		SERVER_PIDS+=("$pid")
-		if wait_grep "$pid" "$SV_ERR" "^moat serve: ready \\(pid $pid\\)" "$SV_START_TIMEOUT" &&
-			wait_port "$pid" "$LAN_IP" "$https" 15; then
-			SV_PID=$pid
-			SV_HTTPS=$https
-			SV_HTTP=$http
-			return 0
-		fi
-		serve_stop "$pid"
-		grep -qE 'cannot listen|is using it|in use' "$SV_ERR" || break
-		note "attempt $attempt: a port was taken, again with others"
-	done
-	sed -e 's/^/#   serve: /' "$SV_ERR" | tail -n 10
-	return 1
+	SV_ADDR=$LAN_IP SV_NO_ADMIN=1 SV_WORKERS=2 serve_start --local "$LAN_IP,rocketchat.local=$APP"
 }
 if start_lan_serve; then
 	pass "moat serve --local $LAN_IP,rocketchat.local=$APP"

@@ -157,23 +157,6 @@ sa_all_alive() {
 	done
 }
 
-# sa_wait_exit PID [TIMEOUT_S]: wait for PID (a child) to end, at most
-# TIMEOUT_S (default 20) seconds, then SIGKILL; SA_RC is its exit status
-# (137 when it had to be killed).
-SA_RC=''
-sa_wait_exit() {
-	local pid=$1 end=$((SECONDS + ${2:-20}))
-	while pid_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
-		sleep 0.1 # poll interval
-	done
-	if pid_alive "$pid"; then
-		note "pid $pid did not end within ${2:-20} s: SIGKILL"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	SA_RC=$?
-}
-
 # check_obtained LABEL NAME HOME LOG: after the proxy got its first
 # certificate: the served chain, the lineage, the log line.
 check_obtained() {
@@ -337,10 +320,10 @@ if [ -n "$SERVE_PID" ] && pid_alive "$SERVE_PID" && [ -f "$MOAT_HOME/live/$NAME/
 		fail "renewal: the load goes on after it (200s $req_r -> $(sa_counter "$ADMIN_PORT" "$ok200"), handshakes $hs_r -> $(sa_counter "$ADMIN_PORT" moat_tls_handshakes_total))"
 	fi
 	kill -INT "$wrk_keep" "$wrk_close" 2>/dev/null
-	sa_wait_exit "$wrk_keep" 20
-	echo "$SA_RC" >"$T/wrk-keep.rc"
-	sa_wait_exit "$wrk_close" 20
-	echo "$SA_RC" >"$T/wrk-close.rc"
+	wait_exit "$wrk_keep" 20
+	echo "$WAIT_RC" >"$T/wrk-keep.rc"
+	wait_exit "$wrk_close" 20
+	echo "$WAIT_RC" >"$T/wrk-close.rc"
 	assert_contains "$(cat "$SERVE_LOG")" "SIGUSR1: renewing every certificate now" \
 		"renewal: SIGUSR1 is acknowledged"
 	assert_contains "$(cat "$SERVE_LOG")" "renewing the certificate of $NAME now (SIGUSR1)" \

@@ -29,23 +29,6 @@ need_upstream A B F
 
 CLIENT=$IT_DIR/limits_client.py
 
-# jfield JSON EXPR: EXPR over d (the JSON object) printed, or "?" if the
-# text is not JSON (a crashed helper).
-jfield() {
-	"$PY" -c '
-import json, sys
-try:
-    d = json.loads(sys.argv[1])
-    r = eval(sys.argv[2])
-except Exception:
-    r = "?"
-print(json.dumps(r) if isinstance(r, (list, dict, bool)) or r is None else r)
-' "$1" "$2"
-}
-# ms FLOAT_SECONDS: whole milliseconds ("?" stays "?").
-ms() { "$PY" -c 'import sys
-try: print(int(float(sys.argv[1]) * 1000))
-except ValueError: print("?")' "$1"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # alive_and_serving DESC [NAME]: moat runs and answers /hello through NAME.
 alive_and_serving() {

@@ -23,7 +23,7 @@ if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((IDLE + 400)) ]; then
 	IDLE=$((NOFILE - 400))
 	if [ "$IDLE" -lt 1000 ]; then
 		IDLE=0
-		note "RLIMIT_NOFILE is $NOFILE (hard limit): the idle connections are not tested"
+		skip_part "RLIMIT_NOFILE is $NOFILE (hard limit): the idle connections are not tested"
 	else
 		note "RLIMIT_NOFILE is $NOFILE: $IDLE idle connections instead of 10000"
 	fi
@@ -53,22 +53,6 @@ https_open() { metric 'moat_connections_open{listener="https"}'; }
 open_at_least() { [ "$(https_open)" -ge "$1" ] 2>/dev/null; }
 # shellcheck disable=SC2317
 open_at_most() { [ "$(https_open)" -le "$1" ] 2>/dev/null; }
-
-# wait_exit PID TIMEOUT_S: wait for PID (a child) to end, at most
-# TIMEOUT_S, then SIGKILL; WAIT_RC is its exit status (137: killed).
-WAIT_RC=''
-wait_exit() {
-	local pid=$1 end=$((SECONDS + $2))
-	while pid_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
-		sleep 0.1 # poll interval
-	done
-	if pid_alive "$pid"; then
-		note "pid $pid still running after $2 s: SIGKILL"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	WAIT_RC=$?
-}
 
 # quick_requests N DESC: N requests one after another, each on a new TLS
 # connection (one curl process); all must be 200.  The slowest is noted,
@@ -107,7 +91,7 @@ if command -v wrk >/dev/null 2>&1; then
 	c1=$(metric 'moat_http_requests_total{code="200"}')
 	assert_int_between "$((${c1:-0} - ${c0:-0}))" "${n:-1}" 100000000 "moat counted them ($((${c1:-0} - ${c0:-0})) 200s)"
 else
-	note "wrk is not installed: no wrk run"
+	skip_part "wrk is not installed: no wrk run"
 fi
 
 # ---- slowloris

@@ -334,9 +334,9 @@ serve_stop_checked "files"
 
 # ---- --user: dropping root
 if [ "$(id -u)" -ne 0 ]; then
-	note "not root: --user not tested"
+	skip_part "not root: --user not tested"
 elif ! NOBODY=$(id -u nobody 2>/dev/null); then
-	note "no user nobody: --user not tested"
+	skip_part "no user nobody: --user not tested"
 else
 	# Like /etc and /var/log: others may pass through (not list) the test
 	# directory; the log directory belongs to the user (like /var/log/moat

@@ -63,7 +63,7 @@ if have_ipv6; then
 		fail "s_server with ::1 did not start"
 	fi
 else
-	note "SKIP IPv6: cannot bind ::1 on this machine"
+	skip_part "IPv6: cannot bind ::1 on this machine"
 fi
 
 # ---- .local name

@@ -67,7 +67,7 @@ if command -v plistutil >/dev/null 2>&1; then
 	assert_ok "plistutil -i reads the mobileconfig" plistutil -i "$T/root.mobileconfig" -o "$T/converted.plist"
 	assert_file "$T/converted.plist" "plistutil wrote its conversion"
 else
-	note "plistutil not installed: skipping"
+	skip_part "plistutil not installed: the mobileconfig is not read by it"
 fi
 
 # ---- refuses nonsense

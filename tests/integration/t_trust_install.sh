@@ -240,14 +240,12 @@ assert_eq "$(nss_count "$DB")" 0 "undone: the root is not in NSS"
 # ---------------------------------------------------------------- permissions
 # Someone who may not write the store: nothing changes and moat says
 # that root is needed (default: skipped with a hint; --store: an error).
+not_root
 if [ "$(id -u)" -eq 0 ]; then
-	AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-	chmod 755 "$T"
 	cp -a "$MOAT_HOME" "$T/home-ro"
 	chmod -R a+rX "$T/home-ro"
 	PERM_HOME=$T/home-ro
 else
-	AS_USER=()
 	PERM_HOME=$MOAT_HOME
 	chmod 555 "$D/usr/local/share/ca-certificates"
 fi

@@ -645,6 +645,39 @@ static void test_check(void **state)
 	check_fails(&c, "acme-challenge \"dns-01\" is not", NULL);
 	serve_config_free(&c);
 
+	/* the extra listener for an ACME challenge port apart from the others */
+	{
+		bool tls = true;
+
+		load_ok(&c, "acme-challenge-port 8080\n" SITE);
+		assert_false(serve_config_uses_acme(&c));
+		serve_config_free(&c);
+		load_ok(&c, "cert acme\nacme-challenge-port 8080\nsite a.example {\nupstream http://h\n}\n");
+		assert_true(serve_config_uses_acme(&c));
+		assert_int_equal(serve_config_acme_port(&c, &tls), 8080);
+		assert_false(tls);
+		serve_config_resolve(&c);
+		assert_int_equal(serve_config_acme_port(&c, &tls), 8080);
+		serve_config_free(&c);
+		load_ok(&c, "cert acme\nacme-challenge-port 80\nsite a.example {\nupstream http://h\n}\n");
+		assert_int_equal(serve_config_acme_port(&c, &tls), 0); /* it is http-port */
+		serve_config_free(&c);
+		load_ok(&c, "cert acme\nacme-challenge tls-alpn-01\nacme-tls-port 8443\n"
+			    "acme-challenge-port 8080\nsite a.example {\nupstream http://h\n}\n");
+		assert_int_equal(serve_config_acme_port(&c, &tls), 8443);
+		assert_true(tls);
+		serve_config_resolve(&c);
+		assert_int_equal(serve_config_acme_port(&c, &tls), 8443);
+		c.acme_tls_port = c.https_port;
+		assert_int_equal(serve_config_acme_port(&c, &tls), 0);
+		serve_config_free(&c);
+		/* a site of its own with cert acme is enough */
+		load_ok(&c, "site a.example {\nupstream http://h\ncert acme\n}\n"
+			    "site b.localhost {\nupstream http://h\n}\n");
+		assert_true(serve_config_uses_acme(&c));
+		serve_config_free(&c);
+	}
+
 	/* ACME: only names a public CA can validate */
 	static const char *const no_acme[] = {"192.168.1.10", "[::1]", "printer.local",
 					      "localhost", "chat.localhost", "*.apps.example.com"};
