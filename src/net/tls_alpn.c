@@ -24,7 +24,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "pki/internal.h"
+#include "pki/ossl.h"
+#include "pki/pki.h"
 
 #define ALPN_ACME "acme-tls/1"
 #define ALPN_ACME_LEN 10
@@ -98,7 +99,7 @@ int net_server_acme_tls_set(struct net_server *s, const char *sni_name,
 		moat_err_set(err, "no tls-alpn-01 listener");
 		return -1;
 	}
-	if (sni_name == NULL || cert == NULL || key == NULL || !key->priv ||
+	if (sni_name == NULL || cert == NULL || key == NULL || !pki_key_is_private(key) ||
 	    strlen(sni_name) >= sizeof(t->e[0].name)) {
 		moat_err_set(err, "tls-alpn-01: a name, a certificate and its private key are needed");
 		return -1;
@@ -116,10 +117,11 @@ int net_server_acme_tls_set(struct net_server *s, const char *sni_name,
 	} else {
 		entry_clear(e);
 	}
-	if (X509_up_ref(cert->x) == 1)
-		e->x = cert->x;
-	if (EVP_PKEY_up_ref(key->pkey) == 1)
-		e->pkey = key->pkey;
+	/* The entry keeps references of its own (pki/ossl.h). */
+	if (X509_up_ref(pki_cert_x509(cert)) == 1)
+		e->x = pki_cert_x509(cert);
+	if (EVP_PKEY_up_ref(pki_key_evp(key)) == 1)
+		e->pkey = pki_key_evp(key);
 	if (e->x == NULL || e->pkey == NULL) {
 		entry_clear(e);
 		*e = t->e[--t->n];

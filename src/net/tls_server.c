@@ -31,7 +31,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "pki/internal.h"
+#include "pki/ossl.h"
+#include "pki/pki.h"
 
 #define ALPN_ACME "acme-tls/1"
 #define ALPN_ACME_LEN 10
@@ -467,21 +468,21 @@ static SSL_CTX *ctx_with_cert(struct net_tls_ctx *c, const char *id, const char 
 {
 	SSL_CTX *x;
 
-	if (!key->priv || !pki_key_matches_cert(key, leaf)) {
+	if (!pki_key_is_private(key) || !pki_key_matches_cert(key, leaf)) {
 		ERR_clear_error();
 		moat_err_set(err, "the private key does not belong to the certificate");
 		return NULL;
 	}
 	if ((x = ctx_prepare(c, id, sid, err)) == NULL)
 		return NULL;
-	if (SSL_CTX_use_certificate(x, leaf->x) != 1 || SSL_CTX_use_PrivateKey(x, key->pkey) != 1 ||
+	if (SSL_CTX_use_certificate(x, pki_cert_x509(leaf)) != 1 || SSL_CTX_use_PrivateKey(x, pki_key_evp(key)) != 1 ||
 	    SSL_CTX_check_private_key(x) != 1) {
 		pki_err_drain(err, "cannot use the certificate");
 		SSL_CTX_free(x);
 		return NULL;
 	}
 	for (size_t i = 0; i < nchain; i++) {
-		if (chain[i] == NULL || SSL_CTX_add1_chain_cert(x, chain[i]->x) != 1) {
+		if (chain[i] == NULL || SSL_CTX_add1_chain_cert(x, pki_cert_x509(chain[i])) != 1) {
 			pki_err_drain(err, "cannot use the certificate chain");
 			SSL_CTX_free(x);
 			return NULL;

@@ -1,5 +1,6 @@
 /* internal.h: what the files of the pki module share.  Not for use outside
- * src/pki/. */
+ * src/pki/ (the unit tests of pki's internals aside): code elsewhere that
+ * must hand pki's objects to OpenSSL uses pki/ossl.h. */
 #ifndef MOAT_PKI_INTERNAL_H
 #define MOAT_PKI_INTERNAL_H
 
@@ -15,6 +16,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/names.h"
+#include "pki/ossl.h"
 #include "pki/pki.h"
 
 struct pki_key {
@@ -36,9 +38,7 @@ struct pki_crl {
 
 /* ---- errors (drain.c) ------------------------------------------------- */
 
-/* Set err to the message, followed by ": <reason>" with the reason OpenSSL
- * recorded first when its error queue holds one; the queue is cleared. */
-void pki_err_drain(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
+/* pki_err_drain: in pki/ossl.h (the TLS code outside src/pki uses it). */
 /* Set err to the message alone; the OpenSSL error queue is cleared. */
 void pki_err_set(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
 /* Does the OpenSSL error queue hold this library/reason pair?  The queue

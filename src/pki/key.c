@@ -537,6 +537,11 @@ bool pki_key_is_rsa(const struct pki_key *k)
 	return k != NULL && EVP_PKEY_is_a(k->pkey, "RSA");
 }
 
+bool pki_key_is_private(const struct pki_key *k)
+{
+	return k != NULL && k->priv;
+}
+
 void pki_key_describe(const struct pki_key *k, char *out, size_t n)
 {
 	pki_pkey_describe(k != NULL ? k->pkey : NULL, out, n);

@@ -1,6 +1,7 @@
 /* pki.h: everything moat does with keys, certificates, CSRs, CRLs and
- * PKCS#12.  This module is the only one that includes OpenSSL headers; the
- * types below are opaque outside it.
+ * PKCS#12.  This header names no OpenSSL type and the types below are
+ * opaque outside src/pki; the TLS code that must hand them to OpenSSL
+ * itself reaches their OpenSSL objects through pki/ossl.h alone.
  *
  * Conventions: int functions return 0 on success and -1 on error;
  * constructors return NULL on error; every failure fills the moat_err with
@@ -64,6 +65,9 @@ struct pki_key *pki_key_from_pem(const void *data, size_t len, const char *pass,
 				 struct moat_err *err);
 bool pki_key_pem_is_encrypted(const void *data, size_t len);
 bool pki_key_is_rsa(const struct pki_key *k);
+/* Does k hold a private key (not a public key alone, as from a CSR or a
+ * certificate)?  false for NULL. */
+bool pki_key_is_private(const struct pki_key *k);
 /* "EC P-256", "EC P-384", "RSA 2048", "Ed25519", ... */
 void pki_key_describe(const struct pki_key *k, char *out, size_t n);
 /* SHA-256 of the SubjectPublicKeyInfo, hex with colons. */

@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "fixture.h"
 
+#include "pki/ossl.h"
 #include "pki/pki.h"
 
 #define DAY 86400
@@ -689,6 +691,55 @@ static void test_io(void **state)
 	pki_certs_free(NULL, 0);
 }
 
+/* pki/ossl.h: the accessors lend the objects inside (the same ones, not
+ * copies); pki_cert_from_x509 takes a reference of its own, so the new
+ * certificate outlives the one it came from (ASan sees it if it does not);
+ * pki_key_is_private tells a key from a public key alone. */
+static void test_ossl_door(void **state)
+{
+	struct moat_err err = {0};
+	struct chain c;
+	struct moat_name n = fx_name("door.example");
+	struct pki_cert *copy;
+	struct pki_key *pub;
+	struct pki_cert_info a, b;
+
+	(void)state;
+	make_cas(&c, PKI_KEY_EC_P256, NULL, 0);
+	c.leaf_key = fx_key(PKI_KEY_EC_P256);
+	c.leaf = build_ok(PKI_PROFILE_LEAF, "door.example", &n, 1, NULL, 0, c.leaf_key, c.inter,
+			  c.int_key);
+	assert_non_null(pki_cert_x509(c.leaf));
+	assert_ptr_equal(pki_cert_x509(c.leaf), pki_cert_x509(c.leaf));
+	assert_int_equal(pki_cert_info(c.leaf, &a, &err), 0);
+
+	copy = pki_cert_from_x509(pki_cert_x509(c.leaf), &err);
+	assert_non_null(copy);
+	assert_ptr_equal(pki_cert_x509(copy), pki_cert_x509(c.leaf));
+	pki_cert_free(c.leaf);
+	c.leaf = NULL;
+	assert_int_equal(pki_cert_info(copy, &b, &err), 0);
+	assert_string_equal(a.sha256, b.sha256);
+	assert_true(pki_cert_signed_by(copy, c.inter));
+	pki_cert_info_clear(&b);
+	pki_cert_info_clear(&a);
+
+	assert_null(pki_cert_from_x509(NULL, &err));
+	assert_non_null(strstr(err.msg, "no certificate"));
+
+	pub = pki_cert_pubkey(copy, &err);
+	assert_non_null(pub);
+	assert_true(pki_key_is_private(c.leaf_key));
+	assert_false(pki_key_is_private(pub));
+	assert_false(pki_key_is_private(NULL));
+	assert_non_null(pki_key_evp(c.leaf_key));
+	assert_int_equal(EVP_PKEY_eq(pki_key_evp(c.leaf_key), pki_key_evp(pub)), 1);
+	assert_true(pki_key_matches_cert(c.leaf_key, copy));
+	pki_key_free(pub);
+	pki_cert_free(copy);
+	chain_free(&c);
+}
+
 static int count_cert(const struct pki_cert *c, void *arg)
 {
 	size_t *n = arg;
@@ -756,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_client_auth),
 		cmocka_unit_test(test_io),
+		cmocka_unit_test(test_ossl_door),
 	};
 
 	now = (int64_t)time(NULL);
