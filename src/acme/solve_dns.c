@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme/dns.h"
 #include "core/b64.h"
 #include "core/proc.h"
-#include "net/dns.h"
 
 #define POLL_MS 1000
 #define MAX_RECORDS 100
@@ -126,8 +126,8 @@ static int await_record(const struct acme_dns01 *d, const char *name, const char
 	time_t end = time(NULL) + d->wait_s;
 
 	for (;;) {
-		struct net_dns_txt txt;
-		if (net_dns_txt(name, d->resolver[0] ? d->resolver : NULL, &txt, err) != 0)
+		struct acme_dns_txt txt;
+		if (acme_dns_txt(name, d->resolver[0] ? d->resolver : NULL, &txt, err) != 0)
 			return -1;
 		for (size_t i = 0; i < txt.n; i++)
 			if (strcmp(txt.values[i], value) == 0)

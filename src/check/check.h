@@ -1,6 +1,6 @@
 /* check.h: seeing an HTTPS endpoint the way a strict client does (moat
- * check, moat fetch).  No OpenSSL here: the TLS probe is in src/net, the
- * certificate work in src/pki. */
+ * check, moat fetch).  No OpenSSL here: the TLS probe (tls_probe.h) keeps
+ * libssl to itself, the certificate work is in src/pki. */
 #ifndef MOAT_CHECK_H
 #define MOAT_CHECK_H
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/tls_probe.h"
 #include "core/file.h"
-#include "net/tls_probe.h"
 
 #define FILE_MAX (1u << 20)
 
@@ -50,25 +50,25 @@ static void ctx_init(struct check_ctx *c, const struct check_opts *o, struct che
 }
 
 /* Which old protocol versions does the server still accept? */
-static void versions(struct check_ctx *c, const struct net_tls_probe_opts *base,
+static void versions(struct check_ctx *c, const struct check_tls_probe_opts *base,
 		     const char *negotiated)
 {
 	static const struct {
-		enum net_tls_version v;
+		enum check_tls_version v;
 		const char *name;
-	} old[] = {{NET_TLS_1_0, "TLS 1.0"}, {NET_TLS_1_1, "TLS 1.1"}};
+	} old[] = {{CHECK_TLS_1_0, "TLS 1.0"}, {CHECK_TLS_1_1, "TLS 1.1"}};
 	char accepted[32] = "", unprobed[32] = "";
 
 	check_progress(c, "probing protocol versions");
 	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
-		struct net_tls_probe_opts po = *base;
-		struct net_tls_probe pr;
+		struct check_tls_probe_opts po = *base;
+		struct check_tls_probe pr;
 		struct moat_err e;
 
 		moat_err_clear(&e);
 		po.min_version = po.max_version = old[i].v;
 		po.want_staple = false;
-		if (net_tls_probe(&po, &pr, &e) == 0)
+		if (check_tls_probe(&po, &pr, &e) == 0)
 			snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted), "%s%s",
 				 accepted[0] ? ", " : "", old[i].name);
 		else if (strstr(e.msg, "no protocols available") != NULL ||
@@ -76,7 +76,7 @@ static void versions(struct check_ctx *c, const struct net_tls_probe_opts *base,
 			 strstr(e.msg, "cannot speak") != NULL)
 			snprintf(unprobed + strlen(unprobed), sizeof(unprobed) - strlen(unprobed),
 				 "%s%s", unprobed[0] ? ", " : "", old[i].name);
-		net_tls_probe_clear(&pr);
+		check_tls_probe_clear(&pr);
 	}
 	if (accepted[0] != '\0')
 		check_add(c->r, CHECK_WARNING, "old-tls",
@@ -88,19 +88,19 @@ static void versions(struct check_ctx *c, const struct net_tls_probe_opts *base,
 			  "this machine's OpenSSL cannot offer %s, so whether the server accepts it "
 			  "was not checked", unprobed);
 	if (strcmp(negotiated, "TLSv1.3") == 0) {
-		struct net_tls_probe_opts po = *base;
-		struct net_tls_probe pr;
+		struct check_tls_probe_opts po = *base;
+		struct check_tls_probe pr;
 		struct moat_err e;
 
 		moat_err_clear(&e);
-		po.min_version = po.max_version = NET_TLS_1_2;
+		po.min_version = po.max_version = CHECK_TLS_1_2;
 		po.want_staple = false;
-		if (net_tls_probe(&po, &pr, &e) != 0 && pr.stage == NET_PROBE_HANDSHAKE)
+		if (check_tls_probe(&po, &pr, &e) != 0 && pr.stage == CHECK_PROBE_HANDSHAKE)
 			check_add(c->r, CHECK_WARNING, "no-tls12",
 				  "enable TLS 1.2 too: older clients (Java 8, Android 9 and before, "
 				  "many webhook senders) have no TLS 1.3",
 				  "the server accepts TLS 1.3 only");
-		net_tls_probe_clear(&pr);
+		check_tls_probe_clear(&pr);
 	} else if (strcmp(negotiated, "TLSv1.2") == 0) {
 		check_add(c->r, CHECK_INFO, "no-tls13", "enable TLS 1.3 (faster handshakes)",
 			  "the server does not offer TLS 1.3");
@@ -167,22 +167,22 @@ static void http_checks(struct check_ctx *c, const struct check_target *t, const
 }
 
 /* Plain HTTP where TLS was expected: does the usual HTTPS port speak TLS? */
-static void usual_port(struct check_ctx *c, const struct net_tls_probe_opts *base)
+static void usual_port(struct check_ctx *c, const struct check_tls_probe_opts *base)
 {
-	struct net_tls_probe_opts po = *base;
-	struct net_tls_probe pr;
+	struct check_tls_probe_opts po = *base;
+	struct check_tls_probe pr;
 	struct moat_err e;
 
 	moat_err_clear(&e);
 	po.port = 443;
 	po.want_staple = false;
-	if (net_tls_probe(&po, &pr, &e) == 0)
+	if (check_tls_probe(&po, &pr, &e) == 0)
 		check_add(c->r, CHECK_INFO, "https-on-443", NULL,
 			  "port 443 of %s does speak TLS: check https://%s/ instead", po.host, po.host);
 	else
 		check_add(c->r, CHECK_INFO, "no-https-on-443", NULL,
 			  "port 443 of %s does not speak TLS either (%s)", po.host, e.msg);
-	net_tls_probe_clear(&pr);
+	check_tls_probe_clear(&pr);
 }
 
 static int judge(struct check_ctx *c, struct moat_err *err)
@@ -199,8 +199,8 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 		   struct check_report *r, struct moat_err *err)
 {
 	struct check_target tt = *t;
-	struct net_tls_probe_opts po;
-	struct net_tls_probe pr;
+	struct check_tls_probe_opts po;
+	struct check_tls_probe pr;
 	struct check_ctx c;
 	struct moat_err pe;
 	int64_t t0 = mono_us();
@@ -233,14 +233,14 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	po.timeout_ms = c.timeout_ms;
 	po.want_staple = true;
 	check_progress(&c, "connecting");
-	if (net_tls_probe(&po, &pr, &pe) != 0) {
+	if (check_tls_probe(&po, &pr, &pe) != 0) {
 		switch (pr.stage) {
-		case NET_PROBE_RESOLVE:
-		case NET_PROBE_CONNECT:
+		case CHECK_PROBE_RESOLVE:
+		case CHECK_PROBE_CONNECT:
 			r->unreachable = true;
 			check_add(r, CHECK_ERROR, "unreachable", pe.hint, "%s", pe.msg);
 			break;
-		case NET_PROBE_NOT_TLS:
+		case CHECK_PROBE_NOT_TLS:
 			check_add(r, CHECK_ERROR, "not-tls",
 				  "put TLS in front of it (moat serve, nginx, Apache with "
 				  "fullchain.pem), or use the HTTPS port",
@@ -279,7 +279,7 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 out:
 	r->elapsed_us = mono_us() - t0;
 	check_ctx_clear(&c);
-	net_tls_probe_clear(&pr);
+	check_tls_probe_clear(&pr);
 	return ret;
 }
 

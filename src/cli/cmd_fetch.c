@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "check/check.h"
+#include "check/tls_probe.h"
 #include "core/file.h"
-#include "net/tls_probe.h"
 #include "pki/pki.h"
 
 #define CLI_UNREACHABLE 3
@@ -36,8 +36,8 @@ int cli_cmd_fetch(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct net_tls_probe_opts po;
-	struct net_tls_probe pr;
+	struct check_tls_probe_opts po;
+	struct check_tls_probe pr;
 	struct check_target tgt;
 	struct moat_buf all = MOAT_BUF_INIT;
 	struct moat_err err;
@@ -83,8 +83,8 @@ int cli_cmd_fetch(int argc, char **argv)
 	}
 	po.host = tgt.host;
 	po.port = tgt.port;
-	if (net_tls_probe(&po, &pr, &err) != 0) {
-		if (pr.stage == NET_PROBE_RESOLVE || pr.stage == NET_PROBE_CONNECT)
+	if (check_tls_probe(&po, &pr, &err) != 0) {
+		if (pr.stage == CHECK_PROBE_RESOLVE || pr.stage == CHECK_PROBE_CONNECT)
 			ret = CLI_UNREACHABLE;
 		goto out;
 	}
@@ -150,7 +150,7 @@ int cli_cmd_fetch(int argc, char **argv)
 out:
 	json_decref(chain);
 	moat_buf_free(&all);
-	net_tls_probe_clear(&pr);
+	check_tls_probe_clear(&pr);
 	if (ret == CLI_OK)
 		return CLI_OK;
 	if (err.msg[0])

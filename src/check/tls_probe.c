@@ -2,7 +2,7 @@
  * sends (see tls_probe.h).  Certificates are not verified here: the
  * handshake must complete for a broken chain too, so that moat check can
  * say what is wrong with it. */
-#include "net/tls_probe.h"
+#include "check/tls_probe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +19,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "pki/internal.h"
+#include "pki/ossl.h"
+#include "pki/pki.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 
@@ -56,7 +57,7 @@ static bool is_ip(const char *s)
 
 /* A non-blocking TCP connection to host:port; -1 with err and stage. */
 static int tcp_connect(const char *host, uint16_t port, int64_t deadline, char *addr_out,
-		       size_t addr_n, enum net_probe_stage *stage, struct moat_err *err)
+		       size_t addr_n, enum check_probe_stage *stage, struct moat_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[8], shown[128];
@@ -68,7 +69,7 @@ static int tcp_connect(const char *host, uint16_t port, int64_t deadline, char *
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	if ((r = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		*stage = NET_PROBE_RESOLVE;
+		*stage = CHECK_PROBE_RESOLVE;
 		moat_err_set(err, "cannot resolve %s: %s", shown, gai_strerror(r));
 		moat_err_hint(err, "check the name, or give an IP address");
 		return -1;
@@ -105,7 +106,7 @@ static int tcp_connect(const char *host, uint16_t port, int64_t deadline, char *
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		*stage = NET_PROBE_CONNECT;
+		*stage = CHECK_PROBE_CONNECT;
 		if (last == ETIMEDOUT) {
 			moat_err_set(err, "no answer from %s port %u", shown, port);
 			moat_err_hint(err, "a firewall may drop the packets, or the host is down");
@@ -122,7 +123,7 @@ static int tcp_connect(const char *host, uint16_t port, int64_t deadline, char *
 static bool speaks_http(const char *host, uint16_t port, int64_t deadline)
 {
 	static const char req[] = "HEAD / HTTP/1.0\r\n\r\n";
-	enum net_probe_stage st;
+	enum check_probe_stage st;
 	struct moat_err e;
 	char addr[64], buf[8];
 	ssize_t n;
@@ -158,7 +159,7 @@ static bool looks_plain(void)
 		reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNEXPECTED_RECORD);
 }
 
-static int record(SSL *ssl, struct net_tls_probe *out, struct moat_err *err)
+static int record(SSL *ssl, struct check_tls_probe *out, struct moat_err *err)
 {
 	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
@@ -168,11 +169,11 @@ static int record(SSL *ssl, struct net_tls_probe *out, struct moat_err *err)
 
 	for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++) {
 		X509 *x = sk_X509_value(sk, i);
-		if (out->nchain == NET_PROBE_MAX_CHAIN) {
+		if (out->nchain == CHECK_PROBE_MAX_CHAIN) {
 			out->chain_truncated = true;
 			break;
 		}
-		if (!X509_up_ref(x) || (out->chain[out->nchain] = pki_cert_wrap(x, err)) == NULL)
+		if ((out->chain[out->nchain] = pki_cert_from_x509(x, err)) == NULL)
 			return -1;
 		out->nchain++;
 	}
@@ -184,7 +185,7 @@ static int record(SSL *ssl, struct net_tls_probe *out, struct moat_err *err)
 		snprintf(out->group, sizeof(out->group), "%s", g != NULL ? g : "");
 	}
 	stlen = SSL_get_tlsext_status_ocsp_resp(ssl, &st);
-	if (st != NULL && stlen > 0 && (size_t)stlen <= NET_PROBE_MAX_STAPLE) {
+	if (st != NULL && stlen > 0 && (size_t)stlen <= CHECK_PROBE_MAX_STAPLE) {
 		if ((out->staple = malloc((size_t)stlen)) == NULL) {
 			moat_err_set(err, "out of memory");
 			return -1;
@@ -195,8 +196,8 @@ static int record(SSL *ssl, struct net_tls_probe *out, struct moat_err *err)
 	return 0;
 }
 
-int net_tls_probe(const struct net_tls_probe_opts *o, struct net_tls_probe *out,
-		  struct moat_err *err)
+int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe *out,
+		    struct moat_err *err)
 {
 	int64_t deadline = now_us() + (int64_t)(o->timeout_ms > 0 ? o->timeout_ms
 								 : DEFAULT_TIMEOUT_MS) * 1000;
@@ -217,20 +218,20 @@ int net_tls_probe(const struct net_tls_probe_opts *o, struct net_tls_probe *out,
 		goto out;
 	t1 = now_us();
 	out->connect_us = t1 - t0;
-	out->stage = NET_PROBE_HANDSHAKE;
+	out->stage = CHECK_PROBE_HANDSHAKE;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		pki_err_drain(err, "cannot set up TLS");
 		goto out;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if ((o->min_version != NET_TLS_ANY &&
+	if ((o->min_version != CHECK_TLS_ANY &&
 	     !SSL_CTX_set_min_proto_version(ctx, (int)o->min_version)) ||
-	    (o->max_version != NET_TLS_ANY &&
+	    (o->max_version != CHECK_TLS_ANY &&
 	     !SSL_CTX_set_max_proto_version(ctx, (int)o->max_version))) {
 		pki_err_drain(err, "this OpenSSL cannot speak the TLS version asked for");
 		goto out;
 	}
-	if (o->min_version != NET_TLS_ANY && o->min_version < NET_TLS_1_2)
+	if (o->min_version != CHECK_TLS_ANY && o->min_version < CHECK_TLS_1_2)
 		SSL_CTX_set_security_level(ctx, 0); /* old versions need SHA-1 and friends */
 	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
 	    (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) ||
@@ -256,7 +257,7 @@ int net_tls_probe(const struct net_tls_probe_opts *o, struct net_tls_probe *out,
 		}
 		if (looks_plain() && speaks_http(target, o->port, deadline)) {
 			ERR_clear_error();
-			out->stage = NET_PROBE_NOT_TLS;
+			out->stage = CHECK_PROBE_NOT_TLS;
 			out->plain_http = true;
 			moat_err_set(err, "%s port %u speaks plain HTTP, not TLS", shown, o->port);
 			moat_err_hint(err, "use http:// for this port, or put TLS in front of it "
@@ -264,14 +265,14 @@ int net_tls_probe(const struct net_tls_probe_opts *o, struct net_tls_probe *out,
 			goto out;
 		}
 		pki_err_drain(err, "TLS handshake with %s port %u failed", shown, o->port);
-		if (o->min_version != NET_TLS_ANY || o->max_version != NET_TLS_ANY)
+		if (o->min_version != CHECK_TLS_ANY || o->max_version != CHECK_TLS_ANY)
 			moat_err_hint(err, "the server may not accept the TLS versions asked for");
 		goto out;
 	}
 	out->handshake_us = now_us() - t1;
 	if (record(ssl, out, err) != 0)
 		goto out;
-	out->stage = NET_PROBE_OK;
+	out->stage = CHECK_PROBE_OK;
 	ret = 0;
 out:
 	if (ssl != NULL) {
@@ -283,16 +284,16 @@ out:
 		close(fd);
 	ERR_clear_error();
 	if (ret != 0) {
-		enum net_probe_stage st = out->stage;
+		enum check_probe_stage st = out->stage;
 		bool plain = out->plain_http;
-		net_tls_probe_clear(out);
+		check_tls_probe_clear(out);
 		out->stage = st;
 		out->plain_http = plain;
 	}
 	return ret;
 }
 
-void net_tls_probe_clear(struct net_tls_probe *p)
+void check_tls_probe_clear(struct check_tls_probe *p)
 {
 	if (p == NULL)
 		return;

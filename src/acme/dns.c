@@ -1,6 +1,6 @@
 /* dns.c: TXT lookups for dns-01, through the C library's resolver
  * (libresolv): the system's name servers, or one given server. */
-#include "net/dns.h"
+#include "acme/dns.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -42,8 +42,8 @@ bad:
 	return -1;
 }
 
-int net_dns_txt(const char *name, const char *server, struct net_dns_txt *out,
-		struct moat_err *err)
+int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,
+		 struct moat_err *err)
 {
 	struct __res_state rs;
 	unsigned char *ans = malloc(ANSWER_MAX);
@@ -82,7 +82,7 @@ int net_dns_txt(const char *name, const char *server, struct net_dns_txt *out,
 		goto out;
 	}
 	count = ns_msg_count(msg, ns_s_an);
-	for (int i = 0; i < count && out->n < NET_DNS_MAX_TXT; i++) {
+	for (int i = 0; i < count && out->n < ACME_DNS_MAX_TXT; i++) {
 		const unsigned char *rd;
 		size_t rdlen, pos = 0, used = 0;
 		char *v;
