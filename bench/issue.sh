@@ -47,14 +47,9 @@ for tool in hyperfine mkcert openssl python3; do
 done
 [ -x "$MOAT" ] || die "no moat binary at $MOAT (build it, or set MOAT)"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/moat-bench.XXXXXX")
-if [ -n "${KEEP:-}" ]; then
-	trap 'echo "<!-- work dir kept: $W -->"' EXIT
-else
-	trap 'rm -rf "$W"' EXIT
-fi
+bench_workdir moat-bench
+bench_counter
 mkdir -p "$W/mkcert-out" "$W/openssl" "$W/full"
-echo 0 >"$W/counter"
 
 # --------------------------------------------------------------- one-time setup
 
@@ -92,8 +87,6 @@ mkcert_ca_key=$(openssl x509 -in "$CAROOT/rootCA.pem" -noout -text 2>/dev/null |
 # hyperfine subtracts the time to spawn the shell itself.  (-N, no shell,
 # cannot give a fresh name per run.)
 q() { printf '%q' "$1"; }
-CTR=$(q "$W/counter")
-NEXT="read -r n <$CTR; echo \$((n + 1)) >$CTR;"
 
 CMD_MOAT="$NEXT exec $(q "$MOAT") issue \"m\$n.bench.test\" --key-type ec-p256"
 CMD_MKCERT="$NEXT cd $(q "$W/mkcert-out") && exec mkcert -ecdsa \"k\$n.bench.test\""

@@ -1,7 +1,7 @@
 /* fuzz_acme: what an ACME server sends, as moat's client reads it.
  *
- * The first byte picks the path: response header lines (Replay-Nonce,
- * Location, Retry-After, Link, Content-Type) or a JSON body read as a
+ * The first byte picks the path: response header lines (kept by src/fetch,
+ * then read as Replay-Nonce, Location, Retry-After, Link, Content-Type) or a JSON body read as a
  * directory and as a problem document (with subproblems) turned into the
  * user's error line. */
 #include <stddef.h>
@@ -14,19 +14,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void headers(const uint8_t *data, size_t size)
 {
+	const struct fetch_req q = {.want = acme_http_headers};
+	struct fetch_resp f;
 	struct acme_resp r;
 	size_t start = 0;
 
+	memset(&f, 0, sizeof(f));
 	memset(&r, 0, sizeof(r));
 	r.retry_after = -1;
+	/* Line by line, as libcurl hands them to src/fetch. */
 	for (size_t i = 0; i <= size; i++) {
 		if (i == size || data[i] == '\n') {
-			acme_resp_header(&r, (const char *)data + start, i - start);
+			fetch_resp_header_line(&q, &f, (const char *)data + start, i - start);
 			start = i + 1;
 		}
 	}
+	acme_resp_headers(&r, &f);
+	(void)fetch_resp_header(&f, "Location");
 	(void)acme_resp_link(&r, "alternate");
 	(void)acme_resp_link(&r, "up");
+	fetch_resp_clear(&f);
 }
 
 static void json_paths(const uint8_t *data, size_t size)

@@ -2,7 +2,7 @@
  *
  * The protocol layer: directory, nonces, JWS-signed requests, accounts,
  * orders, challenges and certificate download.  HTTP goes through
- * acme/http.h (libcurl), JSON through jansson, keys and signatures through
+ * acme/http.h (on src/fetch), JSON through jansson, keys and signatures through
  * pki/.  Everything the server sends is untrusted: sizes are capped, JSON
  * is checked for the fields we use, and text is escaped before it can
  * reach a terminal. */

@@ -1,10 +1,8 @@
-/* http.c: libcurl for the ACME client: one reused easy handle, capped
- * bodies, the ACME headers picked out as they arrive. */
+/* http.c: HTTP for the ACME client, on src/fetch: one reused connection,
+ * capped bodies, the ACME headers read from what fetch kept. */
 #include "acme/http.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,30 +10,32 @@
 
 #include "moat_config.h"
 
-#define CONNECT_TIMEOUT_S 15L
-#define TOTAL_TIMEOUT_S 60L
+#define CONNECT_TIMEOUT_MS 15000
+#define TOTAL_TIMEOUT_MS 60000
+#define PROBE_CONNECT_TIMEOUT_MS 10000
+#define PROBE_TOTAL_TIMEOUT_MS 20000
+/* The longest header value ACME reads (a Link with its URL and parameters). */
+#define MAX_VALUE (ACME_HTTP_MAX_URL * 2)
 
 struct acme_http {
-	CURL *curl;
+	struct fetch *fetch;
 	char *ca_bundle;
-	char errbuf[CURL_ERROR_SIZE];
 };
+
+const char *const acme_http_headers[] = {"Replay-Nonce", "Location", "Retry-After", "Link",
+					 "Content-Type", NULL};
 
 struct acme_http *acme_http_new(const char *ca_bundle, struct moat_err *err)
 {
-	static bool initialised;
 	struct acme_http *h;
 
-	if (!initialised) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			moat_err_set(err, "cannot initialise libcurl");
-			return NULL;
-		}
-		initialised = true;
-	}
-	if ((h = calloc(1, sizeof(*h))) == NULL || (h->curl = curl_easy_init()) == NULL ||
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (ca_bundle != NULL && (h->ca_bundle = strdup(ca_bundle)) == NULL)) {
 		moat_err_set(err, "out of memory");
+		acme_http_free(h);
+		return NULL;
+	}
+	if ((h->fetch = fetch_new(err)) == NULL) {
 		acme_http_free(h);
 		return NULL;
 	}
@@ -46,8 +46,7 @@ void acme_http_free(struct acme_http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
+	fetch_free(h->fetch);
 	free(h->ca_bundle);
 	free(h);
 }
@@ -67,33 +66,6 @@ const char *acme_resp_link(const struct acme_resp *r, const char *rel)
 	return NULL;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct acme_resp *r = arg;
-	size_t n = size * nmemb;
-
-	if (r->body.len + n > ACME_HTTP_MAX_BODY || moat_buf_append(&r->body, ptr, n) != 0)
-		return 0; /* makes curl fail with CURLE_WRITE_ERROR */
-	return n;
-}
-
-/* Copy the header value (trimmed) into out; false if it does not fit. */
-static bool copy_value(const char *v, size_t len, char *out, size_t n)
-{
-	while (len > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		len--;
-	}
-	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' ||
-			   v[len - 1] == '\n'))
-		len--;
-	if (len >= n)
-		return false;
-	memcpy(out, v, len);
-	out[len] = '\0';
-	return true;
-}
-
 static long parse_retry_after(const char *v)
 {
 	char *end;
@@ -104,8 +76,7 @@ static long parse_retry_after(const char *v)
 		s = strtol(v, &end, 10);
 		return *end == '\0' && s >= 0 && s < 86400 * 30 ? s : -1;
 	}
-	t = curl_getdate(v, NULL);
-	if (t < 0)
+	if ((t = (time_t)fetch_http_date(v)) < 0)
 		return -1;
 	s = (long)(t - time(NULL));
 	return s < 0 ? 0 : s;
@@ -168,40 +139,20 @@ static void set_field(char *dst, size_t n, const char *v)
 		dst[0] = '\0';
 }
 
-static size_t on_header(char *buf, size_t size, size_t nmemb, void *arg)
+/* One header field (name as acme_http_headers spells it, value trimmed). */
+static void header(struct acme_resp *r, const char *name, const char *value)
 {
-	acme_resp_header(arg, buf, size * nmemb);
-	return size * nmemb;
-}
-
-void acme_resp_header(struct acme_resp *r, const char *buf, size_t n)
-{
-	const char *colon = memchr(buf, ':', n);
-	char name[32], value[ACME_HTTP_MAX_URL * 2];
-	size_t nlen;
-
-	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-		/* A new response (after 100 Continue): forget earlier headers. */
-		r->content_type[0] = r->location[0] = r->nonce[0] = '\0';
-		r->nlinks = 0;
-		r->retry_after = -1;
-		return;
-	}
-	if (colon == NULL || (nlen = (size_t)(colon - buf)) == 0 || nlen >= sizeof(name))
-		return;
-	memcpy(name, buf, nlen);
-	name[nlen] = '\0';
-	if (!copy_value(colon + 1, n - nlen - 1, value, sizeof(value)))
+	if (strlen(value) >= MAX_VALUE)
 		return; /* too long to be anything we use: ignore */
-	if (strcasecmp(name, "Replay-Nonce") == 0) {
+	if (strcmp(name, "Replay-Nonce") == 0) {
 		set_field(r->nonce, sizeof(r->nonce), value);
-	} else if (strcasecmp(name, "Location") == 0) {
+	} else if (strcmp(name, "Location") == 0) {
 		set_field(r->location, sizeof(r->location), value);
-	} else if (strcasecmp(name, "Retry-After") == 0) {
+	} else if (strcmp(name, "Retry-After") == 0) {
 		r->retry_after = parse_retry_after(value);
-	} else if (strcasecmp(name, "Link") == 0) {
+	} else if (strcmp(name, "Link") == 0) {
 		parse_links(value, r);
-	} else if (strcasecmp(name, "Content-Type") == 0) {
+	} else if (strcmp(name, "Content-Type") == 0) {
 		size_t i = 0;
 		for (; value[i] != '\0' && value[i] != ';' && value[i] != ' ' &&
 		       i + 1 < sizeof(r->content_type);
@@ -211,32 +162,42 @@ void acme_resp_header(struct acme_resp *r, const char *buf, size_t n)
 	}
 }
 
-static void transport_error(struct acme_http *h, CURLcode rc, const char *url,
-			    struct moat_err *err)
+void acme_resp_headers(struct acme_resp *r, const struct fetch_resp *f)
+{
+	for (size_t i = 0; i < f->nfields; i++)
+		header(r, f->fields[i].name, f->fields[i].value);
+}
+
+/* err for a request that failed: the server named, a hint for ACME. */
+static void transport_error(const struct fetch_resp *f, const char *url, struct moat_err *err)
 {
 	char show[160];
 
 	moat_escape(show, sizeof(show), url, strlen(url));
-	moat_err_set(err, "cannot reach the ACME server at %s: %s", show,
-		     h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
+	switch (f->fail) {
+	case FETCH_FAIL_LOAD:
+		return; /* fetch said it, with the hint */
+	case FETCH_FAIL_TOO_BIG:
+		moat_err_set(err, "the ACME server at %s sent more than %d bytes", show,
+			     ACME_HTTP_MAX_BODY);
+		return;
+	default:
+		break;
+	}
+	moat_err_set(err, "cannot reach the ACME server at %s: %s", show, f->reason);
+	switch (f->fail) {
+	case FETCH_FAIL_RESOLVE:
 		moat_err_hint(err, "check the server URL and your DNS");
 		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
+	case FETCH_FAIL_CONNECT:
+	case FETCH_FAIL_TIMEOUT:
 		moat_err_hint(err, "is the server up, and not blocked by a firewall or proxy?");
 		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
+	case FETCH_FAIL_VERIFY:
 		moat_err_hint(err, "for a private ACME server, pass its CA with --ca-bundle FILE "
 				   "(or MOAT_CA_BUNDLE)");
 		break;
-	case CURLE_WRITE_ERROR:
-		moat_err_set(err, "the ACME server at %s sent more than %d bytes", show,
-			     ACME_HTTP_MAX_BODY);
-		break;
-	case CURLE_UNSUPPORTED_PROTOCOL:
+	case FETCH_FAIL_SCHEME:
 		moat_err_hint(err, "ACME servers are reached over https://");
 		break;
 	default:
@@ -247,9 +208,24 @@ static void transport_error(struct acme_http *h, CURLcode rc, const char *url,
 int acme_http_request(struct acme_http *h, const char *url, const char *body, bool head,
 		      struct acme_resp *resp, struct moat_err *err)
 {
-	struct curl_slist *hdrs = NULL;
-	CURL *c = h->curl;
-	CURLcode rc;
+	static const char *const accept_language[] = {"Accept-Language: en", NULL};
+	struct fetch_req q = {
+		.url = url,
+		.method = body != NULL ? FETCH_POST : head ? FETCH_HEAD : FETCH_GET,
+		.body = body,
+		.body_len = body != NULL ? strlen(body) : 0,
+		.content_type = "application/jose+json",
+		.headers = accept_language,
+		.want = acme_http_headers,
+		.user_agent = "moat/" MOAT_VERSION,
+		.ca_bundle = h->ca_bundle,
+		.https_only = true,
+		.decompress = true,
+		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
+		.timeout_ms = TOTAL_TIMEOUT_MS,
+		.max_body = ACME_HTTP_MAX_BODY,
+	};
+	struct fetch_resp f;
 	int ret = -1;
 
 	acme_resp_clear(resp);
@@ -260,111 +236,46 @@ int acme_http_request(struct acme_http *h, const char *url, const char *body, bo
 		moat_err_hint(err, "ACME servers are reached over https://");
 		return -1;
 	}
-	curl_easy_reset(c);
-	h->errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "moat/" MOAT_VERSION);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	if (h->ca_bundle != NULL) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_bundle);
-		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
-	}
-	hdrs = curl_slist_append(hdrs, "Accept-Language: en");
-	if (body != NULL) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/jose+json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	} else if (head) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	}
-	if (hdrs == NULL) {
-		moat_err_set(err, "out of memory");
+	if (fetch_request(h->fetch, &q, &f, err) != 0) {
+		transport_error(&f, url, err);
 		goto out;
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
-		transport_error(h, rc, url, err);
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (moat_buf_append(&resp->body, "", 0) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
+	resp->status = f.status;
+	acme_resp_headers(resp, &f);
+	resp->body = f.body; /* NUL-terminated */
+	memset(&f.body, 0, sizeof(f.body));
 	ret = 0;
 out:
-	curl_slist_free_all(hdrs);
-	if (ret != 0)
-		acme_resp_clear(resp);
+	fetch_resp_clear(&f);
 	return ret;
-}
-
-struct probe_sink {
-	struct moat_buf *body;
-	size_t max;
-};
-
-static size_t on_probe_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct probe_sink *p = arg;
-	size_t n = size * nmemb;
-
-	if (p->body->len + n > p->max || moat_buf_append(p->body, ptr, n) != 0)
-		return 0;
-	return n;
 }
 
 int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
 		    struct moat_err *err)
 {
-	struct probe_sink sink = {body, max};
-	char errbuf[CURL_ERROR_SIZE] = "", show[200];
-	CURL *c = curl_easy_init();
-	CURLcode rc;
+	struct fetch_req q = {
+		.url = url,
+		.user_agent = "moat/" MOAT_VERSION " (challenge self-check)",
+		/* The CA does not check certificates on redirects to https either. */
+		.insecure = true,
+		.no_proxy = true,
+		.max_redirects = 10,
+		.connect_timeout_ms = PROBE_CONNECT_TIMEOUT_MS,
+		.timeout_ms = PROBE_TOTAL_TIMEOUT_MS,
+		.max_body = max,
+	};
+	struct fetch_resp f;
 	int ret = -1;
 
-	moat_escape(show, sizeof(show), url, strlen(url));
-	if (c == NULL) {
-		moat_err_set(err, "out of memory");
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "moat/" MOAT_VERSION " (challenge self-check)");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	/* The CA does not check certificates on redirects to https either. */
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_probe_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
-		moat_err_set(err, "cannot fetch %s: %s", show,
-			     errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	if (fetch_once(&q, &f, err) != 0)
 		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (moat_buf_append(body, "", 0) != 0) {
+	*status = f.status;
+	if (moat_buf_append(body, f.body.data, f.body.len) != 0) {
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
 	ret = 0;
 out:
-	curl_easy_cleanup(c);
+	fetch_resp_clear(&f);
 	return ret;
 }

@@ -1,9 +1,10 @@
-/* http.h: the HTTP client under moat's ACME code (libcurl).
+/* http.h: HTTP for moat's ACME code, on src/fetch (moat's HTTP client).
  *
  * One connection is kept open and reused for every request to the same
- * server.  Responses are capped in size; the headers ACME needs are picked
- * out as they arrive.  The server's certificate is checked against the
- * system store, or against a given CA bundle for a private ACME server. */
+ * server.  Responses are capped in size; the headers ACME needs are kept
+ * and read into struct acme_resp.  The server's certificate is checked
+ * against the system store, or against a given CA bundle for a private
+ * ACME server. */
 #ifndef MOAT_ACME_HTTP_H
 #define MOAT_ACME_HTTP_H
 
@@ -13,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "fetch/fetch.h"
 
 #define ACME_HTTP_MAX_BODY (1024 * 1024) /* bytes of one response */
 #define ACME_HTTP_MAX_LINKS 8
@@ -36,6 +38,9 @@ struct acme_resp {
 	size_t nlinks;
 };
 
+/* A client for one ACME server; ca_bundle (copied; NULL: the system
+ * store) is what its certificate is verified against.  Caller frees with
+ * acme_http_free (NULL is fine).  libcurl is loaded by the first request. */
 struct acme_http *acme_http_new(const char *ca_bundle, struct moat_err *err);
 void acme_http_free(struct acme_http *h);
 /* GET (body == NULL, head false), HEAD (head true) or POST body with
@@ -45,16 +50,21 @@ void acme_http_free(struct acme_http *h);
 int acme_http_request(struct acme_http *h, const char *url, const char *body, bool head,
 		      struct acme_resp *resp, struct moat_err *err);
 void acme_resp_clear(struct acme_resp *r);
-/* Take one raw header line ("Name: value\r\n", or a status line) into r;
- * what libcurl's header callback does (exposed for fuzzing). */
-void acme_resp_header(struct acme_resp *r, const char *line, size_t len);
+/* The response headers ACME reads (fetch_req.want), NULL-ended. */
+extern const char *const acme_http_headers[];
+/* Read the header fields kept in f (Replay-Nonce, Location, Retry-After,
+ * Link, Content-Type) into r, whose other members stay as they are; what
+ * acme_http_request does (exposed for the tests and fuzzing).  A value too
+ * long for its member is dropped, never cut. */
+void acme_resp_headers(struct acme_resp *r, const struct fetch_resp *f);
 /* The URL of the first link with relation rel, or NULL. */
 const char *acme_resp_link(const struct acme_resp *r, const char *rel);
 
 /* A plain GET of an http:// URL the way a CA's validator would make it (no
  * redirects followed beyond 10, no proxy, body capped at max bytes): for
  * checking a challenge response before asking the CA.  Transport failures
- * are errors; any HTTP status is success with *status set. */
+ * are errors; any HTTP status is success with *status set and the body
+ * appended to *body (the caller's, NUL-terminated). */
 int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
 		    struct moat_err *err);
 

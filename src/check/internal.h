@@ -36,7 +36,7 @@ struct check_ctx {
 int check_load_anchors(struct check_ctx *c, struct moat_err *err);
 void check_ctx_clear(struct check_ctx *c);
 
-/* http.c: libcurl, bounded. */
+/* http.c: HTTP through src/fetch, bounded. */
 struct check_http_resp {
 	long status;
 	struct moat_buf body;
@@ -46,11 +46,17 @@ struct check_http_resp {
 };
 /* GET (body NULL) or POST; verify=false for looking at a server whose
  * certificate is judged elsewhere.  connect_to: "HOST:PORT:ADDR:PORT"
- * (curl's CONNECT_TO) or NULL.  0 with out filled (any status); -1 err. */
+ * (curl's CONNECT_TO) or NULL.  No redirect is followed.  0 with out
+ * filled (any status; the caller clears it with check_http_resp_clear);
+ * -1 err, out empty. */
 int check_http(const char *url, const char *post_type, const void *post, size_t post_len,
 	       bool verify, const char *connect_to, int timeout_ms, size_t max,
 	       struct check_http_resp *out, struct moat_err *err);
 void check_http_resp_clear(struct check_http_resp *r);
+/* Load the HTTP client (libcurl) now: a check that will need it fails at
+ * once with the reason and a hint, instead of with findings that blame
+ * the servers. */
+int check_http_load(struct moat_err *err);
 
 /* chain.c: what was sent, the path, names, dates, keys. */
 int check_chain(struct check_ctx *c, struct moat_err *err);

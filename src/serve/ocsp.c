@@ -7,75 +7,50 @@
  * clients fail, no staple only makes them ask themselves. */
 #include "serve/certs_int.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/file.h"
+#include "fetch/fetch.h"
 #include "net/tls_server.h"
 #include "pki/pki.h"
 
 #define OCSP_MAX_RESPONSE (64 * 1024)
-#define OCSP_TIMEOUT_S 10L
+#define OCSP_TIMEOUT_MS 10000
 
-struct sink {
-	struct moat_buf *b;
-	bool too_big;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct sink *s = arg;
-	size_t len = size * n;
-
-	if (s->b->len + len > OCSP_MAX_RESPONSE) {
-		s->too_big = true;
-		return 0;
-	}
-	return moat_buf_append(s->b, p, len) == 0 ? len : 0;
-}
-
+/* POST the request to the responder; 0 with the answer (HTTP 200) in
+ * *resp, the caller's, empty on entry. */
 static int post(const char *url, const struct moat_buf *req, struct moat_buf *resp,
 		struct moat_err *err)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	struct sink sink = {resp, false};
-	long status = 0;
-	CURLcode rc;
+	struct fetch_req q = {
+		.url = url,
+		.method = FETCH_POST,
+		.body = req->data,
+		.body_len = req->len,
+		.content_type = "application/ocsp-request",
+		.user_agent = "moat-serve",
+		.timeout_ms = OCSP_TIMEOUT_MS,
+		.max_body = OCSP_MAX_RESPONSE,
+	};
+	struct fetch_resp f;
 	int ret = -1;
 
-	if (h == NULL) {
-		moat_err_set(err, "out of memory");
-		return -1;
-	}
-	hdr = curl_slist_append(hdr, "Content-Type: application/ocsp-request");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)req->data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)req->len);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, OCSP_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "moat-serve");
-	rc = curl_easy_perform(h);
-	if (rc != CURLE_OK) {
+	if (fetch_once(&q, &f, err) != 0) {
 		moat_err_set(err, "OCSP responder %s: %s", url,
-			     sink.too_big ? "answer too large" : curl_easy_strerror(rc));
+			     f.fail == FETCH_FAIL_TOO_BIG ? "answer too large" : f.reason);
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		moat_err_set(err, "OCSP responder %s answered HTTP %ld", url, status);
+	if (f.status != 200) {
+		moat_err_set(err, "OCSP responder %s answered HTTP %ld", url, f.status);
 		goto out;
 	}
+	*resp = f.body;
+	memset(&f.body, 0, sizeof(f.body));
 	ret = 0;
 out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	fetch_resp_clear(&f);
 	return ret;
 }
 

@@ -12,27 +12,55 @@
 #include "acme/acme.h"
 #include "core/b64.h"
 
-static void feed(struct acme_resp *r, const char *line)
+/* Header lines as libcurl hands them over, kept by src/fetch and read
+ * into r (which starts empty). */
+static void feed(struct acme_resp *r, const char *const *lines)
 {
-	acme_resp_header(r, line, strlen(line));
+	const struct fetch_req q = {.want = acme_http_headers};
+	struct fetch_resp f;
+
+	memset(&f, 0, sizeof(f));
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	for (; *lines != NULL; lines++)
+		fetch_resp_header_line(&q, &f, *lines, strlen(*lines));
+	acme_resp_headers(r, &f);
+	fetch_resp_clear(&f);
+}
+
+static void feed1(struct acme_resp *r, const char *line)
+{
+	const char *lines[] = {line, NULL};
+
+	feed(r, lines);
 }
 
 static void test_headers(void **state)
 {
+	static const char *const created[] = {
+		"HTTP/1.1 201 Created\r\n",
+		"replay-nonce: oFvnlFP1wIhRlYS2jTaXbA\r\n",
+		"Location:   https://ca.example/acct/1  \r\n",
+		"Content-Type: Application/JSON; charset=utf-8\r\n",
+		"Retry-After: 30\r\n",
+		"Link: <https://ca.example/dir>;rel=\"index\", "
+		"<https://ca.example/cert/alt/1>; rel=\"alternate\"\r\n",
+		"Link: <https://ca.example/cert/alt/2>;title=\"x\";rel=alternate\r\n",
+		NULL,
+	};
+	static const char *const continued[] = {
+		"HTTP/1.1 100 Continue\r\n",
+		"Location: https://ca.example/old\r\n",
+		"Link: <https://ca.example/old>;rel=up\r\n",
+		"HTTP/1.1 200 OK\r\n",
+		"Replay-Nonce: after\r\n",
+		NULL,
+	};
 	struct acme_resp r;
 	char long_nonce[400];
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.retry_after = -1;
-	feed(&r, "HTTP/1.1 201 Created\r\n");
-	feed(&r, "replay-nonce: oFvnlFP1wIhRlYS2jTaXbA\r\n");
-	feed(&r, "Location:   https://ca.example/acct/1  \r\n");
-	feed(&r, "Content-Type: Application/JSON; charset=utf-8\r\n");
-	feed(&r, "Retry-After: 30\r\n");
-	feed(&r, "Link: <https://ca.example/dir>;rel=\"index\", "
-		 "<https://ca.example/cert/alt/1>; rel=\"alternate\"\r\n");
-	feed(&r, "Link: <https://ca.example/cert/alt/2>;title=\"x\";rel=alternate\r\n");
+	feed(&r, created);
 	assert_string_equal(r.nonce, "oFvnlFP1wIhRlYS2jTaXbA");
 	assert_string_equal(r.location, "https://ca.example/acct/1");
 	assert_string_equal(r.content_type, "application/json");
@@ -44,22 +72,23 @@ static void test_headers(void **state)
 	assert_null(acme_resp_link(&r, "up"));
 
 	/* An HTTP-date in the past means "now"; garbage means "not given". */
-	feed(&r, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");
+	feed1(&r, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n");
 	assert_int_equal(r.retry_after, 0);
-	feed(&r, "Retry-After: soon\r\n");
+	feed1(&r, "Retry-After: soon\r\n");
 	assert_int_equal(r.retry_after, -1);
 
 	/* A nonce too long to keep is dropped, not cut. */
 	memset(long_nonce, 'A', sizeof(long_nonce));
 	memcpy(long_nonce, "Replay-Nonce: ", 14);
 	long_nonce[sizeof(long_nonce) - 1] = '\0';
-	feed(&r, long_nonce);
+	feed1(&r, long_nonce);
 	assert_string_equal(r.nonce, "");
 
 	/* A new status line (after 100 Continue) forgets what came before. */
-	feed(&r, "HTTP/1.1 200 OK\r\n");
+	feed(&r, continued);
 	assert_string_equal(r.location, "");
 	assert_int_equal(r.nlinks, 0);
+	assert_string_equal(r.nonce, "after");
 }
 
 static json_t *parse(const char *text)
