@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "net/tls_server.h"
 
 #define LINGER_MS 2000
@@ -886,20 +887,8 @@ void serve_conn_accept(uv_stream_t *ls, int status)
 	c->w = w;
 	c->gen = serve_gen_ref(w->gen);
 	c->state = l->tls ? C_HANDSHAKE : C_HEAD;
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
-
-			if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
-				inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], c->peer, sizeof(c->peer));
-			else
-				inet_ntop(AF_INET6, &a6->sin6_addr, c->peer, sizeof(c->peer));
-		} else if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, c->peer,
-				  sizeof(c->peer));
-		}
-	}
-	if (c->peer[0] == '\0')
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) != 0 ||
+	    moat_addr_text((const struct sockaddr *)&ss, c->peer, sizeof(c->peer), false) != 0)
 		snprintf(c->peer, sizeof(c->peer), "unknown");
 	c->next = w->conns;
 	if (w->conns != NULL)
