@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "core/addr.h"
+#include "net/http.h"
 #include "net/tls_server.h"
 
 #define LINGER_MS 2000
@@ -639,13 +640,7 @@ static void conn_read_tls(struct pconn *c)
 static void head_error(struct pconn *c, int status)
 {
 	char body[160];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status,
-		     status == 431	? "Request Header Fields Too Large"
-		     : status == 414	? "URI Too Long"
-		     : status == 501	? "Not Implemented"
-		     : status == 505	? "HTTP Version Not Supported"
-		     : status == 408	? "Request Timeout"
-					: "Bad Request");
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, net_http_reason(status));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
 	serve_log_rejected(c->gen->log, c->peer, c->tls != NULL, c->in, c->in_len, status);
