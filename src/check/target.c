@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/names.h"
+#include "core/parse.h"
 
 static int bad(struct moat_err *err, const char *s, const char *why)
 {
@@ -20,21 +21,16 @@ static int bad(struct moat_err *err, const char *s, const char *why)
 	return -1;
 }
 
+/* The len bytes at p as a port, 1-65535. */
 static bool parse_port(const char *p, size_t len, uint16_t *out)
 {
-	unsigned long v = 0;
+	char digits[8];
 
-	if (len == 0 || len > 5)
+	if (len >= sizeof(digits))
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return false;
-		v = v * 10 + (unsigned long)(p[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return false;
-	*out = (uint16_t)v;
-	return true;
+	memcpy(digits, p, len);
+	digits[len] = '\0';
+	return moat_parse_port(digits, false, out, NULL) == 0;
 }
 
 int check_target_parse(const char *s, struct check_target *out, struct moat_err *err)

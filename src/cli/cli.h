@@ -15,6 +15,9 @@
 #define CLI_FAIL 1
 #define CLI_USAGE 2
 
+/* The most --timeout of check, ocsp and fetch allows: one network step. */
+#define CLI_MAX_STEP_MS (300 * 1000)
+
 #define CLI_ENV_CA_PASS "MOAT_CA_PASSPHRASE"
 #define CLI_ENV_P12_PASS "MOAT_P12_PASSPHRASE"
 
@@ -42,6 +45,20 @@ int cli_ca_pass(const char *file, bool confirm, struct moat_buf *out, struct moa
 
 /* ---- opts.c ---- */
 int cli_parse_days(const char *cmd, const char *s, int *out);
+/* An option's value, read by core/parse.h (the forms in docs/cli.md,
+ * "Values"): CLI_OK, or CLI_USAGE after "moat: error: OPT: <what is
+ * wrong>" on stderr. */
+int cli_opt_number(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi,
+		   int64_t *out);
+int cli_opt_duration_ms(const char *cmd, const char *opt, const char *s, int64_t lo_ms,
+			int64_t hi_ms, int64_t *ms);
+/* A duration for an option that counts whole seconds: ms / 1000 rounded up. */
+int cli_opt_seconds(const char *cmd, const char *opt, const char *s, int lo_s, int hi_s,
+		    int *seconds);
+int cli_opt_port(const char *cmd, const char *opt, const char *s, bool zero_ok, uint16_t *port);
+struct moat_hostport; /* core/parse.h; flags MOAT_HOSTPORT_* */
+int cli_opt_hostport(const char *cmd, const char *opt, const char *s, unsigned flags,
+		     struct moat_hostport *hp);
 /* true if argv holds -h/--help before a "--". */
 bool cli_wants_help(int argc, char **argv);
 /* A name argument that starts with '-' ("-foo.com") would be taken for

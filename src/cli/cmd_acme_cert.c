@@ -54,17 +54,6 @@ int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtain
 	return moat_run_hook("deploy hook", rn->deploy_hook, NULL, 0, env, 8, err);
 }
 
-static int parse_port(const char *s, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int cli_acme_issue(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -113,6 +102,8 @@ int cli_acme_issue(int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		int r = CLI_OK;
+		uint16_t port = 0;
+
 		switch (ch) {
 		case 's': server = optarg; break;
 		case 'b': bundle = optarg; break;
@@ -120,12 +111,12 @@ int cli_acme_issue(int argc, char **argv)
 		case 'S': standalone = true; break;
 		case 'w': r = one_line("acme issue", "--webroot", optarg, rn.webroot, sizeof(rn.webroot)); break;
 		case 'p':
-			if (parse_port(optarg, &rn.http_port) != 0)
-				return cli_usage_error("acme issue", "--http-port takes a port (1-65535)");
+			if ((r = cli_opt_port("acme issue", "--http-port", optarg, false, &port)) == CLI_OK)
+				rn.http_port = port;
 			break;
 		case 'T':
-			if (parse_port(optarg, &rn.tls_port) != 0)
-				return cli_usage_error("acme issue", "--tls-port takes a port (1-65535)");
+			if ((r = cli_opt_port("acme issue", "--tls-port", optarg, false, &port)) == CLI_OK)
+				rn.tls_port = port;
 			break;
 		case 'A': r = one_line("acme issue", "--http-address", optarg, rn.http_address, sizeof(rn.http_address)); break;
 		case 'k':
@@ -138,9 +129,7 @@ int cli_acme_issue(int argc, char **argv)
 		case 'D': r = one_line("acme issue", "--dns-hook", optarg, rn.dns_hook, sizeof(rn.dns_hook)); break;
 		case 'R': r = one_line("acme issue", "--dns-resolver", optarg, rn.dns_resolver, sizeof(rn.dns_resolver)); break;
 		case 'W':
-			rn.dns_wait = atoi(optarg);
-			if (rn.dns_wait < 1 || rn.dns_wait > 3600)
-				return cli_usage_error("acme issue", "--dns-wait takes 1 to 3600 seconds");
+			r = cli_opt_seconds("acme issue", "--dns-wait", optarg, 1, 3600, &rn.dns_wait);
 			break;
 		case 'M': manual = true; break;
 		case 'H':
@@ -148,9 +137,7 @@ int cli_acme_issue(int argc, char **argv)
 			r = one_line("acme issue", "--manual-hook", optarg, rn.manual_hook, sizeof(rn.manual_hook));
 			break;
 		case 't':
-			oo.timeout_s = atoi(optarg);
-			if (oo.timeout_s < 5 || oo.timeout_s > 3600)
-				return cli_usage_error("acme issue", "--timeout takes 5 to 3600 seconds");
+			r = cli_opt_seconds("acme issue", "--timeout", optarg, 5, 3600, &oo.timeout_s);
 			break;
 		case 'f': oo.force = true; break;
 		case 'j': json = true; break;

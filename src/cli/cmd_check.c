@@ -136,8 +136,9 @@ int cli_cmd_check(int argc, char **argv)
 	moat_err_clear(&err);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":v", lopts, NULL)) != -1) {
-		char *end;
-		long v;
+		int64_t v;
+		uint16_t port;
+
 		switch (c) {
 		case 'S': o.servername = optarg; break;
 		case 'C': o.connect_to = optarg; break;
@@ -149,21 +150,21 @@ int cli_cmd_check(int argc, char **argv)
 		case 'H': o.no_http = true; break;
 		case 'v': verbose = true; break;
 		case 'j': json = true; break;
-		case 'w':
+		case 'w': /* 0: no warning */
+			if (cli_opt_number("check", "--warn-days", optarg, 0, 3650, &v) != CLI_OK)
+				return CLI_USAGE;
+			o.warn_days = v == 0 ? -1 : (int)v;
+			break;
 		case 't':
+			if (cli_opt_duration_ms("check", "--timeout", optarg, 1000, CLI_MAX_STEP_MS, &v) !=
+			    CLI_OK)
+				return CLI_USAGE;
+			o.timeout_ms = (int)v;
+			break;
 		case 'p':
-			v = strtol(optarg, &end, 10);
-			if (*end != '\0' || v < 0 || v > (c == 'p' ? 65535 : 3650) || (c != 'w' && v == 0))
-				return cli_usage_error("check", "%s needs a number (%.20s)",
-						       c == 'w' ? "--warn-days" : c == 't' ? "--timeout"
-											  : "--http-port",
-						       optarg);
-			if (c == 'w')
-				o.warn_days = v == 0 ? -1 : (int)v;
-			else if (c == 't')
-				o.timeout_ms = (int)(v > 300 ? 300 : v) * 1000;
-			else
-				o.http_port = (int)v;
+			if (cli_opt_port("check", "--http-port", optarg, false, &port) != CLI_OK)
+				return CLI_USAGE;
+			o.http_port = port;
 			break;
 		default: return cli_bad_option("check", c, argv);
 		}
@@ -262,8 +263,8 @@ int cli_cmd_ocsp(int argc, char **argv)
 	moat_err_clear(&err);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		char *end;
-		long v;
+		int64_t v;
+
 		switch (c) {
 		case 'i': issuer = optarg; break;
 		case 'u':
@@ -272,10 +273,10 @@ int cli_cmd_ocsp(int argc, char **argv)
 			url = optarg;
 			break;
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end != '\0' || v < 1 || v > 300)
-				return cli_usage_error("ocsp", "--timeout takes 1 to 300 seconds");
-			o.timeout_ms = (int)v * 1000;
+			if (cli_opt_duration_ms("ocsp", "--timeout", optarg, 1000, CLI_MAX_STEP_MS, &v) !=
+			    CLI_OK)
+				return CLI_USAGE;
+			o.timeout_ms = (int)v;
 			break;
 		case 'j': json = true; break;
 		default: return cli_bad_option("ocsp", c, argv);

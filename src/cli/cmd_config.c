@@ -129,7 +129,7 @@ int cli_cmd_config(int argc, char **argv)
 	char home[PATH_MAX], live[PATH_MAX + 300], probe[PATH_MAX + 340], link[PATH_MAX + 340];
 	struct target t;
 	struct moat_err err;
-	long port = 443;
+	uint16_t port = 443;
 	int c;
 
 	moat_err_clear(&err);
@@ -137,13 +137,10 @@ int cli_cmd_config(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': upstream = optarg; break;
-		case 'l': {
-			char *end;
-			port = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || port < 1 || port > 65535)
-				return cli_usage_error("config", "--listen takes a port (1-65535)");
+		case 'l':
+			if (cli_opt_port("config", "--listen", optarg, false, &port) != CLI_OK)
+				return CLI_USAGE;
 			break;
-		}
 		case 'a':
 			if (strlen(optarg) > 64 || strspn(optarg, "0123456789abcdefABCDEF.:") != strlen(optarg))
 				return cli_usage_error("config", "--address takes an IP address");

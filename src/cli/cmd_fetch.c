@@ -56,13 +56,12 @@ int cli_cmd_fetch(int argc, char **argv)
 		case 'S': po.servername = optarg; break;
 		case 'C': po.connect_to = optarg; break;
 		case 't': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end != '\0' && strcmp(end, "s") != 0)
-				return cli_usage_error("fetch", "--timeout takes seconds, e.g. 5");
-			if (v < 1 || v > 300)
-				return cli_usage_error("fetch", "--timeout must be 1 to 300 seconds");
-			po.timeout_ms = (int)v * 1000;
+			int64_t ms;
+
+			if (cli_opt_duration_ms("fetch", "--timeout", optarg, 1000, CLI_MAX_STEP_MS,
+						&ms) != CLI_OK)
+				return CLI_USAGE;
+			po.timeout_ms = (int)ms;
 			break;
 		}
 		case 'j': json = true; break;

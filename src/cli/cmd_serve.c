@@ -9,6 +9,7 @@
 
 #include "ca/ca.h"
 #include "core/names.h"
+#include "core/parse.h"
 #include "serve/config.h"
 #include "serve/serve.h"
 
@@ -20,8 +21,10 @@ struct serve_cli {
 	size_t nsites;
 	int mode;
 	const char *cert, *key;
-	long http_port, https_port, workers;
-	const char *listen, *admin, *user, *server, *email, *ca_bundle, *challenge;
+	long http_port, https_port; /* -1: the file's (or the default) */
+	int64_t workers;            /* -1: the file's; 0: auto */
+	char admin[80];             /* ADDRESS:PORT normalised, "" for the file's */
+	const char *listen, *user, *server, *email, *ca_bundle, *challenge;
 	const char *access_log, *log_format, *error_log;
 };
 
@@ -50,7 +53,7 @@ static int load(void *arg, struct serve_config *c, struct moat_err *err)
 	if (o->workers >= 0)
 		c->workers = (int)o->workers;
 	if ((o->listen && copy_opt(c->listen_addr, sizeof(c->listen_addr), o->listen, "--listen", err)) ||
-	    (o->admin && copy_opt(c->admin, sizeof(c->admin), o->admin, "--admin", err)) ||
+	    (o->admin[0] && copy_opt(c->admin, sizeof(c->admin), o->admin, "--admin", err)) ||
 	    (o->user && copy_opt(c->user, sizeof(c->user), o->user, "--user", err)) ||
 	    (o->email && copy_opt(c->acme_email, sizeof(c->acme_email), o->email, "--email", err)) ||
 	    (o->challenge &&
@@ -137,17 +140,6 @@ static void say(void *arg, const char *line)
 	fprintf(stderr, "moat serve: %s\n", line);
 }
 
-static int parse_port(const char *opt, const char *v, long *out)
-{
-	char *end;
-	long p = strtol(v, &end, 10);
-
-	if (*end != '\0' || p < 0 || p > 65535)
-		return cli_usage_error("serve", "%s takes a port number (1-65535), not \"%.20s\"", opt, v);
-	*out = p;
-	return CLI_OK;
-}
-
 int cli_cmd_serve(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -182,6 +174,8 @@ int cli_cmd_serve(int argc, char **argv)
 	const char *pass_file = NULL;
 	char home[PATH_MAX];
 	bool check = false, local = false;
+	struct moat_hostport admin;
+	uint16_t port;
 	int c, ret = CLI_FAIL;
 
 	memset(&o, 0, sizeof(o));
@@ -202,26 +196,29 @@ int cli_cmd_serve(int argc, char **argv)
 			break;
 		case 'C': o.cert = optarg; break;
 		case 'K': o.key = optarg; break;
-		case 'h':
-			if (parse_port("--http-port", optarg, &o.http_port) != CLI_OK)
+		case 'h': /* 0: no plain-HTTP listener */
+			if (cli_opt_port("serve", "--http-port", optarg, true, &port) != CLI_OK)
 				return CLI_USAGE;
+			o.http_port = port;
 			break;
 		case 's':
-			if (parse_port("--https-port", optarg, &o.https_port) != CLI_OK)
+			if (cli_opt_port("serve", "--https-port", optarg, false, &port) != CLI_OK)
 				return CLI_USAGE;
+			o.https_port = port;
 			break;
-		case 'w': {
-			char *end;
-
-			o.workers = strtol(optarg, &end, 10);
+		case 'w':
 			if (strcmp(optarg, "auto") == 0)
 				o.workers = 0;
-			else if (*end != '\0' || o.workers < 1 || o.workers > 256)
-				return cli_usage_error("serve", "--workers takes 1 to 256, or auto");
+			else if (cli_opt_number("serve", "--workers", optarg, 1, 256, &o.workers) != CLI_OK)
+				return CLI_USAGE;
 			break;
-		}
 		case 'l': o.listen = optarg; break;
-		case 'a': o.admin = optarg; break;
+		case 'a': /* as the admin directive reads it */
+			if (cli_opt_hostport("serve", "--admin", optarg, 0, &admin) != CLI_OK)
+				return CLI_USAGE;
+			if (moat_hostport_text(&admin, o.admin, sizeof(o.admin)) != 0)
+				return cli_usage_error("serve", "--admin: the address is too long");
+			break;
 		case 'u': o.user = optarg; break;
 		case 'S': o.server = optarg; break;
 		case 'e': o.email = optarg; break;

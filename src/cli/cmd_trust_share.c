@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include "ca/ca.h"
+#include "core/parse.h"
 #include "trust/share.h"
 
 #define CMD "trust share"
-#define MAX_TIMEOUT (30L * 86400)
+#define MAX_TIMEOUT (30 * 86400) /* seconds */
 
 struct listen_spec {
 	char addr[64]; /* "" : every address */
@@ -22,95 +23,24 @@ struct listen_spec {
 	bool have_port;
 };
 
-static bool parse_port(const char *s, uint16_t *out)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > 65535)
-		return false;
-	*out = (uint16_t)v;
-	return true;
-}
-
-/* ADDR:PORT, :PORT, [V6]:PORT, [V6], V6, ADDR or PORT. */
+/* ADDR:PORT, :PORT, [V6]:PORT, [V6], ADDR or PORT; "*" for the address is
+ * every address, as an empty one is. */
 static int parse_listen(const char *s, struct listen_spec *l)
 {
-	const char *colon = strrchr(s, ':'), *addr = s, *port = NULL;
-	size_t alen = strlen(s);
+	struct moat_hostport hp;
 
 	memset(l, 0, sizeof(*l));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-			goto bad;
-		addr = s + 1;
-		alen = (size_t)(close - addr);
-		if (close[1] == ':')
-			port = close + 2;
-	} else if (colon != NULL && strchr(s, ':') == colon) { /* exactly one colon */
-		alen = (size_t)(colon - s);
-		port = colon + 1;
-	} else if (colon == NULL && s[strspn(s, "0123456789")] == '\0') {
-		alen = 0; /* a port alone */
-		port = s;
-	}
-	if (port != NULL) {
-		if (!parse_port(port, &l->port))
-			goto bad;
-		l->have_port = true;
-	}
-	if (alen >= sizeof(l->addr) || (alen == 0 && port == NULL))
-		goto bad;
-	memcpy(l->addr, addr, alen);
-	l->addr[alen] = '\0';
-	if (strcmp(l->addr, "*") == 0)
-		l->addr[0] = '\0';
+	if (strcmp(s, "*") == 0)
+		return CLI_OK;
+	if (cli_opt_hostport(CMD, "--listen", s[0] == '*' && s[1] == ':' ? s + 1 : s,
+			     MOAT_HOSTPORT_NO_HOST | MOAT_HOSTPORT_NO_PORT | MOAT_HOSTPORT_PORT_ALONE |
+				     MOAT_HOSTPORT_PORT_ZERO,
+			     &hp) != CLI_OK)
+		return CLI_USAGE;
+	snprintf(l->addr, sizeof(l->addr), "%.63s", hp.host); /* an IP address: it fits */
+	l->port = hp.port;
+	l->have_port = hp.has_port;
 	return CLI_OK;
-bad:
-	return cli_usage_error(CMD, "--listen wants ADDR:PORT, :PORT, [IPv6]:PORT or PORT, "
-				    "not \"%.60s\"", s);
-}
-
-/* 90, 90s, 10m, 1h, 1h30m: seconds. */
-static int parse_duration(const char *s, long *out)
-{
-	const char *p = s;
-	long total = 0;
-
-	while (*p != '\0') {
-		char *end;
-		long v, mult = 1;
-
-		if (*p < '0' || *p > '9')
-			goto bad;
-		errno = 0;
-		v = strtol(p, &end, 10);
-		if (errno != 0 || v > MAX_TIMEOUT)
-			goto bad;
-		switch (*end) {
-		case 'h': mult = 3600; end++; break;
-		case 'm': mult = 60; end++; break;
-		case 's': end++; break;
-		case '\0': if (p != s) goto bad; break; /* "1h30" is ambiguous */
-		default: goto bad;
-		}
-		total += v * mult;
-		if (total > MAX_TIMEOUT)
-			goto bad;
-		p = end;
-	}
-	if (total <= 0)
-		goto bad;
-	*out = total;
-	return CLI_OK;
-bad:
-	return cli_usage_error(CMD, "--timeout wants a duration such as 90, 90s, 10m or 1h "
-				    "(at most 30 days), not \"%.40s\"", s);
 }
 
 static bool is_loopback(const char *host)
@@ -220,7 +150,7 @@ int cli_trust_share(int argc, char **argv)
 	char addrs[TRUST_SHARE_MAX_ADDRS][64], others[TRUST_SHARE_MAX_ADDRS][300];
 	const char *name_opt = NULL, *host;
 	size_t naddrs = 0, nothers = 0;
-	long timeout = 0;
+	int timeout = 0;
 	bool json = false, show_qr = true, auto_host = false, sig_blocked = false;
 	sigset_t set, old;
 	FILE *qf;
@@ -238,7 +168,7 @@ int cli_trust_share(int argc, char **argv)
 			break;
 		case 'n': name_opt = optarg; break;
 		case 't':
-			if (parse_duration(optarg, &timeout) != CLI_OK)
+			if (cli_opt_seconds(CMD, "--timeout", optarg, 1, MAX_TIMEOUT, &timeout) != CLI_OK)
 				return CLI_USAGE;
 			break;
 		case 'j': json = true; break;
@@ -337,7 +267,7 @@ int cli_trust_share(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (timeout > 0)
-		fprintf(stderr, "Press Ctrl-C to stop (it stops by itself after %lds).\n", timeout);
+		fprintf(stderr, "Press Ctrl-C to stop (it stops by itself after %ds).\n", timeout);
 	else
 		fprintf(stderr, "Press Ctrl-C to stop.\n");
 	fflush(stderr);
@@ -347,7 +277,7 @@ int cli_trust_share(int argc, char **argv)
 	if (sig == SIGINT && isatty(STDERR_FILENO))
 		fputc('\n', stderr); /* after the terminal's "^C" */
 	if (sig == 0)
-		cli_notice("stopped after %lds", timeout);
+		cli_notice("stopped after %ds", timeout);
 	else
 		cli_notice("stopped (%s)", sig == SIGINT ? "interrupt" : sig == SIGTERM ? "terminated"
 											  : "hang-up");

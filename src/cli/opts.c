@@ -1,23 +1,65 @@
 /* opts.c: option values shared by several commands. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/names.h"
+#include "core/parse.h"
 
 int cli_parse_days(const char *cmd, const char *s, int *out)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 100000)
+	if (moat_parse_number(s, 1, 100000, &v, NULL) != 0)
 		return cli_usage_error(cmd, "--days wants a whole number of days, not \"%.40s\"", s);
 	*out = (int)v;
+	return CLI_OK;
+}
+
+/* "moat: error: --timeout: "0" is not a duration from 1s to 5m". */
+static int bad_value(const char *cmd, const char *opt, const struct moat_err *err)
+{
+	return cli_usage_error(cmd, "%s: %s", opt, err->msg);
+}
+
+int cli_opt_number(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi,
+		   int64_t *out)
+{
+	struct moat_err err;
+
+	if (moat_parse_number(s, lo, hi, out, &err) != 0)
+		return bad_value(cmd, opt, &err);
+	return CLI_OK;
+}
+
+int cli_opt_duration_ms(const char *cmd, const char *opt, const char *s, int64_t lo_ms,
+			int64_t hi_ms, int64_t *ms)
+{
+	struct moat_err err;
+
+	if (moat_parse_duration_ms(s, lo_ms, hi_ms, ms, &err) != 0)
+		return bad_value(cmd, opt, &err);
+	return CLI_OK;
+}
+
+int cli_opt_seconds(const char *cmd, const char *opt, const char *s, int lo_s, int hi_s,
+		    int *seconds)
+{
+	int64_t ms;
+
+	if (cli_opt_duration_ms(cmd, opt, s, lo_s * 1000LL, hi_s * 1000LL, &ms) != CLI_OK)
+		return CLI_USAGE;
+	*seconds = (int)((ms + 999) / 1000);
+	return CLI_OK;
+}
+
+int cli_opt_port(const char *cmd, const char *opt, const char *s, bool zero_ok, uint16_t *port)
+{
+	struct moat_err err;
+
+	if (moat_parse_port(s, zero_ok, port, &err) != 0)
+		return bad_value(cmd, opt, &err);
 	return CLI_OK;
 }
 
@@ -56,4 +98,14 @@ bool cli_dash_name(int argc, char **argv, struct moat_err *err)
 		}
 	}
 	return false;
+}
+
+int cli_opt_hostport(const char *cmd, const char *opt, const char *s, unsigned flags,
+		     struct moat_hostport *hp)
+{
+	struct moat_err err;
+
+	if (moat_parse_hostport(s, flags, hp, &err) != 0)
+		return bad_value(cmd, opt, &err);
+	return CLI_OK;
 }

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/addr.h"
 #include "net/http_parse.h"
 #include "net/http_reply.h"
 
@@ -342,21 +343,8 @@ static void peer_name(struct net_conn *c)
 	int n = sizeof(ss);
 
 	c->peer[0] = '\0';
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n) != 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, c->peer, sizeof(c->peer));
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-
-		/* IPv4 on a dual-stack socket: show it as IPv4. */
-		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], c->peer, sizeof(c->peer));
-		else
-			inet_ntop(AF_INET6, &a->sin6_addr, c->peer, sizeof(c->peer));
-	}
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n) == 0)
+		(void)moat_addr_text((const struct sockaddr *)&ss, c->peer, sizeof(c->peer), false);
 }
 
 static void on_rejected_closed(uv_handle_t *h)

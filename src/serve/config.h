@@ -68,8 +68,8 @@ struct serve_config {
 				 * "letsencrypt-staging" is stored as its URL) */
 	char acme_email[256];
 	char acme_ca_bundle[4096]; /* trust for the ACME server's own TLS, "" = system */
-	int acme_challenge_port;   /* where the CA validates http-01; 0: http_port */
-	int acme_tls_port;         /* where the CA validates tls-alpn-01; 0: https_port */
+	uint16_t acme_challenge_port; /* where the CA validates http-01; 0: http_port */
+	uint16_t acme_tls_port;       /* where the CA validates tls-alpn-01; 0: https_port */
 	char acme_challenge[16];   /* "http-01" (default), "tls-alpn-01" */
 	int renew_before_days;     /* 0 = ARI, else two thirds of lifetime */
 	/* HTTP */
@@ -149,12 +149,6 @@ bool serve_config_uses_acme(const struct serve_config *c);
  * one more listener, plain HTTP or TLS as *tls says; 0 when there is none.
  * Says nothing of whether any site uses ACME (serve_config_uses_acme). */
 int serve_config_acme_port(const struct serve_config *c, bool *tls);
-
-/* Parse "1.5s", "250ms", "2m", "1h", "90" (seconds) into milliseconds; sizes
- * "16k", "1m", "1g", "512" into bytes (k = 1024).  -1 on a bad value.
- * Exposed for tests. */
-int serve_parse_duration_ms(const char *s, int *ms);
-int serve_parse_size(const char *s, int64_t *bytes);
 
 /* The site that serves host, an SNI name or a Host header ("name:port",
  * "[v6]:port" and a trailing dot allowed, any case): the exact name first,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/names.h"
+#include "core/parse.h"
 #include "serve/config_int.h"
 
 static enum serve_cert_source site_cert(const struct serve_config *c, const struct serve_site *s)
@@ -179,32 +180,25 @@ int serve_config_acme_port(const struct serve_config *c, bool *tls)
 		       ? c->acme_challenge_port : 0;
 }
 
-static int admin_port(const struct serve_config *c)
-{
-	char buf[80];
-	long port;
-
-	if (c->admin[0] == '\0' ||
-	    serve_cfg_parse_hostport(c->admin, buf, sizeof(buf), &port) != 0)
-		return 0;
-	return (int)port;
-}
-
 static int check_ports(const struct serve_config *c, bool acme, struct moat_err *err)
 {
 	const char *names[] = {"http-port", "https-port", "admin", "acme-challenge-port",
 			       "acme-tls-port"};
-	int ports[5] = {c->http_port, c->https_port, admin_port(c), 0, 0};
+	int ports[5] = {c->http_port, c->https_port, 0, 0, 0};
 	bool http01 = strcmp(c->acme_challenge, "http-01") == 0;
+	struct moat_hostport admin;
 
 	if (c->https_port == 0) {
 		moat_err_set(err, "https-port cannot be 0");
 		return -1;
 	}
-	if (c->admin[0] != '\0' && ports[2] == 0) {
-		moat_err_set(err, "invalid admin address \"%.80s\"", c->admin);
-		moat_err_hint(err, "admin ADDRESS:PORT, e.g. 127.0.0.1:9090");
-		return -1;
+	if (c->admin[0] != '\0') {
+		if (moat_parse_hostport(c->admin, 0, &admin, err) != 0) {
+			moat_err_prefix(err, "admin");
+			moat_err_hint(err, "admin ADDRESS:PORT, e.g. 127.0.0.1:9090");
+			return -1;
+		}
+		ports[2] = admin.port;
 	}
 	/* A challenge port apart from the listeners is one more listener. */
 	if (acme) {

@@ -56,8 +56,6 @@ extern const size_t serve_cfg_ndirectives;
 
 /* http://HOST[:PORT][/] into u; errors say "upstream: ...". */
 int serve_cfg_parse_upstream(const char *url, struct serve_upstream *u, struct moat_err *err);
-/* IP:PORT or [IPv6]:PORT, normalised into out; -1 if not. */
-int serve_cfg_parse_hostport(const char *s, char *out, size_t outlen, long *port);
 /* http-01 or tls-alpn-01. */
 bool serve_cfg_challenge_ok(const char *s);
 /* Add names to a site, normalised, each once (at most SERVE_MAX_NAMES). */

@@ -1,6 +1,7 @@
 /* config_values.c: the values of `moat serve` configuration directives
- * (config.h, docs/serve.md): durations, sizes, numbers and ports, upstream
- * URLs, ADDRESS:PORT, site names, user names, e-mail and ACME settings,
+ * (config.h, docs/serve.md): durations, sizes, numbers, ports and
+ * ADDRESS:PORT (read by core/parse.h, as on the command line), upstream
+ * URLs, site names, user names, e-mail and ACME settings,
  * paths relative to the file, added headers -- and the table of directives
  * (name, scope, argument count, range, parser, usage) that config.c looks
  * lines up in.  Each parser checks one line's words; what needs the whole
@@ -16,6 +17,7 @@
 
 #include "core/file.h"
 #include "core/names.h"
+#include "core/parse.h"
 #include "serve/config_int.h"
 
 #define MAX_HSTS 315360000L /* ten years, in seconds */
@@ -30,98 +32,6 @@ enum { G = SERVE_CFG_GLOBAL, S = SERVE_CFG_SITE, REPEAT = SERVE_CFG_REPEAT };
 static bool is_digit(int c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static bool all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!is_digit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-/* Decimal digits only (no sign, no spaces), lo <= value <= hi. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	long v = 0;
-
-	if (!all_digits(s) || strlen(s) > 12)
-		return -1;
-	for (; *s != '\0'; s++)
-		v = v * 10 + (*s - '0');
-	if (v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int serve_parse_duration_ms(const char *s, int *ms)
-{
-	int64_t ip = 0, frac = 0, scale = 1, mult, v;
-	const char *p = s;
-
-	if (s == NULL || !is_digit((unsigned char)*p))
-		return -1;
-	for (; is_digit((unsigned char)*p); p++) {
-		ip = ip * 10 + (*p - '0');
-		if (ip > INT_MAX)
-			return -1;
-	}
-	if (*p == '.') {
-		if (!is_digit((unsigned char)*++p))
-			return -1;
-		for (; is_digit((unsigned char)*p); p++) {
-			if (scale < 1000000000) { /* further digits are below a nanosecond */
-				frac = frac * 10 + (*p - '0');
-				scale *= 10;
-			}
-		}
-	}
-	if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return -1;
-	v = ip * mult + frac * mult / scale;
-	if (v > INT_MAX)
-		return -1;
-	*ms = (int)v;
-	return 0;
-}
-
-int serve_parse_size(const char *s, int64_t *bytes)
-{
-	int64_t v = 0, mult = 1;
-	const char *p = s;
-
-	if (s == NULL || !is_digit((unsigned char)*p))
-		return -1;
-	for (; is_digit((unsigned char)*p); p++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (*p != '\0') {
-		switch (*p) {
-		case 'k': case 'K': mult = 1024; break;
-		case 'm': case 'M': mult = 1024 * 1024; break;
-		case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
-		default: return -1;
-		}
-		if (p[1] != '\0')
-			return -1;
-	}
-	if (v > INT64_MAX / mult)
-		return -1;
-	*bytes = v * mult;
-	return 0;
 }
 
 /* `DIRECTIVE: "VALUE" REASON` -- the value escaped, as it may be anything. */
@@ -157,10 +67,9 @@ static int copy(struct moat_err *err, const char *what, char *dst, size_t n, con
  * so there is none. */
 int serve_cfg_parse_upstream(const char *url, struct serve_upstream *u, struct moat_err *err)
 {
-	const char *h, *end, *p;
-	char host[260];
-	struct moat_name n;
-	long port = 80;
+	char authority[300];
+	struct moat_hostport hp;
+	const char *h, *p;
 
 	memset(u, 0, sizeof(*u));
 	if (strncasecmp(url, "https://", 8) == 0) {
@@ -179,47 +88,24 @@ int serve_cfg_parse_upstream(const char *url, struct serve_upstream *u, struct m
 	if (strchr(url, '@') != NULL)
 		return bad_value(err, "upstream", url, "has a user name: not allowed");
 	h = url + 7;
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (end == NULL)
-			return bad_value(err, "upstream", url, "has no ']' after the IPv6 address");
-		end++;
-	} else {
-		end = h + strcspn(h, ":/?#");
-	}
-	if (end == h)
-		return bad_value(err, "upstream", url, "has no host");
-	if ((size_t)(end - h) >= sizeof(host))
-		return bad_value(err, "upstream", url, "has a host name that is too long");
-	memcpy(host, h, (size_t)(end - h));
-	host[end - h] = '\0';
-	p = end;
-	if (*p == ':') {
-		char digits[8];
-		size_t dl = strcspn(++p, "/?#");
-
-		if (dl == 0 || dl >= sizeof(digits))
-			return bad_value(err, "upstream", url, "has a bad port (1-65535)");
-		memcpy(digits, p, dl);
-		digits[dl] = '\0';
-		if (parse_long(digits, 1, 65535, &port) != 0)
-			return bad_value(err, "upstream", url, "has a bad port (1-65535)");
-		p += dl;
-	}
+	p = h + strcspn(h, "/?#");
 	if (*p != '\0' && strcmp(p, "/") != 0) {
 		bad_value(err, "upstream", url, "has a %s: only http://HOST[:PORT] is allowed",
 			  *p == '/' ? "path" : *p == '?' ? "query" : "fragment");
 		moat_err_hint(err, "requests go to the upstream with the path the client asked for");
 		return -1;
 	}
-	if (moat_name_parse(host, &n, err) != 0) {
+	if ((size_t)(p - h) >= sizeof(authority))
+		return bad_value(err, "upstream", url, "has a host name that is too long");
+	memcpy(authority, h, (size_t)(p - h));
+	authority[p - h] = '\0';
+	if (moat_parse_hostport(authority, MOAT_HOSTPORT_NAME | MOAT_HOSTPORT_NO_PORT, &hp, err) !=
+	    0) {
 		moat_err_prefix(err, "upstream");
 		return -1;
 	}
-	if (n.type == MOAT_NAME_WILDCARD)
-		return bad_value(err, "upstream", url, "has a wildcard for a host");
-	snprintf(u->host, sizeof(u->host), "%s", n.text);
-	u->port = (uint16_t)port;
+	snprintf(u->host, sizeof(u->host), "%s", hp.host);
+	u->port = hp.has_port ? hp.port : 80;
 	snprintf(u->url, sizeof(u->url), "%s", url);
 	return 0;
 }
@@ -312,26 +198,32 @@ static int set_path(struct serve_cfg_parser *p, const char *what, char *dst, siz
 	return 0;
 }
 
-static int d_u16(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
-		 size_t ac)
+/* The shared parsers' messages quote the value; the directive goes in front. */
+static int named(struct serve_cfg_parser *p, const struct serve_cfg_directive *d)
 {
-	long v;
+	moat_err_prefix(p->err, "%s", d->name);
+	return -1;
+}
 
-	if (parse_long(av[0], d->lo, d->hi, &v) != 0)
-		return bad_value(p->err, d->name, av[0], "is not a port number (%ld-%ld)", d->lo,
-				 d->hi);
-	*FIELD(p, d, uint16_t) = (uint16_t)v;
+/* A port: 0 allowed where lo is 0 (http-port 0: no listener). */
+static int d_port(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
+		  size_t ac)
+{
+	uint16_t v;
+
+	if (moat_parse_port(av[0], d->lo == 0, &v, p->err) != 0)
+		return named(p, d);
+	*FIELD(p, d, uint16_t) = v;
 	return 0;
 }
 
 static int d_int(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
 		 size_t ac)
 {
-	long v;
+	int64_t v;
 
-	if (parse_long(av[0], d->lo, d->hi, &v) != 0)
-		return bad_value(p->err, d->name, av[0], "is not a number from %ld to %ld", d->lo,
-				 d->hi);
+	if (moat_parse_number(av[0], d->lo, d->hi, &v, p->err) != 0)
+		return named(p, d);
 	*FIELD(p, d, int) = (int)v;
 	return 0;
 }
@@ -349,11 +241,11 @@ static int d_workers(struct serve_cfg_parser *p, const struct serve_cfg_directiv
 static int d_timeout(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
 		     size_t ac)
 {
-	int ms;
+	int64_t ms;
 
-	if (serve_parse_duration_ms(av[0], &ms) != 0 || ms < d->lo || ms > d->hi)
-		return bad_value(p->err, d->name, av[0], "is not a duration from 1ms to 24h");
-	*FIELD(p, d, int) = ms;
+	if (moat_parse_duration_ms(av[0], d->lo, d->hi, &ms, p->err) != 0)
+		return named(p, d);
+	*FIELD(p, d, int) = (int)ms;
 	return 0;
 }
 
@@ -362,9 +254,8 @@ static int d_size(struct serve_cfg_parser *p, const struct serve_cfg_directive *
 {
 	int64_t v;
 
-	if (serve_parse_size(av[0], &v) != 0 || v < d->lo || v > d->hi)
-		return bad_value(p->err, d->name, av[0], "is not a size from %ld to %ld bytes",
-				 d->lo, d->hi);
+	if (moat_parse_size(av[0], d->lo, d->hi, &v, p->err) != 0)
+		return named(p, d);
 	if (d->off == offsetof(struct serve_config, max_header_size))
 		p->c->max_header_size = (size_t)v;
 	else
@@ -383,42 +274,19 @@ static int d_listen(struct serve_cfg_parser *p, const struct serve_cfg_directive
 	return 0;
 }
 
-/* ADDRESS:PORT, with brackets around an IPv6 address; -1 if not. */
-int serve_cfg_parse_hostport(const char *s, char *out, size_t outlen, long *port)
-{
-	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
-	char host[64];
-	struct moat_name n;
-	size_t hl;
-
-	if (colon == NULL)
-		return -1;
-	if (s[0] == '[')
-		colon++;
-	hl = (size_t)(colon - s);
-	if (hl == 0 || hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (moat_name_parse(host, &n, NULL) != 0 || !moat_name_is_ip(&n) ||
-	    (n.type == MOAT_NAME_IPV6 && s[0] != '[') ||
-	    parse_long(colon + 1, 1, 65535, port) != 0)
-		return -1;
-	snprintf(out, outlen, n.type == MOAT_NAME_IPV6 ? "[%s]:%ld" : "%s:%ld", n.text, *port);
-	return 0;
-}
-
 static int d_admin(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
 		   size_t ac)
 {
-	long port;
+	struct moat_hostport hp;
 
 	if (strcmp(av[0], "off") == 0) {
 		p->c->admin[0] = '\0';
 		return 0;
 	}
-	if (serve_cfg_parse_hostport(av[0], p->c->admin, sizeof(p->c->admin), &port) != 0)
-		return bad_value(p->err, d->name, av[0], "is not ADDRESS:PORT or off");
+	if (moat_parse_hostport(av[0], 0, &hp, p->err) != 0)
+		return named(p, d);
+	if (moat_hostport_text(&hp, p->c->admin, sizeof(p->c->admin)) != 0)
+		return bad_value(p->err, d->name, av[0], "is too long");
 	return 0;
 }
 
@@ -536,10 +404,10 @@ static int d_redirect(struct serve_cfg_parser *p, const struct serve_cfg_directi
 static int d_hsts(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
 		  size_t ac)
 {
-	long age = 0;
+	int64_t age = 0;
 	bool sub = ac == 2;
 
-	if (strcmp(av[0], "off") != 0 && parse_long(av[0], 0, MAX_HSTS, &age) != 0)
+	if (strcmp(av[0], "off") != 0 && moat_parse_number(av[0], 0, MAX_HSTS, &age, NULL) != 0)
 		return bad_value(p->err, d->name, av[0], "is not off or a number of seconds "
 							 "(at most %ld)", MAX_HSTS);
 	if (sub && strcmp(av[1], "subdomains") != 0)
@@ -625,8 +493,8 @@ static int d_header(struct serve_cfg_parser *p, const struct serve_cfg_directive
 
 const struct serve_cfg_directive serve_cfg_directives[] = {
 	{"listen", G, 1, 1, 0, 0, 0, d_listen, "listen ADDRESS, e.g. listen 0.0.0.0 or listen ::"},
-	{"http-port", G, 1, 1, 0, 65535, OFF(http_port), d_u16, "http-port PORT (0: none)"},
-	{"https-port", G, 1, 1, 1, 65535, OFF(https_port), d_u16, "https-port PORT"},
+	{"http-port", G, 1, 1, 0, 65535, OFF(http_port), d_port, "http-port PORT (0: none)"},
+	{"https-port", G, 1, 1, 1, 65535, OFF(https_port), d_port, "https-port PORT"},
 	{"admin", G, 1, 1, 0, 0, 0, d_admin, "admin ADDRESS:PORT | off, e.g. admin 127.0.0.1:9090"},
 	{"workers", G, 1, 1, 1, SERVE_CFG_MAX_WORKERS, OFF(workers), d_workers,
 	 "workers auto | N (1-256)"},
@@ -637,9 +505,9 @@ const struct serve_cfg_directive serve_cfg_directives[] = {
 	{"acme-email", G, 1, 1, 0, 0, 0, d_acme_email, "acme-email you@example.com"},
 	{"acme-ca-bundle", G, 1, 1, 0, 0, 0, d_acme_ca_bundle, "acme-ca-bundle FILE.pem"},
 	{"acme-challenge", G, 1, 1, 0, 0, 0, d_acme_challenge, "acme-challenge http-01 | tls-alpn-01"},
-	{"acme-challenge-port", G, 1, 1, 1, 65535, OFF(acme_challenge_port), d_int,
+	{"acme-challenge-port", G, 1, 1, 1, 65535, OFF(acme_challenge_port), d_port,
 	 "acme-challenge-port PORT"},
-	{"acme-tls-port", G, 1, 1, 1, 65535, OFF(acme_tls_port), d_int, "acme-tls-port PORT"},
+	{"acme-tls-port", G, 1, 1, 1, 65535, OFF(acme_tls_port), d_port, "acme-tls-port PORT"},
 	{"renew-before-days", G, 1, 1, 0, 365, OFF(renew_before_days), d_int,
 	 "renew-before-days DAYS (0: the CA's renewal window)"},
 	{"redirect", G | S, 1, 1, 0, 0, 0, d_redirect, "redirect on | off"},

@@ -51,6 +51,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
+#include "net/http.h"
 #include "net/tls_server.h"
 
 #define LINGER_MS 2000
@@ -638,13 +640,7 @@ static void conn_read_tls(struct pconn *c)
 static void head_error(struct pconn *c, int status)
 {
 	char body[160];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status,
-		     status == 431	? "Request Header Fields Too Large"
-		     : status == 414	? "URI Too Long"
-		     : status == 501	? "Not Implemented"
-		     : status == 505	? "HTTP Version Not Supported"
-		     : status == 408	? "Request Timeout"
-					: "Bad Request");
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, net_http_reason(status));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
 	serve_log_rejected(c->gen->log, c->peer, c->tls != NULL, c->in, c->in_len, status);
@@ -886,20 +882,8 @@ void serve_conn_accept(uv_stream_t *ls, int status)
 	c->w = w;
 	c->gen = serve_gen_ref(w->gen);
 	c->state = l->tls ? C_HANDSHAKE : C_HEAD;
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
-
-			if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
-				inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], c->peer, sizeof(c->peer));
-			else
-				inet_ntop(AF_INET6, &a6->sin6_addr, c->peer, sizeof(c->peer));
-		} else if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, c->peer,
-				  sizeof(c->peer));
-		}
-	}
-	if (c->peer[0] == '\0')
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) != 0 ||
+	    moat_addr_text((const struct sockaddr *)&ss, c->peer, sizeof(c->peer), false) != 0)
 		snprintf(c->peer, sizeof(c->peer), "unknown");
 	c->next = w->conns;
 	if (w->conns != NULL)

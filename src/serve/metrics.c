@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/parse.h"
 #include "net/net.h"
 
 static unsigned long long ld(atomic_ullong *a)
@@ -125,28 +126,14 @@ static void on_admin(void *arg, const struct net_http_request *req, struct net_h
 
 int serve_admin_listen(struct serve *s, const char *addr, struct moat_err *err)
 {
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	unsigned long port;
-	char *end;
+	struct moat_hostport hp;
 
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host)) {
-		moat_err_set(err, "admin address %s: expected HOST:PORT", addr);
-		return -1;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535) {
-		moat_err_set(err, "admin address %s: bad port", addr);
+	if (moat_parse_hostport(addr, 0, &hp, err) != 0) {
+		moat_err_prefix(err, "admin address");
 		return -1;
 	}
 	if ((s->admin = net_server_new(err)) == NULL)
 		return -1;
 	net_server_set_listen_option(s->admin, "admin");
-	return net_server_listen_http(s->admin, host, (uint16_t)port, on_admin, s, err);
+	return net_server_listen_http(s->admin, hp.host, hp.port, on_admin, s, err);
 }

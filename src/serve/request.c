@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "net/http.h"
 
 /* ---- small helpers ------------------------------------------------------------- */
 
@@ -77,48 +78,6 @@ static double seconds_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* "Date: ...\r\n", formatted once a second per thread. */
-static const char *date_line(void)
-{
-	static _Thread_local char line[64];
-	static _Thread_local time_t last;
-	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (now != last && gmtime_r(&now, &tm) != NULL) {
-		snprintf(line, sizeof(line), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-			 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-			 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		last = now;
-	}
-	return line;
-}
-
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 421: return "Misdirected Request";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
-	}
 }
 
 /* ---- the access log and counters ------------------------------------------------- */
@@ -237,8 +196,8 @@ void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ct
 			  (x->req_framing == NET_H1_CHUNKED || x->req_left <= SERVE_DISCARD_MAX);
 		keep_alive = discard;
 	}
-	moat_buf_printf(&b, "HTTP/1.1 %d %s\r\nServer: moat\r\n%s", status, reason(status),
-			date_line());
+	moat_buf_printf(&b, "HTTP/1.1 %d %s\r\nServer: moat\r\nDate: %s\r\n", status,
+			net_http_reason(status), net_http_date_now());
 	if (location != NULL)
 		moat_buf_printf(&b, "Location: %s\r\n", location);
 	moat_buf_printf(&b, "Content-Type: %s\r\nContent-Length: %zu\r\n",
@@ -272,7 +231,7 @@ void serve_x_page(struct exchange *x, int status, const char *text)
 	char body[600];
 	int n = snprintf(body, sizeof(body),
 			 "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n",
-			 status, reason(status), status, reason(status), text);
+			 status, net_http_reason(status), status, net_http_reason(status), text);
 
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;

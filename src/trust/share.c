@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/addr.h"
 #include "core/names.h"
 #include "trust/qr.h"
 #include "trust/trust.h"
@@ -126,7 +127,7 @@ int trust_share_lan_addrs(char (*out)[64], size_t max, size_t *n, struct moat_er
 			    (i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_RUNNING) == 0 ||
 			    (i->ifa_flags & IFF_LOOPBACK) != 0 ||
 			    addr_rank(i->ifa_name, ntohl(sin->sin_addr.s_addr)) != rank ||
-			    inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) == NULL)
+			    moat_addr_text(i->ifa_addr, text, sizeof(text), false) != 0)
 				continue;
 			for (size_t k = 0; k < *n; k++)
 				dup = dup || strcmp(out[k], text) == 0;

@@ -345,6 +345,54 @@ static void test_reply_head(void **state)
 	assert_int_equal(net_http_reply_head(out, 40, 200, NULL, 0, true, 0), 0);
 }
 
+/* The words src/serve writes from net/http.h: every status it answers
+ * itself has its phrase, and the per-second Date is the current time. */
+static void test_http_words(void **state)
+{
+	static const struct {
+		int status;
+		const char *reason;
+	} serve[] = {{200, "OK"},
+		     {308, "Permanent Redirect"},
+		     {400, "Bad Request"},
+		     {404, "Not Found"},
+		     {405, "Method Not Allowed"},
+		     {408, "Request Timeout"},
+		     {413, "Content Too Large"},
+		     {414, "URI Too Long"},
+		     {421, "Misdirected Request"},
+		     {431, "Request Header Fields Too Large"},
+		     {501, "Not Implemented"},
+		     {502, "Bad Gateway"},
+		     {503, "Service Unavailable"},
+		     {504, "Gateway Timeout"},
+		     {505, "HTTP Version Not Supported"}};
+	char want[NET_HTTP_DATE_MAX];
+	const char *now = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(serve) / sizeof(serve[0]); i++)
+		assert_string_equal(net_http_reason(serve[i].status), serve[i].reason);
+	assert_string_equal(net_http_reason(199), "Informational");
+	assert_string_equal(net_http_reason(299), "Success");
+	assert_string_equal(net_http_reason(399), "Redirection");
+	assert_string_equal(net_http_reason(599), "Server Error");
+	/* the longest date fits NET_HTTP_DATE_MAX */
+	net_http_date(want, sizeof(want), 253402300799); /* 9999-12-31T23:59:59Z */
+	assert_string_equal(want, "Fri, 31 Dec 9999 23:59:59 GMT");
+	/* a second may tick between the two: try again then */
+	for (int i = 0; i < 3; i++) {
+		time_t t = time(NULL);
+
+		now = net_http_date_now();
+		net_http_date(want, sizeof(want), t);
+		if (time(NULL) == t)
+			break;
+	}
+	assert_string_equal(now, want);
+	assert_ptr_equal(net_http_date_now(), now); /* the same buffer, no copy */
+}
+
 /* ---- a real server ------------------------------------------------------------- */
 
 #define KEYAUTH "tok.thumbprint"
@@ -1098,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_parse_status),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_reply_head),
+		cmocka_unit_test(test_http_words),
 		cmocka_unit_test_setup_teardown(test_server_keepalive, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_pipelined, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_errors, server_setup, server_teardown),

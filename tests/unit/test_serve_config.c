@@ -345,11 +345,16 @@ static void test_values(void **state)
 		   NULL);
 	load_fails("https-port 0\n", 1, "https-port: \"0\" is not a port number (1-65535)", NULL);
 	load_fails("https-port -1\n", 1, "is not a port number", NULL);
-	load_fails("acme-challenge-port 0\n", 1, "is not a number from 1 to 65535", NULL);
+	load_fails("acme-challenge-port 0\n", 1, "is not a port number (1-65535)", NULL);
+	load_fails("acme-tls-port 65536\n", 1, "acme-tls-port: \"65536\" is not a port number",
+		   NULL);
 	load_fails("listen localhost\n", 1, "listen: \"localhost\" is not an IP address", NULL);
-	load_fails("admin 9090\n", 1, "admin: \"9090\" is not ADDRESS:PORT or off",
+	load_fails("admin 9090\n", 1, "admin: \"9090\" is not ADDRESS:PORT: it has no :PORT",
 		   "127.0.0.1:9090");
-	load_fails("admin ::1:9090\n", 1, "is not ADDRESS:PORT", NULL);
+	load_fails("admin 9090\n", 1, "is not ADDRESS:PORT", "| off");
+	load_fails("admin localhost:9090\n", 1, "\"localhost\" is not an IP address", NULL);
+	load_fails("admin ::1:9090\n", 1, "is not ADDRESS:PORT: an IPv6 address goes in brackets",
+		   NULL);
 	load_fails("admin 127.0.0.1:0\n", 1, "is not ADDRESS:PORT", NULL);
 	load_fails("workers 0\n", 1, "workers: \"0\" is not a number from 1 to 256", "auto");
 	load_fails("workers 257\n", 1, "from 1 to 256", NULL);
@@ -702,15 +707,39 @@ static void test_check(void **state)
 	serve_config_free(&c);
 }
 
+static void load_value(struct serve_config *c, const char *directive, const char *value)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s \"%s\"\n", directive, value);
+	load_ok(c, text);
+}
+
+/* `DIRECTIVE "VALUE"` fails with `DIRECTIVE: "VALUE" is not WHAT...`. */
+static void value_fails(const char *directive, const char *value, const char *what,
+			const char *hint)
+{
+	char text[128], msg[192];
+
+	snprintf(text, sizeof(text), "%s \"%s\"\n", directive, value);
+	snprintf(msg, sizeof(msg), "%s: \"%s\" is not %s", directive, value, what);
+	load_fails(text, 1, msg, hint);
+}
+
+/* Durations and sizes are read by core/parse.h (test_parse.c has every
+ * form); here, that the directives use it, with their ranges. */
 static void test_durations_sizes(void **state)
 {
 	static const struct {
 		const char *s;
 		int ms;
-	} d[] = {{"1.5s", 1500}, {"250ms", 250}, {"2m", 120000}, {"90", 90000}, {"0", 0},
-		 {"1h", 3600000}, {"0.25", 250}, {"10s", 10000}, {"596h", 2145600000}};
-	static const char *const bad_d[] = {"", "s", "-1s", "1.s", ".5s", "1 s", "1sec", "1d",
-					    "597h", "99999999999", "1e3", "+1", NULL};
+	} d[] = {{"1.5s", 1500}, {"250ms", 250}, {"2m", 120000}, {"90", 90000}, {"1h", 3600000},
+		 {"0.25", 250}, {"10s", 10000}, {"1h30m", 5400000}, {"1d", 86400000},
+		 {"24h", 86400000}, {"1ms", 1}};
+	/* the parser's refusals, and values out of the directives' 1ms-24h */
+	static const char *const bad_d[] = {"", "s", "-1s", "1.s", ".5s", "1 s", "1sec", "1h30",
+					    "0", "0s", "2d", "596h", "597h", "99999999999",
+					    "1e3", "+1", NULL};
 	static const struct {
 		const char *s;
 		int64_t n;
@@ -718,26 +747,26 @@ static void test_durations_sizes(void **state)
 		 {"0", 0}};
 	static const char *const bad_z[] = {"", "k", "-1", "1.5m", "16kb", "1t", "99999999999999999999",
 					    "9223372036854775807k", NULL};
-	int ms;
-	int64_t n;
+	struct serve_config c;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-		if (serve_parse_duration_ms(d[i].s, &ms) != 0)
-			fail_msg("duration %s refused", d[i].s);
-		assert_int_equal(ms, d[i].ms);
+		load_value(&c, "idle-timeout", d[i].s);
+		assert_int_equal(c.idle_timeout_ms, d[i].ms);
+		serve_config_free(&c);
 	}
 	for (size_t i = 0; bad_d[i] != NULL; i++)
-		if (serve_parse_duration_ms(bad_d[i], &ms) == 0)
-			fail_msg("duration \"%s\" accepted", bad_d[i]);
+		value_fails("idle-timeout", bad_d[i], "a duration", "75s");
+	value_fails("send-timeout", "25h", "a duration from 1ms to 24h", NULL);
+	value_fails("send-timeout", "5x", "a duration: \"x\" is not a unit (ms, s, m, h or d)",
+		    NULL);
 	for (size_t i = 0; i < sizeof(z) / sizeof(z[0]); i++) {
-		if (serve_parse_size(z[i].s, &n) != 0)
-			fail_msg("size %s refused", z[i].s);
-		assert_int_equal(n, z[i].n);
+		load_value(&c, "max-body-size", z[i].s);
+		assert_int_equal(c.max_body_size, z[i].n);
+		serve_config_free(&c);
 	}
 	for (size_t i = 0; bad_z[i] != NULL; i++)
-		if (serve_parse_size(bad_z[i], &n) == 0)
-			fail_msg("size \"%s\" accepted", bad_z[i]);
+		value_fails("max-body-size", bad_z[i], "a size", NULL);
 }
 
 static void test_site_for(void **state)
