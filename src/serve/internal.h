@@ -31,6 +31,7 @@
 
 #include "core/buf.h"
 #include "net/h1.h"
+#include "net/stream.h"
 #include "serve/config.h"
 #include "serve/serve.h"
 
@@ -97,15 +98,12 @@ enum serve_up_error { UP_ERR_CONNECT, UP_ERR_TIMEOUT, UP_ERR_INVALID, UP_ERR_CLO
 struct serve_metrics {
 	atomic_ullong conns_total[2]; /* [0] https, [1] http */
 	atomic_llong conns_open[2];
-	atomic_ullong handshakes;
-	atomic_ullong handshakes_resumed;
-	atomic_ullong handshake_failures;
+	struct net_stream_stats net; /* handshakes, plaintext bytes (client side) */
 	atomic_ullong requests[6];   /* by class: [1]..[5] = 1xx..5xx, [0] other */
 	atomic_ullong status[600];   /* by exact status */
 	atomic_ullong upstream_errors[UP_ERR_N];
 	atomic_ullong upstream_conns;  /* connections opened to upstreams */
 	atomic_ullong upstream_reused; /* requests sent on a pooled connection */
-	atomic_ullong bytes_in, bytes_out; /* client side, plaintext */
 	atomic_ullong websockets;
 	atomic_ullong rejected;      /* connections refused at max-connections */
 	atomic_ullong reloads, reload_failures;
@@ -145,8 +143,7 @@ struct serve_worker {
 	atomic_bool done;      /* its loop has returned */
 	bool loop_ready;
 	uint64_t accept_err_logged; /* loop time of the last accept error logged */
-	char rbuf[64 * 1024];  /* every read lands here first */
-	char pbuf[16 * 1024];  /* plaintext for a connection without a buffer */
+	struct net_loop_buf buf; /* every read lands here first */
 };
 
 /* A listening socket on addr ("" = all) and port, not shareable with
