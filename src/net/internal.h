@@ -10,23 +10,28 @@
 #include <uv.h>
 
 #include "net/net.h"
+#include "net/stream.h"
 
 #define NET_MAX_LISTENERS 8
+
+struct net_tls_ctx;
+struct net_app_ops;
 
 struct net_listener {
 	uv_tcp_t tcp;
 	struct net_server *s;
-	net_http_handler handler;
+	struct net_tls_ctx *tls;      /* NULL: plain */
+	const struct net_app_ops *app;
+	void *app_arg;
+	net_http_handler handler;     /* a net_server_listen_http listener */
 	void *arg;
 };
 
 struct net_acme_tls; /* tls_alpn.c */
 
-struct net_acme_tls; /* tls_alpn.c */
-
 enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
 
-struct net_conn; /* conn.c */
+struct net_sconn; /* server.c: one connection */
 
 struct net_server {
 	uv_loop_t loop;
@@ -38,8 +43,9 @@ struct net_server {
 	bool thread_started;
 	struct net_listener *listeners[NET_MAX_LISTENERS];
 	size_t nlisteners;
-	struct net_conn *conns; /* open and closing connections */
+	struct net_sconn *conns; /* open and closing connections */
 	size_t nconns;
+	struct net_loop_buf buf;
 	uint16_t port;
 	struct net_acme_tls *acme_tls; /* NULL without a tls-alpn-01 listener */
 	char listen_option[32]; /* named in hints; "" for the defaults */
@@ -59,12 +65,10 @@ void net_acme_tls_close_all(struct net_server *s);
 /* Free what net_server_listen_acme_tls made (after the loop has closed). */
 void net_acme_tls_free(struct net_server *s);
 
-/* ---- connections (conn.c) --------------------------------------------- */
+/* ---- the small servers' handlers (handler.c) ------------------------- */
 
-/* The connection callback of every listener: accept, or accept and close
- * when the server already has NET_HTTP_MAX_CONNS connections. */
-void net_conn_accept(uv_stream_t *listener, int status);
-/* Close every connection of s (they are freed as their handles close). */
-void net_conn_close_all(struct net_server *s);
+/* The application a net_server_listen_http listener runs: the handler
+ * answers each request whole; requests with a body get 413. */
+extern const struct net_app_ops net_handler_app;
 
 #endif

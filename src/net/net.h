@@ -85,6 +85,16 @@ struct net_server *net_server_new(struct moat_err *err);
  * below 1024 need root or CAP_NET_BIND_SERVICE). */
 int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
 			   net_http_handler h, void *arg, struct moat_err *err);
+/* Listen on addr/port (as net_server_listen_http) for an application on
+ * the engine (net/http_app.h): HTTP/1.1 with request bodies streamed to
+ * it, TLS inside when tls is not NULL (borrowed: it outlives the server);
+ * app->request gets arg.  The same head limit, idle timeout and connection
+ * limit as net_server_listen_http. */
+struct net_tls_ctx;
+struct net_app_ops;
+int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
+			  struct net_tls_ctx *tls, const struct net_app_ops *app, void *arg,
+			  struct moat_err *err);
 /* The option that chooses the port, named in the hints of listen errors
  * ("--listen"); by default "--http-port" / "--tls-port". */
 void net_server_set_listen_option(struct net_server *s, const char *opt);

@@ -1,4 +1,6 @@
-/* server.c: a net_server: its loop, its thread and its listeners. */
+/* server.c: a net_server: its loop, its thread, its listeners and their
+ * connections, each an HTTP/1.1 server (h1_server.h) for the listener's
+ * application. */
 #include "net/internal.h"
 
 #include <arpa/inet.h>
@@ -8,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "net/h1_server.h"
+
+/* One connection of the server. */
+struct net_sconn {
+	struct net_server *s;
+	struct net_h1s *h;
+	struct net_sconn *prev, *next;
+};
+
+static void on_accept(uv_stream_t *ls, int status);
 
 /* ---- listening --------------------------------------------------------------- */
 
@@ -121,8 +134,8 @@ int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
 	if (r != 0) {
 		listen_error(err, r, addr, port,
 			     s->listen_option[0] != '\0'   ? s->listen_option
-			     : cb == net_conn_accept ? "--http-port"
-						     : "--tls-port");
+			     : cb == on_accept ? "--http-port"
+						: "--tls-port");
 		return -1;
 	}
 	s->listeners[s->nlisteners++] = l;
@@ -131,6 +144,98 @@ int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
 					? ((struct sockaddr_in6 *)&bound)->sin6_port
 					: ((struct sockaddr_in *)&bound)->sin_port);
 	*out = l;
+	return 0;
+}
+
+/* ---- connections --------------------------------------------------------------- */
+
+static void on_rejected(void *arg, const char *in, size_t len, int status)
+{
+	(void)arg;
+	(void)in;
+	(void)len;
+	(void)status;
+}
+
+static void on_send_timeout(void *arg)
+{
+	(void)arg;
+}
+
+static void on_closed(void *arg)
+{
+	struct net_sconn *c = arg;
+	struct net_server *s = c->s;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (s->conns == c)
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->nconns--;
+	free(c);
+}
+
+static const struct net_h1s_ops sconn_ops = {
+	.rejected = on_rejected,
+	.send_timeout = on_send_timeout,
+	.closed = on_closed,
+};
+
+/* A new connection: served, or (beyond NET_HTTP_MAX_CONNS, or stopping)
+ * accepted and closed at once. */
+static void on_accept(uv_stream_t *ls, int status)
+{
+	struct net_listener *l = ls->data;
+	struct net_server *s = l->s;
+	const struct net_h1s_limits lim = {
+		.max_head = NET_HTTP_MAX_HEAD,
+		.header_timeout_ms = NET_IDLE_TIMEOUT_MS,
+		.idle_timeout_ms = NET_IDLE_TIMEOUT_MS,
+		.send_timeout_ms = NET_IDLE_TIMEOUT_MS,
+	};
+	struct net_sconn *c;
+
+	if (status != 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->s = s;
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	c->h = net_h1s_accept(ls, l->tls, &s->buf, NULL, &lim, &sconn_ops, c, l->app, l->app_arg,
+			      s->nconns > NET_HTTP_MAX_CONNS || atomic_load(&s->stop_requested));
+	if (c->h == NULL)
+		on_closed(c);
+}
+
+static void close_conns(struct net_server *s)
+{
+	struct net_sconn *c, *next;
+
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		net_h1s_close(c->h);
+	}
+}
+
+int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
+			  struct net_tls_ctx *tls, const struct net_app_ops *app, void *arg,
+			  struct moat_err *err)
+{
+	struct net_listener *l;
+
+	if (app == NULL) {
+		moat_err_set(err, "cannot listen: no application");
+		return -1;
+	}
+	if (net_server_listen(s, addr, port, on_accept, &l, err) != 0)
+		return -1;
+	l->tls = tls;
+	l->app = app;
+	l->app_arg = arg;
 	return 0;
 }
 
@@ -143,8 +248,10 @@ int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port
 		moat_err_set(err, "cannot listen: no handler");
 		return -1;
 	}
-	if (net_server_listen(s, addr, port, net_conn_accept, &l, err) != 0)
+	if (net_server_listen(s, addr, port, on_accept, &l, err) != 0)
 		return -1;
+	l->app = &net_handler_app;
+	l->app_arg = l;
 	l->handler = h;
 	l->arg = arg;
 	return 0;
@@ -163,7 +270,7 @@ static void close_all(struct net_server *s)
 	for (size_t i = 0; i < s->nlisteners; i++)
 		if (!uv_is_closing((uv_handle_t *)&s->listeners[i]->tcp))
 			uv_close((uv_handle_t *)&s->listeners[i]->tcp, NULL);
-	net_conn_close_all(s);
+	close_conns(s);
 	net_acme_tls_close_all(s);
 	if (!uv_is_closing((uv_handle_t *)&s->stop_async))
 		uv_close((uv_handle_t *)&s->stop_async, NULL);

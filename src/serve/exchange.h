@@ -9,6 +9,7 @@
 #include "serve/internal.h"
 
 struct exchange {
+	struct net_hx *hx;  /* the client's side (net/http_app.h) */
 	struct pconn *c;
 	struct serve_worker *w;
 	struct serve_gen *g;
@@ -19,14 +20,11 @@ struct exchange {
 	bool tls;
 	/* the request */
 	struct moat_buf head; /* as sent upstream; kept for a retry */
-	enum net_h1_framing req_framing;
-	uint64_t req_left;
 	uint64_t req_bytes;
-	struct net_h1_chunked req_ck;
-	bool req_done;
+	bool req_chunked;      /* its body goes upstream in chunks */
+	bool req_done;         /* all of it has gone upstream */
 	bool req_body_started; /* body bytes have gone upstream: no retry */
 	bool req_keep;
-	bool expect_continue;
 	bool upgrade;
 	bool head_req;
 	bool head_sent;        /* the head was handed to the upstream: it may
@@ -41,8 +39,6 @@ struct exchange {
 	uint64_t resp_left;
 	struct net_h1_chunked resp_ck;
 	bool resp_keep;   /* the upstream connection can be reused after it */
-	bool client_keep; /* the client connection stays open after it */
-	bool dechunk;     /* a chunked response to an HTTP/1.0 client */
 	bool tunnel;
 	bool paused_up;
 	bool finished;
@@ -69,8 +65,10 @@ bool serve_x_span_is(const char *p, size_t len, const char *s);
 void serve_x_log(struct exchange *x, const char *peer);
 /* A short HTML page with status (502, 504, 421...), ending the exchange. */
 void serve_x_page(struct exchange *x, int status, const char *text);
-/* HSTS and the site's own response headers. */
-void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, bool tls);
+/* HSTS (on HTTPS) and the site's own response headers, at most max of
+ * them into f (pointing into gs); returns how many. */
+size_t serve_x_site_fields(struct net_hfield *f, size_t max, const struct serve_gen_site *gs,
+			   bool tls);
 
 /* proxy.c: connect to the site's next upstream address and send the head. */
 void serve_x_connect(struct exchange *x);

@@ -31,6 +31,8 @@
 
 #include "core/buf.h"
 #include "net/h1.h"
+#include "net/h1_server.h"
+#include "net/stream.h"
 #include "serve/config.h"
 #include "serve/serve.h"
 
@@ -97,15 +99,12 @@ enum serve_up_error { UP_ERR_CONNECT, UP_ERR_TIMEOUT, UP_ERR_INVALID, UP_ERR_CLO
 struct serve_metrics {
 	atomic_ullong conns_total[2]; /* [0] https, [1] http */
 	atomic_llong conns_open[2];
-	atomic_ullong handshakes;
-	atomic_ullong handshakes_resumed;
-	atomic_ullong handshake_failures;
+	struct net_stream_stats net; /* handshakes, plaintext bytes (client side) */
 	atomic_ullong requests[6];   /* by class: [1]..[5] = 1xx..5xx, [0] other */
 	atomic_ullong status[600];   /* by exact status */
 	atomic_ullong upstream_errors[UP_ERR_N];
 	atomic_ullong upstream_conns;  /* connections opened to upstreams */
 	atomic_ullong upstream_reused; /* requests sent on a pooled connection */
-	atomic_ullong bytes_in, bytes_out; /* client side, plaintext */
 	atomic_ullong websockets;
 	atomic_ullong rejected;      /* connections refused at max-connections */
 	atomic_ullong reloads, reload_failures;
@@ -145,8 +144,7 @@ struct serve_worker {
 	atomic_bool done;      /* its loop has returned */
 	bool loop_ready;
 	uint64_t accept_err_logged; /* loop time of the last accept error logged */
-	char rbuf[64 * 1024];  /* every read lands here first */
-	char pbuf[16 * 1024];  /* plaintext for a connection without a buffer */
+	struct net_loop_buf buf; /* every read lands here first */
 };
 
 /* A listening socket on addr ("" = all) and port, not shareable with
@@ -228,36 +226,27 @@ struct serve_gen *serve_current_gen(struct serve *s);
  * none. */
 bool serve_acme_token(struct serve *s, const char *token, char *out, size_t n);
 
-/* ---- client connections (conn.c) ------------------------------------------- */
+/* ---- client connections (conn.c) -------------------------------------------
+ *
+ * Each accepted connection speaks HTTP/1.1 through the net engine
+ * (net/h1_server.h); conn.c keeps the worker's list of them and hears of
+ * their ends, the exchanges are the proxy's (proxy.c, request.c). */
+
+/* What the proxy knows of the connection a request came on. */
+struct pconn {
+	struct net_h1s *h;
+	struct serve_worker *w;
+	struct serve_gen *gen; /* the generation it was accepted under */
+	struct pconn *prev, *next;
+	bool tls;
+	bool listed; /* in w->conns (not a connection refused at once) */
+};
 
 void serve_conn_accept(uv_stream_t *listener, int status);
 /* Start draining: idle connections close now, busy ones after their
  * response. */
 void serve_conn_drain_all(struct serve_worker *w);
 void serve_conn_close_all(struct serve_worker *w);
-
-/* What the exchange code (proxy.c) uses of a client connection. */
-void serve_conn_queue(struct pconn *c, const void *data, size_t len);
-void serve_conn_flush(struct pconn *c);
-/* The exchange is over (freed here); keep_alive: the next request may
- * follow on the connection. */
-void serve_conn_exchange_done(struct pconn *c, bool keep_alive);
-/* Before serve_conn_exchange_done(c, true) for a request whose body was
- * not read: the body (framing, and for NET_H1_LENGTH its length) is read
- * and dropped before the next request is parsed; over SERVE_DISCARD_MAX
- * bytes, the connection is closed instead. */
-void serve_conn_discard(struct pconn *c, enum net_h1_framing framing, uint64_t left);
-#define SERVE_DISCARD_MAX (64 * 1024)
-void serve_conn_abort(struct pconn *c);
-/* Plaintext waiting to be forwarded has drained below the mark: read the
- * client again. */
-void serve_conn_resume(struct pconn *c);
-size_t serve_conn_write_queue(const struct pconn *c);
-struct serve_worker *serve_conn_worker(const struct pconn *c);
-void serve_conn_set_exchange(struct pconn *c, struct exchange *x);
-/* Tunnels (WebSocket) idle out after an hour, not the keep-alive time:
- * traffic from the upstream side restarts the clock too. */
-void serve_conn_tunnel_activity(struct pconn *c);
 
 /* ---- upstream connections (upstream.c) ------------------------------------- */
 
@@ -290,38 +279,24 @@ void serve_up_release(struct up *u, bool reusable);
 void serve_up_shutdown_write(struct up *u);
 void serve_up_close_all(struct serve_worker *w);
 
-#define SERVE_HIGH_WATER (256 * 1024) /* bytes queued before reading pauses */
+#define SERVE_HIGH_WATER NET_H1S_HIGH_WATER /* bytes queued before reading pauses */
 
-/* ---- the request/response exchange (proxy.c) ------------------------------- */
+/* ---- the request/response exchange (proxy.c, request.c) ---------------------- */
 
 struct exchange;
 
-/* A complete request head is at the front of buf (m parsed it).  Takes over
- * the connection (serve_conn_set_exchange) until serve_conn_exchange_done
- * or abort -- which may have happened already when this returns (an answer
- * given at once). */
-void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
-				      const char *peer, const char *sni, const char *buf,
-				      const struct net_h1_msg *m);
-/* Body bytes (or tunnel bytes) from the client; returns how many were
- * taken (fewer when the upstream is not ready or is full). */
-size_t serve_exchange_client_data(struct exchange *x, const char *p, size_t n);
-void serve_exchange_client_eof(struct exchange *x);
-/* The client connection is going away. */
-void serve_exchange_free(struct exchange *x);
-bool serve_exchange_body_done(const struct exchange *x);
-/* Ready for request body bytes that have not all come: the upstream is
- * connected and the body is not done.  False while moat connects (or
- * reconnects) to the upstream, which upstream.c times, not the client. */
-bool serve_exchange_awaits_body(const struct exchange *x);
-bool serve_exchange_is_tunnel(const struct exchange *x);
-/* The client's write queue drained: the upstream may be read again. */
-void serve_exchange_client_drained(struct exchange *x);
+/* The application's side of every exchange (net/http_app.h): request.c
+ * starts one, proxy.c has the rest. */
+extern const struct net_app_ops serve_app_ops;
+/* request.c: a new request on c (net_app_ops.request). */
+void serve_exchange_start(void *c, struct net_hx *hx, const struct net_request *req);
+/* request.c: the access log line and counters of a head that could not be
+ * parsed (in: what was read of it). */
+void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status);
 /* Answer without an upstream (errors, redirects): a complete response,
- * logged with x's request (x may be NULL: a request that could not be
- * parsed).  Ends the exchange (serve_conn_exchange_done). */
-void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ctype,
-		 const char *body, size_t len, const char *location, bool keep_alive);
+ * logged with x's request.  Ends the exchange. */
+void serve_reply(struct exchange *x, int status, const char *ctype, const char *body, size_t len,
+		 const char *location, bool keep_alive);
 
 /* ---- the admin listener (metrics.c) ----------------------------------------- */
 
@@ -354,11 +329,6 @@ struct serve_log *serve_log_open(const struct serve_config *c, const struct serv
 				 struct moat_err *err);
 void serve_log_close(struct serve_log *l);
 void serve_log_access(struct serve_log *l, const struct serve_access *a);
-/* request.c: the access log line of a request head that could not be
- * parsed (in: what was read of it; its first line is split like a request
- * line, as far as it goes). */
-void serve_log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
-			size_t len, int status);
 void serve_log_error(struct serve_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

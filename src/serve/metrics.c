@@ -44,13 +44,13 @@ static char *render(struct serve *s, size_t *len)
 	       "Connections closed at once (max-connections reached, or stopping).");
 	moat_buf_printf(&b, "moat_connections_rejected_total %llu\n", ld(&m->rejected));
 	metric(&b, "moat_tls_handshakes_total", "counter", "Completed TLS handshakes.");
-	moat_buf_printf(&b, "moat_tls_handshakes_total %llu\n", ld(&m->handshakes));
+	moat_buf_printf(&b, "moat_tls_handshakes_total %llu\n", ld(&m->net.handshakes));
 	metric(&b, "moat_tls_handshakes_resumed_total", "counter",
 	       "TLS handshakes that resumed a session (ticket).");
-	moat_buf_printf(&b, "moat_tls_handshakes_resumed_total %llu\n", ld(&m->handshakes_resumed));
+	moat_buf_printf(&b, "moat_tls_handshakes_resumed_total %llu\n", ld(&m->net.handshakes_resumed));
 	metric(&b, "moat_tls_handshake_failures_total", "counter", "Failed TLS handshakes.");
 	moat_buf_printf(&b, "moat_tls_handshake_failures_total %llu\n",
-			ld(&m->handshake_failures));
+			ld(&m->net.handshake_failures));
 	metric(&b, "moat_http_requests_total", "counter", "Responses sent, by status code.");
 	for (int code = 100; code < 600; code++) {
 		unsigned long long n = ld(&m->status[code]);
@@ -70,9 +70,9 @@ static char *render(struct serve *s, size_t *len)
 	metric(&b, "moat_websockets_total", "counter", "WebSocket tunnels opened.");
 	moat_buf_printf(&b, "moat_websockets_total %llu\n", ld(&m->websockets));
 	metric(&b, "moat_received_bytes_total", "counter", "Plaintext bytes from clients.");
-	moat_buf_printf(&b, "moat_received_bytes_total %llu\n", ld(&m->bytes_in));
+	moat_buf_printf(&b, "moat_received_bytes_total %llu\n", ld(&m->net.bytes_in));
 	metric(&b, "moat_sent_bytes_total", "counter", "Plaintext bytes to clients.");
-	moat_buf_printf(&b, "moat_sent_bytes_total %llu\n", ld(&m->bytes_out));
+	moat_buf_printf(&b, "moat_sent_bytes_total %llu\n", ld(&m->net.bytes_out));
 	metric(&b, "moat_reloads_total", "counter", "Configuration reloads asked for (SIGHUP).");
 	moat_buf_printf(&b, "moat_reloads_total %llu\n", ld(&m->reloads));
 	metric(&b, "moat_reload_failures_total", "counter",

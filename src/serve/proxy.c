@@ -79,19 +79,17 @@ static void x_up_connected(void *arg, struct up *u)
 		return;
 	}
 	x->up_ready = true;
-	if (x->req_framing == NET_H1_NO_BODY ||
-	    (x->req_framing == NET_H1_LENGTH && x->req_left == 0))
-		x->req_done = true;
+	x->req_done = net_hx_body_complete(x->hx) && !x->req_body_started;
 	serve_up_timeout(u, x->g->cfg.upstream_timeout_ms, x->req_done);
-	/* Body bytes that came with the head wait in the client's buffer. */
-	serve_conn_resume(x->c);
+	/* The body (what came with the head waits in the client's buffer). */
+	net_hx_resume(x->hx);
 }
 
 static void x_up_drained(void *arg)
 {
 	struct exchange *x = arg;
 
-	serve_conn_resume(x->c);
+	net_hx_resume(x->hx);
 }
 
 static void x_log_up_error(struct exchange *x, enum serve_up_error e, const char *why)
@@ -142,7 +140,7 @@ static void x_retry_or_fail(struct exchange *x, enum serve_up_error e, const cha
 	}
 	x_log_up_error(x, e, why);
 	if (x->resp_head_done) {
-		serve_conn_abort(x->c);
+		net_hx_abort(x->hx);
 		return;
 	}
 	if (e == UP_ERR_TIMEOUT)
@@ -157,7 +155,7 @@ static void x_up_failed(void *arg, enum serve_up_error e, const char *why)
 	struct exchange *x = arg;
 
 	if (x->tunnel) {
-		serve_conn_abort(x->c);
+		net_hx_abort(x->hx);
 		return;
 	}
 	x_retry_or_fail(x, e, why);
@@ -168,9 +166,8 @@ static void x_up_eof(void *arg)
 	struct exchange *x = arg;
 
 	if (x->tunnel) {
-		serve_conn_flush(x->c);
 		x->finished = true;
-		serve_conn_exchange_done(x->c, false);
+		net_hx_end(x->hx); /* (the tunnel's end closes the connection) */
 		return;
 	}
 	if (x->resp_head_done && x->resp_framing == NET_H1_TO_CLOSE) {
@@ -181,8 +178,8 @@ static void x_up_eof(void *arg)
 		/* Cut short: closing tells the client the response is not
 		 * complete. */
 		x_log_up_error(x, UP_ERR_CLOSED, "the response was cut short");
-		serve_conn_flush(x->c);
-		serve_conn_abort(x->c);
+		net_hx_flush(x->hx);
+		net_hx_abort(x->hx);
 		return;
 	}
 	x_retry_or_fail(x, UP_ERR_CLOSED, "closed before answering");
@@ -190,62 +187,57 @@ static void x_up_eof(void *arg)
 
 /* ---- the response coming back ------------------------------------------------------ */
 
-/* The client's response head from the upstream's. */
-static void client_head(struct exchange *x, struct moat_buf *b)
+/* The client's response head from the upstream's: its fields but the
+ * hop-by-hop ones (the net engine frames the body and says what becomes of
+ * the connection), those the site sets itself and, with HSTS, the
+ * upstream's Strict-Transport-Security.  -1 when it cannot be sent. */
+static int client_head(struct exchange *x)
 {
 	const struct net_h1_msg *m = x->resp;
 	const struct serve_site *site = x->gs->site;
+	struct net_hfield f[NET_H1_MAX_FIELDS + 1 + SERVE_MAX_HEADERS];
+	enum net_body body = NET_BODY_NONE;
+	size_t n = 0;
 
-	{
-		/* The parser has checked that the status has three digits. */
-		char line[] = "HTTP/1.1 000 ";
-
-		line[9] = (char)('0' + m->status / 100 % 10);
-		line[10] = (char)('0' + m->status / 10 % 10);
-		line[11] = (char)('0' + m->status % 10);
-		moat_buf_puts(b, line);
-	}
-	moat_buf_append(b, x->rin + m->reason, m->reason_len);
-	moat_buf_puts(b, "\r\n");
 	for (size_t i = 0; i < m->nfields; i++) {
-		const struct net_h1_field *f = &m->fields[i];
-		const char *name = x->rin + f->name;
+		const struct net_h1_field *hf = &m->fields[i];
+		const char *name = x->rin + hf->name;
 		bool mine = false;
 
-		if (f->hop)
+		if (hf->hop)
 			continue;
 		/* Headers the site sets replace the upstream's. */
 		for (size_t k = 0; k < site->nheaders && !mine; k++)
-			mine = serve_x_span_is(name, f->name_len, site->headers[k].name);
+			mine = serve_x_span_is(name, hf->name_len, site->headers[k].name);
 		if (mine || (x->tls && x->gs->hsts[0] != '\0' &&
-			     serve_x_span_is(name, f->name_len, "strict-transport-security")))
+			     serve_x_span_is(name, hf->name_len, "strict-transport-security")))
 			continue;
-		moat_buf_append(b, name, f->name_len);
-		moat_buf_puts(b, ": ");
-		moat_buf_append(b, x->rin + f->value, f->value_len);
-		moat_buf_puts(b, "\r\n");
+		/* (the engine writes the length of a body that follows; a
+		 * HEAD's or 304's Content-Length goes as it is) */
+		if (m->framing == NET_H1_LENGTH && serve_x_span_is(name, hf->name_len, "content-length"))
+			continue;
+		f[n++] = (struct net_hfield){name, hf->name_len, x->rin + hf->value, hf->value_len};
 	}
 	if (m->status == 101) {
 		const struct net_h1_field *u = &m->fields[m->upgrade_field];
 
-		moat_buf_puts(b, "Connection: upgrade\r\nUpgrade: ");
-		moat_buf_append(b, x->rin + u->value, u->value_len);
-		moat_buf_puts(b, "\r\n");
+		f[n++] = (struct net_hfield){"Upgrade", 7, x->rin + u->value, u->value_len};
 	} else if (m->status >= 200) {
-		if (x->resp_framing == NET_H1_CHUNKED && !x->dechunk)
-			moat_buf_puts(b, "Transfer-Encoding: chunked\r\n");
-		serve_x_site_headers(b, x->gs, x->tls);
-		if (!x->client_keep)
-			moat_buf_puts(b, "Connection: close\r\n");
-		else if (x->version_minor == 0)
-			moat_buf_puts(b, "Connection: keep-alive\r\n");
+		n += serve_x_site_fields(f + n, sizeof(f) / sizeof(f[0]) - n, x->gs, x->tls);
+		body = m->framing == NET_H1_NO_BODY   ? NET_BODY_NONE
+		       : m->framing == NET_H1_LENGTH ? NET_BODY_LENGTH
+						     : NET_BODY_STREAM;
 	}
-	moat_buf_puts(b, "\r\n");
+	/* A body that ends with the upstream's connection ends the client's
+	 * too, as it came (not made chunked). */
+	return net_hx_head(x->hx, m->status, m->reason_len > 0 ? x->rin + m->reason : NULL,
+			   m->reason_len, f, n, body, m->content_length,
+			   m->framing == NET_H1_TO_CLOSE ? NET_HX_CLOSE : 0);
 }
 
 static void x_send(struct exchange *x, const char *p, size_t n)
 {
-	serve_conn_queue(x->c, p, n);
+	net_hx_body(x->hx, p, n);
 	x->bytes += n;
 }
 
@@ -253,15 +245,17 @@ static void x_send(struct exchange *x, const char *p, size_t n)
  * is not keeping up. */
 static void x_flush(struct exchange *x)
 {
-	serve_conn_flush(x->c);
-	if (x->up != NULL && !x->paused_up && serve_conn_write_queue(x->c) > SERVE_HIGH_WATER) {
+	net_hx_flush(x->hx);
+	if (x->up != NULL && !x->paused_up && net_hx_queued(x->hx) > SERVE_HIGH_WATER) {
 		serve_up_pause(x->up, true);
 		x->paused_up = true;
 	}
 }
 
-void serve_exchange_client_drained(struct exchange *x)
+static void x_client_drained(void *arg)
 {
+	struct exchange *x = arg;
+
 	if (x->up != NULL && x->paused_up) {
 		x->paused_up = false;
 		serve_up_pause(x->up, false);
@@ -270,23 +264,21 @@ void serve_exchange_client_drained(struct exchange *x)
 
 static void x_finish(struct exchange *x)
 {
-	bool keep = x->client_keep && x->req_keep && x->req_done && !x->w->draining;
-
 	x->finished = true;
-	/* serve_conn_exchange_done sends what is queued (with the
-	 * close_notify, in one write, when the connection ends). */
+	/* net_hx_end sends what is queued (with the close_notify, in one
+	 * write, when the connection ends). */
 	serve_x_log(x, x->peer);
 	if (x->up != NULL) {
 		serve_up_release(x->up, x->resp_keep && x->req_done &&
 					     x->resp_framing != NET_H1_TO_CLOSE);
 		x->up = NULL;
 	}
-	serve_conn_exchange_done(x->c, keep);
+	net_hx_end(x->hx);
 }
 
-/* A chunked body for an HTTP/1.0 client, which does not know chunked:
- * only the data goes on, and the end of the connection ends it (trailer
- * fields are dropped).  Returns what x_body returns. */
+/* A chunked body: only the data goes on (the net engine frames it again
+ * for the client: chunked, or until close for HTTP/1.0; trailer fields are
+ * dropped).  Returns what x_body returns. */
 static size_t x_dechunk(struct exchange *x, const char *p, size_t n, bool *done)
 {
 	size_t off = 0;
@@ -327,17 +319,8 @@ static size_t x_body(struct exchange *x, const char *p, size_t n, bool *done)
 		x->resp_left -= used;
 		*done = x->resp_left == 0;
 		break;
-	case NET_H1_CHUNKED: {
-		enum net_h1_chunk_result r;
-
-		if (x->dechunk)
-			return x_dechunk(x, p, n, done);
-		r = net_h1_chunked_scan(&x->resp_ck, p, n, &used);
-		if (r == NET_H1_CHUNK_ERROR)
-			return SIZE_MAX;
-		*done = r == NET_H1_CHUNK_DONE;
-		break;
-	}
+	case NET_H1_CHUNKED:
+		return x_dechunk(x, p, n, done);
 	case NET_H1_TO_CLOSE:
 		break;
 	}
@@ -351,7 +334,6 @@ static size_t x_body(struct exchange *x, const char *p, size_t n, bool *done)
 static bool x_head(struct exchange *x)
 {
 	struct net_h1_msg *m = x->resp;
-	struct moat_buf b = MOAT_BUF_INIT;
 
 	x->status = m->status;
 	if (m->status == 101 && !x->upgrade) {
@@ -368,25 +350,19 @@ static bool x_head(struct exchange *x)
 		 * answer -- another client's: not reused. */
 		x->resp_keep = m->keep_alive && m->framing != NET_H1_TO_CLOSE &&
 			       !(m->framing == NET_H1_NO_BODY && m->body_declared);
-		/* An early answer (the rest of the body unread) and a body that
-		 * ends with the connection both end the client's too. */
-		x->client_keep = x->req_keep && x->req_done && m->framing != NET_H1_TO_CLOSE;
-		/* HTTP/1.0 knows no chunked: the data alone, ended by closing. */
-		x->dechunk = m->framing == NET_H1_CHUNKED && x->version_minor == 0;
-		if (x->dechunk)
-			x->client_keep = false;
+		/* (an early answer, the rest of the request body not sent:
+		 * the engine closes the client's connection after it) */
 		if (!x->req_done)
 			x->resp_keep = false;
 	}
-	client_head(x, &b);
-	x_send(x, (const char *)b.data, b.len);
-	x->bytes -= b.len; /* the log counts body bytes */
-	moat_buf_free(&b);
+	if (client_head(x) != 0) {
+		net_hx_abort(x->hx);
+		return false;
+	}
 	if (m->status == 101) {
 		x->tunnel = true;
 		atomic_fetch_add_explicit(&x->w->srv->m.websockets, 1, memory_order_relaxed);
 		serve_up_timeout(x->up, 0, false);
-		serve_conn_tunnel_activity(x->c);
 		serve_x_log(x, x->peer); /* logged when it starts: tunnels last */
 	}
 	return true;
@@ -428,14 +404,14 @@ static bool x_bytes(struct exchange *x, const char *p, size_t n, bool last)
 	if (n == 0)
 		return true;
 	if (x->tunnel) {
-		serve_conn_queue(x->c, p, n);
+		net_hx_body(x->hx, p, n);
 		return true;
 	}
 	used = x_body(x, p, n, &done);
 	if (used == SIZE_MAX) {
 		x_log_up_error(x, UP_ERR_INVALID, "bad chunked body");
-		serve_conn_flush(x->c);
-		serve_conn_abort(x->c);
+		net_hx_flush(x->hx);
+		net_hx_abort(x->hx);
 		return false;
 	}
 	if (done) {
@@ -453,8 +429,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 
 	x->resp_any = true;
 	if (x->tunnel) {
-		serve_conn_queue(x->c, p, n);
-		serve_conn_tunnel_activity(x->c);
+		net_hx_body(x->hx, p, n);
 		x_flush(x);
 		return;
 	}
@@ -462,7 +437,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 		size_t take = rin_fill(x, p, n);
 
 		if (take == SIZE_MAX) {
-			serve_conn_abort(x->c);
+			net_hx_abort(x->hx);
 			return;
 		}
 		p += take;
@@ -473,7 +448,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 
 			if (x->resp == NULL) {
 				if ((x->resp = malloc(sizeof(*x->resp))) == NULL) {
-					serve_conn_abort(x->c);
+					net_hx_abort(x->hx);
 					return;
 				}
 				net_h1_msg_reset(x->resp);
@@ -500,7 +475,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 				/* After a 1xx: the real head follows. */
 				take = rin_fill(x, p, n);
 				if (take == SIZE_MAX) {
-					serve_conn_abort(x->c);
+					net_hx_abort(x->hx);
 					return;
 				}
 				p += take;
@@ -538,22 +513,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 	x_flush(x);
 }
 
-/* ---- the client side's events ------------------------------------------------------ */
-
-bool serve_exchange_body_done(const struct exchange *x)
-{
-	return x->req_done && !x->tunnel;
-}
-
-bool serve_exchange_awaits_body(const struct exchange *x)
-{
-	return x->up != NULL && x->up_ready && !x->req_done && !x->tunnel;
-}
-
-bool serve_exchange_is_tunnel(const struct exchange *x)
-{
-	return x->tunnel;
-}
+/* ---- the client side's events (net/http_app.h) ------------------------------------ */
 
 /* A request body that cannot go on: an error page while nothing of it has
  * gone upstream (and no answer has come), else the connection is cut (the
@@ -561,87 +521,87 @@ bool serve_exchange_is_tunnel(const struct exchange *x)
 static void refuse_body(struct exchange *x, int status, const char *text)
 {
 	if (x->resp_any || x->req_body_started) {
-		serve_conn_abort(x->c);
+		net_hx_abort(x->hx);
 		return;
 	}
 	x->req_keep = false;
-	x->req_done = true;
 	serve_up_release(x->up, false);
 	x->up = NULL;
 	serve_x_page(x, status, text);
 }
 
-size_t serve_exchange_client_data(struct exchange *x, const char *p, size_t n)
+static void x_client_invalid(void *arg)
 {
-	size_t used = n;
+	refuse_body(arg, 400, "The request body is not valid chunked encoding.");
+}
+
+/* Body bytes (or tunnel bytes) from the client: how many were taken
+ * (fewer when the upstream is not ready or is full). */
+static size_t x_client_body(void *arg, const char *p, size_t n)
+{
+	struct exchange *x = arg;
+	int r;
 
 	if (x->up == NULL || !x->up_ready)
 		return 0;
-	if (x->tunnel) {
-		if (serve_up_write_queue(x->up) > SERVE_HIGH_WATER)
-			return 0;
-		serve_conn_tunnel_activity(x->c);
-		return serve_up_write(x->up, p, n) == 0 ? n : 0;
-	}
-	if (x->req_done)
-		return 0; /* pipelined (or after an upgrade's body): waits for
-			   * this response, or the 101 */
 	if (serve_up_write_queue(x->up) > SERVE_HIGH_WATER)
 		return 0;
-	if (x->req_framing == NET_H1_LENGTH) {
-		if (used > x->req_left)
-			used = (size_t)x->req_left;
-		x->req_left -= used;
-		if (x->req_left == 0)
-			x->req_done = true;
-	} else if (x->req_framing == NET_H1_CHUNKED) {
-		enum net_h1_chunk_result r = net_h1_chunked_scan(&x->req_ck, p, n, &used);
-
-		if (r == NET_H1_CHUNK_ERROR) {
-			refuse_body(x, 400, "The request body is not valid chunked encoding.");
-			return 0;
-		}
-		if (r == NET_H1_CHUNK_DONE)
-			x->req_done = true;
-	}
-	x->req_bytes += used;
+	if (x->tunnel)
+		return serve_up_write(x->up, p, n) == 0 ? n : 0;
+	x->req_bytes += n;
 	if (x->g->cfg.max_body_size > 0 && x->req_bytes > (uint64_t)x->g->cfg.max_body_size) {
 		refuse_body(x, 413, "The request body is larger than this site accepts.");
 		return 0;
 	}
-	if (used > 0) {
+	if (x->req_chunked) {
+		char size[24];
+		int k = snprintf(size, sizeof(size), "%zx\r\n", n);
+
+		r = serve_up_write(x->up, size, (size_t)k);
+		r = r != 0 ? r : serve_up_write(x->up, p, n);
+		r = r != 0 ? r : serve_up_write(x->up, "\r\n", 2);
+	} else {
+		r = serve_up_write(x->up, p, n);
+	}
+	x->req_body_started = true;
+	if (r != 0) {
+		net_hx_abort(x->hx);
+		return 0;
+	}
+	return n;
+}
+
+static void x_client_body_end(void *arg)
+{
+	struct exchange *x = arg;
+
+	if (x->up == NULL)
+		return;
+	if (x->req_chunked) {
 		x->req_body_started = true;
-		if (serve_up_write(x->up, p, used) != 0) {
-			serve_conn_abort(x->c);
-			return 0;
+		if (serve_up_write(x->up, "0\r\n\r\n", 5) != 0) {
+			net_hx_abort(x->hx);
+			return;
 		}
 	}
-	if (x->req_done)
-		serve_up_timeout(x->up, x->g->cfg.upstream_timeout_ms, true);
-	return used;
+	x->req_done = true;
+	serve_up_timeout(x->up, x->g->cfg.upstream_timeout_ms, true);
 }
 
-void serve_exchange_client_eof(struct exchange *x)
+/* The client finished sending in a tunnel: the half-close is passed on,
+ * the upstream may still answer. */
+static void x_client_eof(void *arg)
 {
-	if (x->tunnel && x->up != NULL) {
-		/* The client is done sending: pass the half-close on, the
-		 * upstream may still answer. */
+	struct exchange *x = arg;
+
+	if (x->up != NULL)
 		serve_up_shutdown_write(x->up);
-		return;
-	}
-	if (x->req_done) {
-		/* The whole request is here and the client only stopped
-		 * sending (`printf ... | openssl s_client` does that): it gets
-		 * its answer, then the connection closes. */
-		x->req_keep = false;
-		x->client_keep = false;
-		return;
-	}
-	serve_conn_abort(x->c);
 }
 
-void serve_exchange_free(struct exchange *x)
+static void x_done(void *arg)
 {
+	struct exchange *x = arg;
+
 	if (x == NULL)
 		return;
 	if (x->up != NULL)
@@ -653,3 +613,13 @@ void serve_exchange_free(struct exchange *x)
 	free(x->resp);
 	free(x);
 }
+
+const struct net_app_ops serve_app_ops = {
+	.request = serve_exchange_start,
+	.body = x_client_body,
+	.body_end = x_client_body_end,
+	.drained = x_client_drained,
+	.body_invalid = x_client_invalid,
+	.client_eof = x_client_eof,
+	.done = x_done,
+};

@@ -114,8 +114,8 @@ void serve_x_log(struct exchange *x, const char *peer)
 	serve_log_access(x->g->log, &a);
 }
 
-void serve_log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
-			size_t len, int status)
+static void log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
+			 size_t len, int status)
 {
 	struct serve_access a = {0};
 	char method[33] = "", target[1024] = "";
@@ -149,81 +149,56 @@ void serve_log_rejected(struct serve_log *log, const char *peer, bool tls, const
 	serve_log_access(log, &a);
 }
 
+void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status)
+{
+	log_rejected(c->gen->log, net_h1s_peer(c->h), c->tls, in, len, status);
+	count_status(c->w->srv, status);
+}
+
 /* ---- answers made here ------------------------------------------------------------ */
 
-/* HSTS and the site's own headers, for every response on HTTPS. */
-void serve_x_site_headers(struct moat_buf *b, const struct serve_gen_site *gs, bool tls)
+#define F(n, v) ((struct net_hfield){(n), sizeof(n) - 1, (v), strlen(v)})
+
+size_t serve_x_site_fields(struct net_hfield *f, size_t max, const struct serve_gen_site *gs,
+			   bool tls)
 {
+	size_t n = 0;
+
 	if (gs == NULL)
-		return;
-	if (tls && gs->hsts[0] != '\0')
-		moat_buf_printf(b, "Strict-Transport-Security: %s\r\n", gs->hsts);
-	for (size_t i = 0; i < gs->site->nheaders; i++)
-		moat_buf_printf(b, "%s: %s\r\n", gs->site->headers[i].name,
-				gs->site->headers[i].value);
+		return 0;
+	if (tls && gs->hsts[0] != '\0' && n < max)
+		f[n++] = F("Strict-Transport-Security", gs->hsts);
+	for (size_t i = 0; i < gs->site->nheaders && n < max; i++) {
+		const struct serve_header *h = &gs->site->headers[i];
+
+		f[n++] = (struct net_hfield){h->name, strlen(h->name), h->value, strlen(h->value)};
+	}
+	return n;
 }
 
-/* The request's body has not been read (nor forwarded): an answer made
- * here must get it out of the way before the next request is parsed, or
- * the body would be taken for one (CL.0 smuggling). */
-static bool body_unread(const struct exchange *x)
+void serve_reply(struct exchange *x, int status, const char *ctype, const char *body, size_t len,
+		 const char *location, bool keep_alive)
 {
-	if (x->req_done)
-		return false;
-	switch (x->req_framing) {
-	case NET_H1_LENGTH:
-		return x->req_left > 0;
-	case NET_H1_CHUNKED:
-		return true;
-	default:
-		return false;
-	}
-}
+	struct net_hfield f[5 + SERVE_MAX_HEADERS];
+	size_t n = 0;
 
-void serve_reply(struct pconn *c, struct exchange *x, int status, const char *ctype,
-		 const char *body, size_t len, const char *location, bool keep_alive)
-{
-	struct moat_buf b = MOAT_BUF_INIT;
-	bool head_only = x != NULL && x->head_req;
-	bool discard = false;
-
-	if (x != NULL && keep_alive && body_unread(x)) {
-		/* Read and drop a small body that nothing has touched yet; a
-		 * large one, one partly forwarded, or one the client waits to
-		 * be asked for (100-continue: it may never come) ends the
-		 * connection instead. */
-		discard = !x->req_body_started && !x->expect_continue &&
-			  (x->req_framing == NET_H1_CHUNKED || x->req_left <= SERVE_DISCARD_MAX);
-		keep_alive = discard;
-	}
-	moat_buf_printf(&b, "HTTP/1.1 %d %s\r\nServer: moat\r\nDate: %s\r\n", status,
-			net_http_reason(status), net_http_date_now());
+	f[n++] = F("Server", "moat");
+	f[n++] = F("Date", net_http_date_now());
 	if (location != NULL)
-		moat_buf_printf(&b, "Location: %s\r\n", location);
-	moat_buf_printf(&b, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-			ctype != NULL ? ctype : "text/plain; charset=utf-8", len);
-	if (x != NULL)
-		serve_x_site_headers(&b, x->gs, x->tls);
-	if (!keep_alive)
-		moat_buf_puts(&b, "Connection: close\r\n");
-	else if (x != NULL && x->version_minor == 0)
-		moat_buf_puts(&b, "Connection: keep-alive\r\n");
-	moat_buf_puts(&b, "\r\n");
-	if (!head_only && len > 0)
-		moat_buf_append(&b, body, len);
-	serve_conn_queue(c, b.data, b.len);
-	moat_buf_free(&b);
-	if (discard)
-		serve_conn_discard(c, x->req_framing, x->req_left);
-	if (x != NULL) {
-		x->status = status;
-		x->bytes = head_only ? 0 : len;
-		x->finished = true;
-		serve_x_log(x, x->peer);
-	} else {
-		count_status(serve_conn_worker(c)->srv, status);
+		f[n++] = F("Location", location);
+	f[n++] = F("Content-Type", ctype != NULL ? ctype : "text/plain; charset=utf-8");
+	n += serve_x_site_fields(f + n, sizeof(f) / sizeof(f[0]) - n, x->gs, x->tls);
+	x->status = status;
+	x->bytes = x->head_req ? 0 : len;
+	x->finished = true;
+	if (net_hx_head(x->hx, status, NULL, 0, f, n, NET_BODY_LENGTH, len,
+			keep_alive ? 0 : NET_HX_CLOSE) != 0) {
+		net_hx_abort(x->hx);
+		return;
 	}
-	serve_conn_exchange_done(c, keep_alive);
+	net_hx_body(x->hx, body, len);
+	serve_x_log(x, x->peer);
+	net_hx_end(x->hx);
 }
 
 void serve_x_page(struct exchange *x, int status, const char *text)
@@ -236,7 +211,7 @@ void serve_x_page(struct exchange *x, int status, const char *text)
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
 	/* serve_reply drops (or closes on) a body left unread. */
-	serve_reply(x->c, x, status, "text/html; charset=utf-8", body, (size_t)n, NULL,
+	serve_reply(x, status, "text/html; charset=utf-8", body, (size_t)n, NULL,
 		    x->req_keep && status < 500);
 }
 
@@ -378,18 +353,18 @@ static bool plain_answer(struct exchange *x, const char *t, size_t tl, bool slas
 
 		copy_span(token, sizeof(token), t + plen, tl - plen);
 		if (tl - plen < sizeof(token) && serve_acme_token(s, token, ka, sizeof(ka))) {
-			serve_reply(x->c, x, 200, "application/octet-stream", ka, strlen(ka), NULL,
+			serve_reply(x, 200, "application/octet-stream", ka, strlen(ka), NULL,
 				    x->req_keep);
 			return true;
 		}
 		if (x->gs == NULL || x->gs->redirect) {
-			serve_reply(x->c, x, 404, NULL, "404 no such challenge\n", 22, NULL,
+			serve_reply(x, 404, NULL, "404 no such challenge\n", 22, NULL,
 				    x->req_keep);
 			return true;
 		}
 	}
 	if (x->gs == NULL) {
-		serve_reply(x->c, x, 404, NULL, "404 no site here has this name\n", 31, NULL,
+		serve_reply(x, 404, NULL, "404 no site here has this name\n", 31, NULL,
 			    x->req_keep);
 		return true;
 	}
@@ -419,40 +394,41 @@ static bool plain_answer(struct exchange *x, const char *t, size_t tl, bool slas
 		moat_buf_puts(&loc, "/");
 	moat_buf_append(&loc, t, tl);
 	if (loc.data == NULL) {
-		serve_conn_abort(x->c);
+		net_hx_abort(x->hx);
 		return true;
 	}
-	serve_reply(x->c, x, 308, NULL, "308 use https\n", 14, (const char *)loc.data, x->req_keep);
+	serve_reply(x, 308, NULL, "308 use https\n", 14, (const char *)loc.data, x->req_keep);
 	moat_buf_free(&loc);
 	return true;
 }
 
-void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
-			  const char *peer, const char *sni, const char *buf,
-				      const struct net_h1_msg *m)
+void serve_exchange_start(void *conn, struct net_hx *hx, const struct net_request *req)
 {
+	struct pconn *c = conn;
+	struct serve_gen *g = c->gen;
+	const char *buf = req->buf, *sni = req->sni;
+	const struct net_h1_msg *m = req->m;
 	struct exchange *x = malloc(sizeof(*x));
 	const char *t;
 	size_t tl;
 	bool slash, host_ok;
 
 	if (x == NULL) {
-		serve_conn_abort(c);
+		net_hx_abort(hx);
 		return;
 	}
 	memset(x, 0, offsetof(struct exchange, method)); /* the strings are set below */
+	net_hx_set_arg(hx, x);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+	x->hx = hx;
 	x->c = c;
-	x->w = serve_conn_worker(c);
+	x->w = c->w;
 	x->g = g;
-	x->tls = tls;
-	x->peer = peer;
+	x->tls = req->tls;
+	x->peer = req->peer;
 	x->version_minor = m->version_minor;
 	x->req_keep = m->keep_alive;
-	x->expect_continue = m->expect_continue;
-	x->req_framing = m->framing;
-	x->req_left = m->content_length;
-	net_h1_chunked_init(&x->req_ck);
+	x->req_chunked = m->framing == NET_H1_CHUNKED;
 	copy_span(x->method, sizeof(x->method), buf + m->method, m->method_len);
 	copy_span(x->target, sizeof(x->target), buf + m->target, m->target_len);
 	x->head_req = strcmp(x->method, "HEAD") == 0;
@@ -460,13 +436,10 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	field_copy(buf, m, "referer", x->referer, sizeof(x->referer));
 	field_copy(buf, m, "user-agent", x->ua, sizeof(x->ua));
 	x->gs = serve_gen_site(g, x->host);
-	if (x->gs == NULL && sni != NULL && sni[0] != '\0' && x->host[0] == '\0')
+	if (x->gs == NULL && sni[0] != '\0' && x->host[0] == '\0')
 		x->gs = serve_gen_site(g, sni);
 	if (x->gs == NULL && g->cfg.nsites == 1)
 		x->gs = &g->sites[0]; /* one site: it answers whatever the name */
-	/* The caller stores it too; set now so that an answer given right here
-	 * ends this exchange through serve_conn_exchange_done. */
-	serve_conn_set_exchange(c, x);
 
 	upstream_target(buf, m, &t, &tl, &slash);
 	if (!host_ok) {
@@ -476,10 +449,10 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	}
 	if (m->target_form == NET_H1_AUTHORITY || strcmp(x->method, "CONNECT") == 0) {
 		x->req_keep = false;
-		serve_reply(c, x, 405, NULL, "405 this is not a forward proxy\n", 32, NULL, false);
+		serve_reply(x, 405, NULL, "405 this is not a forward proxy\n", 32, NULL, false);
 		return;
 	}
-	if (!tls && plain_answer(x, t, tl, slash))
+	if (!x->tls && plain_answer(x, t, tl, slash))
 		return;
 	if (x->gs == NULL) {
 		serve_x_page(x, 421, "No site with this name is served here.");
@@ -488,7 +461,6 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 	if (g->cfg.max_body_size > 0 && m->framing == NET_H1_LENGTH &&
 	    m->content_length > (uint64_t)g->cfg.max_body_size) {
 		x->req_keep = false;
-		x->req_done = true;
 		serve_x_page(x, 413, "The request body is larger than this site accepts.");
 		return;
 	}
@@ -497,8 +469,8 @@ void serve_exchange_start(struct pconn *c, struct serve_gen *g, bool tls,
 
 		x->upgrade = list_has(buf + u->value, u->value_len, "websocket");
 	}
-	if (build_head(x, buf, m, peer) != 0) {
-		serve_conn_abort(c);
+	if (build_head(x, buf, m, req->peer) != 0) {
+		net_hx_abort(hx);
 		return;
 	}
 	serve_x_connect(x);

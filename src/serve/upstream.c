@@ -209,8 +209,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	struct up *u = h->data;
 
 	(void)hint;
-	b->base = u->w->rbuf;
-	b->len = sizeof(u->w->rbuf);
+	b->base = u->w->buf.rbuf;
+	b->len = sizeof(u->w->buf.rbuf);
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)

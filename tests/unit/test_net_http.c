@@ -631,7 +631,8 @@ static void test_server_keepalive(void **state)
 	assert_true(has_header(&r, "Server: moat"));
 	assert_true(has_header(&r, "Content-Type: application/octet-stream"));
 	assert_true(has_header(&r, "Content-Length: 14"));
-	assert_true(has_header(&r, "Connection: keep-alive"));
+	/* (HTTP/1.1 keeps the connection unless a response says close) */
+	assert_false(has_header(&r, "Connection: close"));
 	assert_non_null(strstr(r.head, "\r\nDate: "));
 	assert_non_null(strstr(r.head, " GMT\r\n"));
 	assert_int_equal(r.body_len, strlen(KEYAUTH));
@@ -640,11 +641,11 @@ static void test_server_keepalive(void **state)
 	assert_string_equal(f->ctx.last_host, "example.org");
 
 	/* Same connection: HEAD (no body), then the default 404, then close. */
-	SEND(f->c.fd, "HEAD /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n");
+	SEND(f->c.fd, "HEAD /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_int_equal(read_response(&f->c, true, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_true(has_header(&r, "Content-Length: 14"));
-	SEND(f->c.fd, "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n");
+	SEND(f->c.fd, "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	assert_int_equal(read_response(&f->c, false, &r), 0);
 	assert_int_equal(r.status, 404);
 	assert_true(strncmp(r.head, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
@@ -664,10 +665,10 @@ static void test_server_pipelined(void **state)
 
 	client_open(f);
 	/* Four requests in one write, and a split fifth. */
-	SEND(f->c.fd, "GET /dyn HTTP/1.1\r\n\r\n"
-		      "GET /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n"
-		      "HEAD /x HTTP/1.1\r\n\r\n"
-		      "HEAD /dyn HTTP/1.1\r\n\r\nGET /d");
+	SEND(f->c.fd, "GET /dyn HTTP/1.1\r\nHost: x\r\n\r\n"
+		      "GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: x\r\n\r\n"
+		      "HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n"
+		      "HEAD /dyn HTTP/1.1\r\nHost: x\r\n\r\nGET /d");
 	for (size_t i = 0; i < N(targets); i++) {
 		bool head = i >= 2;
 
@@ -698,8 +699,8 @@ static void test_server_errors(void **state)
 	} cases[] = {
 		{"GET / HTTP/2.0\r\n\r\n", 505},
 		{"GET / HTTP/1.1\nHost: x\n\n", 400},
-		{"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 413},
-		{"GET /badtype HTTP/1.1\r\n\r\n", 500},
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413},
+		{"GET /badtype HTTP/1.1\r\nHost: x\r\n\r\n", 500},
 		{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400},
 	};
 	struct fixture *f = *state;
@@ -712,7 +713,7 @@ static void test_server_errors(void **state)
 		if (r.status != cases[i].status)
 			fail_msg("case %zu: got %d, want %d", i, r.status, cases[i].status);
 		if (cases[i].status == 500) { /* the handler's problem: keep-alive */
-			assert_true(has_header(&r, "Connection: keep-alive"));
+			assert_false(has_header(&r, "Connection: close"));
 			assert_null(strstr(r.head, "X-Evil"));
 			continue;
 		}
@@ -722,7 +723,7 @@ static void test_server_errors(void **state)
 
 	/* A head over the limit, sent in pieces: 431, then closed. */
 	client_open(f);
-	SEND(f->c.fd, "GET / HTTP/1.1\r\n");
+	SEND(f->c.fd, "GET / HTTP/1.1\r\nHost: x\r\n");
 	for (int i = 0; i < 100; i++) {
 		char line[128];
 
@@ -748,7 +749,7 @@ static void test_server_backpressure(void **state)
 	assert_non_null(reqs);
 	p = reqs;
 	for (int i = 0; i < REQS; i++)
-		p += sprintf(p, "GET /big HTTP/1.1\r\n%s\r\n", i == REQS - 1 ? "Connection: close\r\n" : "");
+		p += sprintf(p, "GET /big HTTP/1.1\r\nHost: x\r\n%s\r\n", i == REQS - 1 ? "Connection: close\r\n" : "");
 	client_open(f);
 	send_all(f->c.fd, reqs, (size_t)(p - reqs));
 	usleep(300 * 1000);
@@ -779,7 +780,7 @@ static void test_server_limit(void **state)
 	struct rlimit rl;
 	struct response *r = malloc(sizeof(*r));
 	int *fds = calloc(NET_HTTP_MAX_CONNS, sizeof(int));
-	static const char req[] = "GET /dyn HTTP/1.1\r\n\r\n";
+	static const char req[] = "GET /dyn HTTP/1.1\r\nHost: x\r\n\r\n";
 	int extra, got;
 	double t0;
 	char b[16];
@@ -800,7 +801,7 @@ static void test_server_limit(void **state)
 	for (int i = 0; i < NET_HTTP_MAX_CONNS; i++) {
 		fds[i] = connect_to(AF_INET, f->port);
 		assert_true(fds[i] >= 0);
-		SEND(fds[i], "GET /dyn HTTP/1.1\r\n\r\n");
+		SEND(fds[i], "GET /dyn HTTP/1.1\r\nHost: x\r\n\r\n");
 	}
 	for (int i = 0; i < NET_HTTP_MAX_CONNS; i++) {
 		f->c.fd = fds[i];
@@ -853,7 +854,7 @@ static void test_server_limit(void **state)
  * closed after NET_IDLE_TIMEOUT_MS. */
 static void test_server_idle(void **state)
 {
-	static const char slow_head[] = "GET / HTTP/1.1\r\nX-Slow: ";
+	static const char slow_head[] = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
 	struct fixture *f = *state;
 	int fd[2];
 	double t0 = now_ms(), closed[2] = {0, 0};
@@ -902,7 +903,7 @@ static void *stop_client(void *arg)
 		return NULL;
 	c->fd = connect_to(AF_INET, port);
 	if (c->fd >= 0) {
-		send_all(c->fd, "GET /stop HTTP/1.1\r\n\r\n", 22);
+		SEND(c->fd, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\n");
 		ok = read_response(c, false, &r) == 0 && r.status == 200;
 		close(c->fd);
 	}
@@ -1011,7 +1012,7 @@ static void test_server_dual_stack(void **state)
 	/* Free while a connection is still open on the server. */
 	c->fd = connect_to(AF_INET, port);
 	assert_true(c->fd >= 0);
-	SEND(c->fd, "GET /dyn HTTP/1.1\r\n"); /* partial */
+	SEND(c->fd, "GET /dyn HTTP/1.1\r\nHost: x\r\n"); /* partial */
 	usleep(20 * 1000);
 	net_server_free(x.s);
 	close(c->fd);
