@@ -587,3 +587,36 @@ stop_webroot() {
 	_acme_kill "$WEBROOT_PID"
 	WEBROOT_PID=''
 }
+
+# ---- the scripted ACME server (acme_script.py) -----------------------------
+
+ACME_SCRIPT_URL=''
+ACME_SCRIPT_PID=''
+
+# acme_script_start MODE CA_HOME LOG: acme_script.py in MODE on a free
+# loopback port, its TLS certificate CA_HOME/live/127.0.0.1 and the
+# certificates it hands out signed by CA_HOME's intermediate (a moat private
+# CA made by the caller: `moat ca init`, `moat issue 127.0.0.1`); each
+# request it gets is logged to LOG (emptied first).  Sets ACME_SCRIPT_URL
+# (its directory) and ACME_SCRIPT_PID; clients trust CA_HOME/ca/root.pem.
+acme_script_start() {
+	local mode=$1 home=$2 log=$3 port pid attempt
+	for attempt in 1 2 3; do
+		port=$(free_port)
+		: >"$log"
+		python3 "$IT_DIR/acme_script.py" --mode "$mode" --port "$port" \
+			--cert "$home/live/127.0.0.1/fullchain.pem" \
+			--key "$home/live/127.0.0.1/privkey.pem" \
+			--issuer "$home/ca/intermediate.pem" --issuer-key "$home/ca/intermediate-key.pem" \
+			--log "$log" >"$log.out" 2>&1 &
+		pid=$!
+		SERVER_PIDS+=("$pid")
+		if wait_port "$pid" 127.0.0.1 "$port" 15; then
+			ACME_SCRIPT_URL="https://127.0.0.1:$port/dir"
+			ACME_SCRIPT_PID=$pid
+			return 0
+		fi
+		stop_server "$pid"
+	done
+	return 1
+}

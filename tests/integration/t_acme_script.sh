@@ -6,6 +6,7 @@
 # certificate profiles, and ACME Renewal Information (RFC 9773) deciding a
 # renewal and being named in the new order ("replaces").
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_acme.sh"
 
 # The script's HTTPS certificate and the certificates it hands out both come
 # from a moat private CA.
@@ -18,25 +19,9 @@ export MOAT_HOME=$T/home
 
 # start_script MODE: the scripted server on a free port; sets SRV.
 start_script() {
-	local mode=$1 port pid attempt
-	for attempt in 1 2 3; do
-		port=$(free_port)
-		: >"$T/script.log"
-		python3 "$IT_DIR/acme_script.py" --mode "$mode" --port "$port" \
-			--cert "$T/ca-home/live/127.0.0.1/fullchain.pem" \
-			--key "$T/ca-home/live/127.0.0.1/privkey.pem" \
-			--issuer "$CA/intermediate.pem" --issuer-key "$CA/intermediate-key.pem" \
-			--log "$T/script.log" >"$T/script.out" 2>&1 &
-		pid=$!
-		SERVER_PIDS+=("$pid")
-		if wait_port "$pid" 127.0.0.1 "$port" 15; then
-			SRV=(--server "https://127.0.0.1:$port/dir" --ca-bundle "$BUNDLE")
-			SCRIPT_PID=$pid
-			return 0
-		fi
-		stop_server "$pid"
-	done
-	return 1
+	acme_script_start "$1" "$T/ca-home" "$T/script.log" || return 1
+	SRV=(--server "$ACME_SCRIPT_URL" --ca-bundle "$BUNDLE")
+	SCRIPT_PID=$ACME_SCRIPT_PID
 }
 
 ISSUE=(acme issue script.example.test --standalone --http-address 127.0.0.1)
