@@ -1,10 +1,11 @@
-/* net.h: moat's event-driven network core.
- *
- * One libuv loop per net_server, non-blocking sockets, bounded buffers.  The
- * ACME client's standalone http-01 responder is its first user; the trust
- * page (`moat trust share`), tls-alpn-01, the reverse proxy and the ACME
- * server will be built on the same engine, so it is a small general server,
- * not a one-off loop.
+/* net.h: moat's network servers -- one libuv loop per net_server, its
+ * listeners, and on every accepted connection the engine's HTTP/1.1 server
+ * (h1_server.h over stream.h) with an application: any application
+ * (http_app.h: request bodies streamed, responses framed by the engine) with
+ * net_server_listen_app, or a simple handler called once per request with
+ * net_server_listen_http.  The trust page, the ACME client's http-01
+ * responder and moat serve's admin listener use it; moat serve runs the same
+ * engine on its own worker loops (src/serve/worker.c).
  *
  * Threading: a net_server runs its loop either on the calling thread
  * (net_server_run) or on a thread of its own (net_server_start).  Handlers
@@ -23,9 +24,10 @@
 #include "core/err.h"
 
 /* Hard caps for what a peer may send.  The engine answers what it cannot
- * take itself, and closes: 400 (bad syntax, bare LF, NUL...), 413 (a
- * body), 414 (request line longer than NET_HTTP_MAX_HEAD), 431 (head longer
- * than NET_HTTP_MAX_HEAD), 505 (not HTTP/1.x).  Connections beyond
+ * take itself, and closes: 400 (bad syntax, bare LF, NUL, an HTTP/1.1
+ * request without Host...), 413 (a body, for a handler), 414 (request
+ * line longer than NET_HTTP_MAX_HEAD), 431 (head longer than
+ * NET_HTTP_MAX_HEAD), 505 (not HTTP/1.x).  Connections beyond
  * NET_HTTP_MAX_CONNS are accepted and closed at once.  A connection is
  * closed when no complete request arrives for NET_IDLE_TIMEOUT_MS (the
  * timer restarts on each complete request and each written reply, not on
@@ -68,6 +70,19 @@ struct net_http_reply {
 	size_t len;
 	bool free_body;           /* body was malloc'd: the engine frees it */
 };
+
+/* The strings of a net_http_request, made from a parsed head (net/h1.h):
+ * method, target and host copied from buf into st (a Host too long for it
+ * fails), peer borrowed.  false when one does not fit.  What the engine
+ * does before each handler call (also for fuzzing a handler). */
+struct net_http_strings {
+	char method[33];
+	char target[NET_HTTP_MAX_HEAD];
+	char host[256];
+};
+struct net_h1_msg;
+bool net_http_request_fill(struct net_http_request *req, struct net_http_strings *st,
+			   const char *buf, const struct net_h1_msg *m, const char *peer);
 
 /* Called on the loop thread, once per request, in the order requests
  * arrive on a connection.  May call net_server_stop. */
