@@ -50,7 +50,7 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 
 		if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0 &&
 		    acme_tlsalpn01_cert(id, ka, &cert, &key, err) == 0 &&
-		    net_tls_ctx_acme_set(g->tls, sni, cert, key, err) == 0)
+		    net_tls_ctx_sole_set(g->tls, ACME_TLS_ALPN, sni, cert, key, err) == 0)
 			ret = 0;
 		pki_cert_free(cert);
 		pki_key_free(key);
@@ -83,7 +83,7 @@ static void cleanup(void *arg, const struct moat_name *id, const char *token)
 	char sni[MOAT_NAME_MAX + 3];
 
 	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0)
-		net_tls_ctx_acme_remove(g->tls, sni);
+		net_tls_ctx_sole_remove(g->tls, ACME_TLS_ALPN, sni);
 	serve_gen_unref(g);
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->ntokens; i++) {
