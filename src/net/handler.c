@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "net/http_app.h"
-#include "net/http_reply.h"
+#include "net/http.h"
+
+#define CTYPE_MAX 200 /* bytes of a Content-Type a handler may give */
 
 #define F(n, v) ((struct net_hfield){(n), sizeof(n) - 1, (v), strlen(v)})
 
@@ -29,7 +31,7 @@ static bool ctype_ok(const char *t)
 {
 	size_t n = strlen(t);
 
-	if (n == 0 || n > NET_HTTP_CTYPE_MAX)
+	if (n == 0 || n > CTYPE_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] > 0x7e)
