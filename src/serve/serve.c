@@ -152,6 +152,7 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 	}
 	s->opts = *o;
 	pthread_mutex_init(&s->lock, NULL);
+	serve_tokens_init(&s->tokens);
 	signal(SIGPIPE, SIG_IGN);
 	if ((s->certs = serve_certs_new(s, o->home, o->ca, err)) == NULL)
 		goto out;
@@ -407,6 +408,7 @@ void serve_free(struct serve *s)
 	free(s->workers);
 	serve_gen_unref(s->gen);
 	pthread_mutex_destroy(&s->lock);
+	serve_tokens_destroy(&s->tokens);
 	free(s);
 }
 
