@@ -89,6 +89,10 @@ struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, const str
 				 struct moat_err *err);
 struct serve_gen *serve_gen_ref(struct serve_gen *g);
 void serve_gen_unref(struct serve_gen *g);
+/* The server's current generation, with a reference the caller drops (any
+ * thread: the workers, the certificate thread, /metrics). */
+struct serve;
+struct serve_gen *serve_current_gen(struct serve *s);
 /* The site for a Host value (port stripped), or NULL. */
 struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host);
 
@@ -239,8 +243,7 @@ struct pki_cert;
 int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
 		     struct moat_buf *der, int64_t *next_update, struct moat_err *err);
 
-/* The current generation, with a reference the caller drops. */
-struct serve_gen *serve_current_gen(struct serve *s);
+
 
 /* ---- client connections (conn.c) -------------------------------------------
  *

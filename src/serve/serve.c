@@ -38,16 +38,6 @@ struct serve_main {
 	bool draining;
 };
 
-struct serve_gen *serve_current_gen(struct serve *s)
-{
-	struct serve_gen *g;
-
-	pthread_mutex_lock(&s->lock);
-	g = serve_gen_ref(s->gen);
-	pthread_mutex_unlock(&s->lock);
-	return g;
-}
-
 static void say(struct serve *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct serve *s, const char *fmt, ...)
 {
