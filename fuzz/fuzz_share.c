@@ -1,6 +1,7 @@
 /* fuzz_share: what any device on the LAN may send to `moat trust share`.
- * The bytes go through the engine's request parser, then to the share
- * page's handler, as on a real connection.  Besides crashes and
+ * The bytes go through the engine's request parser (net/h1.c, with the
+ * small servers' head limit), then to the share page's handler with the
+ * strings net/handler.c makes, as on a real connection.  Besides crashes and
  * out-of-bounds reads it checks the reply: a status the engine accepts, a
  * body whose length is right, and nothing but the public root's files. */
 #include <stdint.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/http_parse.h"
+#include "net/h1.h"
 #include "net/net.h"
 #include "pki/pki.h"
 #include "trust/share.h"
@@ -54,21 +55,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size ? size : 1);
-	struct net_http_head h;
+	static struct net_http_strings st;
+	static struct net_h1_msg m;
 	struct net_http_request req;
 	struct net_http_reply reply = {404, NULL, NULL, 0, false};
 
 	if (buf == NULL)
 		return 0;
 	memcpy(buf, data, size);
-	net_http_head_reset(&h);
-	if (net_http_parse_head(buf, size, &h) != NET_HTTP_PARSE_DONE)
+	net_h1_msg_reset(&m);
+	if (net_h1_parse_request(buf, size, NET_HTTP_MAX_HEAD, &m) != NET_H1_DONE)
 		goto out;
-	req.method = h.method;
-	req.target = h.target;
-	req.host = h.host;
-	req.peer = "192.0.2.1";
-	req.version_minor = h.version_minor;
+	if (!net_http_request_fill(&req, &st, buf, &m, "192.0.2.1"))
+		goto out;
 	trust_share_handle(share, &req, &reply);
 	if (reply.status < 200 || reply.status > 599)
 		abort();
@@ -81,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memmem(reply.body, reply.len, "PRIVATE KEY", 11) != NULL)
 			abort();
 	}
-	if (reply.status == 200 && strcmp(h.method, "GET") != 0 && strcmp(h.method, "HEAD") != 0)
+	if (reply.status == 200 && strcmp(st.method, "GET") != 0 && strcmp(st.method, "HEAD") != 0)
 		abort();
 	if (reply.free_body)
 		free((void *)reply.body);

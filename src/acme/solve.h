@@ -24,8 +24,13 @@ void acme_http01_solver(struct acme_http01 *h, struct acme_solver *s);
 
 struct acme_tlsalpn01;
 
+/* The ALPN protocol of tls-alpn-01 (RFC 8737): a TLS server answers it
+ * with a handshake-only certificate (net_tls_ctx_sole_set). */
+#define ACME_TLS_ALPN "acme-tls/1"
+
 /* Answer on addr:port (NULL addr: all addresses; port 443 unless the CA
- * validates elsewhere) with moat's own TLS responder (net.h). */
+ * validates elsewhere) with a TLS listener of moat's own (net.h) whose
+ * only certificates are the challenges'. */
 struct acme_tlsalpn01 *acme_tlsalpn01_standalone(const char *addr, uint16_t port,
 						 struct moat_err *err);
 uint16_t acme_tlsalpn01_port(const struct acme_tlsalpn01 *t);

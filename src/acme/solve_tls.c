@@ -1,8 +1,10 @@
 /* solve_tls.c: tls-alpn-01 (RFC 8737; RFC 8738 section 6 for IP
- * addresses) answered by moat's own TLS responder: for each challenge a
+ * addresses) answered by moat's own TLS listener: for each challenge a
  * fresh P-256 key and a self-signed validation certificate carrying the
- * key authorization's digest, served to handshakes that name the
- * identifier by SNI and offer ALPN "acme-tls/1". */
+ * key authorization's digest, a handshake-only certificate of the
+ * listener's TLS context (net/tls_server.h) for handshakes that name the
+ * identifier by SNI and offer ALPN "acme-tls/1".  The context has no
+ * other certificate: every other handshake fails. */
 #include "acme/solve.h"
 
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/http_app.h"
 #include "net/net.h"
+#include "net/tls_server.h"
 #include "pki/pki.h"
 
 #define VALID_BEFORE (60 * 60)        /* notBefore: an hour ago (clock skew) */
@@ -18,6 +22,26 @@
 
 struct acme_tlsalpn01 {
 	struct net_server *srv;
+	struct net_tls_ctx *tls;
+};
+
+/* No request ever comes: a handshake that served a challenge certificate
+ * ends the connection, and no other handshake succeeds. */
+static void no_request(void *arg, struct net_hx *x, const struct net_request *r)
+{
+	(void)arg;
+	(void)r;
+	net_hx_abort(x);
+}
+
+static void no_state(void *arg)
+{
+	(void)arg;
+}
+
+static const struct net_app_ops no_app = {
+	.request = no_request,
+	.done = no_state,
 };
 
 int acme_tlsalpn01_sni(const struct moat_name *id, char *out, size_t n)
@@ -51,19 +75,23 @@ struct acme_tlsalpn01 *acme_tlsalpn01_standalone(const char *addr, uint16_t port
 						 struct moat_err *err)
 {
 	struct acme_tlsalpn01 *t = calloc(1, sizeof(*t));
+	const struct net_tls_opts o = {0};
 
 	if (t == NULL) {
 		moat_err_set(err, "out of memory");
 		return NULL;
 	}
-	if ((t->srv = net_server_new(err)) == NULL ||
-	    net_server_listen_acme_tls(t->srv, addr, port, err) != 0 ||
-	    net_server_start(t->srv, err) != 0) {
-		moat_err_prefix(err, "cannot answer tls-alpn-01 challenges");
-		acme_tlsalpn01_free(t);
-		return NULL;
-	}
+	if ((t->tls = net_tls_ctx_new(&o, err)) == NULL || (t->srv = net_server_new(err)) == NULL)
+		goto fail;
+	net_server_set_listen_option(t->srv, "--tls-port");
+	if (net_server_listen_app(t->srv, addr, port, t->tls, &no_app, t, err) != 0 ||
+	    net_server_start(t->srv, err) != 0)
+		goto fail;
 	return t;
+fail:
+	moat_err_prefix(err, "cannot answer tls-alpn-01 challenges");
+	acme_tlsalpn01_free(t);
+	return NULL;
 }
 
 uint16_t acme_tlsalpn01_port(const struct acme_tlsalpn01 *t)
@@ -75,7 +103,8 @@ void acme_tlsalpn01_free(struct acme_tlsalpn01 *t)
 {
 	if (t == NULL)
 		return;
-	net_server_free(t->srv);
+	net_server_free(t->srv); /* (its connections hold the context) */
+	net_tls_ctx_free(t->tls);
 	free(t);
 }
 
@@ -126,7 +155,7 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 	}
 	if (acme_tlsalpn01_cert(id, ka, &cert, &key, err) != 0)
 		goto out;
-	if (net_server_acme_tls_set(t->srv, sni, cert, key, err) != 0) {
+	if (net_tls_ctx_sole_set(t->tls, ACME_TLS_ALPN, sni, cert, key, err) != 0) {
 		moat_err_prefix(err, "tls-alpn-01 certificate for %s", id->text);
 		goto out;
 	}
@@ -144,7 +173,7 @@ static void cleanup(void *arg, const struct moat_name *id, const char *token)
 
 	(void)token;
 	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0)
-		net_server_acme_tls_remove(t->srv, sni);
+		net_tls_ctx_sole_remove(t->tls, ACME_TLS_ALPN, sni);
 }
 
 void acme_tlsalpn01_solver(struct acme_tlsalpn01 *t, struct acme_solver *s)

@@ -1,12 +1,11 @@
-/* h1.h: HTTP/1.1 message heads and body framing for the reverse proxy
- * (RFC 9110, RFC 9112).
+/* h1.h: HTTP/1.1 message heads and body framing, for every server moat
+ * runs (h1_server.c) and for the proxy's upstream side (RFC 9110, RFC 9112).
  *
- * Unlike http_parse.h (the small servers' request-head reader, which
- * refuses bodies), this reads requests AND responses with bodies, keeps
- * every header field (as offsets into the caller's buffer, which is never
- * modified), and decides the framing of the body that follows, strictly:
- * whatever could let a front end and a back end disagree about where a
- * message ends (request smuggling) is an error.
+ * It reads requests AND responses with bodies, keeps every header field (as
+ * offsets into the caller's buffer, which is never modified), and decides
+ * the framing of the body that follows, strictly: whatever could let a
+ * front end and a back end disagree about where a message ends (request
+ * smuggling) is an error.
  *
  * The buffer holds the head at its front and grows as bytes arrive; call
  * the parser again with the same struct and a longer buffer (same bytes at

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "net/http_app.h"
-#include "net/http_reply.h"
+#include "net/http.h"
+
+#define CTYPE_MAX 200 /* bytes of a Content-Type a handler may give */
 
 #define F(n, v) ((struct net_hfield){(n), sizeof(n) - 1, (v), strlen(v)})
 
@@ -29,7 +31,7 @@ static bool ctype_ok(const char *t)
 {
 	size_t n = strlen(t);
 
-	if (n == 0 || n > NET_HTTP_CTYPE_MAX)
+	if (n == 0 || n > CTYPE_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] > 0x7e)
@@ -66,11 +68,29 @@ static void answer(struct net_hx *x, int status, const char *ctype, const void *
 	net_hx_end(x);
 }
 
+bool net_http_request_fill(struct net_http_request *req, struct net_http_strings *st,
+			   const char *buf, const struct net_h1_msg *m, const char *peer)
+{
+	st->host[0] = '\0';
+	if (!span(st->method, sizeof(st->method), buf + m->method, m->method_len) ||
+	    !span(st->target, sizeof(st->target), buf + m->target, m->target_len) ||
+	    (m->host_field >= 0 &&
+	     !span(st->host, sizeof(st->host), buf + m->fields[m->host_field].value,
+		   m->fields[m->host_field].value_len)))
+		return false;
+	req->method = st->method;
+	req->target = st->target;
+	req->host = st->host;
+	req->peer = peer;
+	req->version_minor = m->version_minor;
+	return true;
+}
+
 static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 {
 	const struct net_listener *l = arg;
 	const struct net_h1_msg *m = r->m;
-	char method[33], target[NET_HTTP_MAX_HEAD], host[256];
+	struct net_http_strings st;
 	struct net_http_request req;
 	struct net_http_reply rep = {404, NULL, NULL, 0, false};
 
@@ -80,19 +100,10 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 		answer(x, 413, NULL, NULL, 0, NET_HX_CLOSE);
 		return;
 	}
-	host[0] = '\0';
-	if (!span(method, sizeof(method), r->buf + m->method, m->method_len) ||
-	    !span(target, sizeof(target), r->buf + m->target, m->target_len) ||
-	    (m->host_field >= 0 && !span(host, sizeof(host), r->buf + m->fields[m->host_field].value,
-					 m->fields[m->host_field].value_len))) {
+	if (!net_http_request_fill(&req, &st, r->buf, m, r->peer)) {
 		answer(x, 400, NULL, NULL, 0, NET_HX_CLOSE);
 		return;
 	}
-	req.method = method;
-	req.target = target;
-	req.host = host;
-	req.peer = r->peer;
-	req.version_minor = m->version_minor;
 	l->handler(l->arg, &req, &rep);
 	if (rep.status < 200 || rep.status > 599 ||
 	    (rep.content_type != NULL && !ctype_ok(rep.content_type)))

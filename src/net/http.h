@@ -1,7 +1,6 @@
 /* http.h: the words of HTTP that every server in moat writes the same way
  * -- reason phrases, which statuses carry content, the Date header's time.
- * One table and one date writer for src/net's own replies (http_reply.h)
- * and for src/serve's. */
+ * One table and one date writer for every server's replies. */
 #ifndef MOAT_NET_HTTP_H
 #define MOAT_NET_HTTP_H
 

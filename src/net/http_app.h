@@ -6,7 +6,7 @@
  *   net_stream    a socket with TLS inside
  *   protocol      HTTP/1.1 today (net/h1_server.h); HTTP/2 to come
  *   application   this interface: the proxy, the trust page, the http-01
- *                 responder, the ACME server...
+ *                 responder, a certificate authority's own server...
  *
  * An exchange (struct net_hx) is one request and its response.  The
  * protocol owns the framing on the wire: the application never writes a

@@ -27,8 +27,6 @@ struct net_listener {
 	void *arg;
 };
 
-struct net_acme_tls; /* tls_alpn.c */
-
 enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
 
 struct net_sconn; /* server.c: one connection */
@@ -47,7 +45,6 @@ struct net_server {
 	size_t nconns;
 	struct net_loop_buf buf;
 	uint16_t port;
-	struct net_acme_tls *acme_tls; /* NULL without a tls-alpn-01 listener */
 	char listen_option[32]; /* named in hints; "" for the defaults */
 };
 
@@ -57,13 +54,6 @@ struct net_server {
  * with cb for new connections; the listener is added to s. */
 int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
 		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err);
-
-/* ---- tls-alpn-01 (tls_alpn.c) ------------------------------------------ */
-
-/* Close every tls-alpn-01 connection of s. */
-void net_acme_tls_close_all(struct net_server *s);
-/* Free what net_server_listen_acme_tls made (after the loop has closed). */
-void net_acme_tls_free(struct net_server *s);
 
 /* ---- the small servers' handlers (handler.c) ------------------------- */
 

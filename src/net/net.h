@@ -1,10 +1,11 @@
-/* net.h: moat's event-driven network core.
- *
- * One libuv loop per net_server, non-blocking sockets, bounded buffers.  The
- * ACME client's standalone http-01 responder is its first user; the trust
- * page (`moat trust share`), tls-alpn-01, the reverse proxy and the ACME
- * server will be built on the same engine, so it is a small general server,
- * not a one-off loop.
+/* net.h: moat's network servers -- one libuv loop per net_server, its
+ * listeners, and on every accepted connection the engine's HTTP/1.1 server
+ * (h1_server.h over stream.h) with an application: any application
+ * (http_app.h: request bodies streamed, responses framed by the engine) with
+ * net_server_listen_app, or a simple handler called once per request with
+ * net_server_listen_http.  The trust page, the http-01 and tls-alpn-01
+ * responders and moat serve's admin listener use it; moat serve runs the
+ * same engine on its own worker loops (src/serve/worker.c).
  *
  * Threading: a net_server runs its loop either on the calling thread
  * (net_server_run) or on a thread of its own (net_server_start).  Handlers
@@ -23,9 +24,10 @@
 #include "core/err.h"
 
 /* Hard caps for what a peer may send.  The engine answers what it cannot
- * take itself, and closes: 400 (bad syntax, bare LF, NUL...), 413 (a
- * body), 414 (request line longer than NET_HTTP_MAX_HEAD), 431 (head longer
- * than NET_HTTP_MAX_HEAD), 505 (not HTTP/1.x).  Connections beyond
+ * take itself, and closes: 400 (bad syntax, bare LF, NUL, an HTTP/1.1
+ * request without Host...), 413 (a body, for a handler), 414 (request
+ * line longer than NET_HTTP_MAX_HEAD), 431 (head longer than
+ * NET_HTTP_MAX_HEAD), 505 (not HTTP/1.x).  Connections beyond
  * NET_HTTP_MAX_CONNS are accepted and closed at once.  A connection is
  * closed when no complete request arrives for NET_IDLE_TIMEOUT_MS (the
  * timer restarts on each complete request and each written reply, not on
@@ -35,8 +37,6 @@
 #define NET_IDLE_TIMEOUT_MS 10000
 
 struct net_server;
-struct pki_cert; /* pki/pki.h */
-struct pki_key;
 
 /* A parsed HTTP/1.x request.  Strings are NUL-terminated and valid only
  * during the handler call.  Only the head is read: requests with a body
@@ -45,7 +45,7 @@ struct pki_key;
  * from the peer: escape them with moat_escape before showing them. */
 struct net_http_request {
 	const char *method;  /* "GET", "HEAD", ... */
-	const char *target;  /* request-target as sent, e.g. "/.well-known/acme-challenge/x" */
+	const char *target;  /* request-target as sent, e.g. "/index.html" */
 	const char *host;    /* Host header, "" when absent */
 	const char *peer;    /* remote address as text, e.g. "127.0.0.1" or "::1" */
 	int version_minor;   /* 0 or 1 (HTTP/1.0, HTTP/1.1) */
@@ -68,6 +68,19 @@ struct net_http_reply {
 	size_t len;
 	bool free_body;           /* body was malloc'd: the engine frees it */
 };
+
+/* The strings of a net_http_request, made from a parsed head (net/h1.h):
+ * method, target and host copied from buf into st (a Host too long for it
+ * fails), peer borrowed.  false when one does not fit.  What the engine
+ * does before each handler call (also for fuzzing a handler). */
+struct net_http_strings {
+	char method[33];
+	char target[NET_HTTP_MAX_HEAD];
+	char host[256];
+};
+struct net_h1_msg;
+bool net_http_request_fill(struct net_http_request *req, struct net_http_strings *st,
+			   const char *buf, const struct net_h1_msg *m, const char *peer);
 
 /* Called on the loop thread, once per request, in the order requests
  * arrive on a connection.  May call net_server_stop. */
@@ -98,30 +111,6 @@ int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
 /* The option that chooses the port, named in the hints of listen errors
  * ("--listen"); by default "--http-port" / "--tls-port". */
 void net_server_set_listen_option(struct net_server *s, const char *opt);
-/* tls-alpn-01 (RFC 8737): a TLS listener on addr/port (as
- * net_server_listen_http) that only completes handshakes which offer the
- * ALPN protocol "acme-tls/1" and name, by SNI, a name registered with
- * net_server_acme_tls_set; it answers them with that name's certificate,
- * and fails every other handshake (no ALPN or another protocol: alert
- * no_application_protocol; no SNI or an unknown name: unrecognized_name).
- * TLS 1.2 and 1.3.  No application data is exchanged: once the handshake
- * is done (or has failed) the connection is closed.  At most
- * NET_TLS_MAX_CONNS connections at once, each closed after
- * NET_IDLE_TIMEOUT_MS whatever happens.  At most one such listener per
- * server; before net_server_run/start. */
-#define NET_TLS_MAX_CONNS 64
-int net_server_listen_acme_tls(struct net_server *s, const char *addr, uint16_t port,
-			       struct moat_err *err);
-/* Answer handshakes for sni_name (a DNS name, or the in-addr.arpa /
- * ip6.arpa name of an IP address) with cert and key (the table keeps its
- * own references; a name set again is replaced).  Any thread, also while
- * the server runs; needs net_server_listen_acme_tls first. */
-int net_server_acme_tls_set(struct net_server *s, const char *sni_name,
-			    const struct pki_cert *cert, const struct pki_key *key,
-			    struct moat_err *err);
-/* Forget sni_name (nothing when it is not there).  Any thread. */
-void net_server_acme_tls_remove(struct net_server *s, const char *sni_name);
-
 /* The port of the most recent listener (useful after port 0). */
 uint16_t net_server_port(const struct net_server *s);
 /* Run the loop on the calling thread until net_server_stop.  A server runs

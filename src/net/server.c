@@ -271,7 +271,6 @@ static void close_all(struct net_server *s)
 		if (!uv_is_closing((uv_handle_t *)&s->listeners[i]->tcp))
 			uv_close((uv_handle_t *)&s->listeners[i]->tcp, NULL);
 	close_conns(s);
-	net_acme_tls_close_all(s);
 	if (!uv_is_closing((uv_handle_t *)&s->stop_async))
 		uv_close((uv_handle_t *)&s->stop_async, NULL);
 }
@@ -404,6 +403,5 @@ void net_server_free(struct net_server *s)
 		return;
 	for (size_t i = 0; i < s->nlisteners; i++)
 		free(s->listeners[i]);
-	net_acme_tls_free(s);
 	free(s);
 }

@@ -472,8 +472,9 @@ static bool handshake(struct net_stream *s)
 	}
 	if (r == 0 || s->dead)
 		return false;
-	if (net_tls_conn_is_acme(s->tls)) {
-		/* A tls-alpn-01 validation: the handshake was all. */
+	if (net_tls_conn_handshake_only(s->tls)) {
+		/* A handshake-only certificate (a tls-alpn-01 validation):
+		 * the handshake was all. */
 		s->state = NET_STREAM_OPEN;
 		net_stream_end(s);
 		return false;

@@ -21,9 +21,10 @@
  * States (enum net_stream_state, net_stream_state()):
  *
  *   NET_STREAM_HANDSHAKE  TLS streams: the handshake; ops->ready when done
- *                         (a failed one closes the stream).  A tls-alpn-01
- *                         validation (RFC 8737) ends after its handshake
- *                         without the owner seeing ops->ready.
+ *                         (a failed one closes the stream).  A handshake
+ *                         that served a handshake-only certificate
+ *                         (tls_server.h: a tls-alpn-01 validation, RFC
+ *                         8737) ends after it; the owner sees no ready.
  *   NET_STREAM_OPEN       plaintext flows both ways
  *   NET_STREAM_CLOSING    net_stream_end: the queued bytes are written, then
  *                         close_notify, then the sending side is shut down;

@@ -316,9 +316,9 @@ bool net_tls_conn_resumed(const struct net_tls_conn *t)
 	return SSL_session_reused(t->ssl) == 1;
 }
 
-bool net_tls_conn_is_acme(const struct net_tls_conn *t)
+bool net_tls_conn_handshake_only(const struct net_tls_conn *t)
 {
-	return t->acme;
+	return t->sole;
 }
 
 const char *net_tls_conn_error(const struct net_tls_conn *t)

@@ -1,6 +1,7 @@
 /* tls_int.h: what the two halves of the TLS layer share (see
  * tls_server.h for the API): tls_server.c holds the contexts (the prepared
- * SSL_CTXs, the ClientHello callback, ALPN, tickets, staples, tls-alpn-01),
+ * SSL_CTXs, the ClientHello callback, ALPN, tickets, staples, handshake-only
+ * certificates),
  * tls_conn.c one connection (the custom BIO and net_tls_conn_*).  The
  * ClientHello and ticket callbacks read the connection; a connection is
  * made from the context's base SSL_CTX and BIO method.  Not for use outside
@@ -19,20 +20,21 @@
 
 #include "net/tls_server.h"
 
-#define NET_TLS_MAX_ACME 256
+#define NET_TLS_MAX_SOLE 256 /* handshake-only certificates at once */
 
 /* What each prepared SSL_CTX carries (ex_data, freed with the SSL_CTX:
  * a handshake that still holds a replaced SSL_CTX keeps its staple). */
 struct net_tls_info {
 	unsigned char *staple; /* under net_tls_ctx.lock */
 	size_t staple_len;
-	char id[]; /* "" for the base and tls-alpn-01 SSL_CTXs */
+	char id[]; /* "" for the base; the ALPN protocol of a handshake-only one */
 };
 
-/* tls_server.c: a site, a slot of the name table, a tls-alpn-01 name. */
+/* tls_server.c: a site, a slot of the name table, a handshake-only
+ * certificate. */
 struct net_tls_site;
 struct net_tls_slot;
-struct net_tls_acme;
+struct net_tls_sole;
 
 struct net_tls_ticket_key {
 	unsigned char name[16], aes[32], hmac[32];
@@ -52,8 +54,12 @@ struct net_tls_ctx {
 	size_t nsites;
 	struct net_tls_slot *table;
 	size_t tcap; /* a power of two */
-	struct net_tls_acme *acme[NET_TLS_MAX_ACME];
-	size_t nacme;
+	struct net_tls_sole *sole[NET_TLS_MAX_SOLE];
+	size_t nsole;
+	/* every protocol a handshake-only certificate was set for, kept when
+	 * the certificates go: offered, it is never served otherwise */
+	char sole_proto[4][256];
+	size_t nsole_proto;
 	pthread_mutex_t tk_mu;
 	struct net_tls_ticket_key tk[2]; /* current, previous */
 };
@@ -69,7 +75,7 @@ struct net_tls_conn {
 	size_t out_len, out_cap;
 	const char *err;    /* static text */
 	const char *cb_err; /* set by a callback that failed the handshake */
-	bool acme;
+	bool sole;          /* a handshake-only certificate was served */
 };
 
 /* tls_server.c: the net_tls_info of a prepared SSL_CTX; NULL for NULL. */

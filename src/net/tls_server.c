@@ -13,9 +13,9 @@
  * the SSL's session_ctx, which SSL_set_SSL_CTX leaves alone).
  *
  * Locks: `lock` (a rwlock) guards what handshakes read -- the site list,
- * the name table, the tls-alpn-01 list and the staples -- and is held only
- * to look up and take a reference.  Writers (set_cert, set_staple,
- * acme_*) first take `wmu`, which orders them among themselves: they build
+ * the name table, the handshake-only certificates and the staples -- and is
+ * held only to look up and take a reference.  Writers (set_cert,
+ * set_staple, sole_*) first take `wmu`, which orders them among themselves: they build
  * the new state with no lock held by readers, swap it in under the write
  * lock, and free the old state after.  Ticket keys have their own mutex. */
 #include "net/tls_int.h"
@@ -34,8 +34,6 @@
 #include "pki/ossl.h"
 #include "pki/pki.h"
 
-#define ALPN_ACME "acme-tls/1"
-#define ALPN_ACME_LEN 10
 #define ALPN_HTTP1 "http/1.1"
 #define ALPN_HTTP1_LEN 8
 #define TLS12_CIPHERS                                                                   \
@@ -60,8 +58,10 @@ struct net_tls_slot { /* the name table: open addressing, names borrowed from si
 	struct net_tls_site *site;
 };
 
-struct net_tls_acme {
-	SSL_CTX *ctx;
+struct net_tls_sole {
+	SSL_CTX *ctx;     /* its net_tls_info id is the ALPN protocol */
+	char alpn[256];
+	size_t alpn_len;
 	char name[];
 };
 
@@ -154,15 +154,19 @@ static void sni_get(SSL *ssl, char *out, size_t n)
 		out[l - 1] = '\0';
 }
 
-static bool offers_acme(SSL *ssl)
+/* The ALPN protocol list of the ClientHello (the wire form, after its
+ * length), or NULL. */
+static const unsigned char *hello_alpn(SSL *ssl, size_t *len)
 {
 	const unsigned char *p;
-	size_t len;
+	size_t n;
 
-	return SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
-					 &p, &len) == 1 &&
-	       len >= 2 && (((size_t)p[0] << 8) | p[1]) == len - 2 &&
-	       alpn_find(p + 2, len - 2, ALPN_ACME, ALPN_ACME_LEN) != NULL;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &p, &n) != 1 ||
+	    n < 2 || (((size_t)p[0] << 8) | p[1]) != n - 2)
+		return NULL;
+	*len = n - 2;
+	return p + 2;
 }
 
 /* ---- the name table (read under lock) ----------------------------------------- */
@@ -233,15 +237,38 @@ static SSL_CTX *site_lookup(const struct net_tls_ctx *c, const char *name)
 	return s != NULL ? s->ctx : NULL;
 }
 
-static struct net_tls_acme *acme_find(const struct net_tls_ctx *c, const char *name, size_t *at)
+static struct net_tls_sole *sole_find(const struct net_tls_ctx *c, const char *alpn,
+				      const char *name, size_t *at)
 {
-	for (size_t i = 0; i < c->nacme; i++) {
-		if (strcmp(c->acme[i]->name, name) == 0) {
+	for (size_t i = 0; i < c->nsole; i++) {
+		if (strcmp(c->sole[i]->alpn, alpn) == 0 && strcmp(c->sole[i]->name, name) == 0) {
 			if (at != NULL)
 				*at = i;
-			return c->acme[i];
+			return c->sole[i];
 		}
 	}
+	return NULL;
+}
+
+/* A handshake-only certificate for a protocol the ClientHello offers:
+ * *offered when it offers one of their protocols (one that had such a
+ * certificate once counts), the entry for name (NULL when there is none
+ * for it). */
+static struct net_tls_sole *sole_lookup(const struct net_tls_ctx *c, SSL *ssl, const char *name,
+					bool *offered)
+{
+	const unsigned char *list;
+	size_t len;
+
+	*offered = false;
+	if (c->nsole_proto == 0 || (list = hello_alpn(ssl, &len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nsole_proto && !*offered; i++)
+		*offered = alpn_find(list, len, c->sole_proto[i], strlen(c->sole_proto[i])) != NULL;
+	for (size_t i = 0; i < c->nsole && *offered; i++)
+		if (strcmp(c->sole[i]->name, name) == 0 &&
+		    alpn_find(list, len, c->sole[i]->alpn, c->sole[i]->alpn_len) != NULL)
+			return c->sole[i];
 	return NULL;
 }
 
@@ -253,28 +280,28 @@ static int on_client_hello(SSL *ssl, int *al, void *arg)
 {
 	struct net_tls_ctx *c = arg;
 	struct net_tls_conn *t = SSL_get_app_data(ssl);
-	bool acme = offers_acme(ssl);
+	bool sole = false;
 	SSL_CTX *x = NULL;
 	char name[256];
 	bool ok;
 
 	sni_get(ssl, name, sizeof(name));
 	pthread_rwlock_rdlock(&c->lock);
-	if (acme) {
-		struct net_tls_acme *a = acme_find(c, name, NULL);
-		x = a != NULL ? a->ctx : NULL;
-	} else {
-		x = site_lookup(c, name);
+	{
+		struct net_tls_sole *a = sole_lookup(c, ssl, name, &sole);
+
+		x = sole ? (a != NULL ? a->ctx : NULL) : site_lookup(c, name);
 	}
 	/* The reference keeps x alive when another thread replaces it now. */
 	if (x != NULL && SSL_CTX_up_ref(x) != 1)
 		x = NULL;
 	pthread_rwlock_unlock(&c->lock);
 	if (x == NULL) {
-		/* RFC 8737: acme-tls/1 for a name we have no challenge for */
-		t->cb_err = acme ? "tls-alpn-01 handshake for a name without a challenge"
+		/* (RFC 8737: the protocol offered for a name without its
+		 * certificate) */
+		t->cb_err = sole ? "a handshake-only protocol for a name without its certificate"
 				 : "no certificate to serve";
-		*al = acme ? SSL_AD_NO_APPLICATION_PROTOCOL : SSL_AD_INTERNAL_ERROR;
+		*al = sole ? SSL_AD_NO_APPLICATION_PROTOCOL : SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	ok = SSL_set_SSL_CTX(ssl, x) == x; /* takes its own reference */
@@ -284,8 +311,8 @@ static int on_client_hello(SSL *ssl, int *al, void *arg)
 		*al = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
-	t->acme = acme;
-	if (acme) { /* closed right after: no ticket */
+	t->sole = sole;
+	if (sole) { /* closed right after: no ticket */
 		(void)SSL_set_num_tickets(ssl, 0);
 		SSL_set_options(ssl, SSL_OP_NO_TICKET);
 	}
@@ -317,17 +344,20 @@ static int on_alpn_http(SSL *ssl, const unsigned char **out, unsigned char *outl
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static int on_alpn_acme(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+/* A handshake-only certificate's protocol (its SSL_CTX's id) or a fatal
+ * no_application_protocol. */
+static int on_alpn_sole(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 			const unsigned char *in, unsigned int inlen, void *arg)
 {
-	const unsigned char *at = alpn_find(in, inlen, ALPN_ACME, ALPN_ACME_LEN);
+	const struct net_tls_info *i = net_tls_info_get(SSL_get_SSL_CTX(ssl));
+	size_t n = i != NULL ? strlen(i->id) : 0;
+	const unsigned char *at = n > 0 ? alpn_find(in, inlen, i->id, n) : NULL;
 
-	(void)ssl;
 	(void)arg;
 	if (at == NULL)
 		return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 	*out = at;
-	*outlen = ALPN_ACME_LEN;
+	*outlen = (unsigned char)n;
 	return SSL_TLSEXT_ERR_OK;
 }
 
@@ -573,9 +603,9 @@ void net_tls_ctx_free(struct net_tls_ctx *c)
 		site_free(c->sites[i]);
 	free(c->sites);
 	free(c->table);
-	for (size_t i = 0; i < c->nacme; i++) {
-		SSL_CTX_free(c->acme[i]->ctx);
-		free(c->acme[i]);
+	for (size_t i = 0; i < c->nsole; i++) {
+		SSL_CTX_free(c->sole[i]->ctx);
+		free(c->sole[i]);
 	}
 	SSL_CTX_free(c->base);
 	BIO_meth_free(c->bio);
@@ -738,46 +768,58 @@ int net_tls_ctx_set_staple(struct net_tls_ctx *c, const char *id, const void *de
 	return 0;
 }
 
-int net_tls_ctx_acme_set(struct net_tls_ctx *c, const char *sni_name,
+int net_tls_ctx_sole_set(struct net_tls_ctx *c, const char *alpn, const char *sni_name,
 			 const struct pki_cert *cert, const struct pki_key *key,
 			 struct moat_err *err)
 {
-	struct net_tls_acme *a, *old;
+	struct net_tls_sole *a, *old;
 	struct moat_name n;
-	size_t len, at;
+	size_t len, at, k;
 	int ret = -1;
 
-	if (c == NULL || sni_name == NULL || cert == NULL || key == NULL) {
-		moat_err_set(err,
-			     "tls-alpn-01: a name, a certificate and its private key are needed");
+	if (c == NULL || alpn == NULL || sni_name == NULL || cert == NULL || key == NULL) {
+		moat_err_set(err, "a handshake-only certificate needs a protocol, a name, the "
+				  "certificate and its private key");
+		return -1;
+	}
+	if (alpn[0] == '\0' || strlen(alpn) > 255) {
+		moat_err_set(err, "an ALPN protocol has 1 to 255 bytes");
 		return -1;
 	}
 	if (moat_name_parse(sni_name, &n, err) != 0)
 		return -1;
 	len = strlen(n.text);
-	if ((a = malloc(sizeof(*a) + len + 1)) == NULL) {
+	if ((a = calloc(1, sizeof(*a) + len + 1)) == NULL) {
 		moat_err_set(err, "out of memory");
 		return -1;
 	}
 	memcpy(a->name, n.text, len + 1);
-	if ((a->ctx = ctx_with_cert(c, "", "acme-tls/1", cert, NULL, 0, key, err)) == NULL) {
+	a->alpn_len = strlen(alpn);
+	memcpy(a->alpn, alpn, a->alpn_len + 1);
+	if ((a->ctx = ctx_with_cert(c, alpn, alpn, cert, NULL, 0, key, err)) == NULL) {
 		free(a);
 		return -1;
 	}
-	SSL_CTX_set_alpn_select_cb(a->ctx, on_alpn_acme, NULL);
+	SSL_CTX_set_alpn_select_cb(a->ctx, on_alpn_sole, NULL);
 	pthread_mutex_lock(&c->wmu);
-	old = acme_find(c, a->name, &at);
-	if (old == NULL && c->nacme == NET_TLS_MAX_ACME) {
-		moat_err_set(err, "tls-alpn-01: too many names at once (at most %d)",
-			     NET_TLS_MAX_ACME);
+	old = sole_find(c, a->alpn, a->name, &at);
+	for (k = 0; k < c->nsole_proto && strcmp(c->sole_proto[k], a->alpn) != 0; k++)
+		;
+	if ((old == NULL && c->nsole == NET_TLS_MAX_SOLE) ||
+	    k == sizeof(c->sole_proto) / sizeof(c->sole_proto[0])) {
+		moat_err_set(err, "too many handshake-only certificates or protocols at once (at "
+				  "most %d, and %zu protocols)",
+			     NET_TLS_MAX_SOLE, sizeof(c->sole_proto) / sizeof(c->sole_proto[0]));
 		old = a; /* freed below */
 		goto out;
 	}
 	pthread_rwlock_wrlock(&c->lock);
 	if (old != NULL)
-		c->acme[at] = a;
+		c->sole[at] = a;
 	else
-		c->acme[c->nacme++] = a;
+		c->sole[c->nsole++] = a;
+	if (k == c->nsole_proto)
+		memcpy(c->sole_proto[c->nsole_proto++], a->alpn, a->alpn_len + 1);
 	pthread_rwlock_unlock(&c->lock);
 	ret = 0;
 out:
@@ -789,18 +831,19 @@ out:
 	return ret;
 }
 
-void net_tls_ctx_acme_remove(struct net_tls_ctx *c, const char *sni_name)
+void net_tls_ctx_sole_remove(struct net_tls_ctx *c, const char *alpn, const char *sni_name)
 {
-	struct net_tls_acme *a;
+	struct net_tls_sole *a;
 	struct moat_name n;
 	size_t at;
 
-	if (c == NULL || sni_name == NULL || moat_name_parse(sni_name, &n, NULL) != 0)
+	if (c == NULL || alpn == NULL || sni_name == NULL ||
+	    moat_name_parse(sni_name, &n, NULL) != 0)
 		return;
 	pthread_mutex_lock(&c->wmu);
-	if ((a = acme_find(c, n.text, &at)) != NULL) {
+	if ((a = sole_find(c, alpn, n.text, &at)) != NULL) {
 		pthread_rwlock_wrlock(&c->lock);
-		c->acme[at] = c->acme[--c->nacme];
+		c->sole[at] = c->sole[--c->nsole];
 		pthread_rwlock_unlock(&c->lock);
 		SSL_CTX_free(a->ctx);
 		free(a);

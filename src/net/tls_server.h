@@ -10,8 +10,9 @@
  *                 chosen by SNI in the ClientHello callback; session
  *                 tickets encrypted with keys that rotate (the previous
  *                 key still decrypts), one ticket per TLS 1.3 handshake;
- *                 OCSP staples handed over by the caller; tls-alpn-01
- *                 (RFC 8737) challenge certificates.  Certificates,
+ *                 OCSP staples handed over by the caller;
+ *                 handshake-only certificates chosen by ALPN and SNI
+ *                 (tls-alpn-01, RFC 8737).  Certificates,
  *                 staples and challenge certificates can be replaced at
  *                 any time from any thread: handshakes already under way
  *                 keep the SSL_CTX they started with (reference-counted),
@@ -66,13 +67,19 @@ int net_tls_ctx_set_cert(struct net_tls_ctx *c, const char *id, const char *cons
  * it.  Only stapled when the client asks (status_request). */
 int net_tls_ctx_set_staple(struct net_tls_ctx *c, const char *id, const void *der, size_t len,
 			   struct moat_err *err);
-/* tls-alpn-01: a ClientHello that offers ALPN "acme-tls/1" with SNI
- * sni_name is answered with this certificate (and ALPN acme-tls/1); other
- * handshakes are unaffected.  Any thread. */
-int net_tls_ctx_acme_set(struct net_tls_ctx *c, const char *sni_name,
+/* A handshake-only certificate: a ClientHello that offers the ALPN
+ * protocol alpn and names sni_name by SNI is answered with cert (and that
+ * protocol), and with nothing else -- no ticket, no application data: the
+ * connection ends after the handshake (net_tls_conn_handshake_only).  A
+ * ClientHello that offers alpn for a name with no such certificate fails
+ * (alert no_application_protocol); other handshakes are unaffected.  This
+ * is how a tls-alpn-01 validation (RFC 8737) is answered, on moat serve's
+ * listeners and on the certificate client's own.  Setting the same alpn and
+ * name again replaces it.  Any thread. */
+int net_tls_ctx_sole_set(struct net_tls_ctx *c, const char *alpn, const char *sni_name,
 			 const struct pki_cert *cert, const struct pki_key *key,
 			 struct moat_err *err);
-void net_tls_ctx_acme_remove(struct net_tls_ctx *c, const char *sni_name);
+void net_tls_ctx_sole_remove(struct net_tls_ctx *c, const char *alpn, const char *sni_name);
 /* Rotate the ticket key now (tests; also called by the ctx's own timer
  * logic, which checks the time on each new ticket). */
 void net_tls_ctx_rotate_tickets(struct net_tls_ctx *c);
@@ -119,8 +126,8 @@ const char *net_tls_conn_sni(const struct net_tls_conn *t);     /* "" when none 
 const char *net_tls_conn_version(const struct net_tls_conn *t); /* "TLSv1.3" */
 const char *net_tls_conn_site(const struct net_tls_conn *t);    /* id of the cert served, "" */
 bool net_tls_conn_resumed(const struct net_tls_conn *t);
-/* The handshake answered a tls-alpn-01 challenge: close after it. */
-bool net_tls_conn_is_acme(const struct net_tls_conn *t);
+/* The handshake served a handshake-only certificate: close after it. */
+bool net_tls_conn_handshake_only(const struct net_tls_conn *t);
 /* Why the last call failed (for the error log; no peer bytes in it). */
 const char *net_tls_conn_error(const struct net_tls_conn *t);
 

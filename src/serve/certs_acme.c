@@ -19,22 +19,6 @@
 
 /* ---- ACME ------------------------------------------------------------------------ */
 
-static bool token_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n >= sizeof(((struct serve_token *)0)->token))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 static int present(void *arg, const struct moat_name *id, const char *token, const char *ka,
 		   struct moat_err *err)
 {
@@ -50,26 +34,13 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 
 		if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0 &&
 		    acme_tlsalpn01_cert(id, ka, &cert, &key, err) == 0 &&
-		    net_tls_ctx_acme_set(g->tls, sni, cert, key, err) == 0)
+		    net_tls_ctx_sole_set(g->tls, ACME_TLS_ALPN, sni, cert, key, err) == 0)
 			ret = 0;
 		pki_cert_free(cert);
 		pki_key_free(key);
 		goto out;
 	}
-	if (!token_ok(token) || strlen(ka) >= sizeof(s->tokens[0].keyauth)) {
-		moat_err_set(err, "the CA sent a challenge token moat cannot serve");
-		goto out;
-	}
-	pthread_mutex_lock(&s->lock);
-	if (s->ntokens < SERVE_ACME_TOKENS) {
-		snprintf(s->tokens[s->ntokens].token, sizeof(s->tokens[0].token), "%s", token);
-		snprintf(s->tokens[s->ntokens].keyauth, sizeof(s->tokens[0].keyauth), "%s", ka);
-		s->ntokens++;
-		ret = 0;
-	} else {
-		moat_err_set(err, "too many challenges at once");
-	}
-	pthread_mutex_unlock(&s->lock);
+	ret = serve_tokens_add(&s->tokens, token, ka, err);
 out:
 	serve_gen_unref(g);
 	return ret;
@@ -83,31 +54,9 @@ static void cleanup(void *arg, const struct moat_name *id, const char *token)
 	char sni[MOAT_NAME_MAX + 3];
 
 	if (acme_tlsalpn01_sni(id, sni, sizeof(sni)) == 0)
-		net_tls_ctx_acme_remove(g->tls, sni);
+		net_tls_ctx_sole_remove(g->tls, ACME_TLS_ALPN, sni);
 	serve_gen_unref(g);
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->ntokens; i++) {
-		if (strcmp(s->tokens[i].token, token) == 0) {
-			s->tokens[i] = s->tokens[--s->ntokens];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-bool serve_acme_token(struct serve *s, const char *token, char *out, size_t n)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->ntokens && !found; i++) {
-		if (strcmp(s->tokens[i].token, token) == 0) {
-			snprintf(out, n, "%s", s->tokens[i].keyauth);
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	return found;
+	serve_tokens_remove(&s->tokens, token);
 }
 
 const char *serve_certs_acme_server(const struct serve_gen *g)

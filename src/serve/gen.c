@@ -121,3 +121,13 @@ out:
 	serve_gen_unref(g);
 	return ret;
 }
+
+struct serve_gen *serve_current_gen(struct serve *s)
+{
+	struct serve_gen *g;
+
+	pthread_mutex_lock(&s->lock);
+	g = serve_gen_ref(s->gen);
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}

@@ -89,6 +89,10 @@ struct serve_gen *serve_gen_new(struct serve_config *cfg, uint64_t id, const str
 				 struct moat_err *err);
 struct serve_gen *serve_gen_ref(struct serve_gen *g);
 void serve_gen_unref(struct serve_gen *g);
+/* The server's current generation, with a reference the caller drops (any
+ * thread: the workers, the certificate thread, /metrics). */
+struct serve;
+struct serve_gen *serve_current_gen(struct serve *s);
 /* The site for a Host value (port stripped), or NULL. */
 struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host);
 
@@ -158,24 +162,43 @@ int serve_worker_start(struct serve_worker *w, struct moat_err *err);
 void serve_worker_join(struct serve_worker *w);
 void serve_worker_cleanup(struct serve_worker *w);
 
-/* ---- the server (serve.c) -------------------------------------------------- */
+/* ---- http-01 answers (tokens.c) ---------------------------------------------
+ *
+ * The challenges the certificate thread has presented (certs_acme.c adds
+ * and removes them), read by the request path (request.c) on port 80: the
+ * one thing the two share, so neither calls the other. */
 
 #define SERVE_ACME_TOKENS 64
 
-struct serve_token {
-	char token[128];
-	char keyauth[256];
+struct serve_tokens {
+	pthread_mutex_t lock;
+	struct {
+		char token[128];
+		char keyauth[256];
+	} t[SERVE_ACME_TOKENS];
+	size_t n;
 };
+
+void serve_tokens_init(struct serve_tokens *tk);
+void serve_tokens_destroy(struct serve_tokens *tk);
+/* Answer token with keyauth until removed.  -1 with err: a token or key
+ * authorization moat cannot serve, or too many at once. */
+int serve_tokens_add(struct serve_tokens *tk, const char *token, const char *keyauth,
+		     struct moat_err *err);
+void serve_tokens_remove(struct serve_tokens *tk, const char *token);
+/* The key authorization for token, copied to out (n bytes); false if none. */
+bool serve_tokens_get(struct serve_tokens *tk, const char *token, char *out, size_t n);
+
+/* ---- the server (serve.c) -------------------------------------------------- */
 
 struct serve {
 	struct serve_opts opts;
 	struct serve_worker *workers;
 	int nworkers;
-	pthread_mutex_t lock;     /* gen, tokens */
+	pthread_mutex_t lock;     /* gen */
 	struct serve_gen *gen;    /* current generation */
 	uint64_t next_gen;
-	struct serve_token tokens[SERVE_ACME_TOKENS];
-	size_t ntokens;
+	struct serve_tokens tokens; /* http-01 answers (tokens.c) */
 	struct serve_metrics m;
 	atomic_bool draining;
 	atomic_bool stop_now;     /* the drain time is over */
@@ -220,11 +243,7 @@ struct pki_cert;
 int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
 		     struct moat_buf *der, int64_t *next_update, struct moat_err *err);
 
-/* The current generation, with a reference the caller drops. */
-struct serve_gen *serve_current_gen(struct serve *s);
-/* The key authorization for an http-01 token, copied to out; false if
- * none. */
-bool serve_acme_token(struct serve *s, const char *token, char *out, size_t n);
+
 
 /* ---- client connections (conn.c) -------------------------------------------
  *

@@ -352,7 +352,7 @@ static bool plain_answer(struct exchange *x, const char *t, size_t tl, bool slas
 		char token[160], ka[256];
 
 		copy_span(token, sizeof(token), t + plen, tl - plen);
-		if (tl - plen < sizeof(token) && serve_acme_token(s, token, ka, sizeof(ka))) {
+		if (tl - plen < sizeof(token) && serve_tokens_get(&s->tokens, token, ka, sizeof(ka))) {
 			serve_reply(x, 200, "application/octet-stream", ka, strlen(ka), NULL,
 				    x->req_keep);
 			return true;

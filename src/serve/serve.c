@@ -38,16 +38,6 @@ struct serve_main {
 	bool draining;
 };
 
-struct serve_gen *serve_current_gen(struct serve *s)
-{
-	struct serve_gen *g;
-
-	pthread_mutex_lock(&s->lock);
-	g = serve_gen_ref(s->gen);
-	pthread_mutex_unlock(&s->lock);
-	return g;
-}
-
 static void say(struct serve *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct serve *s, const char *fmt, ...)
 {
@@ -152,6 +142,7 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 	}
 	s->opts = *o;
 	pthread_mutex_init(&s->lock, NULL);
+	serve_tokens_init(&s->tokens);
 	signal(SIGPIPE, SIG_IGN);
 	if ((s->certs = serve_certs_new(s, o->home, o->ca, err)) == NULL)
 		goto out;
@@ -407,6 +398,7 @@ void serve_free(struct serve *s)
 	free(s->workers);
 	serve_gen_unref(s->gen);
 	pthread_mutex_destroy(&s->lock);
+	serve_tokens_destroy(&s->tokens);
 	free(s);
 }
 

@@ -199,29 +199,27 @@ static int s_client(uint16_t port, const char *args, char *out, size_t n)
 static void test_responder(void **state)
 {
 	struct moat_err err = {0};
-	unsigned char digest[32] = {1, 2, 3};
-	struct pki_key *k1, *k2;
-	struct pki_cert *c1 = build("a.example.test", digest, &k1);
-	struct pki_cert *c2 = build("127.0.0.1", digest, &k2);
-	struct net_server *s = net_server_new(&err);
+	struct acme_solver sv;
+	struct moat_name a, ip, other;
+	struct acme_tlsalpn01 *t;
 	static char out[65536];
 	uint16_t port;
 
 	(void)state;
 	if (system("openssl version >/dev/null 2>&1") != 0)
 		UNIT_SKIP("the openssl command is not installed");
-	assert_non_null(s);
-	assert_int_equal(net_server_acme_tls_set(s, "a.example.test", c1, k1, &err), -1);
-	assert_int_equal(net_server_listen_acme_tls(s, "127.0.0.1", 0, &err), 0);
-	port = net_server_port(s);
-	assert_int_equal(net_server_acme_tls_set(s, "a.example.test", c1, k1, &err), 0);
-	assert_int_equal(net_server_acme_tls_set(s, "1.0.0.127.in-addr.arpa", c2, k2, &err), 0);
-	/* the table holds its own references */
-	pki_cert_free(c1);
-	pki_cert_free(c2);
-	pki_key_free(k1);
-	pki_key_free(k2);
-	assert_int_equal(net_server_start(s, &err), 0);
+	assert_int_equal(moat_name_parse("a.example.test", &a, &err), 0);
+	assert_int_equal(moat_name_parse("127.0.0.1", &ip, &err), 0);
+	assert_int_equal(moat_name_parse("*.example.test", &other, &err), 0);
+	t = acme_tlsalpn01_standalone("127.0.0.1", 0, &err);
+	assert_non_null(t);
+	port = acme_tlsalpn01_port(t);
+	acme_tlsalpn01_solver(t, &sv);
+	assert_string_equal(sv.type, "tls-alpn-01");
+	assert_int_equal(sv.present(sv.arg, &a, "tok", "tok.thumb", &err), 0);
+	assert_int_equal(sv.present(sv.arg, &ip, "tok", "tok.thumb", &err), 0);
+	/* a wildcard has no tls-alpn-01 (RFC 8737 section 3) */
+	assert_int_equal(sv.present(sv.arg, &other, "tok", "tok.thumb", &err), -1);
 
 	/* TLS 1.3 and 1.2: the certificate for the name, ALPN acme-tls/1 */
 	ACCEPTED("-alpn acme-tls/1 -servername a.example.test");
@@ -247,37 +245,37 @@ static void test_responder(void **state)
 	REFUSED("-tls1_1 -alpn acme-tls/1 -servername a.example.test");
 	assert_null(strstr(out, "Certificate:"));
 
-	/* removed: refused */
-	net_server_acme_tls_remove(s, "a.example.test");
+	/* cleaned up: refused */
+	sv.cleanup(sv.arg, &a, "tok");
 	REFUSED("-alpn acme-tls/1 -servername a.example.test");
 	assert_null(strstr(out, "Certificate:"));
 	ACCEPTED("-alpn acme-tls/1 -servername 1.0.0.127.in-addr.arpa");
 	assert_non_null(strstr(out, "IP Address:127.0.0.1"));
 
-	net_server_free(s); /* with a name still in the table */
+	acme_tlsalpn01_free(t); /* with a name still there */
 }
 
 /* A client that connects and sends nothing, and one that sends junk: the
- * server still stops and frees cleanly (no leak under ASan). */
+ * responder still stops at once (its connections are closed with it). */
 static void test_responder_stop(void **state)
 {
 	struct moat_err err = {0};
-	struct net_server *s = net_server_new(&err);
+	struct acme_tlsalpn01 *t = acme_tlsalpn01_standalone("127.0.0.1", 0, &err);
 	char cmd[256];
 
 	(void)state;
-	assert_non_null(s);
-	assert_int_equal(net_server_listen_acme_tls(s, "127.0.0.1", 0, &err), 0);
-	assert_int_equal(net_server_listen_acme_tls(s, "127.0.0.1", 0, &err), -1);
-	assert_int_equal(net_server_start(s, &err), 0);
+	assert_non_null(t);
+	/* the same port twice: the second cannot listen */
+	assert_null(acme_tlsalpn01_standalone("127.0.0.1", acme_tlsalpn01_port(t), &err));
+	assert_non_null(strstr(err.msg, "already in use"));
 	snprintf(cmd, sizeof(cmd),
 		 "python3 -c 'import socket,sys,time\n"
 		 "a=socket.create_connection((\"127.0.0.1\",%u))\n"
 		 "b=socket.create_connection((\"127.0.0.1\",%u)); b.send(b\"GET / HTTP/1.0\\r\\n\\r\\n\")\n"
 		 "time.sleep(0.3)' 2>/dev/null",
-		 net_server_port(s), net_server_port(s));
+		 acme_tlsalpn01_port(t), acme_tlsalpn01_port(t));
 	(void)system(cmd);
-	net_server_free(s);
+	acme_tlsalpn01_free(t);
 }
 
 int main(void)

@@ -289,7 +289,7 @@ static void test_handshake_13(void **state)
 	assert_string_equal(net_tls_conn_sni(t), "a.test");
 	assert_string_equal(net_tls_conn_site(t), "a");
 	assert_false(net_tls_conn_resumed(t));
-	assert_false(net_tls_conn_is_acme(t));
+	assert_false(net_tls_conn_handshake_only(t));
 	assert_string_equal(net_tls_conn_error(t), "");
 	assert_true(peer_is(cl, leaf_a));
 	/* leaf + intermediate, never the root */
@@ -704,14 +704,14 @@ static void test_acme(void **state)
 	struct net_tls_conn *t;
 
 	(void)state;
-	assert_int_equal(net_tls_ctx_acme_set(c, "Chal.Test", acme_cert, acme_key, &err), 0);
-	assert_int_equal(net_tls_ctx_acme_set(c, "chal.test", acme_cert, leaf_key, &err), -1);
+	assert_int_equal(net_tls_ctx_sole_set(c, "acme-tls/1", "Chal.Test", acme_cert, acme_key, &err), 0);
+	assert_int_equal(net_tls_ctx_sole_set(c, "acme-tls/1", "chal.test", acme_cert, leaf_key, &err), -1);
 	/* acme-tls/1 and a registered name: the challenge certificate */
 	cl = client(cx, "chal.test");
 	t = net_tls_conn_new(c);
 	assert_int_equal(SSL_set_alpn_protos(cl, ALPN("\x0a" "acme-tls/1"), 11), 0);
 	assert_int_equal(handshake(cl, t, 100000, false), 1);
-	assert_true(net_tls_conn_is_acme(t));
+	assert_true(net_tls_conn_handshake_only(t));
 	assert_true(peer_is(cl, acme_cert));
 	SSL_get0_alpn_selected(cl, &alpn, &alen);
 	assert_int_equal(alen, 10);
@@ -725,18 +725,18 @@ static void test_acme(void **state)
 	t = net_tls_conn_new(c);
 	assert_int_equal(SSL_set_alpn_protos(cl, ALPN("\x0a" "acme-tls/1"), 11), 0);
 	assert_int_equal(handshake(cl, t, 100000, false), -1);
-	assert_non_null(strstr(net_tls_conn_error(t), "tls-alpn-01"));
-	assert_false(net_tls_conn_is_acme(t));
+	assert_non_null(strstr(net_tls_conn_error(t), "handshake-only"));
+	assert_false(net_tls_conn_handshake_only(t));
 	assert_non_null(strstr(client_err, "no application protocol"));
 	net_tls_conn_free(t);
 	SSL_free(cl);
 	/* removed: refused the same way */
-	net_tls_ctx_acme_remove(c, "chal.test");
+	net_tls_ctx_sole_remove(c, "acme-tls/1", "chal.test");
 	cl = client(cx, "chal.test");
 	t = net_tls_conn_new(c);
 	assert_int_equal(SSL_set_alpn_protos(cl, ALPN("\x0a" "acme-tls/1"), 11), 0);
 	assert_int_equal(handshake(cl, t, 100000, false), -1);
-	assert_non_null(strstr(net_tls_conn_error(t), "tls-alpn-01"));
+	assert_non_null(strstr(net_tls_conn_error(t), "handshake-only"));
 	assert_non_null(strstr(client_err, "no application protocol"));
 	net_tls_conn_free(t);
 	SSL_free(cl);
@@ -806,9 +806,9 @@ static void *swap_certs(void *arg)
 		if (net_tls_ctx_set_cert(s->c, "a", a, 1, two ? leaf_a2 : leaf_a, chain, 1,
 					 two ? other_key : leaf_key, &err) != 0 ||
 		    net_tls_ctx_set_staple(s->c, "a", "x", 1, &err) != 0 ||
-		    net_tls_ctx_acme_set(s->c, "chal.test", acme_cert, acme_key, &err) != 0)
+		    net_tls_ctx_sole_set(s->c, "acme-tls/1", "chal.test", acme_cert, acme_key, &err) != 0)
 			return "set failed";
-		net_tls_ctx_acme_remove(s->c, "chal.test");
+		net_tls_ctx_sole_remove(s->c, "acme-tls/1", "chal.test");
 	}
 	return NULL;
 }
