@@ -752,23 +752,31 @@ subjectAltName = DNS:selfsigned.test' || return 1
 
 # ------------------------------------------------------------------ nginx
 
-# _check_nginx_conf: write $CHECK_NGINX_DIR/nginx.conf for CHECK_PORT
-# (built with builtins only: a process costs here).
-_check_nginx_conf() {
-	local n=$CHECK_NGINX_DIR s c='' modern
-	modern='ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305'
+# The suites of a fixture server that allows only modern ones.
+CHECK_MODERN_CIPHERS='ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305'
+
+# _check_nginx_head DIR HTTP_LINE: _CHECK_HEAD is the start of an
+# nginx.conf for a fixture nginx in DIR (its pid, error log and temp files
+# there), up to inside "http {", with HTTP_LINE (may be "") first in it.
+# Builtins only: a process costs here.
+_CHECK_HEAD=''
+_check_nginx_head() {
+	local n=$1
+	_CHECK_HEAD=''
 	if [ "$EUID" -eq 0 ]; then
-		c+=$'user root;\n' # workers must read the files in $T (mode 700)
+		_CHECK_HEAD=$'user root;\n' # workers must read the files in $T (mode 700)
 	fi
-	c+="worker_processes 1;
+	_CHECK_HEAD+="worker_processes 1;
 daemon off;
 master_process on;
 pid $n/nginx.pid;
 error_log $n/error.log notice;
 events { worker_connections 256; }
 http {
-    access_log $n/access.log;
-    client_body_temp_path $n/tmp/body;
+"
+	[ -n "$2" ] && _CHECK_HEAD+="    $2
+"
+	_CHECK_HEAD+="    client_body_temp_path $n/tmp/body;
     proxy_temp_path $n/tmp/proxy;
     fastcgi_temp_path $n/tmp/fastcgi;
     uwsgi_temp_path $n/tmp/uwsgi;
@@ -776,6 +784,15 @@ http {
     default_type text/plain;
     server_tokens off;
 "
+	return 0
+}
+
+# _check_nginx_conf: write $CHECK_NGINX_DIR/nginx.conf for CHECK_PORT
+# (built with builtins only: a process costs here).
+_check_nginx_conf() {
+	local n=$CHECK_NGINX_DIR s c modern=$CHECK_MODERN_CIPHERS
+	_check_nginx_head "$n" "access_log $n/access.log;"
+	c=$_CHECK_HEAD
 	for s in "${CHECK_TLS_SCENARIOS[@]}"; do
 		c+="    # $s: ${CHECK_DESC[$s]}
     server {
@@ -1236,27 +1253,9 @@ open(sys.argv[2], "wb").write(b)' "$m/int.der" "$m/badsig-int.der" || return 1
 
 # _check_more_nginx_conf: $CHECK_MORE_NGINX_DIR/nginx.conf for CHECK_PORT.
 _check_more_nginx_conf() {
-	local n=$CHECK_MORE_NGINX_DIR s c='' modern
-	# (the same list as _check_nginx_conf's)
-	modern='ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305'
-	if [ "$EUID" -eq 0 ]; then
-		c+=$'user root;\n' # workers must read the files in $T (mode 700)
-	fi
-	c+="worker_processes 1;
-daemon off;
-master_process on;
-pid $n/nginx.pid;
-error_log $n/error.log notice;
-events { worker_connections 256; }
-http {
-    client_body_temp_path $n/tmp/body;
-    proxy_temp_path $n/tmp/proxy;
-    fastcgi_temp_path $n/tmp/fastcgi;
-    uwsgi_temp_path $n/tmp/uwsgi;
-    scgi_temp_path $n/tmp/scgi;
-    default_type text/plain;
-    server_tokens off;
-"
+	local n=$CHECK_MORE_NGINX_DIR s c modern=$CHECK_MODERN_CIPHERS
+	_check_nginx_head "$n" ""
+	c=$_CHECK_HEAD
 	for s in "${CHECK_MORE_SCENARIOS[@]}"; do
 		c+="    # $s: ${CHECK_DESC[$s]}
     server {
