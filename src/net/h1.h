@@ -159,9 +159,10 @@ int net_h1_find(const struct net_h1_msg *m, const char *buf, const char *name, s
 
 /* ---- chunked bodies ----------------------------------------------------- */
 
-/* A streaming checker for a chunked body (RFC 9112 section 7.1).  The
- * proxy forwards the body bytes as they are; this only finds where the
- * body ends and rejects what is not valid: a chunk size that is not hex or
+/* A streaming reader of a chunked body (RFC 9112 section 7.1): it finds
+ * where the body ends (net_h1_chunked_scan: a body dropped unread) or hands
+ * out its data (net_h1_chunked_next: h1_server.c for request bodies, the
+ * proxy for responses), and rejects what is not valid: a chunk size that is not hex or
  * is longer than 15 digits, a missing CR LF after a chunk's data, bare LF,
  * a chunk extension over 4096 bytes or with control bytes, trailer fields
  * over 8192 bytes in all or not shaped like fields. */

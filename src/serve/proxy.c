@@ -6,10 +6,13 @@
  * go (RFC 9110 section 7.6.1), the X-Forwarded-* / Forwarded fields the
  * client sent go too (the proxy is the edge: whatever the client claims
  * about addresses is not passed on as if we had said it), and ours are
- * added.  Bodies are streamed in both directions with their framing kept
- * (Content-Length, or chunked checked chunk by chunk), never buffered
- * whole.  A WebSocket upgrade (and only that: an h2c upgrade would let a
- * client talk past the proxy) becomes a tunnel once the upstream answers
+ * added.  Bodies are streamed in both directions, never buffered whole:
+ * de-framed on the way in (net/h1_server.c for the client's,
+ * net_h1_chunked_next for the upstream's) and framed again on the way out
+ * (chunked to the upstream when the client sent chunked; h1_server.c to
+ * the client).  A WebSocket upgrade (and only that: an h2c upgrade would
+ * let a client talk past the proxy) becomes a tunnel once the upstream
+ * answers
  * 101.  Errors before the response has started get a short page: 502
  * when the upstream cannot be reached or answers garbage, 504 when it does
  * not answer in time; after it has started, the client connection is
