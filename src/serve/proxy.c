@@ -12,8 +12,7 @@
  * (chunked to the upstream when the client sent chunked; h1_server.c to
  * the client).  A WebSocket upgrade (and only that: an h2c upgrade would
  * let a client talk past the proxy) becomes a tunnel once the upstream
- * answers
- * 101.  Errors before the response has started get a short page: 502
+ * answers 101.  Errors before the response has started get a short page: 502
  * when the upstream cannot be reached or answers garbage, 504 when it does
  * not answer in time; after it has started, the client connection is
  * closed (a truncated response must not look complete). */
