@@ -1,6 +1,7 @@
-/* certs_int.h: what the certificate manager's files share (certs.c:
- * loading, the private CA, the thread; certs_acme.c: ACME; ocsp.c: the
- * staples).  Private to src/serve. */
+/* certs_int.h: what the certificate manager's files share (certs.c: the
+ * private CA, the thread; certs_acme.c: ACME; ocsp.c: the staples;
+ * cert_load.c: the files, which the three others use and which calls none
+ * of them).  Private to src/serve. */
 #ifndef MOAT_SERVE_CERTS_INT_H
 #define MOAT_SERVE_CERTS_INT_H
 
@@ -25,8 +26,11 @@ struct serve_certs {
 	atomic_bool force; /* SIGUSR1: renew every certificate now */
 };
 
+/* cert_load.c */
 /* "2026-11-23 19:30 UTC", in a thread-local buffer. */
 const char *serve_certs_date(int64_t t);
+/* A file's modification time in nanoseconds, -1 if it cannot be read. */
+int64_t serve_certs_mtime(const char *path);
 /* The certificate (full chain) and key files of a site. */
 void serve_certs_paths(struct serve_certs *m, const struct serve_gen_site *gs, char *chain,
 		       char *key, size_t n);
@@ -34,6 +38,9 @@ void serve_certs_paths(struct serve_certs *m, const struct serve_gen_site *gs, c
  * certificate that does not cover every name). */
 int serve_certs_load(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
 		     bool check_names, struct moat_err *err);
+/* Whether the certificate file of a files site covers its names (a
+ * warning only: the user chose the file). */
+bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs);
 
 /* certs_acme.c (called with m->lock held; they let go of it while talking
  * to the CA) */

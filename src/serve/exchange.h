@@ -1,6 +1,8 @@
-/* exchange.h: what proxy.c (the upstream side and the response) and
- * request.c (the request, and the answers moat makes itself) share about
- * one exchange.  Private to src/serve. */
+/* exchange.h: what request.c (a request's checks and routing), proxy.c
+ * (the upstream side and the response) and answer.c (the answers moat
+ * makes itself, the log) share about one exchange.  request.c calls
+ * proxy.c and answer.c, proxy.c calls answer.c, answer.c neither.
+ * Private to src/serve. */
 #ifndef MOAT_SERVE_EXCHANGE_H
 #define MOAT_SERVE_EXCHANGE_H
 
@@ -50,7 +52,7 @@ struct exchange {
 	/* for the access log */
 	int version_minor;
 	const char *peer;
-	/* Last: the strings are set by serve_exchange_start, everything
+	/* Last: the strings are set by request.c's exchange_start, everything
 	 * before them is zeroed (1.8 KB less to clear per request). */
 	char method[33];
 	char target[1024];
@@ -59,8 +61,19 @@ struct exchange {
 	char ua[256];
 };
 
-/* request.c */
+/* The upstream address tried last (the first one before any). */
+static inline const struct serve_addr *serve_x_addr(const struct exchange *x)
+{
+	size_t tried = x->attempt > 0 ? x->attempt - 1 : 0;
+
+	return &x->gs->addrs[(x->rr_base + tried) % x->gs->naddrs];
+}
+
+/* answer.c */
 bool serve_x_span_is(const char *p, size_t len, const char *s);
+/* A copy into dst (n bytes, n > 0) cut to n - 1 bytes where it must be,
+ * and then not inside a UTF-8 sequence. */
+void serve_x_copy(char *dst, size_t n, const char *p, size_t len);
 /* Count the response and write the access log line. */
 void serve_x_log(struct exchange *x, const char *peer);
 /* A short HTML page with status (502, 504, 421...), ending the exchange. */
@@ -72,7 +85,13 @@ size_t serve_x_site_fields(struct net_hfield *f, size_t max, const struct serve_
 
 /* proxy.c: connect to the site's next upstream address and send the head. */
 void serve_x_connect(struct exchange *x);
-/* The upstream address tried last (the first one before any). */
-const struct serve_addr *serve_x_addr(const struct exchange *x);
+/* The client side's events once the exchange goes upstream (request.c's
+ * serve_app_ops points at them; net/http_app.h says when each comes). */
+size_t serve_x_client_body(void *arg, const char *p, size_t n);
+void serve_x_client_body_end(void *arg);
+void serve_x_client_drained(void *arg);
+void serve_x_client_invalid(void *arg);
+void serve_x_client_eof(void *arg);
+void serve_x_done(void *arg);
 
 #endif

@@ -300,16 +300,14 @@ void serve_up_close_all(struct serve_worker *w);
 
 #define SERVE_HIGH_WATER NET_H1S_HIGH_WATER /* bytes queued before reading pauses */
 
-/* ---- the request/response exchange (proxy.c, request.c) ---------------------- */
+/* ---- the request/response exchange (request.c, proxy.c, answer.c) ------------ */
 
 struct exchange;
 
 /* The application's side of every exchange (net/http_app.h): request.c
  * starts one, proxy.c has the rest. */
 extern const struct net_app_ops serve_app_ops;
-/* request.c: a new request on c (net_app_ops.request). */
-void serve_exchange_start(void *c, struct net_hx *hx, const struct net_request *req);
-/* request.c: the access log line and counters of a head that could not be
+/* answer.c: the access log line and counters of a head that could not be
  * parsed (in: what was read of it). */
 void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status);
 /* Answer without an upstream (errors, redirects): a complete response,

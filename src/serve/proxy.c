@@ -47,13 +47,6 @@ static const struct up_ops x_ops = {
 	.drained = x_up_drained,
 };
 
-const struct serve_addr *serve_x_addr(const struct exchange *x)
-{
-	size_t tried = x->attempt > 0 ? x->attempt - 1 : 0;
-
-	return &x->gs->addrs[(x->rr_base + tried) % x->gs->naddrs];
-}
-
 void serve_x_connect(struct exchange *x)
 {
 	/* The first address is the site's next in turn (round robin); a
@@ -254,7 +247,7 @@ static void x_flush(struct exchange *x)
 	}
 }
 
-static void x_client_drained(void *arg)
+void serve_x_client_drained(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -532,14 +525,14 @@ static void refuse_body(struct exchange *x, int status, const char *text)
 	serve_x_page(x, status, text);
 }
 
-static void x_client_invalid(void *arg)
+void serve_x_client_invalid(void *arg)
 {
 	refuse_body(arg, 400, "The request body is not valid chunked encoding.");
 }
 
 /* Body bytes (or tunnel bytes) from the client: how many were taken
  * (fewer when the upstream is not ready or is full). */
-static size_t x_client_body(void *arg, const char *p, size_t n)
+size_t serve_x_client_body(void *arg, const char *p, size_t n)
 {
 	struct exchange *x = arg;
 	int r;
@@ -573,7 +566,7 @@ static size_t x_client_body(void *arg, const char *p, size_t n)
 	return n;
 }
 
-static void x_client_body_end(void *arg)
+void serve_x_client_body_end(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -592,7 +585,7 @@ static void x_client_body_end(void *arg)
 
 /* The client finished sending in a tunnel: the half-close is passed on,
  * the upstream may still answer. */
-static void x_client_eof(void *arg)
+void serve_x_client_eof(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -600,7 +593,7 @@ static void x_client_eof(void *arg)
 		serve_up_shutdown_write(x->up);
 }
 
-static void x_done(void *arg)
+void serve_x_done(void *arg)
 {
 	struct exchange *x = arg;
 
@@ -615,13 +608,3 @@ static void x_done(void *arg)
 	free(x->resp);
 	free(x);
 }
-
-const struct net_app_ops serve_app_ops = {
-	.request = serve_exchange_start,
-	.body = x_client_body,
-	.body_end = x_client_body_end,
-	.drained = x_client_drained,
-	.body_invalid = x_client_invalid,
-	.client_eof = x_client_eof,
-	.done = x_done,
-};
