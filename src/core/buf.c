@@ -33,6 +33,11 @@ static int reserve(struct moat_buf *b, size_t extra)
 	return 0;
 }
 
+int moat_buf_reserve(struct moat_buf *b, size_t extra)
+{
+	return reserve(b, extra);
+}
+
 int moat_buf_append(struct moat_buf *b, const void *data, size_t len)
 {
 	if (reserve(b, len) != 0)

@@ -14,6 +14,9 @@ struct moat_buf {
 
 #define MOAT_BUF_INIT {NULL, 0, 0}
 
+/* Room for extra more bytes (and the NUL) in one allocation, for a
+ * writer that knows about how much is coming.  0, or -1 out of memory. */
+int moat_buf_reserve(struct moat_buf *b, size_t extra);
 int moat_buf_append(struct moat_buf *b, const void *data, size_t len);
 int moat_buf_puts(struct moat_buf *b, const char *s);
 int moat_buf_printf(struct moat_buf *b, const char *fmt, ...) MOAT_PRINTF(2, 3);

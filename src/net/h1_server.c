@@ -320,19 +320,19 @@ static bool keep_after(struct net_hx *x, unsigned flags)
 	return true;
 }
 
-static void put_status(struct moat_buf *b, int status, const char *reason, size_t reason_len)
+static int put_status(struct moat_buf *b, int status, const char *reason, size_t reason_len)
 {
 	char line[] = "HTTP/1.1 000 ";
 
 	line[9] = (char)('0' + status / 100 % 10);
 	line[10] = (char)('0' + status / 10 % 10);
 	line[11] = (char)('0' + status % 10);
-	moat_buf_puts(b, line);
-	if (reason != NULL)
-		moat_buf_append(b, reason, reason_len);
-	else
-		moat_buf_puts(b, net_http_reason(status));
-	moat_buf_puts(b, "\r\n");
+	if (reason == NULL) {
+		reason = net_http_reason(status);
+		reason_len = strlen(reason);
+	}
+	return moat_buf_append(b, line, sizeof(line) - 1) | moat_buf_append(b, reason, reason_len) |
+	       moat_buf_append(b, "\r\n", 2);
 }
 
 int net_hx_head(struct net_hx *x, int status, const char *reason, size_t reason_len,
@@ -340,20 +340,31 @@ int net_hx_head(struct net_hx *x, int status, const char *reason, size_t reason_
 		unsigned flags)
 {
 	struct net_h1s *h = x->h;
-	struct moat_buf b = MOAT_BUF_INIT;
+	struct moat_buf scratch = MOAT_BUF_INIT, *b = net_stream_out(h->s);
 	bool final = status >= 200 || status == 101;
+	size_t size = 128 + reason_len;
+	int bad = 0;
 
 	if (x->resp != NET_HX_NONE || status < 100 || status > 599 || h->state != H_EXCHANGE)
 		return -1;
-	put_status(&b, status, reason, reason_len);
+	if (b == NULL)
+		b = &scratch; /* a closed stream: built for nothing, as queued bytes are */
+	/* The head is written straight into the stream's queue, with room
+	 * for a short body after it: one allocation per response. */
+	for (size_t i = 0; i < n; i++)
+		size += f[i].name_len + f[i].value_len + 4;
+	if (body == NET_BODY_LENGTH && length <= 4096)
+		size += (size_t)length;
+	bad |= moat_buf_reserve(b, size);
+	bad |= put_status(b, status, reason, reason_len);
 	for (size_t i = 0; i < n; i++) {
-		moat_buf_append(&b, f[i].name, f[i].name_len);
-		moat_buf_puts(&b, ": ");
-		moat_buf_append(&b, f[i].value, f[i].value_len);
-		moat_buf_puts(&b, "\r\n");
+		bad |= moat_buf_append(b, f[i].name, f[i].name_len);
+		bad |= moat_buf_append(b, ": ", 2);
+		bad |= moat_buf_append(b, f[i].value, f[i].value_len);
+		bad |= moat_buf_append(b, "\r\n", 2);
 	}
 	if (status == 101) {
-		moat_buf_puts(&b, "Connection: upgrade\r\n");
+		bad |= moat_buf_puts(b, "Connection: upgrade\r\n");
 		x->keep = false;
 	} else if (final) {
 		x->keep = keep_after(x, flags);
@@ -362,28 +373,26 @@ int net_hx_head(struct net_hx *x, int status, const char *reason, size_t reason_
 			char cl[48];
 
 			snprintf(cl, sizeof(cl), "Content-Length: %" PRIu64 "\r\n", length);
-			moat_buf_puts(&b, cl);
+			bad |= moat_buf_puts(b, cl);
 		} else if (body == NET_BODY_STREAM && !x->head_req) {
 			/* (with NET_HX_CLOSE the close ends it, as the
 			 * application's own source does) */
 			if (x->version_minor >= 1 && !(flags & NET_HX_CLOSE)) {
-				moat_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
+				bad |= moat_buf_puts(b, "Transfer-Encoding: chunked\r\n");
 				x->chunked_out = true;
 			} else {
 				x->keep = false; /* HTTP/1.0: the close ends it */
 			}
 		}
 		if (!x->keep)
-			moat_buf_puts(&b, "Connection: close\r\n");
+			bad |= moat_buf_puts(b, "Connection: close\r\n");
 		else if (x->version_minor == 0)
-			moat_buf_puts(&b, "Connection: keep-alive\r\n");
+			bad |= moat_buf_puts(b, "Connection: keep-alive\r\n");
 	}
-	if (moat_buf_puts(&b, "\r\n") != 0) {
-		moat_buf_free(&b);
-		return -1;
-	}
-	net_stream_queue(h->s, b.data, b.len);
-	moat_buf_free(&b);
+	bad |= moat_buf_append(b, "\r\n", 2);
+	moat_buf_free(&scratch);
+	if (bad != 0)
+		return -1; /* a head cut short is in the queue: the caller aborts */
 	if (status == 101) {
 		x->resp = NET_HX_TUNNEL;
 		conn_timer(h);

@@ -133,7 +133,7 @@ bool net_hx_body_complete(const struct net_hx *x);
  * A 1xx other than 101 may come before the final head; 101 starts a
  * tunnel (the application passes the Upgrade field).  Queued: sent with
  * the next net_hx_flush or net_hx_end.  -1 when the head cannot be sent
- * (out of memory, or one has been sent). */
+ * (out of memory: then call net_hx_abort; or one has been sent). */
 int net_hx_head(struct net_hx *x, int status, const char *reason, size_t reason_len,
 		const struct net_hfield *f, size_t n, enum net_body body, uint64_t length,
 		unsigned flags);

@@ -263,6 +263,11 @@ void net_stream_queue(struct net_stream *s, const void *data, size_t len)
 		kill_stream(s);
 }
 
+struct moat_buf *net_stream_out(struct net_stream *s)
+{
+	return s->state == NET_STREAM_CLOSED || s->dead ? NULL : &s->out;
+}
+
 /* Queued plaintext into TLS records; send them unless more is to follow
  * (the close_notify after a last response: one write for both). */
 static void flush(struct net_stream *s, bool send)
@@ -502,29 +507,30 @@ static void read_tls(struct net_stream *s)
 	do {
 		s->tls_again = false;
 		while (s->state == NET_STREAM_OPEN && !s->dead && s->reading) {
+			size_t room = s->in_limit > s->in_len ? s->in_limit - s->in_len : 0;
 			ssize_t n;
 
-			if (s->in == NULL) {
-				/* Nothing buffered (a connection waiting for its
-				 * next request): decrypt into the loop's buffer,
-				 * so that an idle connection holds no buffer of
-				 * its own. */
-				size_t room = s->in_limit < sizeof(s->buf->pbuf) ? s->in_limit
-										: sizeof(s->buf->pbuf);
-
+			if (room == 0) {
+				net_stream_read(s, false); /* the owner resumes it */
+				break;
+			}
+			if (room > sizeof(s->buf->pbuf))
+				room = sizeof(s->buf->pbuf);
+			if (s->in_cap - s->in_len >= room) {
+				n = net_tls_conn_read(s->tls, s->in + s->in_len, s->in_cap - s->in_len);
+			} else {
+				/* Not room enough for a record: decrypt into the
+				 * loop's buffer and keep what came (an idle
+				 * connection holds no buffer of its own, and a
+				 * read that finds nothing grows none). */
 				n = net_tls_conn_read(s->tls, s->buf->pbuf, room);
 				if (n > 0) {
 					if (!in_room(s, (size_t)n)) {
 						net_stream_close(s);
 						break;
 					}
-					memcpy(s->in, s->buf->pbuf, (size_t)n);
+					memcpy(s->in + s->in_len, s->buf->pbuf, (size_t)n);
 				}
-			} else if (!in_room(s, 16384)) {
-				net_stream_read(s, false); /* the owner resumes it */
-				break;
-			} else {
-				n = net_tls_conn_read(s->tls, s->in + s->in_len, s->in_cap - s->in_len);
 			}
 			if (n == 0)
 				break;

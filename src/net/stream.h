@@ -151,6 +151,10 @@ void net_stream_read(struct net_stream *s, bool on);
 
 /* Plaintext to send with the next flush (copied). */
 void net_stream_queue(struct net_stream *s, const void *data, size_t len);
+/* The queue itself, for a writer that builds in place (a response head:
+ * no copy, one allocation); NULL once the stream is closed or failing,
+ * when what is queued is dropped anyway.  Borrowed from s. */
+struct moat_buf *net_stream_out(struct net_stream *s);
 /* Encrypt what is queued and send it. */
 void net_stream_flush(struct net_stream *s);
 /* Bytes queued or handed to the socket and not yet written. */

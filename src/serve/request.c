@@ -111,6 +111,10 @@ static int build_head(struct exchange *x, const char *buf, const struct net_h1_m
 	bool v6 = strchr(peer, ':') != NULL;
 
 	upstream_target(buf, m, &t, &tl, &slash);
+	/* One allocation: the client's head, ours added (two Hosts, three
+	 * peers and the words around them). */
+	if (moat_buf_reserve(b, m->head_len + 2 * strlen(x->host) + 3 * strlen(peer) + 160) != 0)
+		return -1;
 	moat_buf_append(b, buf + m->method, m->method_len);
 	moat_buf_puts(b, slash ? " /" : " ");
 	moat_buf_append(b, t, tl);
