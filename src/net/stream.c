@@ -59,11 +59,6 @@ static void read_tls(struct net_stream *s);
 			atomic_fetch_add_explicit(&(s)->stats->field, (n), memory_order_relaxed); \
 	} while (0)
 
-enum net_stream_state net_stream_state(const struct net_stream *s)
-{
-	return s->state;
-}
-
 const char *net_stream_peer(const struct net_stream *s)
 {
 	return s->peer;

@@ -18,7 +18,7 @@
  * close, and ops->closed, from the loop, is the last call -- so a caller
  * in the middle of its work keeps a valid stream.
  *
- * States (enum net_stream_state, net_stream_state()):
+ * States (enum net_stream_state):
  *
  *   NET_STREAM_HANDSHAKE  TLS streams: the handshake; ops->ready when done
  *                         (a failed one closes the stream).  A handshake
@@ -119,7 +119,6 @@ struct net_stream *net_stream_accept(uv_stream_t *listener, struct net_tls_ctx *
 /* Start reading.  -1 when the socket cannot be read (close it). */
 int net_stream_start(struct net_stream *s);
 
-enum net_stream_state net_stream_state(const struct net_stream *s);
 /* The peer's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped
  * IPv6 address as IPv4), "unknown" when the system does not say.  Valid
  * as long as the stream. */

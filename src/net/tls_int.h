@@ -1,7 +1,7 @@
 /* tls_int.h: what the two halves of the TLS layer share (see
  * tls_server.h for the API): tls_server.c holds the contexts (the prepared
- * SSL_CTXs, the ClientHello callback, ALPN, tickets, staples, handshake-only
- * certificates),
+ * SSL_CTXs, the ClientHello callback, ALPN, staples, handshake-only
+ * certificates), tls_ticket.c the session tickets,
  * tls_conn.c one connection (the custom BIO and net_tls_conn_*).  The
  * ClientHello and ticket callbacks read the connection; a connection is
  * made from the context's base SSL_CTX and BIO method.  Not for use outside
@@ -63,6 +63,11 @@ struct net_tls_ctx {
 	pthread_mutex_t tk_mu;
 	struct net_tls_ticket_key tk[2]; /* current, previous */
 };
+
+/* tls_ticket.c: OpenSSL's ticket key callback (the base SSL_CTX's;
+ * SSL_CTX_set_tlsext_ticket_key_evp_cb says what it returns). */
+int net_tls_ticket_cb(SSL *ssl, unsigned char *key_name, unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		      EVP_MAC_CTX *hctx, int enc);
 
 struct net_tls_conn {
 	SSL *ssl;

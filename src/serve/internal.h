@@ -237,14 +237,6 @@ void serve_certs_renew_all(struct serve_certs *m);
 void serve_certs_kick(struct serve_certs *m);
 void serve_certs_free(struct serve_certs *m);
 
-/* A verified "good" OCSP response for leaf from url: its DER into der (the
- * caller frees it), its Next Update (0: none given) into *next_update. */
-struct pki_cert;
-int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
-		     struct moat_buf *der, int64_t *next_update, struct moat_err *err);
-
-
-
 /* ---- client connections (conn.c) -------------------------------------------
  *
  * Each accepted connection speaks HTTP/1.1 through the net engine

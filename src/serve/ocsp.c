@@ -54,8 +54,10 @@ out:
 	return ret;
 }
 
-int serve_ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
-		     struct moat_buf *der, int64_t *next_update, struct moat_err *err)
+/* A verified "good" OCSP response for leaf from url: its DER into der (the
+ * caller frees it), its Next Update (0: none given) into *next_update. */
+static int ocsp_fetch(const char *url, const struct pki_cert *leaf, const struct pki_cert *issuer,
+		      struct moat_buf *der, int64_t *next_update, struct moat_err *err)
 {
 	struct pki_ocsp_req *req = NULL;
 	struct moat_buf rb = MOAT_BUF_INIT, resp = MOAT_BUF_INIT;
@@ -118,7 +120,7 @@ void serve_certs_staple(struct serve_certs *m, struct serve_gen *g, struct serve
 	serve_certs_paths(m, gs, chain, key, sizeof(chain));
 	if (moat_file_read(chain, 1024 * 1024, &b, &err) != 0 ||
 	    pki_certs_from_pem(b.data, b.len, &certs, &n, &err) != 0 || n < 2 ||
-	    serve_ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &nu, &err) != 0 ||
+	    ocsp_fetch(gs->ocsp_url, certs[0], certs[1], &der, &nu, &err) != 0 ||
 	    net_tls_ctx_set_staple(g->tls, gs->site->names[0], der.data, der.len, &err) != 0) {
 		if (n < 2 && !moat_err_isset(&err))
 			moat_err_set(&err, "no issuer certificate in %s", chain);
