@@ -84,7 +84,8 @@ int pki_pem_next(BIO *bio, struct pki_pem_block *b, struct moat_err *err);
 void pki_pem_block_free(struct pki_pem_block *b);
 /* The first PEM block in data whose label is one of labels (NULL-terminated;
  * labels[0] names the kind in the "not found" message): 1 with b filled, or
- * -1 with err filled when there is none or the input is malformed. */
+ * -1 with err filled when there is none or the input is malformed.  No cap
+ * of its own (a CRL's PEM may be far above PKI_MAX_INPUT): the caller's. */
 int pki_pem_find(const void *data, size_t len, const char *const *labels,
 		 struct pki_pem_block *b, struct moat_err *err);
 
@@ -148,11 +149,8 @@ struct pki_sb {
 };
 void pki_sb_init(struct pki_sb *s, char *p, size_t n);
 void pki_sb_add(struct pki_sb *s, const char *t);
-/* Peer bytes, escaped with moat_escape; with dn, ',' and '+' become \x2c
- * and \x2b too (they separate RDNs). */
-void pki_sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn);
 
-/* "CN=x,O=y": RFC 2253 order, values escaped as pki_sb_add_peer(dn). */
+/* "CN=x,O=y": RFC 2253 order, values escaped, ',' and '+' as \x2c and \x2b. */
 void pki_name_oneline(const X509_NAME *name, char *out, size_t n);
 /* The first CN of the name, escaped; "" if none. */
 void pki_name_cn(const X509_NAME *name, char *out, size_t n);

@@ -60,24 +60,6 @@ static enum pki_path_code classify(int e)
 	}
 }
 
-const char *pki_path_code_name(enum pki_path_code c)
-{
-	switch (c) {
-	case PKI_PATH_OK: return "ok";
-	case PKI_PATH_NO_ISSUER: return "no-issuer";
-	case PKI_PATH_SELF_SIGNED_LEAF: return "self-signed-leaf";
-	case PKI_PATH_UNTRUSTED_ROOT: return "untrusted-root";
-	case PKI_PATH_EXPIRED: return "expired";
-	case PKI_PATH_NOT_YET_VALID: return "not-yet-valid";
-	case PKI_PATH_BAD_SIGNATURE: return "bad-signature";
-	case PKI_PATH_NOT_CA: return "not-ca";
-	case PKI_PATH_NAME_CONSTRAINTS: return "name-constraints";
-	case PKI_PATH_WEAK: return "weak";
-	case PKI_PATH_OTHER: return "other";
-	}
-	return "other";
-}
-
 void pki_path_result_clear(struct pki_path_result *res)
 {
 	if (res == NULL)
@@ -207,15 +189,6 @@ int pki_cert_key_bits(const struct pki_cert *c)
 		bits = 456;
 	else
 		bits = EVP_PKEY_get_bits(pk);
-	ERR_clear_error();
-	return bits > 0 ? bits : 0;
-}
-
-int pki_cert_key_security_bits(const struct pki_cert *c)
-{
-	EVP_PKEY *pk = c != NULL ? X509_get0_pubkey(c->x) : NULL;
-	int bits = pk != NULL ? EVP_PKEY_get_security_bits(pk) : 0;
-
 	ERR_clear_error();
 	return bits > 0 ? bits : 0;
 }

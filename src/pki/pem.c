@@ -79,8 +79,10 @@ int pki_pem_find(const void *data, size_t len, const char *const *labels,
 	BIO *bio;
 	int r;
 
-	if ((bio = pki_mem_bio(data, len, err)) == NULL)
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		pki_err_drain(err, "out of memory");
 		return -1;
+	}
 	while ((r = pki_pem_next(bio, b, err)) == 1) {
 		for (size_t i = 0; labels[i] != NULL; i++)
 			if (strcmp(b->name, labels[i]) == 0)

@@ -13,46 +13,16 @@
 /* PEM carries 4/3 of the DER plus line ends; allow some text around it. */
 #define CRL_PEM_MAX ((size_t)PKI_MAX_CRL_INPUT / 3 * 4 + PKI_MAX_CRL_INPUT / 32 + 64 * 1024)
 
-/* The first "X509 CRL" block (pki_pem_find caps input at PKI_MAX_INPUT,
- * too small for the CRLs of big CAs). */
 static X509_CRL *crl_pem(const void *data, size_t len, struct moat_err *err)
 {
-	BIO *bio = NULL;
-	char *name = NULL, *header = NULL;
-	unsigned char *der = NULL;
-	long dlen = 0;
+	static const char *const labels[] = {"X509 CRL", NULL};
+	struct pki_pem_block b = {0};
 	X509_CRL *crl = NULL;
-	unsigned long e;
 
-	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
-		pki_err_drain(err, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ERR_clear_error();
-		if (PEM_read_bio(bio, &name, &header, &der, &dlen) != 1) {
-			e = ERR_peek_last_error();
-			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
-				pki_err_set(err, "no X509 CRL block in the input");
-			else
-				pki_err_drain(err, "malformed PEM block");
-			goto out;
-		}
-		if (strcmp(name, "X509 CRL") == 0)
-			break;
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(der);
-		name = header = NULL;
-		der = NULL;
-	}
-	if (dlen <= 0 || (crl = pki_der_crl(der, (size_t)dlen)) == NULL)
+	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
+	    (crl = pki_der_crl(b.der, (size_t)b.len)) == NULL)
 		pki_err_drain(err, "the CRL is malformed");
-out:
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(der);
-	BIO_free(bio);
+	pki_pem_block_free(&b);
 	return crl;
 }
 

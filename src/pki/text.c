@@ -42,7 +42,9 @@ void pki_sb_add(struct pki_sb *s, const char *t)
 	}
 }
 
-void pki_sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn)
+/* Peer bytes, escaped with moat_escape; with dn, ',' and '+' become \x2c
+ * and \x2b too (they separate RDNs). */
+static void sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn)
 {
 	char esc[512];
 
@@ -119,7 +121,7 @@ static void entry_value(struct pki_sb *s, const X509_NAME_ENTRY *e)
 	int len = v != NULL ? ASN1_STRING_to_UTF8(&utf8, v) : -1;
 
 	if (len >= 0)
-		pki_sb_add_peer(s, utf8, (size_t)len, true);
+		sb_add_peer(s, utf8, (size_t)len, true);
 	else
 		pki_sb_add(s, "(unreadable)");
 	OPENSSL_free(utf8);
@@ -236,7 +238,7 @@ void pki_general_name_text(const GENERAL_NAME *gn, bool constraint, char *out, s
 		if (constraint && ASN1_STRING_length(str) == 0)
 			pki_sb_add(&s, "(any)");
 		else
-			pki_sb_add_peer(&s, ASN1_STRING_get0_data(str), (size_t)ASN1_STRING_length(str),
+			sb_add_peer(&s, ASN1_STRING_get0_data(str), (size_t)ASN1_STRING_length(str),
 				    false);
 		break;
 	case GEN_IPADD:
