@@ -138,27 +138,11 @@ static int add_cert(X509 *x, struct pki_cert **certs, size_t *n, struct moat_err
 	return 0;
 }
 
-static PKCS7 *p7_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	PKCS7 *p7;
-
-	if (der == NULL || len == 0 || len > PKI_MAX_AIA_INPUT)
-		return NULL;
-	p7 = d2i_PKCS7(NULL, &p, (long)len);
-	if (p7 != NULL && p != der + len) {
-		PKCS7_free(p7);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return p7;
-}
-
 /* The certificates of a PKCS#7 SignedData (certs-only, usually). */
 static int p7_certs(const unsigned char *der, size_t len, struct pki_cert **certs, size_t *n,
 		    struct moat_err *err)
 {
-	PKCS7 *p7 = p7_der(der, len);
+	PKCS7 *p7 = pki_der_whole(ASN1_ITEM_rptr(PKCS7), der, len, PKI_MAX_AIA_INPUT);
 	STACK_OF(X509) *sk = NULL;
 	int rc = -1;
 

@@ -98,8 +98,9 @@ int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey);
 int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen);
 
 /* DER decoders that insist on one whole object: NULL when the bytes are not
- * exactly one object of the kind.  They leave the OpenSSL error queue for
- * the caller to drain. */
+ * exactly one object of the kind (of it; or more than max bytes).  They
+ * leave the OpenSSL error queue for the caller to drain. */
+void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, size_t max);
 X509 *pki_der_cert(const unsigned char *der, size_t len);
 X509_REQ *pki_der_csr(const unsigned char *der, size_t len);
 X509_CRL *pki_der_crl(const unsigned char *der, size_t len);

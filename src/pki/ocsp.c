@@ -109,20 +109,6 @@ static const char *status_words(int s)
 	}
 }
 
-static OCSP_RESPONSE *response_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	OCSP_RESPONSE *resp;
-
-	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
-	if (resp != NULL && p != der + len) {
-		OCSP_RESPONSE_free(resp);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return resp;
-}
-
 /* The single response about cert: CertIDs are compared with the hash
  * algorithm each names (SHA-1 usually, SHA-256 sometimes). */
 static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer)
@@ -303,7 +289,8 @@ int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
 			    PKI_MAX_OCSP_INPUT);
 		goto out;
 	}
-	if ((resp = response_der(der, len)) == NULL) {
+	resp = pki_der_whole(ASN1_ITEM_rptr(OCSP_RESPONSE), der, len, PKI_MAX_OCSP_INPUT);
+	if (resp == NULL) {
 		pki_err_drain(err, "not an OCSP response");
 		goto out;
 	}

@@ -98,53 +98,36 @@ out:
 	return r;
 }
 
-X509 *pki_der_cert(const unsigned char *der, size_t len)
+void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, size_t max)
 {
 	const unsigned char *p = der;
-	X509 *x;
+	ASN1_VALUE *v;
 
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+	if (der == NULL || len == 0 || len > max)
 		return NULL;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p != der + len) {
-		X509_free(x);
+	v = ASN1_item_d2i(NULL, &p, (long)len, it);
+	if (v != NULL && p != der + len) {
+		ASN1_item_free(v, it);
 		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
 		return NULL;
 	}
-	return x;
+	return v;
+}
+
+X509 *pki_der_cert(const unsigned char *der, size_t len)
+{
+	return pki_der_whole(ASN1_ITEM_rptr(X509), der, len, PKI_MAX_INPUT);
 }
 
 X509_REQ *pki_der_csr(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	X509_REQ *r;
-
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
-		return NULL;
-	r = d2i_X509_REQ(NULL, &p, (long)len);
-	if (r != NULL && p != der + len) {
-		X509_REQ_free(r);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return r;
+	return pki_der_whole(ASN1_ITEM_rptr(X509_REQ), der, len, PKI_MAX_INPUT);
 }
 
 X509_CRL *pki_der_crl(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	X509_CRL *c;
-
 	/* CAs with many revocations publish CRLs far above PKI_MAX_INPUT */
-	if (der == NULL || len == 0 || len > PKI_MAX_CRL_INPUT)
-		return NULL;
-	c = d2i_X509_CRL(NULL, &p, (long)len);
-	if (c != NULL && p != der + len) {
-		X509_CRL_free(c);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return c;
+	return pki_der_whole(ASN1_ITEM_rptr(X509_CRL), der, len, PKI_MAX_CRL_INPUT);
 }
 
 /*
