@@ -209,8 +209,8 @@ int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_
 	int rc, ret = -1;
 
 	if (sqlite3_prepare_v2(db->h,
-			       "SELECT serial, names, lineage, not_before, not_after, issued_at, status,"
-			       " coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
+			       "SELECT serial, names, lineage, not_before, not_after, issued_at,"
+			       " status, coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
 			       " ORDER BY issued_at, rowid",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_err(db, err, "read");
