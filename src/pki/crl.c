@@ -278,16 +278,8 @@ void pki_crl_free(struct pki_crl *c)
 
 int pki_crl_to_pem(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (c == NULL) {
-		moat_err_set(err, "no CRL");
-		return -1;
-	}
-	len = i2d_X509_CRL(c->crl, &der);
-	return pki_encoded_out(der, len, "X509 CRL", "CRL", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_CRL), c != NULL ? c->crl : NULL, "X509 CRL",
+			       "CRL", out, err);
 }
 
 int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_err *err)

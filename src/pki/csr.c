@@ -53,31 +53,14 @@ void pki_csr_free(struct pki_csr *r)
 
 int pki_csr_to_der(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no CSR");
-		return -1;
-	}
-	len = i2d_X509_REQ(r->req, &der);
-	return pki_encoded_out(der, len, NULL, "CSR", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_REQ), r != NULL ? r->req : NULL, NULL, "CSR", out,
+			       err);
 }
 
 int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no CSR");
-		return -1;
-	}
-	len = i2d_X509_REQ(r->req, &der);
-	return pki_encoded_out(der, len, "CERTIFICATE REQUEST", "CSR", out,
-			       err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_REQ), r != NULL ? r->req : NULL,
+			       "CERTIFICATE REQUEST", "CSR", out, err);
 }
 
 static int add_san_request(X509_REQ *req, const struct moat_name *names, size_t n, bool crit,

@@ -111,10 +111,10 @@ bool pki_der_is_encrypted_key(const unsigned char *der, size_t len);
 
 /* Append the contents of a memory BIO to out (out unchanged on failure). */
 int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err);
-/* Append an i2d encoding (der, len; len <= 0 means i2d failed) to out as
- * DER (label NULL) or as a PEM block with label; frees der.  what names
- * the object in errors ("certificate"). */
-int pki_encoded_out(unsigned char *der, int len, const char *label, const char *what,
+/* Append the DER encoding of obj (of item it) to out as DER (label NULL)
+ * or as a PEM block with label.  what names the object in errors
+ * ("certificate"); obj NULL fails with "no <what>". */
+int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, const char *what,
 		    struct moat_buf *out, struct moat_err *err);
 
 /* ---- keys (key.c) ----------------------------------------------------- */

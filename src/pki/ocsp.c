@@ -70,16 +70,8 @@ void pki_ocsp_req_free(struct pki_ocsp_req *r)
 
 int pki_ocsp_req_der(const struct pki_ocsp_req *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no OCSP request");
-		return -1;
-	}
-	len = i2d_OCSP_REQUEST(r->req, &der);
-	return pki_encoded_out(der, len, NULL, "OCSP request", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(OCSP_REQUEST), r != NULL ? r->req : NULL, NULL,
+			       "OCSP request", out, err);
 }
 
 /* ---- responses ------------------------------------------------------------- */

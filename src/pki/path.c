@@ -77,13 +77,7 @@ static int take_path(X509_STORE_CTX *ctx, struct pki_path_result *res, struct mo
 	int rc = -1;
 
 	for (int i = 0; i < n && res->npath < PKI_PATH_MAX; i++) {
-		X509 *x = sk_X509_value(chain, i);
-
-		if (X509_up_ref(x) != 1) {
-			pki_err_drain(err, "out of memory");
-			goto out;
-		}
-		res->path[res->npath] = pki_cert_wrap(x, err);
+		res->path[res->npath] = pki_cert_from_x509(sk_X509_value(chain, i), err);
 		if (res->path[res->npath] == NULL)
 			goto out;
 		res->npath++;

@@ -230,12 +230,19 @@ int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err)
 	return 0;
 }
 
-int pki_encoded_out(unsigned char *der, int len, const char *label, const char *what,
+int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, const char *what,
 		    struct moat_buf *out, struct moat_err *err)
 {
+	unsigned char *der = NULL;
 	BIO *bio = NULL;
-	int rc = -1;
+	int len, rc = -1;
 
+	ERR_clear_error();
+	if (obj == NULL) {
+		moat_err_set(err, "no %s", what);
+		return -1;
+	}
+	len = ASN1_item_i2d(obj, &der, it);
 	if (der == NULL || len <= 0) {
 		pki_err_drain(err, "cannot encode the %s", what);
 		goto out;
