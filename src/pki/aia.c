@@ -257,12 +257,9 @@ int pki_certs_from_any(const void *data, size_t len, struct pki_cert ***out, siz
 			pki_err_set(err, "not a certificate: no PEM block and not DER");
 		goto out;
 	}
-	pki_certs_free(certs, n);
-	n = 0;
-	certs = calloc(PKI_MAX_OBJECTS, sizeof(*certs));
-	if (certs == NULL) {
-		moat_err_set(err, "out of memory");
-		goto out;
+	while (n > 0) { /* what the DER attempt added */
+		pki_cert_free(certs[--n]);
+		certs[n] = NULL;
 	}
 	moat_err_clear(err);
 	if (pem_any(data, len, certs, &n, err) != 0)
