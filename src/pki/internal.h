@@ -101,6 +101,11 @@ int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen);
  * exactly one object of the kind (of it; or more than max bytes).  They
  * leave the OpenSSL error queue for the caller to drain. */
 void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, size_t max);
+/* pki_pem_find, then the block as pki_der_whole(it, max): NULL with err
+ * filled also when the block is not one whole object ("the <what> is
+ * malformed"). */
+void *pki_pem_find_der(const void *data, size_t len, const char *const *labels,
+		       const ASN1_ITEM *it, size_t max, const char *what, struct moat_err *err);
 X509 *pki_der_cert(const unsigned char *der, size_t len);
 X509_REQ *pki_der_csr(const unsigned char *der, size_t len);
 X509_CRL *pki_der_crl(const unsigned char *der, size_t len);

@@ -114,6 +114,19 @@ void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, s
 	return v;
 }
 
+void *pki_pem_find_der(const void *data, size_t len, const char *const *labels,
+		       const ASN1_ITEM *it, size_t max, const char *what, struct moat_err *err)
+{
+	struct pki_pem_block b = {0};
+	void *obj = NULL;
+
+	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
+	    (obj = pki_der_whole(it, b.der, (size_t)b.len, max)) == NULL)
+		pki_err_drain(err, "the %s is malformed", what);
+	pki_pem_block_free(&b);
+	return obj;
+}
+
 X509 *pki_der_cert(const unsigned char *der, size_t len)
 {
 	return pki_der_whole(ASN1_ITEM_rptr(X509), der, len, PKI_MAX_INPUT);

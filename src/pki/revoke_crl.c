@@ -13,21 +13,9 @@
 /* PEM carries 4/3 of the DER plus line ends; allow some text around it. */
 #define CRL_PEM_MAX ((size_t)PKI_MAX_CRL_INPUT / 3 * 4 + PKI_MAX_CRL_INPUT / 32 + 64 * 1024)
 
-static X509_CRL *crl_pem(const void *data, size_t len, struct moat_err *err)
-{
-	static const char *const labels[] = {"X509 CRL", NULL};
-	struct pki_pem_block b = {0};
-	X509_CRL *crl = NULL;
-
-	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
-	    (crl = pki_der_crl(b.der, (size_t)b.len)) == NULL)
-		pki_err_drain(err, "the CRL is malformed");
-	pki_pem_block_free(&b);
-	return crl;
-}
-
 struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *err)
 {
+	static const char *const labels[] = {"X509 CRL", NULL};
 	X509_CRL *crl = NULL;
 
 	ERR_clear_error();
@@ -43,7 +31,8 @@ struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *
 				    CRL_PEM_MAX);
 			return NULL;
 		}
-		crl = crl_pem(data, len, err);
+		crl = pki_pem_find_der(data, len, labels, ASN1_ITEM_rptr(X509_CRL),
+				       PKI_MAX_CRL_INPUT, "CRL", err);
 	} else if (crl == NULL) {
 		if (len > PKI_MAX_CRL_INPUT)
 			pki_err_set(err, "the CRL is too large (%zu bytes; at most %d)", len,
