@@ -174,6 +174,15 @@ void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
 void pki_hex_colons(const unsigned char *p, size_t len, char *out, size_t n);
 /* ASN1_TIME to Unix seconds; -1 on a malformed time. */
 int pki_time_get(const ASN1_TIME *t, int64_t *out);
+/* The first thing wrong with a CRL or an OCSP response: fmt into
+ * problem[n] unless it already holds one. */
+void pki_problem(char *problem, size_t n, const char *fmt, ...) MOAT_PRINTF(3, 4);
+/* thisUpdate and nextUpdate (NULL: absent) of a CRL or an OCSP response
+ * (what: "CRL", "response") into *tu and *nu (0 when malformed or absent),
+ * checked at `at` with PKI_TIME_SKEW either side: true when current;
+ * otherwise the first thing wrong goes to problem as pki_problem does. */
+bool pki_update_window(const ASN1_TIME *thisupd, const ASN1_TIME *nextupd, int64_t at,
+		       const char *what, int64_t *tu, int64_t *nu, char *problem, size_t n);
 
 /* ---- CSRs (csr.c) ------------------------------------------------------- */
 

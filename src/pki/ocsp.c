@@ -1,8 +1,6 @@
 /* ocsp.c: OCSP requests and responses (RFC 6960), as a strict client
  * checks them: about this certificate, signed by its issuer or a delegate
  * the issuer authorised, fresh, with the nonce echoed when one is. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,18 +74,7 @@ int pki_ocsp_req_der(const struct pki_ocsp_req *r, struct moat_buf *out, struct 
 
 /* ---- responses ------------------------------------------------------------- */
 
-static void problem(struct pki_ocsp_result *res, const char *fmt, ...) MOAT_PRINTF(2, 3);
-
-static void problem(struct pki_ocsp_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (res->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(res->problem, sizeof(res->problem), fmt, ap);
-	va_end(ap);
-}
+#define problem(res, ...) pki_problem((res)->problem, sizeof((res)->problem), __VA_ARGS__)
 
 static const char *status_words(int s)
 {
@@ -234,20 +221,8 @@ static void check_single(OCSP_SINGLERESP *s, int64_t at, struct pki_ocsp_result 
 		res->status = PKI_OCSP_UNKNOWN;
 		break;
 	}
-	if (thisupd == NULL || pki_time_get(thisupd, &res->this_update) != 0) {
-		res->this_update = 0;
-		problem(res, "the response's thisUpdate is malformed");
-	}
-	if (nextupd != NULL && pki_time_get(nextupd, &res->next_update) != 0) {
-		res->next_update = 0;
-		problem(res, "the response's nextUpdate is malformed");
-	}
-	res->time_ok = res->this_update != 0 && res->this_update <= at + PKI_TIME_SKEW &&
-		       (res->next_update == 0 || at <= res->next_update + PKI_TIME_SKEW);
-	if (res->this_update > at + PKI_TIME_SKEW)
-		problem(res, "the response is not valid yet (thisUpdate is in the future)");
-	else if (res->next_update != 0 && at > res->next_update + PKI_TIME_SKEW)
-		problem(res, "the response has expired (nextUpdate has passed)");
+	res->time_ok = pki_update_window(thisupd, nextupd, at, "response", &res->this_update,
+					 &res->next_update, res->problem, sizeof(res->problem));
 	ERR_clear_error();
 }
 

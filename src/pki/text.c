@@ -1,6 +1,7 @@
 /* text.c: text for people from X.509 pieces: names, SAN entries, hex,
  * times.  Everything that comes from a peer is escaped with moat_escape. */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,32 @@ int pki_time_get(const ASN1_TIME *t, int64_t *out)
 	}
 	*out = (int64_t)timegm(&tm);
 	return 0;
+}
+
+void pki_problem(char *problem, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (problem[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(problem, n, fmt, ap);
+	va_end(ap);
+}
+
+bool pki_update_window(const ASN1_TIME *thisupd, const ASN1_TIME *nextupd, int64_t at,
+		       const char *what, int64_t *tu, int64_t *nu, char *problem, size_t n)
+{
+	*tu = *nu = 0;
+	if (pki_time_get(thisupd, tu) != 0)
+		pki_problem(problem, n, "the %s's thisUpdate is malformed", what);
+	if (nextupd != NULL && pki_time_get(nextupd, nu) != 0)
+		pki_problem(problem, n, "the %s's nextUpdate is malformed", what);
+	if (*tu > at + PKI_TIME_SKEW)
+		pki_problem(problem, n, "the %s is not valid yet (thisUpdate is in the future)", what);
+	else if (*nu != 0 && at > *nu + PKI_TIME_SKEW)
+		pki_problem(problem, n, "the %s has expired (nextUpdate has passed)", what);
+	return *tu != 0 && *tu <= at + PKI_TIME_SKEW && (*nu == 0 || at <= *nu + PKI_TIME_SKEW);
 }
 
 void pki_strings_free(char **s, size_t n)
