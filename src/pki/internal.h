@@ -47,9 +47,10 @@ bool pki_err_take_reason(int lib, int reason);
 
 /* ---- verification (verify.c) ------------------------------------------ */
 
-/* What every verification shares: the untrusted certificates into chain,
- * ctx set up with store and leaf, flags, purpose sslserver, and the time
- * (at != 0).  The certificates stay the caller's. */
+/* What every verification shares: n (at most PKI_MAX_OBJECTS) and at
+ * checked, the untrusted certificates into chain, ctx set up with store
+ * and leaf, flags, purpose sslserver, and the time (at != 0).  The
+ * certificates stay the caller's. */
 int pki_verify_setup(X509_STORE_CTX *ctx, X509_STORE *store, STACK_OF(X509) *chain,
 		     const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
 		     unsigned long flags, int64_t at, struct moat_err *err);
