@@ -222,16 +222,6 @@ static bool traditional_encrypted(const struct pki_pem_block *b)
 	       strstr(b->header, "ENCRYPTED") != NULL;
 }
 
-static EVP_PKEY *check_private(EVP_PKEY *pkey, struct moat_err *err)
-{
-	if (pkey != NULL && !pki_pkey_has_private(pkey)) {
-		EVP_PKEY_free(pkey);
-		pki_err_set(err, "the input holds a public key, not a private key");
-		return NULL;
-	}
-	return pkey;
-}
-
 /* Decrypt an EncryptedPrivateKeyInfo (PKCS#8). */
 static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, const char *pass,
 				      size_t passlen, struct moat_err *err)
@@ -268,7 +258,11 @@ static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, cons
 		pki_err_drain(err, "the decrypted key is not valid");
 		goto out;
 	}
-	pkey = check_private(pkey, err);
+	if (!pki_pkey_has_private(pkey)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		pki_err_set(err, "the input holds a public key, not a private key");
+	}
 out:
 	PKCS8_PRIV_KEY_INFO_free(p8inf);
 	X509_SIG_free(p8);
