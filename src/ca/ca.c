@@ -350,7 +350,6 @@ void ca_free(struct ca *ca)
 	free(ca);
 }
 
-const char *ca_home(const struct ca *ca) { return ca->home; }
 const char *ca_name(const struct ca *ca) { return ca->name; }
 const struct pki_cert *ca_root(const struct ca *ca) { return ca->root; }
 const struct pki_cert *ca_intermediate(const struct ca *ca) { return ca->intermediate; }

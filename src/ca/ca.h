@@ -58,7 +58,6 @@ void ca_free(struct ca *ca);
 /* The expensive consistency check ca_open leaves out: the root's own
  * signature and the intermediate's signature by the root. */
 int ca_check(const struct ca *ca, struct moat_err *err);
-const char *ca_home(const struct ca *ca);
 const char *ca_name(const struct ca *ca);
 const struct pki_cert *ca_root(const struct ca *ca);
 const struct pki_cert *ca_intermediate(const struct ca *ca);

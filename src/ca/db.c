@@ -201,17 +201,21 @@ static void row_to_record(sqlite3_stmt *st, struct ca_record *r)
 	r->reason = sqlite3_column_int(st, 8);
 }
 
-#define RECORD_COLUMNS \
-	"SELECT serial, names, lineage, not_before, not_after, issued_at, status, " \
-	"coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs "
-
-static int collect(struct ca_db *db, sqlite3_stmt *st, struct ca_record **out, size_t *n,
-		   struct moat_err *err)
+int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err)
 {
+	sqlite3_stmt *st = NULL;
 	struct ca_record *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc, ret = -1;
 
+	if (sqlite3_prepare_v2(db->h,
+			       "SELECT serial, names, lineage, not_before, not_after, issued_at,"
+			       " status, coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
+			       " ORDER BY issued_at, rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_err(db, err, "read");
+		goto out;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -235,44 +239,6 @@ static int collect(struct ca_db *db, sqlite3_stmt *st, struct ca_record **out, s
 	ret = 0;
 out:
 	free(v);
-	return ret;
-}
-
-int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (sqlite3_prepare_v2(db->h, RECORD_COLUMNS "ORDER BY issued_at, rowid", -1, &st,
-			       NULL) != SQLITE_OK) {
-		db_err(db, err, "read");
-		goto out;
-	}
-	ret = collect(db, st, out, n, err);
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int ca_db_find(struct ca_db *db, const char *serial, const char *name, struct ca_record **out,
-	       size_t *n, struct moat_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	/* names is a comma-separated list of validated names (no commas in them) */
-	if (sqlite3_prepare_v2(db->h,
-			       RECORD_COLUMNS "WHERE serial = ?1 OR lineage = ?2 OR"
-			       " instr(',' || names || ',', ',' || ?2 || ',') > 0"
-			       " ORDER BY issued_at, rowid",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_err(db, err, "read");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, serial ? serial : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name ? name : "\x01", -1, SQLITE_STATIC);
-	ret = collect(db, st, out, n, err);
-out:
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -20,10 +20,6 @@ int ca_db_meta_set(struct ca_db *db, const char *key, const char *value, struct 
 int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
 	      struct moat_err *err);
 int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err);
-/* Records whose serial equals serial, or whose lineage equals or names
- * contain name.  *n may be 0. */
-int ca_db_find(struct ca_db *db, const char *serial, const char *name, struct ca_record **out,
-	       size_t *n, struct moat_err *err);
 int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
 		 struct moat_err *err);
 /* Increment and return the CRL number. */

@@ -138,27 +138,11 @@ static int add_cert(X509 *x, struct pki_cert **certs, size_t *n, struct moat_err
 	return 0;
 }
 
-static PKCS7 *p7_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	PKCS7 *p7;
-
-	if (der == NULL || len == 0 || len > PKI_MAX_AIA_INPUT)
-		return NULL;
-	p7 = d2i_PKCS7(NULL, &p, (long)len);
-	if (p7 != NULL && p != der + len) {
-		PKCS7_free(p7);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return p7;
-}
-
 /* The certificates of a PKCS#7 SignedData (certs-only, usually). */
 static int p7_certs(const unsigned char *der, size_t len, struct pki_cert **certs, size_t *n,
 		    struct moat_err *err)
 {
-	PKCS7 *p7 = p7_der(der, len);
+	PKCS7 *p7 = pki_der_whole(ASN1_ITEM_rptr(PKCS7), der, len, PKI_MAX_AIA_INPUT);
 	STACK_OF(X509) *sk = NULL;
 	int rc = -1;
 
@@ -273,12 +257,9 @@ int pki_certs_from_any(const void *data, size_t len, struct pki_cert ***out, siz
 			pki_err_set(err, "not a certificate: no PEM block and not DER");
 		goto out;
 	}
-	pki_certs_free(certs, n);
-	n = 0;
-	certs = calloc(PKI_MAX_OBJECTS, sizeof(*certs));
-	if (certs == NULL) {
-		moat_err_set(err, "out of memory");
-		goto out;
+	while (n > 0) { /* what the DER attempt added */
+		pki_cert_free(certs[--n]);
+		certs[n] = NULL;
 	}
 	moat_err_clear(err);
 	if (pem_any(data, len, certs, &n, err) != 0)

@@ -28,31 +28,18 @@ static bool printable_ascii(const char *s, size_t len)
 	return true;
 }
 
-static GENERAL_NAME *gn_dns(const char *text, size_t len)
+/* A dNSName (GEN_DNS: IA5String) or an iPAddress (GEN_IPADD: OCTET STRING). */
+static GENERAL_NAME *gn_new(int type, const void *data, size_t len)
 {
 	GENERAL_NAME *gn = GENERAL_NAME_new();
-	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+	ASN1_STRING *s = type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
 
-	if (gn == NULL || ia5 == NULL || ASN1_STRING_set(ia5, text, (int)len) != 1) {
+	if (gn == NULL || s == NULL || ASN1_STRING_set(s, data, (int)len) != 1) {
 		GENERAL_NAME_free(gn);
-		ASN1_IA5STRING_free(ia5);
+		ASN1_STRING_free(s);
 		return NULL;
 	}
-	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-	return gn;
-}
-
-static GENERAL_NAME *gn_ip(const unsigned char *ip, size_t len)
-{
-	GENERAL_NAME *gn = GENERAL_NAME_new();
-	ASN1_OCTET_STRING *oct = ASN1_OCTET_STRING_new();
-
-	if (gn == NULL || oct == NULL || ASN1_OCTET_STRING_set(oct, ip, (int)len) != 1) {
-		GENERAL_NAME_free(gn);
-		ASN1_OCTET_STRING_free(oct);
-		return NULL;
-	}
-	GENERAL_NAME_set0_value(gn, GEN_IPADD, oct);
+	GENERAL_NAME_set0_value(gn, type, s);
 	return gn;
 }
 
@@ -81,7 +68,7 @@ GENERAL_NAMES *pki_san_from_names(const struct moat_name *names, size_t n, struc
 				moat_err_set(err, "name %zu is not a valid DNS name", i + 1);
 				goto out;
 			}
-			gn = gn_dns(nm->text, tl);
+			gn = gn_new(GEN_DNS, nm->text, tl);
 			break;
 		case MOAT_NAME_IPV4:
 		case MOAT_NAME_IPV6:
@@ -89,7 +76,7 @@ GENERAL_NAMES *pki_san_from_names(const struct moat_name *names, size_t n, struc
 				moat_err_set(err, "name %zu is not a valid IP address", i + 1);
 				goto out;
 			}
-			gn = gn_ip(nm->ip, nm->iplen);
+			gn = gn_new(GEN_IPADD, nm->ip, nm->iplen);
 			break;
 		default:
 			moat_err_set(err, "name %zu has an unknown type", i + 1);
@@ -144,7 +131,7 @@ static GENERAL_NAME *gn_ip_range(const unsigned char *ip, const unsigned char *m
 	for (size_t i = 0; i < len; i++)
 		both[i] = ip[i] & mask[i];
 	memcpy(both + len, mask, len);
-	return gn_ip(both, 2 * len);
+	return gn_new(GEN_IPADD, both, 2 * len);
 }
 
 /* The permitted subtree for one permit; NULL (err filled) when invalid. */
@@ -158,7 +145,7 @@ static GENERAL_NAME *permit_base(const struct moat_permit *p, size_t i, struct m
 			moat_err_set(err, "permit %zu is not a valid DNS subtree", i + 1);
 			return NULL;
 		}
-		gn = gn_dns(p->dns, dl);
+		gn = gn_new(GEN_DNS, p->dns, dl);
 	} else if (p->type == MOAT_PERMIT_IP && (p->iplen == 4 || p->iplen == 16)) {
 		gn = gn_ip_range(p->ip, p->mask, p->iplen);
 	} else {
@@ -199,7 +186,7 @@ static NAME_CONSTRAINTS *name_constraints(const struct moat_permit *p, size_t n,
 		have_ip |= p[i].type == MOAT_PERMIT_IP;
 	}
 	/* A kind with no permit is excluded whole. */
-	if ((!have_dns && push_subtree(&nc->excludedSubtrees, gn_dns("", 0)) != 0) ||
+	if ((!have_dns && push_subtree(&nc->excludedSubtrees, gn_new(GEN_DNS, "", 0)) != 0) ||
 	    (!have_ip && (push_subtree(&nc->excludedSubtrees, gn_ip_range(zero, zero, 4)) != 0 ||
 			  push_subtree(&nc->excludedSubtrees, gn_ip_range(zero, zero, 16)) != 0))) {
 		pki_err_drain(err, "out of memory building name constraints");

@@ -182,48 +182,19 @@ int pki_certs_from_pem(const void *data, size_t len, struct pki_cert ***out, siz
 
 struct pki_cert *pki_cert_dup(const struct pki_cert *c)
 {
-	struct pki_cert *d;
-
-	if (c == NULL)
-		return NULL;
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return NULL;
-	if (X509_up_ref(c->x) != 1) {
-		free(d);
-		ERR_clear_error();
-		return NULL;
-	}
-	d->x = c->x;
-	return d;
+	return c != NULL ? pki_cert_from_x509(c->x, NULL) : NULL;
 }
 
 int pki_cert_to_pem(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (c == NULL) {
-		moat_err_set(err, "no certificate");
-		return -1;
-	}
-	len = i2d_X509(c->x, &der);
-	return pki_encoded_out(der, len, "CERTIFICATE", "certificate", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509), c != NULL ? c->x : NULL, "CERTIFICATE",
+			       "certificate", out, err);
 }
 
 int pki_cert_to_der(const struct pki_cert *c, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (c == NULL) {
-		moat_err_set(err, "no certificate");
-		return -1;
-	}
-	len = i2d_X509(c->x, &der);
-	return pki_encoded_out(der, len, NULL, "certificate", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509), c != NULL ? c->x : NULL, NULL, "certificate",
+			       out, err);
 }
 
 struct pki_key *pki_cert_pubkey(const struct pki_cert *c, struct moat_err *err)

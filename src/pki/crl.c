@@ -268,39 +268,6 @@ out:
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static X509_CRL *read_pem(const void *data, size_t len, struct moat_err *err)
-{
-	static const char *const labels[] = {"X509 CRL", NULL};
-	struct pki_pem_block b = {0};
-	X509_CRL *crl = NULL;
-
-	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
-	    (crl = pki_der_crl(b.der, (size_t)b.len)) == NULL)
-		pki_err_drain(err, "the CRL is malformed");
-	pki_pem_block_free(&b);
-	return crl;
-}
-
-struct pki_crl *pki_crl_from_pem(const void *data, size_t len, struct moat_err *err)
-{
-	X509_CRL *crl;
-
-	ERR_clear_error();
-	if (pki_input_check(data, len, "CRL", err) != 0)
-		return NULL;
-	if (pki_looks_pem(data, len)) {
-		crl = read_pem(data, len, err);
-	} else {
-		crl = pki_der_crl(data, len);
-		if (crl == NULL)
-			pki_err_set(err, "not a CRL: no PEM block and not DER");
-	}
-	if (crl == NULL)
-		return NULL;
-	ERR_clear_error();
-	return pki_crl_wrap(crl, err);
-}
-
 void pki_crl_free(struct pki_crl *c)
 {
 	if (c == NULL)
@@ -311,16 +278,8 @@ void pki_crl_free(struct pki_crl *c)
 
 int pki_crl_to_pem(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (c == NULL) {
-		moat_err_set(err, "no CRL");
-		return -1;
-	}
-	len = i2d_X509_CRL(c->crl, &der);
-	return pki_encoded_out(der, len, "X509 CRL", "CRL", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_CRL), c != NULL ? c->crl : NULL, "X509 CRL",
+			       "CRL", out, err);
 }
 
 int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_err *err)

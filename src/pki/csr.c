@@ -10,28 +10,17 @@
 
 #define CN_MAX 64 /* ub-common-name */
 
-static X509_REQ *read_pem(const void *data, size_t len, struct moat_err *err)
-{
-	static const char *const labels[] = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST", NULL};
-	struct pki_pem_block b = {0};
-	X509_REQ *req = NULL;
-
-	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
-	    (req = pki_der_csr(b.der, (size_t)b.len)) == NULL)
-		pki_err_drain(err, "the CSR is malformed");
-	pki_pem_block_free(&b);
-	return req;
-}
-
 struct pki_csr *pki_csr_from_pem(const void *data, size_t len, struct moat_err *err)
 {
+	static const char *const labels[] = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST", NULL};
 	X509_REQ *req;
 
 	ERR_clear_error();
 	if (pki_input_check(data, len, "CSR", err) != 0)
 		return NULL;
 	if (pki_looks_pem(data, len)) {
-		req = read_pem(data, len, err);
+		req = pki_pem_find_der(data, len, labels, ASN1_ITEM_rptr(X509_REQ), PKI_MAX_INPUT,
+				       "CSR", err);
 	} else {
 		req = pki_der_csr(data, len);
 		if (req == NULL)
@@ -53,31 +42,14 @@ void pki_csr_free(struct pki_csr *r)
 
 int pki_csr_to_der(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no CSR");
-		return -1;
-	}
-	len = i2d_X509_REQ(r->req, &der);
-	return pki_encoded_out(der, len, NULL, "CSR", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_REQ), r != NULL ? r->req : NULL, NULL, "CSR", out,
+			       err);
 }
 
 int pki_csr_to_pem(const struct pki_csr *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no CSR");
-		return -1;
-	}
-	len = i2d_X509_REQ(r->req, &der);
-	return pki_encoded_out(der, len, "CERTIFICATE REQUEST", "CSR", out,
-			       err);
+	return pki_encoded_out(ASN1_ITEM_rptr(X509_REQ), r != NULL ? r->req : NULL,
+			       "CERTIFICATE REQUEST", "CSR", out, err);
 }
 
 static int add_san_request(X509_REQ *req, const struct moat_name *names, size_t n, bool crit,

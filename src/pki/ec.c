@@ -50,28 +50,23 @@ static int ec_parts(EVP_PKEY *pkey, struct ec_parts *p)
 	return 1;
 }
 
-/* Fill pub (algorithm id-ecPublicKey with the curve, and the point). */
-static int set_spki(X509_PUBKEY *pub, const struct ec_parts *p)
-{
-	unsigned char *bits = OPENSSL_memdup(p->point, p->point_len);
-
-	if (bits == NULL)
-		return -1;
-	if (X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-				   OBJ_nid2obj(p->curve_nid), bits, (int)p->point_len) != 1) {
-		OPENSSL_free(bits);
-		return -1;
-	}
-	return 0;
-}
-
 int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey)
 {
 	struct ec_parts p;
+	unsigned char *bits;
 
 	if (ec_parts(pkey, &p) != 1)
 		return 0;
-	return set_spki(X509_get_X509_PUBKEY(x), &p) == 0 ? 1 : -1;
+	/* algorithm id-ecPublicKey with the curve, and the point */
+	if ((bits = OPENSSL_memdup(p.point, p.point_len)) == NULL)
+		return -1;
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+				   V_ASN1_OBJECT, OBJ_nid2obj(p.curve_nid), bits,
+				   (int)p.point_len) != 1) {
+		OPENSSL_free(bits);
+		return -1;
+	}
+	return 1;
 }
 
 /* DER length octets for n (n < 65536) at out; returns how many. */

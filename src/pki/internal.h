@@ -47,9 +47,10 @@ bool pki_err_take_reason(int lib, int reason);
 
 /* ---- verification (verify.c) ------------------------------------------ */
 
-/* What every verification shares: the untrusted certificates into chain,
- * ctx set up with store and leaf, flags, purpose sslserver, and the time
- * (at != 0).  The certificates stay the caller's. */
+/* What every verification shares: n (at most PKI_MAX_OBJECTS) and at
+ * checked, the untrusted certificates into chain, ctx set up with store
+ * and leaf, flags, purpose sslserver, and the time (at != 0).  The
+ * certificates stay the caller's. */
 int pki_verify_setup(X509_STORE_CTX *ctx, X509_STORE *store, STACK_OF(X509) *chain,
 		     const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
 		     unsigned long flags, int64_t at, struct moat_err *err);
@@ -84,7 +85,8 @@ int pki_pem_next(BIO *bio, struct pki_pem_block *b, struct moat_err *err);
 void pki_pem_block_free(struct pki_pem_block *b);
 /* The first PEM block in data whose label is one of labels (NULL-terminated;
  * labels[0] names the kind in the "not found" message): 1 with b filled, or
- * -1 with err filled when there is none or the input is malformed. */
+ * -1 with err filled when there is none or the input is malformed.  No cap
+ * of its own (a CRL's PEM may be far above PKI_MAX_INPUT): the caller's. */
 int pki_pem_find(const void *data, size_t len, const char *const *labels,
 		 struct pki_pem_block *b, struct moat_err *err);
 
@@ -97,8 +99,14 @@ int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey);
 int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen);
 
 /* DER decoders that insist on one whole object: NULL when the bytes are not
- * exactly one object of the kind.  They leave the OpenSSL error queue for
- * the caller to drain. */
+ * exactly one object of the kind (of it; or more than max bytes).  They
+ * leave the OpenSSL error queue for the caller to drain. */
+void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, size_t max);
+/* pki_pem_find, then the block as pki_der_whole(it, max): NULL with err
+ * filled also when the block is not one whole object ("the <what> is
+ * malformed"). */
+void *pki_pem_find_der(const void *data, size_t len, const char *const *labels,
+		       const ASN1_ITEM *it, size_t max, const char *what, struct moat_err *err);
 X509 *pki_der_cert(const unsigned char *der, size_t len);
 X509_REQ *pki_der_csr(const unsigned char *der, size_t len);
 X509_CRL *pki_der_crl(const unsigned char *der, size_t len);
@@ -109,10 +117,10 @@ bool pki_der_is_encrypted_key(const unsigned char *der, size_t len);
 
 /* Append the contents of a memory BIO to out (out unchanged on failure). */
 int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err);
-/* Append an i2d encoding (der, len; len <= 0 means i2d failed) to out as
- * DER (label NULL) or as a PEM block with label; frees der.  what names
- * the object in errors ("certificate"). */
-int pki_encoded_out(unsigned char *der, int len, const char *label, const char *what,
+/* Append the DER encoding of obj (of item it) to out as DER (label NULL)
+ * or as a PEM block with label.  what names the object in errors
+ * ("certificate"); obj NULL fails with "no <what>". */
+int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, const char *what,
 		    struct moat_buf *out, struct moat_err *err);
 
 /* ---- keys (key.c) ----------------------------------------------------- */
@@ -148,11 +156,8 @@ struct pki_sb {
 };
 void pki_sb_init(struct pki_sb *s, char *p, size_t n);
 void pki_sb_add(struct pki_sb *s, const char *t);
-/* Peer bytes, escaped with moat_escape; with dn, ',' and '+' become \x2c
- * and \x2b too (they separate RDNs). */
-void pki_sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn);
 
-/* "CN=x,O=y": RFC 2253 order, values escaped as pki_sb_add_peer(dn). */
+/* "CN=x,O=y": RFC 2253 order, values escaped, ',' and '+' as \x2c and \x2b. */
 void pki_name_oneline(const X509_NAME *name, char *out, size_t n);
 /* The first CN of the name, escaped; "" if none. */
 void pki_name_cn(const X509_NAME *name, char *out, size_t n);
@@ -170,6 +175,15 @@ void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
 void pki_hex_colons(const unsigned char *p, size_t len, char *out, size_t n);
 /* ASN1_TIME to Unix seconds; -1 on a malformed time. */
 int pki_time_get(const ASN1_TIME *t, int64_t *out);
+/* The first thing wrong with a CRL or an OCSP response: fmt into
+ * problem[n] unless it already holds one. */
+void pki_problem(char *problem, size_t n, const char *fmt, ...) MOAT_PRINTF(3, 4);
+/* thisUpdate and nextUpdate (NULL: absent) of a CRL or an OCSP response
+ * (what: "CRL", "response") into *tu and *nu (0 when malformed or absent),
+ * checked at `at` with PKI_TIME_SKEW either side: true when current;
+ * otherwise the first thing wrong goes to problem as pki_problem does. */
+bool pki_update_window(const ASN1_TIME *thisupd, const ASN1_TIME *nextupd, int64_t at,
+		       const char *what, int64_t *tu, int64_t *nu, char *problem, size_t n);
 
 /* ---- CSRs (csr.c) ------------------------------------------------------- */
 

@@ -15,7 +15,8 @@
 
 #define FIELD_MAX 66 /* P-521 */
 
-/* The JWS algorithm and EC field size for k; NULL when JOSE has none. */
+/* The JWS algorithm and EC field size for k; NULL when JOSE has none.  Its
+ * digest is pki_sign_md's: none for EdDSA, SHA-384 for ES384, else SHA-256. */
 static const char *alg_of(EVP_PKEY *pkey, const char **crv, size_t *field)
 {
 	char group[64];
@@ -153,7 +154,6 @@ int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct m
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *buf = NULL;
 	const char *alg, *crv;
-	const EVP_MD *md;
 	size_t field, n = 0;
 	int rc = -1;
 
@@ -162,10 +162,8 @@ int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct m
 		moat_err_set(err, "this key cannot sign JWS messages");
 		goto out;
 	}
-	md = strcmp(alg, "EdDSA") == 0 ? NULL : strcmp(alg, "ES384") == 0 ? EVP_sha384()
-									   : EVP_sha256();
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, md, NULL, k->pkey) != 1 ||
+	    EVP_DigestSignInit(ctx, NULL, pki_sign_md(k->pkey), NULL, k->pkey) != 1 ||
 	    EVP_DigestSign(ctx, NULL, &n, data, len) != 1 || (buf = OPENSSL_malloc(n)) == NULL ||
 	    EVP_DigestSign(ctx, buf, &n, data, len) != 1)
 		goto fail;
@@ -190,7 +188,6 @@ bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const
 	unsigned char *der = NULL;
 	const unsigned char *vsig = sig;
 	const char *alg, *crv;
-	const EVP_MD *md;
 	size_t field;
 	int dlen;
 	bool ok = false;
@@ -209,10 +206,8 @@ bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const
 		vsig = der;
 		siglen = (size_t)dlen;
 	}
-	md = strcmp(alg, "EdDSA") == 0 ? NULL : strcmp(alg, "ES384") == 0 ? EVP_sha384()
-									   : EVP_sha256();
 	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
-	     EVP_DigestVerifyInit(ctx, NULL, md, NULL, k->pkey) == 1 &&
+	     EVP_DigestVerifyInit(ctx, NULL, pki_sign_md(k->pkey), NULL, k->pkey) == 1 &&
 	     EVP_DigestVerify(ctx, vsig, siglen, data, len) == 1;
 out:
 	BN_free(r);

@@ -20,13 +20,19 @@
 #define SCRYPT_P 1
 #define SALT_LEN 16
 
-static const struct {
+static const struct key_type {
 	enum pki_key_type type;
 	const char *name;
+	const char *alg;   /* EVP_PKEY_Q_keygen's key type */
+	const char *curve; /* EC */
+	size_t bits;       /* RSA */
 } key_types[] = {
-	{PKI_KEY_EC_P256, "ec-p256"},   {PKI_KEY_EC_P384, "ec-p384"},
-	{PKI_KEY_RSA_2048, "rsa-2048"}, {PKI_KEY_RSA_3072, "rsa-3072"},
-	{PKI_KEY_RSA_4096, "rsa-4096"}, {PKI_KEY_ED25519, "ed25519"},
+	{PKI_KEY_EC_P256, "ec-p256", "EC", "P-256", 0},
+	{PKI_KEY_EC_P384, "ec-p384", "EC", "P-384", 0},
+	{PKI_KEY_RSA_2048, "rsa-2048", "RSA", NULL, 2048},
+	{PKI_KEY_RSA_3072, "rsa-3072", "RSA", NULL, 3072},
+	{PKI_KEY_RSA_4096, "rsa-4096", "RSA", NULL, 4096},
+	{PKI_KEY_ED25519, "ed25519", "ED25519", NULL, 0},
 };
 
 int pki_key_type_parse(const char *s, enum pki_key_type *out, struct moat_err *err)
@@ -47,44 +53,37 @@ int pki_key_type_parse(const char *s, enum pki_key_type *out, struct moat_err *e
 	return -1;
 }
 
-const char *pki_key_type_name(enum pki_key_type t)
+static const struct key_type *key_type(enum pki_key_type t)
 {
 	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
 		if (key_types[i].type == t)
-			return key_types[i].name;
-	return "unknown";
+			return &key_types[i];
+	return NULL;
+}
+
+const char *pki_key_type_name(enum pki_key_type t)
+{
+	return key_type(t) != NULL ? key_type(t)->name : "unknown";
 }
 
 struct pki_key *pki_key_generate(enum pki_key_type t, struct moat_err *err)
 {
-	EVP_PKEY *pkey = NULL;
+	const struct key_type *kt = key_type(t);
+	EVP_PKEY *pkey;
 
 	ERR_clear_error();
-	switch (t) {
-	case PKI_KEY_EC_P256:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case PKI_KEY_EC_P384:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		break;
-	case PKI_KEY_RSA_2048:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-		break;
-	case PKI_KEY_RSA_3072:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-		break;
-	case PKI_KEY_RSA_4096:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-		break;
-	case PKI_KEY_ED25519:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-		break;
-	default:
+	if (kt == NULL) {
 		moat_err_set(err, "unknown key type %d", (int)t);
 		return NULL;
 	}
+	if (kt->curve != NULL)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, kt->alg, kt->curve);
+	else if (kt->bits != 0)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, kt->alg, kt->bits);
+	else
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, kt->alg);
 	if (pkey == NULL) {
-		pki_err_drain(err, "cannot generate a %s key", pki_key_type_name(t));
+		pki_err_drain(err, "cannot generate a %s key", kt->name);
 		return NULL;
 	}
 	return pki_key_wrap(pkey, true, err);
@@ -116,11 +115,8 @@ static int write_plain(EVP_PKEY *pkey, BIO *bio, struct moat_err *err)
 	}
 	ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo",
 					     NULL);
-	if (ectx == NULL || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0) {
-		pki_err_drain(err, "cannot encode the key as PKCS#8");
-		goto out;
-	}
-	if (OSSL_ENCODER_to_bio(ectx, bio) != 1) {
+	if (ectx == NULL || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 ||
+	    OSSL_ENCODER_to_bio(ectx, bio) != 1) {
 		pki_err_drain(err, "cannot encode the key as PKCS#8");
 		goto out;
 	}
@@ -209,26 +205,21 @@ out:
 
 /* ---- reading ------------------------------------------------------------ */
 
+static const char *const key_labels[] = {"PRIVATE KEY", "ENCRYPTED PRIVATE KEY",
+					  "RSA PRIVATE KEY", "EC PRIVATE KEY", NULL};
+
 static bool is_key_block(const char *name)
 {
-	return strcmp(name, "PRIVATE KEY") == 0 || strcmp(name, "ENCRYPTED PRIVATE KEY") == 0 ||
-	       strcmp(name, "RSA PRIVATE KEY") == 0 || strcmp(name, "EC PRIVATE KEY") == 0;
+	for (size_t i = 0; key_labels[i] != NULL; i++)
+		if (strcmp(name, key_labels[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool traditional_encrypted(const struct pki_pem_block *b)
 {
 	return strcmp(b->name, "ENCRYPTED PRIVATE KEY") != 0 && b->header != NULL &&
 	       strstr(b->header, "ENCRYPTED") != NULL;
-}
-
-static EVP_PKEY *check_private(EVP_PKEY *pkey, struct moat_err *err)
-{
-	if (pkey != NULL && !pki_pkey_has_private(pkey)) {
-		EVP_PKEY_free(pkey);
-		pki_err_set(err, "the input holds a public key, not a private key");
-		return NULL;
-	}
-	return pkey;
 }
 
 /* Decrypt an EncryptedPrivateKeyInfo (PKCS#8). */
@@ -267,7 +258,11 @@ static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, cons
 		pki_err_drain(err, "the decrypted key is not valid");
 		goto out;
 	}
-	pkey = check_private(pkey, err);
+	if (!pki_pkey_has_private(pkey)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		pki_err_set(err, "the input holds a public key, not a private key");
+	}
 out:
 	PKCS8_PRIV_KEY_INFO_free(p8inf);
 	X509_SIG_free(p8);
@@ -400,26 +395,15 @@ struct pki_key *pki_key_from_pem(const void *data, size_t len, const char *pass,
 bool pki_key_pem_is_encrypted(const void *data, size_t len)
 {
 	struct pki_pem_block b = {0};
-	BIO *bio;
-	bool enc = false;
+	bool enc;
 
 	if (data == NULL || len == 0 || len > PKI_MAX_INPUT)
 		return false;
 	if (!pki_looks_pem(data, len))
 		return pki_der_is_encrypted_key(data, len);
-	bio = pki_mem_bio(data, len, NULL);
-	if (bio == NULL)
-		return false;
-	while (pki_pem_next(bio, &b, NULL) == 1) {
-		if (is_key_block(b.name)) {
-			enc = strcmp(b.name, "ENCRYPTED PRIVATE KEY") == 0 ||
-			      traditional_encrypted(&b);
-			break;
-		}
-		pki_pem_block_free(&b);
-	}
+	enc = pki_pem_find(data, len, key_labels, &b, NULL) == 1 &&
+	      (strcmp(b.name, "ENCRYPTED PRIVATE KEY") == 0 || traditional_encrypted(&b));
 	pki_pem_block_free(&b);
-	BIO_free(bio);
 	ERR_clear_error();
 	return enc;
 }

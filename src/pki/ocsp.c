@@ -1,8 +1,6 @@
 /* ocsp.c: OCSP requests and responses (RFC 6960), as a strict client
  * checks them: about this certificate, signed by its issuer or a delegate
  * the issuer authorised, fresh, with the nonce echoed when one is. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,32 +68,13 @@ void pki_ocsp_req_free(struct pki_ocsp_req *r)
 
 int pki_ocsp_req_der(const struct pki_ocsp_req *r, struct moat_buf *out, struct moat_err *err)
 {
-	unsigned char *der = NULL;
-	int len;
-
-	ERR_clear_error();
-	if (r == NULL) {
-		moat_err_set(err, "no OCSP request");
-		return -1;
-	}
-	len = i2d_OCSP_REQUEST(r->req, &der);
-	return pki_encoded_out(der, len, NULL, "OCSP request", out, err);
+	return pki_encoded_out(ASN1_ITEM_rptr(OCSP_REQUEST), r != NULL ? r->req : NULL, NULL,
+			       "OCSP request", out, err);
 }
 
 /* ---- responses ------------------------------------------------------------- */
 
-static void problem(struct pki_ocsp_result *res, const char *fmt, ...) MOAT_PRINTF(2, 3);
-
-static void problem(struct pki_ocsp_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (res->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(res->problem, sizeof(res->problem), fmt, ap);
-	va_end(ap);
-}
+#define problem(res, ...) pki_problem((res)->problem, sizeof((res)->problem), __VA_ARGS__)
 
 static const char *status_words(int s)
 {
@@ -107,20 +86,6 @@ static const char *status_words(int s)
 	case OCSP_RESPONSE_STATUS_UNAUTHORIZED: return "unauthorized";
 	default: return "an unknown status";
 	}
-}
-
-static OCSP_RESPONSE *response_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	OCSP_RESPONSE *resp;
-
-	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
-	if (resp != NULL && p != der + len) {
-		OCSP_RESPONSE_free(resp);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return resp;
 }
 
 /* The single response about cert: CertIDs are compared with the hash
@@ -256,20 +221,8 @@ static void check_single(OCSP_SINGLERESP *s, int64_t at, struct pki_ocsp_result 
 		res->status = PKI_OCSP_UNKNOWN;
 		break;
 	}
-	if (thisupd == NULL || pki_time_get(thisupd, &res->this_update) != 0) {
-		res->this_update = 0;
-		problem(res, "the response's thisUpdate is malformed");
-	}
-	if (nextupd != NULL && pki_time_get(nextupd, &res->next_update) != 0) {
-		res->next_update = 0;
-		problem(res, "the response's nextUpdate is malformed");
-	}
-	res->time_ok = res->this_update != 0 && res->this_update <= at + PKI_TIME_SKEW &&
-		       (res->next_update == 0 || at <= res->next_update + PKI_TIME_SKEW);
-	if (res->this_update > at + PKI_TIME_SKEW)
-		problem(res, "the response is not valid yet (thisUpdate is in the future)");
-	else if (res->next_update != 0 && at > res->next_update + PKI_TIME_SKEW)
-		problem(res, "the response has expired (nextUpdate has passed)");
+	res->time_ok = pki_update_window(thisupd, nextupd, at, "response", &res->this_update,
+					 &res->next_update, res->problem, sizeof(res->problem));
 	ERR_clear_error();
 }
 
@@ -303,7 +256,8 @@ int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
 			    PKI_MAX_OCSP_INPUT);
 		goto out;
 	}
-	if ((resp = response_der(der, len)) == NULL) {
+	resp = pki_der_whole(ASN1_ITEM_rptr(OCSP_RESPONSE), der, len, PKI_MAX_OCSP_INPUT);
+	if (resp == NULL) {
 		pki_err_drain(err, "not an OCSP response");
 		goto out;
 	}

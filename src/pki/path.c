@@ -60,24 +60,6 @@ static enum pki_path_code classify(int e)
 	}
 }
 
-const char *pki_path_code_name(enum pki_path_code c)
-{
-	switch (c) {
-	case PKI_PATH_OK: return "ok";
-	case PKI_PATH_NO_ISSUER: return "no-issuer";
-	case PKI_PATH_SELF_SIGNED_LEAF: return "self-signed-leaf";
-	case PKI_PATH_UNTRUSTED_ROOT: return "untrusted-root";
-	case PKI_PATH_EXPIRED: return "expired";
-	case PKI_PATH_NOT_YET_VALID: return "not-yet-valid";
-	case PKI_PATH_BAD_SIGNATURE: return "bad-signature";
-	case PKI_PATH_NOT_CA: return "not-ca";
-	case PKI_PATH_NAME_CONSTRAINTS: return "name-constraints";
-	case PKI_PATH_WEAK: return "weak";
-	case PKI_PATH_OTHER: return "other";
-	}
-	return "other";
-}
-
 void pki_path_result_clear(struct pki_path_result *res)
 {
 	if (res == NULL)
@@ -95,13 +77,7 @@ static int take_path(X509_STORE_CTX *ctx, struct pki_path_result *res, struct mo
 	int rc = -1;
 
 	for (int i = 0; i < n && res->npath < PKI_PATH_MAX; i++) {
-		X509 *x = sk_X509_value(chain, i);
-
-		if (X509_up_ref(x) != 1) {
-			pki_err_drain(err, "out of memory");
-			goto out;
-		}
-		res->path[res->npath] = pki_cert_wrap(x, err);
+		res->path[res->npath] = pki_cert_from_x509(sk_X509_value(chain, i), err);
 		if (res->path[res->npath] == NULL)
 			goto out;
 		res->npath++;
@@ -132,17 +108,8 @@ int pki_verify_path(const struct pki_cert *leaf, struct pki_cert *const *untrust
 		moat_err_set(err, "pki_verify_path: missing certificate");
 		goto out;
 	}
-	if (nu > PKI_MAX_OBJECTS) {
-		moat_err_set(err, "too many intermediate certificates (%zu; at most %d)", nu,
-			     PKI_MAX_OBJECTS);
-		goto out;
-	}
 	if (at == 0)
 		at = (int64_t)time(NULL);
-	if ((int64_t)(time_t)at != at) {
-		moat_err_set(err, "the verification time is out of range");
-		goto out;
-	}
 	store = X509_STORE_new();
 	ctx = X509_STORE_CTX_new();
 	chain = sk_X509_new_null();
@@ -207,15 +174,6 @@ int pki_cert_key_bits(const struct pki_cert *c)
 		bits = 456;
 	else
 		bits = EVP_PKEY_get_bits(pk);
-	ERR_clear_error();
-	return bits > 0 ? bits : 0;
-}
-
-int pki_cert_key_security_bits(const struct pki_cert *c)
-{
-	EVP_PKEY *pk = c != NULL ? X509_get0_pubkey(c->x) : NULL;
-	int bits = pk != NULL ? EVP_PKEY_get_security_bits(pk) : 0;
-
 	ERR_clear_error();
 	return bits > 0 ? bits : 0;
 }

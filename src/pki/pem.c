@@ -79,8 +79,10 @@ int pki_pem_find(const void *data, size_t len, const char *const *labels,
 	BIO *bio;
 	int r;
 
-	if ((bio = pki_mem_bio(data, len, err)) == NULL)
+	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+		pki_err_drain(err, "out of memory");
 		return -1;
+	}
 	while ((r = pki_pem_next(bio, b, err)) == 1) {
 		for (size_t i = 0; labels[i] != NULL; i++)
 			if (strcmp(b->name, labels[i]) == 0)
@@ -96,53 +98,49 @@ out:
 	return r;
 }
 
-X509 *pki_der_cert(const unsigned char *der, size_t len)
+void *pki_der_whole(const ASN1_ITEM *it, const unsigned char *der, size_t len, size_t max)
 {
 	const unsigned char *p = der;
-	X509 *x;
+	ASN1_VALUE *v;
 
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
+	if (der == NULL || len == 0 || len > max)
 		return NULL;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p != der + len) {
-		X509_free(x);
+	v = ASN1_item_d2i(NULL, &p, (long)len, it);
+	if (v != NULL && p != der + len) {
+		ASN1_item_free(v, it);
 		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
 		return NULL;
 	}
-	return x;
+	return v;
+}
+
+void *pki_pem_find_der(const void *data, size_t len, const char *const *labels,
+		       const ASN1_ITEM *it, size_t max, const char *what, struct moat_err *err)
+{
+	struct pki_pem_block b = {0};
+	void *obj = NULL;
+
+	if (pki_pem_find(data, len, labels, &b, err) == 1 &&
+	    (obj = pki_der_whole(it, b.der, (size_t)b.len, max)) == NULL)
+		pki_err_drain(err, "the %s is malformed", what);
+	pki_pem_block_free(&b);
+	return obj;
+}
+
+X509 *pki_der_cert(const unsigned char *der, size_t len)
+{
+	return pki_der_whole(ASN1_ITEM_rptr(X509), der, len, PKI_MAX_INPUT);
 }
 
 X509_REQ *pki_der_csr(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	X509_REQ *r;
-
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
-		return NULL;
-	r = d2i_X509_REQ(NULL, &p, (long)len);
-	if (r != NULL && p != der + len) {
-		X509_REQ_free(r);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return r;
+	return pki_der_whole(ASN1_ITEM_rptr(X509_REQ), der, len, PKI_MAX_INPUT);
 }
 
 X509_CRL *pki_der_crl(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
-	X509_CRL *c;
-
 	/* CAs with many revocations publish CRLs far above PKI_MAX_INPUT */
-	if (der == NULL || len == 0 || len > PKI_MAX_CRL_INPUT)
-		return NULL;
-	c = d2i_X509_CRL(NULL, &p, (long)len);
-	if (c != NULL && p != der + len) {
-		X509_CRL_free(c);
-		ERR_raise_data(ERR_LIB_ASN1, ASN1_R_TOO_LONG, "trailing data");
-		return NULL;
-	}
-	return c;
+	return pki_der_whole(ASN1_ITEM_rptr(X509_CRL), der, len, PKI_MAX_CRL_INPUT);
 }
 
 /*
@@ -245,12 +243,19 @@ int pki_bio_to_buf(BIO *bio, struct moat_buf *out, struct moat_err *err)
 	return 0;
 }
 
-int pki_encoded_out(unsigned char *der, int len, const char *label, const char *what,
+int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, const char *what,
 		    struct moat_buf *out, struct moat_err *err)
 {
+	unsigned char *der = NULL;
 	BIO *bio = NULL;
-	int rc = -1;
+	int len, rc = -1;
 
+	ERR_clear_error();
+	if (obj == NULL) {
+		moat_err_set(err, "no %s", what);
+		return -1;
+	}
+	len = ASN1_item_i2d(obj, &der, it);
 	if (der == NULL || len <= 0) {
 		pki_err_drain(err, "cannot encode the %s", what);
 		goto out;

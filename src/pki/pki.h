@@ -238,7 +238,6 @@ struct pki_revoked {
 struct pki_crl *pki_crl_build(const struct pki_cert *issuer, const struct pki_key *issuer_key,
 			      const struct pki_revoked *revoked, size_t n, uint64_t number,
 			      int64_t this_update, int64_t next_update, struct moat_err *err);
-struct pki_crl *pki_crl_from_pem(const void *data, size_t len, struct moat_err *err);
 void pki_crl_free(struct pki_crl *c);
 int pki_crl_to_pem(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err);
 struct pki_crl_info {
@@ -385,12 +384,9 @@ int pki_verify_path(const struct pki_cert *leaf, struct pki_cert *const *untrust
 		    struct pki_cert *const *anchors, size_t na, int64_t at,
 		    struct pki_path_result *res, struct moat_err *err);
 void pki_path_result_clear(struct pki_path_result *res); /* frees path[], zeroes res */
-const char *pki_path_code_name(enum pki_path_code c);    /* "ok", "no-issuer", ... */
 /* For weak-key and old-signature findings: */
 int pki_cert_key_bits(const struct pki_cert *c); /* RSA/DSA modulus bits, EC curve bits, 0 unknown
                                                   * (Ed25519: 256, Ed448: 456) */
-int pki_cert_key_security_bits(const struct pki_cert *c); /* NIST-style strength: RSA 1024 -> 80,
-                                                           * 2048 -> 112, P-256 -> 128; 0 unknown */
 bool pki_cert_sig_sha1(const struct pki_cert *c); /* SHA-1 (or MD5, MD4, MD2) signature */
 
 /* ---- OCSP (RFC 6960) ---- */

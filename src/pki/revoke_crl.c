@@ -1,7 +1,5 @@
 /* revoke_crl.c: CRLs fetched from a certificate's distribution point, and
  * what they say about a certificate. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,51 +11,9 @@
 /* PEM carries 4/3 of the DER plus line ends; allow some text around it. */
 #define CRL_PEM_MAX ((size_t)PKI_MAX_CRL_INPUT / 3 * 4 + PKI_MAX_CRL_INPUT / 32 + 64 * 1024)
 
-/* The first "X509 CRL" block (pki_pem_find caps input at PKI_MAX_INPUT,
- * too small for the CRLs of big CAs). */
-static X509_CRL *crl_pem(const void *data, size_t len, struct moat_err *err)
-{
-	BIO *bio = NULL;
-	char *name = NULL, *header = NULL;
-	unsigned char *der = NULL;
-	long dlen = 0;
-	X509_CRL *crl = NULL;
-	unsigned long e;
-
-	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
-		pki_err_drain(err, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ERR_clear_error();
-		if (PEM_read_bio(bio, &name, &header, &der, &dlen) != 1) {
-			e = ERR_peek_last_error();
-			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
-				pki_err_set(err, "no X509 CRL block in the input");
-			else
-				pki_err_drain(err, "malformed PEM block");
-			goto out;
-		}
-		if (strcmp(name, "X509 CRL") == 0)
-			break;
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(der);
-		name = header = NULL;
-		der = NULL;
-	}
-	if (dlen <= 0 || (crl = pki_der_crl(der, (size_t)dlen)) == NULL)
-		pki_err_drain(err, "the CRL is malformed");
-out:
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(der);
-	BIO_free(bio);
-	return crl;
-}
-
 struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *err)
 {
+	static const char *const labels[] = {"X509 CRL", NULL};
 	X509_CRL *crl = NULL;
 
 	ERR_clear_error();
@@ -73,7 +29,8 @@ struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *
 				    CRL_PEM_MAX);
 			return NULL;
 		}
-		crl = crl_pem(data, len, err);
+		crl = pki_pem_find_der(data, len, labels, ASN1_ITEM_rptr(X509_CRL),
+				       PKI_MAX_CRL_INPUT, "CRL", err);
 	} else if (crl == NULL) {
 		if (len > PKI_MAX_CRL_INPUT)
 			pki_err_set(err, "the CRL is too large (%zu bytes; at most %d)", len,
@@ -89,18 +46,7 @@ struct pki_crl *pki_crl_from_any(const void *data, size_t len, struct moat_err *
 
 /* ---- checking a certificate against a CRL ---------------------------------- */
 
-static void problem(struct pki_crl_check *out, const char *fmt, ...) MOAT_PRINTF(2, 3);
-
-static void problem(struct pki_crl_check *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (out->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out->problem, sizeof(out->problem), fmt, ap);
-	va_end(ap);
-}
+#define problem(out, ...) pki_problem((out)->problem, sizeof((out)->problem), __VA_ARGS__)
 
 /* Is the CRL a complete one for cert (RFC 5280 6.3.3 (b), (d), (e) as far
  * as moat takes CRLs: no delta, indirect or reason-partitioned CRLs)? */
@@ -190,7 +136,6 @@ int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
 		  const struct pki_cert *issuer, int64_t at, struct pki_crl_check *out,
 		  struct moat_err *err)
 {
-	const ASN1_TIME *next;
 	EVP_PKEY *ikey;
 	X509_REVOKED *rev = NULL;
 	int r, rc = -1;
@@ -220,22 +165,10 @@ int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
 		problem(out, "the CRL's signature does not verify with the issuer's key");
 	out->scope_ok = scope(crl->crl, cert->x, issuer->x, out);
 
-	if (pki_time_get(X509_CRL_get0_lastUpdate(crl->crl), &out->this_update) != 0) {
-		out->this_update = 0;
-		problem(out, "the CRL's thisUpdate is malformed");
-	}
-	next = X509_CRL_get0_nextUpdate(crl->crl);
-	if (next != NULL && pki_time_get(next, &out->next_update) != 0) {
-		out->next_update = 0;
-		problem(out, "the CRL's nextUpdate is malformed");
-		next = NULL;
-	}
-	out->time_ok = out->this_update != 0 && out->this_update <= at + PKI_TIME_SKEW &&
-		       (out->next_update == 0 || at <= out->next_update + PKI_TIME_SKEW);
-	if (out->this_update > at + PKI_TIME_SKEW)
-		problem(out, "the CRL is not valid yet (thisUpdate is in the future)");
-	else if (out->next_update != 0 && at > out->next_update + PKI_TIME_SKEW)
-		problem(out, "the CRL has expired (nextUpdate has passed)");
+	out->time_ok = pki_update_window(X509_CRL_get0_lastUpdate(crl->crl),
+					 X509_CRL_get0_nextUpdate(crl->crl), at, "CRL",
+					 &out->this_update, &out->next_update, out->problem,
+					 sizeof(out->problem));
 
 	/* 1: listed; 2: listed as removeFromCRL (delta CRLs only): not revoked. */
 	r = X509_CRL_get0_by_serial(crl->crl, &rev, X509_get0_serialNumber(cert->x));

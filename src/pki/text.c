@@ -1,6 +1,7 @@
 /* text.c: text for people from X.509 pieces: names, SAN entries, hex,
  * times.  Everything that comes from a peer is escaped with moat_escape. */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,9 @@ void pki_sb_add(struct pki_sb *s, const char *t)
 	}
 }
 
-void pki_sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn)
+/* Peer bytes, escaped with moat_escape; with dn, ',' and '+' become \x2c
+ * and \x2b too (they separate RDNs). */
+static void sb_add_peer(struct pki_sb *s, const void *data, size_t len, bool dn)
 {
 	char esc[512];
 
@@ -94,6 +97,32 @@ int pki_time_get(const ASN1_TIME *t, int64_t *out)
 	return 0;
 }
 
+void pki_problem(char *problem, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (problem[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(problem, n, fmt, ap);
+	va_end(ap);
+}
+
+bool pki_update_window(const ASN1_TIME *thisupd, const ASN1_TIME *nextupd, int64_t at,
+		       const char *what, int64_t *tu, int64_t *nu, char *problem, size_t n)
+{
+	*tu = *nu = 0;
+	if (pki_time_get(thisupd, tu) != 0)
+		pki_problem(problem, n, "the %s's thisUpdate is malformed", what);
+	if (nextupd != NULL && pki_time_get(nextupd, nu) != 0)
+		pki_problem(problem, n, "the %s's nextUpdate is malformed", what);
+	if (*tu > at + PKI_TIME_SKEW)
+		pki_problem(problem, n, "the %s is not valid yet (thisUpdate is in the future)", what);
+	else if (*nu != 0 && at > *nu + PKI_TIME_SKEW)
+		pki_problem(problem, n, "the %s has expired (nextUpdate has passed)", what);
+	return *tu != 0 && *tu <= at + PKI_TIME_SKEW && (*nu == 0 || at <= *nu + PKI_TIME_SKEW);
+}
+
 void pki_strings_free(char **s, size_t n)
 {
 	if (s == NULL)
@@ -119,7 +148,7 @@ static void entry_value(struct pki_sb *s, const X509_NAME_ENTRY *e)
 	int len = v != NULL ? ASN1_STRING_to_UTF8(&utf8, v) : -1;
 
 	if (len >= 0)
-		pki_sb_add_peer(s, utf8, (size_t)len, true);
+		sb_add_peer(s, utf8, (size_t)len, true);
 	else
 		pki_sb_add(s, "(unreadable)");
 	OPENSSL_free(utf8);
@@ -236,7 +265,7 @@ void pki_general_name_text(const GENERAL_NAME *gn, bool constraint, char *out, s
 		if (constraint && ASN1_STRING_length(str) == 0)
 			pki_sb_add(&s, "(any)");
 		else
-			pki_sb_add_peer(&s, ASN1_STRING_get0_data(str), (size_t)ASN1_STRING_length(str),
+			sb_add_peer(&s, ASN1_STRING_get0_data(str), (size_t)ASN1_STRING_length(str),
 				    false);
 		break;
 	case GEN_IPADD:

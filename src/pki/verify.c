@@ -30,6 +30,15 @@ int pki_verify_setup(X509_STORE_CTX *ctx, X509_STORE *store, STACK_OF(X509) *cha
 		     const struct pki_cert *leaf, struct pki_cert *const *untrusted, size_t n,
 		     unsigned long flags, int64_t at, struct moat_err *err)
 {
+	if (n > PKI_MAX_OBJECTS) {
+		moat_err_set(err, "too many intermediate certificates (%zu; at most %d)", n,
+			     PKI_MAX_OBJECTS);
+		return -1;
+	}
+	if ((int64_t)(time_t)at != at) {
+		moat_err_set(err, "the verification time is out of range");
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (untrusted[i] == NULL || !sk_X509_push(chain, untrusted[i]->x)) {
 			pki_err_drain(err, "cannot use intermediate certificate %zu", i + 1);
@@ -63,15 +72,6 @@ int pki_verify_chain(const struct pki_cert *leaf, struct pki_cert *const *untrus
 	ERR_clear_error();
 	if (leaf == NULL || root == NULL || (n > 0 && untrusted == NULL)) {
 		moat_err_set(err, "pki_verify_chain: missing certificate");
-		goto out;
-	}
-	if (n > PKI_MAX_OBJECTS) {
-		moat_err_set(err, "too many intermediate certificates (%zu; at most %d)", n,
-			     PKI_MAX_OBJECTS);
-		goto out;
-	}
-	if ((int64_t)(time_t)at != at) {
-		moat_err_set(err, "the verification time is out of range");
 		goto out;
 	}
 	store = X509_STORE_new();

@@ -140,7 +140,7 @@ static void test_crl_revokes(void **state)
 	/* PEM round trip */
 	assert_int_equal(pki_crl_to_pem(crl, &pem, &err), 0);
 	assert_non_null(strstr((char *)pem.data, "-----BEGIN X509 CRL-----"));
-	back = pki_crl_from_pem(pem.data, pem.len, &err);
+	back = pki_crl_from_any(pem.data, pem.len, &err);
 	assert_non_null(back);
 	assert_int_equal(pki_crl_info(back, &ci, &err), 0);
 	assert_int_equal(ci.nrevoked, 2);
@@ -193,7 +193,7 @@ static void test_crl_errors(void **state)
 	assert_string_equal(ci.number, "18446744073709551615");
 	assert_int_equal(ci.nrevoked, 0);
 	pki_crl_free(crl);
-	assert_null(pki_crl_from_pem("nope", 4, &err));
+	assert_null(pki_crl_from_any("nope", 4, &err));
 	assert_non_null(strstr(err.msg, "not a CRL"));
 	pki_crl_free(NULL);
 }

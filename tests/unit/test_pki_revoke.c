@@ -1085,7 +1085,6 @@ static void test_verify_path(void **state)
 	assert_true(same_cert(res.path[0], f->leaf));
 	assert_true(same_cert(res.path[1], f->inter));
 	assert_true(same_cert(res.path[2], f->root));
-	assert_string_equal(pki_path_code_name(res.code), "ok");
 	pki_path_result_clear(&res);
 	assert_int_equal(res.npath, 0);
 	/* at == 0: now */
@@ -1144,7 +1143,6 @@ static void test_verify_path(void **state)
 
 	/* strength */
 	assert_int_equal(pki_cert_key_bits(f->leaf), 256);
-	assert_int_equal(pki_cert_key_security_bits(f->leaf), 128);
 	assert_false(pki_cert_sig_sha1(f->leaf));
 	assert_int_equal(pki_cert_key_bits(NULL), 0);
 	assert_false(pki_cert_sig_sha1(NULL));
@@ -1188,7 +1186,6 @@ static void test_verify_path_openssl(void **state)
 			 0);
 	c = read_cert(f, "rsa.pem");
 	assert_int_equal(pki_cert_key_bits(c), 1024);
-	assert_int_equal(pki_cert_key_security_bits(c), 80);
 	assert_int_equal(pki_verify_path(c, inter, 1, anchors, 1, now, &res, &err), 0);
 	assert_int_equal(res.code, PKI_PATH_WEAK);
 	pki_path_result_clear(&res);
