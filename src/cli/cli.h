@@ -133,11 +133,6 @@ int cli_acme_new_account(const struct cli_acme_target *t, const char *dir,
 			 bool *created, struct acme_stored_account *sa, struct moat_err *err);
 
 void cli_acme_progress(void *arg, const char *msg);
-struct acme_renewal;
-struct acme_obtained;
-/* The renewal's deploy hook with the lineage's files in its environment. */
-int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
-			 struct moat_err *err);
 int cli_acme_issue(int argc, char **argv);
 int cli_acme_renew(int argc, char **argv);
 int cli_acme_revoke(int argc, char **argv);

@@ -29,8 +29,8 @@ static int one_line(const char *cmd, const char *opt, const char *v, char *dst, 
 
 /* The deploy hook, with the lineage's files in its environment (certbot's
  * RENEWED_LINEAGE and RENEWED_DOMAINS too, so certbot hooks work). */
-int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
-			 struct moat_err *err)
+static int deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
+		       struct moat_err *err)
 {
 	char e[8][4600], domains[4096];
 	const char *env[8];
@@ -204,7 +204,7 @@ int cli_acme_issue(int argc, char **argv)
 	memcpy(rn.ca_bundle, t.ca_bundle, sizeof(rn.ca_bundle));
 	if (acme_obtain(home, &rn, &oo, &ob, &err) != 0)
 		goto out;
-	if (cli_acme_deploy_hook(&rn, &ob, &err) != 0) {
+	if (deploy_hook(&rn, &ob, &err) != 0) {
 		moat_err_prefix(&err, "the certificate is in %s, but", ob.live);
 		goto out;
 	}
@@ -499,7 +499,7 @@ static void renew_one(const char *home, const char *lineage, const struct renew_
 	if (ro->hook != NULL)
 		snprintf(rn.deploy_hook, sizeof(rn.deploy_hook), "%s", ro->hook);
 	if (acme_obtain(home, &rn, &oo, &ob, &res->err) != 0 ||
-	    (!ro->dry && cli_acme_deploy_hook(&rn, &ob, &res->err) != 0))
+	    (!ro->dry && deploy_hook(&rn, &ob, &res->err) != 0))
 		return;
 	res->status = ro->dry ? "dry run ok" : "renewed";
 }
