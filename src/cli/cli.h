@@ -139,8 +139,7 @@ int cli_acme_revoke(int argc, char **argv);
 int cli_acme_list(int argc, char **argv);
 
 /* ---- cmd_trust_store.c / cmd_trust_share.c ---- */
-int cli_trust_install(int argc, char **argv);   /* also "uninstall" (argv[0]) */
-int cli_trust_status(int argc, char **argv);
+int cli_trust_store(int argc, char **argv); /* install, uninstall, status: argv[0] */
 int cli_trust_share(int argc, char **argv);
 
 #endif
