@@ -64,6 +64,9 @@ bool cli_wants_help(int argc, char **argv);
 /* A name argument that starts with '-' ("-foo.com") would be taken for
  * options; true (with err filled) when argv holds such an invalid name. */
 bool cli_dash_name(int argc, char **argv, struct moat_err *err);
+/* The options of a command that takes only --json and no arguments: CLI_OK
+ * (*json set when given) or CLI_USAGE (printed). */
+int cli_opts_json_only(const char *cmd, int argc, char **argv, bool *json);
 /* Report what getopt_long (with optstring ":") rejected; returns CLI_USAGE. */
 int cli_bad_option(const char *cmd, int c, char **argv);
 /* Open the CA in MOAT_HOME; with unlock, also load its signing key, asking

@@ -642,8 +642,6 @@ static void list_row(const char *home, const char *lineage, json_t *arr)
 
 int cli_acme_list(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	char home[PATH_MAX], **lineages = NULL, server[2048], bundle[1024];
 	size_t n = 0;
 	bool json = false, remembered;
@@ -652,14 +650,8 @@ int cli_acme_list(int argc, char **argv)
 	int ch;
 
 	moat_err_clear(&err);
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (ch != 'j')
-			return cli_bad_option("acme list", ch, argv);
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("acme list", "unexpected argument \"%.40s\"", argv[optind]);
+	if ((ch = cli_opts_json_only("acme list", argc, argv, &json)) != CLI_OK)
+		return ch;
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
 	if (acme_store_renewal_list(home, &lineages, &n, &err) != 0)

@@ -74,6 +74,22 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
+int cli_opts_json_only(const char *cmd, int argc, char **argv, bool *json)
+{
+	static const struct option lopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_bad_option(cmd, c, argv);
+		*json = true;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%.40s\"", argv[optind]);
+	return CLI_OK;
+}
+
 int cli_bad_option(const char *cmd, int c, char **argv)
 {
 	const char *opt = argv[optind - 1];
