@@ -32,6 +32,8 @@ void cli_notice(const char *fmt, ...) MOAT_PRINTF(1, 2);
 void cli_progress(const char *fmt, ...) MOAT_PRINTF(1, 2);
 /* Print a JSON document on stdout (steals the reference); CLI_OK or CLI_FAIL. */
 int cli_json_print(json_t *doc);
+/* "a,b" -> ["a", "b"] (a new reference). */
+json_t *cli_json_split(const char *list);
 /* "2027-12-25T10:00:00Z" */
 void cli_time_iso(int64_t t, char *out, size_t n);
 /* "2027-12-25" */

@@ -600,19 +600,6 @@ int cli_acme_renew(int argc, char **argv)
 	return failed > 0 ? CLI_FAIL : CLI_OK;
 }
 
-/* "a,b" -> ["a", "b"] */
-static json_t *names_array(const char *list)
-{
-	json_t *a = json_array();
-	char *copy = strdup(list), *save = NULL;
-
-	for (char *t = copy != NULL ? strtok_r(copy, ",", &save) : NULL; t != NULL && a != NULL;
-	     t = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, json_string(t));
-	free(copy);
-	return a;
-}
-
 /* One row of `acme list`: text, or appended to arr. */
 static void list_row(const char *home, const char *lineage, json_t *arr)
 {
@@ -630,7 +617,7 @@ static void list_row(const char *home, const char *lineage, json_t *arr)
 	}
 	if (arr != NULL) {
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:b}", "lineage",
-						     lineage, "names", names_array(ok ? rn.names : ""),
+						     lineage, "names", cli_json_split(ok ? rn.names : ""),
 						     "server", ok ? rn.server : "", "expires", exp,
 						     "renew_from", due, "days_left", (json_int_t)left,
 						     "revoked", revoked));

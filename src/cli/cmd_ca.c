@@ -236,17 +236,12 @@ static int ca_list_cmd(int argc, char **argv)
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++) {
-			json_t *names = json_array();
-			char buf[sizeof(recs[i].names)];
-			char *save = NULL;
-			snprintf(buf, sizeof(buf), "%s", recs[i].names);
-			for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-				json_array_append_new(names, json_string(t));
 			cli_time_iso(recs[i].not_after, na, sizeof(na));
 			json_array_append_new(
 				arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I}", "serial", recs[i].serial,
-					       "names", names, "lineage", recs[i].lineage, "not_after",
-					       na, "status", status_of(&recs[i]), "days_left",
+					       "names", cli_json_split(recs[i].names), "lineage",
+					       recs[i].lineage, "not_after", na, "status",
+					       status_of(&recs[i]), "days_left",
 					       (json_int_t)cli_days_left(recs[i].not_after)));
 		}
 		ret = cli_json_print(json_pack("{s:o}", "certificates", arr));
