@@ -14,6 +14,7 @@
 #define CLI_OK 0
 #define CLI_FAIL 1
 #define CLI_USAGE 2
+#define CLI_UNREACHABLE 3 /* check, fetch */
 
 /* The most --timeout of check, ocsp and fetch allows: one network step. */
 #define CLI_MAX_STEP_MS (300 * 1000)
