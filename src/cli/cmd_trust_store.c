@@ -85,19 +85,14 @@ static int parse(const char *cmd, enum mode m, int argc, char **argv, struct arg
 /* "MOAT_HOME=..." for hints that run moat under sudo (whose HOME differs). */
 static void sudo_env(struct args *a)
 {
+	/* what a shell takes as it is, unquoted */
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789/._-+:@%,";
 	char home[PATH_MAX];
-	bool plain = true;
 	struct moat_err e;
 
 	moat_err_clear(&e);
-	if (moat_home_dir(home, sizeof(home), &e) != 0)
-		return;
-	for (const char *c = home; *c != '\0'; c++)
-		if (strchr("/._-+:@%,", *c) == NULL && !((*c >= 'a' && *c <= 'z') ||
-							 (*c >= 'A' && *c <= 'Z') ||
-							 (*c >= '0' && *c <= '9')))
-			plain = false;
-	if (!plain)
+	if (moat_home_dir(home, sizeof(home), &e) != 0 || home[strspn(home, plain)] != '\0')
 		return;
 	snprintf(a->sudo_env, sizeof(a->sudo_env), "MOAT_HOME=%.*s", PATH_MAX, home);
 	a->o.sudo_env = a->sudo_env;
