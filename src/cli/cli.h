@@ -14,6 +14,7 @@
 #define CLI_OK 0
 #define CLI_FAIL 1
 #define CLI_USAGE 2
+#define CLI_UNREACHABLE 3 /* check, fetch */
 
 /* The most --timeout of check, ocsp and fetch allows: one network step. */
 #define CLI_MAX_STEP_MS (300 * 1000)
@@ -32,6 +33,8 @@ void cli_notice(const char *fmt, ...) MOAT_PRINTF(1, 2);
 void cli_progress(const char *fmt, ...) MOAT_PRINTF(1, 2);
 /* Print a JSON document on stdout (steals the reference); CLI_OK or CLI_FAIL. */
 int cli_json_print(json_t *doc);
+/* "a,b" -> ["a", "b"] (a new reference). */
+json_t *cli_json_split(const char *list);
 /* "2027-12-25T10:00:00Z" */
 void cli_time_iso(int64_t t, char *out, size_t n);
 /* "2027-12-25" */
@@ -64,6 +67,9 @@ bool cli_wants_help(int argc, char **argv);
 /* A name argument that starts with '-' ("-foo.com") would be taken for
  * options; true (with err filled) when argv holds such an invalid name. */
 bool cli_dash_name(int argc, char **argv, struct moat_err *err);
+/* The options of a command that takes only --json and no arguments: CLI_OK
+ * (*json set when given) or CLI_USAGE (printed). */
+int cli_opts_json_only(const char *cmd, int argc, char **argv, bool *json);
 /* Report what getopt_long (with optstring ":") rejected; returns CLI_USAGE. */
 int cli_bad_option(const char *cmd, int c, char **argv);
 /* Open the CA in MOAT_HOME; with unlock, also load its signing key, asking
@@ -133,19 +139,13 @@ int cli_acme_new_account(const struct cli_acme_target *t, const char *dir,
 			 bool *created, struct acme_stored_account *sa, struct moat_err *err);
 
 void cli_acme_progress(void *arg, const char *msg);
-struct acme_renewal;
-struct acme_obtained;
-/* The renewal's deploy hook with the lineage's files in its environment. */
-int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
-			 struct moat_err *err);
 int cli_acme_issue(int argc, char **argv);
 int cli_acme_renew(int argc, char **argv);
 int cli_acme_revoke(int argc, char **argv);
 int cli_acme_list(int argc, char **argv);
 
 /* ---- cmd_trust_store.c / cmd_trust_share.c ---- */
-int cli_trust_install(int argc, char **argv);   /* also "uninstall" (argv[0]) */
-int cli_trust_status(int argc, char **argv);
+int cli_trust_store(int argc, char **argv); /* install, uninstall, status: argv[0] */
 int cli_trust_share(int argc, char **argv);
 
 #endif

@@ -29,8 +29,8 @@ static int one_line(const char *cmd, const char *opt, const char *v, char *dst, 
 
 /* The deploy hook, with the lineage's files in its environment (certbot's
  * RENEWED_LINEAGE and RENEWED_DOMAINS too, so certbot hooks work). */
-int cli_acme_deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
-			 struct moat_err *err)
+static int deploy_hook(const struct acme_renewal *rn, const struct acme_obtained *ob,
+		       struct moat_err *err)
 {
 	char e[8][4600], domains[4096];
 	const char *env[8];
@@ -204,7 +204,7 @@ int cli_acme_issue(int argc, char **argv)
 	memcpy(rn.ca_bundle, t.ca_bundle, sizeof(rn.ca_bundle));
 	if (acme_obtain(home, &rn, &oo, &ob, &err) != 0)
 		goto out;
-	if (cli_acme_deploy_hook(&rn, &ob, &err) != 0) {
+	if (deploy_hook(&rn, &ob, &err) != 0) {
 		moat_err_prefix(&err, "the certificate is in %s, but", ob.live);
 		goto out;
 	}
@@ -499,7 +499,7 @@ static void renew_one(const char *home, const char *lineage, const struct renew_
 	if (ro->hook != NULL)
 		snprintf(rn.deploy_hook, sizeof(rn.deploy_hook), "%s", ro->hook);
 	if (acme_obtain(home, &rn, &oo, &ob, &res->err) != 0 ||
-	    (!ro->dry && cli_acme_deploy_hook(&rn, &ob, &res->err) != 0))
+	    (!ro->dry && deploy_hook(&rn, &ob, &res->err) != 0))
 		return;
 	res->status = ro->dry ? "dry run ok" : "renewed";
 }
@@ -600,19 +600,6 @@ int cli_acme_renew(int argc, char **argv)
 	return failed > 0 ? CLI_FAIL : CLI_OK;
 }
 
-/* "a,b" -> ["a", "b"] */
-static json_t *names_array(const char *list)
-{
-	json_t *a = json_array();
-	char *copy = strdup(list), *save = NULL;
-
-	for (char *t = copy != NULL ? strtok_r(copy, ",", &save) : NULL; t != NULL && a != NULL;
-	     t = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, json_string(t));
-	free(copy);
-	return a;
-}
-
 /* One row of `acme list`: text, or appended to arr. */
 static void list_row(const char *home, const char *lineage, json_t *arr)
 {
@@ -630,7 +617,7 @@ static void list_row(const char *home, const char *lineage, json_t *arr)
 	}
 	if (arr != NULL) {
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:b}", "lineage",
-						     lineage, "names", names_array(ok ? rn.names : ""),
+						     lineage, "names", cli_json_split(ok ? rn.names : ""),
 						     "server", ok ? rn.server : "", "expires", exp,
 						     "renew_from", due, "days_left", (json_int_t)left,
 						     "revoked", revoked));
@@ -642,8 +629,6 @@ static void list_row(const char *home, const char *lineage, json_t *arr)
 
 int cli_acme_list(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	char home[PATH_MAX], **lineages = NULL, server[2048], bundle[1024];
 	size_t n = 0;
 	bool json = false, remembered;
@@ -652,14 +637,8 @@ int cli_acme_list(int argc, char **argv)
 	int ch;
 
 	moat_err_clear(&err);
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (ch != 'j')
-			return cli_bad_option("acme list", ch, argv);
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("acme list", "unexpected argument \"%.40s\"", argv[optind]);
+	if ((ch = cli_opts_json_only("acme list", argc, argv, &json)) != CLI_OK)
+		return ch;
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
 	if (acme_store_renewal_list(home, &lineages, &n, &err) != 0)

@@ -144,8 +144,6 @@ out:
 
 static int ca_show_cmd(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct moat_err err;
 	struct ca *ca = NULL;
 	struct pki_cert_info ri, ii;
@@ -159,14 +157,8 @@ static int ca_show_cmd(int argc, char **argv)
 	moat_err_clear(&err);
 	memset(&ri, 0, sizeof(ri));
 	memset(&ii, 0, sizeof(ii));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_bad_option("ca show", c, argv);
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("ca show", "unexpected argument \"%.40s\"", argv[optind]);
+	if ((c = cli_opts_json_only("ca show", argc, argv, &json)) != CLI_OK)
+		return c;
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
 	if ((ca = ca_open(home, &err)) == NULL || ca_check(ca, &err) != 0 ||
@@ -226,8 +218,6 @@ static const char *status_of(const struct ca_record *r)
 
 static int ca_list_cmd(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct moat_err err;
 	struct ca *ca = NULL;
 	struct ca_record *recs = NULL;
@@ -237,14 +227,8 @@ static int ca_list_cmd(int argc, char **argv)
 	int c, ret = CLI_FAIL;
 
 	moat_err_clear(&err);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_bad_option("ca list", c, argv);
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("ca list", "unexpected argument \"%.40s\"", argv[optind]);
+	if ((c = cli_opts_json_only("ca list", argc, argv, &json)) != CLI_OK)
+		return c;
 	if (cli_home(home, sizeof(home)) != CLI_OK)
 		return CLI_FAIL;
 	if ((ca = ca_open(home, &err)) == NULL || ca_list(ca, &recs, &n, &err) != 0)
@@ -252,17 +236,12 @@ static int ca_list_cmd(int argc, char **argv)
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++) {
-			json_t *names = json_array();
-			char buf[sizeof(recs[i].names)];
-			char *save = NULL;
-			snprintf(buf, sizeof(buf), "%s", recs[i].names);
-			for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-				json_array_append_new(names, json_string(t));
 			cli_time_iso(recs[i].not_after, na, sizeof(na));
 			json_array_append_new(
 				arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I}", "serial", recs[i].serial,
-					       "names", names, "lineage", recs[i].lineage, "not_after",
-					       na, "status", status_of(&recs[i]), "days_left",
+					       "names", cli_json_split(recs[i].names), "lineage",
+					       recs[i].lineage, "not_after", na, "status",
+					       status_of(&recs[i]), "days_left",
 					       (json_int_t)cli_days_left(recs[i].not_after)));
 		}
 		ret = cli_json_print(json_pack("{s:o}", "certificates", arr));

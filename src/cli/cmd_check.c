@@ -12,7 +12,6 @@
 #include "check/check.h"
 #include "core/file.h"
 
-#define CLI_UNREACHABLE 3
 #define MAX_TARGETS 64
 
 struct style {

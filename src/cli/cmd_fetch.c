@@ -13,8 +13,6 @@
 #include "core/file.h"
 #include "pki/pki.h"
 
-#define CLI_UNREACHABLE 3
-
 static json_t *cert_json(const struct pki_cert_info *i, const struct moat_buf *pem)
 {
 	char nb[32], na[32];

@@ -95,8 +95,8 @@ int cli_cmd_trust(int argc, char **argv)
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} subs[] = {
-		{"export", trust_export_cmd},   {"install", cli_trust_install},
-		{"uninstall", cli_trust_install}, {"status", cli_trust_status},
+		{"export", trust_export_cmd},	{"install", cli_trust_store},
+		{"uninstall", cli_trust_store}, {"status", cli_trust_store},
 		{"share", cli_trust_share},
 	};
 

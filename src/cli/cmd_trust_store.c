@@ -85,19 +85,14 @@ static int parse(const char *cmd, enum mode m, int argc, char **argv, struct arg
 /* "MOAT_HOME=..." for hints that run moat under sudo (whose HOME differs). */
 static void sudo_env(struct args *a)
 {
+	/* what a shell takes as it is, unquoted */
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789/._-+:@%,";
 	char home[PATH_MAX];
-	bool plain = true;
 	struct moat_err e;
 
 	moat_err_clear(&e);
-	if (moat_home_dir(home, sizeof(home), &e) != 0)
-		return;
-	for (const char *c = home; *c != '\0'; c++)
-		if (strchr("/._-+:@%,", *c) == NULL && !((*c >= 'a' && *c <= 'z') ||
-							 (*c >= 'A' && *c <= 'Z') ||
-							 (*c >= '0' && *c <= '9')))
-			plain = false;
-	if (!plain)
+	if (moat_home_dir(home, sizeof(home), &e) != 0 || home[strspn(home, plain)] != '\0')
 		return;
 	snprintf(a->sudo_env, sizeof(a->sudo_env), "MOAT_HOME=%.*s", PATH_MAX, home);
 	a->o.sudo_env = a->sudo_env;
@@ -167,72 +162,42 @@ static json_t *to_json(enum mode m, const struct trust_set *s, const char *ca, b
 			 "trusted", trust_set_trusted(s));
 }
 
-int cli_trust_install(int argc, char **argv)
+int cli_trust_store(int argc, char **argv)
 {
-	enum mode m = strcmp(argv[0], "uninstall") == 0 ? MODE_UNINSTALL : MODE_INSTALL;
-	const char *cmd = m == MODE_INSTALL ? "trust install" : "trust uninstall";
+	enum mode m = strcmp(argv[0], "install") == 0     ? MODE_INSTALL
+		      : strcmp(argv[0], "uninstall") == 0 ? MODE_UNINSTALL
+							  : MODE_STATUS;
+	char cmd[32];
 	struct args a;
 	struct moat_err err;
 	struct ca *ca = NULL;
 	struct trust_set *s = NULL;
-	int rc, ret = CLI_FAIL;
+	int rc = 0, ret = CLI_FAIL;
 
 	memset(&a, 0, sizeof(a));
 	moat_err_clear(&err);
+	snprintf(cmd, sizeof(cmd), "trust %.20s", argv[0]);
 	if ((rc = parse(cmd, m, argc, argv, &a)) != CLI_OK)
 		return rc;
-	sudo_env(&a);
-	if (cli_ca_open(false, NULL, &ca, &err) != 0)
+	if (m != MODE_STATUS)
+		sudo_env(&a);
+	if (cli_ca_open(false, NULL, &ca, &err) != 0 ||
+	    (s = trust_set_scan(&a.o, ca_root(ca), ca_name(ca), &err)) == NULL)
 		goto out;
-	if ((s = trust_set_scan(&a.o, ca_root(ca), ca_name(ca), &err)) == NULL)
-		goto out;
-	rc = m == MODE_INSTALL ? trust_set_install(s, &err) : trust_set_uninstall(s, &err);
+	if (m != MODE_STATUS)
+		rc = m == MODE_INSTALL ? trust_set_install(s, &err) : trust_set_uninstall(s, &err);
 	if (a.json) {
 		ret = cli_json_print(to_json(m, s, ca_name(ca), rc == 0));
-		if (ret == CLI_OK && rc != 0)
-			ret = CLI_FAIL;
-		moat_err_clear(&err);
-		goto out;
-	}
-	print_human(m, s, ca_name(ca));
-	if (rc != 0)
-		goto out;
-	ret = CLI_OK;
-out:
-	trust_set_free(s);
-	ca_free(ca);
-	return ret == CLI_OK ? CLI_OK : (err.msg[0] ? cli_fail(&err) : ret);
-}
-
-int cli_trust_status(int argc, char **argv)
-{
-	struct args a;
-	struct moat_err err;
-	struct ca *ca = NULL;
-	struct trust_set *s = NULL;
-	int rc, ret = CLI_FAIL;
-
-	memset(&a, 0, sizeof(a));
-	moat_err_clear(&err);
-	if ((rc = parse("trust status", MODE_STATUS, argc, argv, &a)) != CLI_OK)
-		return rc;
-	if (cli_ca_open(false, NULL, &ca, &err) != 0)
-		goto out;
-	if ((s = trust_set_scan(&a.o, ca_root(ca), ca_name(ca), &err)) == NULL)
-		goto out;
-	if (a.json) {
-		ret = cli_json_print(to_json(MODE_STATUS, s, ca_name(ca), true));
+		moat_err_clear(&err); /* the document says what failed */
 	} else {
-		print_human(MODE_STATUS, s, ca_name(ca));
+		print_human(m, s, ca_name(ca));
 		ret = CLI_OK;
 	}
-	/* 0 when trusted in every store found, 1 otherwise (for scripts). */
-	if (ret == CLI_OK && !trust_set_trusted(s))
-		ret = 3;
+	/* status: 0 when trusted in every store found, 1 otherwise (for scripts). */
+	if (ret == CLI_OK && (rc != 0 || (m == MODE_STATUS && !trust_set_trusted(s))))
+		ret = CLI_FAIL;
 out:
 	trust_set_free(s);
 	ca_free(ca);
-	if (ret == 3)
-		return CLI_FAIL;
 	return ret == CLI_OK ? CLI_OK : (err.msg[0] ? cli_fail(&err) : ret);
 }

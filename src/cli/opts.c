@@ -17,10 +17,11 @@ int cli_parse_days(const char *cmd, const char *s, int *out)
 	return CLI_OK;
 }
 
-/* "moat: error: --timeout: "0" is not a duration from 1s to 5m". */
-static int bad_value(const char *cmd, const char *opt, const struct moat_err *err)
+/* CLI_OK when a parser returned rc 0, else CLI_USAGE after "moat: error:
+ * --timeout: "0" is not a duration from 1s to 5m". */
+static int checked(const char *cmd, const char *opt, int rc, const struct moat_err *err)
 {
-	return cli_usage_error(cmd, "%s: %s", opt, err->msg);
+	return rc == 0 ? CLI_OK : cli_usage_error(cmd, "%s: %s", opt, err->msg);
 }
 
 int cli_opt_number(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi,
@@ -28,9 +29,7 @@ int cli_opt_number(const char *cmd, const char *opt, const char *s, int64_t lo, 
 {
 	struct moat_err err;
 
-	if (moat_parse_number(s, lo, hi, out, &err) != 0)
-		return bad_value(cmd, opt, &err);
-	return CLI_OK;
+	return checked(cmd, opt, moat_parse_number(s, lo, hi, out, &err), &err);
 }
 
 int cli_opt_duration_ms(const char *cmd, const char *opt, const char *s, int64_t lo_ms,
@@ -38,9 +37,7 @@ int cli_opt_duration_ms(const char *cmd, const char *opt, const char *s, int64_t
 {
 	struct moat_err err;
 
-	if (moat_parse_duration_ms(s, lo_ms, hi_ms, ms, &err) != 0)
-		return bad_value(cmd, opt, &err);
-	return CLI_OK;
+	return checked(cmd, opt, moat_parse_duration_ms(s, lo_ms, hi_ms, ms, &err), &err);
 }
 
 int cli_opt_seconds(const char *cmd, const char *opt, const char *s, int lo_s, int hi_s,
@@ -58,9 +55,7 @@ int cli_opt_port(const char *cmd, const char *opt, const char *s, bool zero_ok, 
 {
 	struct moat_err err;
 
-	if (moat_parse_port(s, zero_ok, port, &err) != 0)
-		return bad_value(cmd, opt, &err);
-	return CLI_OK;
+	return checked(cmd, opt, moat_parse_port(s, zero_ok, port, &err), &err);
 }
 
 bool cli_wants_help(int argc, char **argv)
@@ -72,6 +67,22 @@ bool cli_wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+int cli_opts_json_only(const char *cmd, int argc, char **argv, bool *json)
+{
+	static const struct option lopts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_bad_option(cmd, c, argv);
+		*json = true;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%.40s\"", argv[optind]);
+	return CLI_OK;
 }
 
 int cli_bad_option(const char *cmd, int c, char **argv)
@@ -105,7 +116,5 @@ int cli_opt_hostport(const char *cmd, const char *opt, const char *s, unsigned f
 {
 	struct moat_err err;
 
-	if (moat_parse_hostport(s, flags, hp, &err) != 0)
-		return bad_value(cmd, opt, &err);
-	return CLI_OK;
+	return checked(cmd, opt, moat_parse_hostport(s, flags, hp, &err), &err);
 }

@@ -68,6 +68,18 @@ int cli_json_print(json_t *doc)
 	return r == 0 && fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
+json_t *cli_json_split(const char *list)
+{
+	json_t *a = json_array();
+	char *copy = strdup(list), *save = NULL;
+
+	for (char *t = copy != NULL ? strtok_r(copy, ",", &save) : NULL; t != NULL && a != NULL;
+	     t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	free(copy);
+	return a;
+}
+
 void cli_time_iso(int64_t t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;

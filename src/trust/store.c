@@ -254,10 +254,15 @@ bool trust_writable(const char *path)
 	return nearest_dir(path, dir, sizeof(dir)) && access(dir, W_OK) == 0;
 }
 
-void trust_need_root(struct trust_set *s, struct store_place *p, const char *path)
+void trust_cannot_write(struct trust_set *s, struct store_place *p, const char *path)
 {
 	const char *store = trust_store_name(p->pub.store);
 
+	if (s->is_root || s->sysroot[0] != '\0') {
+		trust_say(p->pub.why, sizeof(p->pub.why), "%s is not writable: %s", path,
+			  strerror(EACCES));
+		return;
+	}
 	trust_say(p->pub.why, sizeof(p->pub.why), "changing %s needs root", path);
 	if (s->o->sudo_env != NULL)
 		trust_say(p->pub.hint, sizeof(p->pub.hint), "sudo env %s moat trust %s --store %s",

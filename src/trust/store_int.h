@@ -72,8 +72,9 @@ bool trust_pem_has_root(const struct trust_set *s, const void *pem, size_t len, 
 /* Can a file be created or changed at path (its directory, or the
  * nearest existing parent, is writable)? */
 bool trust_writable(const char *path);
-/* The "needs root" reason and hint for a place. */
-void trust_need_root(struct trust_set *s, struct store_place *p, const char *path);
+/* The reason (and hint) when path cannot be changed: "needs root" with a
+ * sudo hint, or, as root or under a sysroot, "not writable". */
+void trust_cannot_write(struct trust_set *s, struct store_place *p, const char *path);
 
 /* backends: add their places to s */
 int trust_system_scan(struct trust_set *s, struct moat_err *err);

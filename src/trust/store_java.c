@@ -10,7 +10,6 @@
 #include "trust/store_int.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +98,7 @@ static bool java_can_change(struct trust_set *s, struct store_place *p, bool *pe
 	if (trust_writable(p->pub.path))
 		return true;
 	*perm = true;
-	if (!s->is_root && s->sysroot[0] == '\0')
-		trust_need_root(s, p, p->pub.path);
-	else
-		trust_say(p->pub.why, sizeof(p->pub.why), "%s is not writable: %s", p->pub.path,
-			  strerror(EACCES));
+	trust_cannot_write(s, p, p->pub.path);
 	return false;
 }
 

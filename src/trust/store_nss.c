@@ -184,35 +184,13 @@ static int delete_nick(struct trust_set *s, struct store_place *p, bool any, str
 	return -1;
 }
 
-/* mkdir -p with mode for the directories it creates. */
-static int mkdir_p(const char *path, mode_t mode, struct moat_err *err)
-{
-	char tmp[PATH_MAX];
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s", path) >= sizeof(tmp)) {
-		moat_err_set(err, "path too long: %s", path);
-		return -1;
-	}
-	for (char *c = tmp + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-		*c = '\0';
-		if (mkdir(tmp, mode) != 0 && errno != EEXIST) {
-			moat_err_errno(err, errno, "cannot create %s", tmp);
-			return -1;
-		}
-		*c = saved;
-		if (saved == '\0')
-			return 0;
-	}
-}
-
 static int nss_add(struct trust_set *s, struct store_place *p, struct moat_err *err)
 {
 	if (p->create) {
 		const char *args[] = {"-N", "--empty-password", NULL};
-		if (mkdir_p(p->pub.path, 0700, err) != 0 || certutil(s, p, args, NULL, err) != 0)
+		/* mkdir -p (a NULL fileset: nothing to roll back) */
+		if (moat_fileset_mkdir(NULL, p->pub.path, 0700, err) != 0 ||
+		    certutil(s, p, args, NULL, err) != 0)
 			return -1;
 		p->create = false;
 	}

@@ -131,11 +131,7 @@ static bool sys_can_change(struct trust_set *s, struct store_place *p, bool *per
 	if (!trust_writable(p->pub.path) ||
 	    (tool_runs(s, p) && !trust_writable(p->aux))) {
 		*perm = true;
-		if (!s->is_root && s->sysroot[0] == '\0')
-			trust_need_root(s, p, dir);
-		else
-			trust_say(p->pub.why, sizeof(p->pub.why), "%s is not writable: %s", dir,
-				 strerror(EACCES));
+		trust_cannot_write(s, p, dir);
 		return false;
 	}
 	return true;
