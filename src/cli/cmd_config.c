@@ -5,6 +5,7 @@
  * the key, and the headers a proxied application needs. */
 #include "cli/cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -127,6 +128,7 @@ int cli_cmd_config(int argc, char **argv)
 	};
 	const char *upstream = "http://127.0.0.1:3000", *addr = NULL, *server, *name;
 	char home[PATH_MAX], live[PATH_MAX + 300], probe[PATH_MAX + 340], link[PATH_MAX + 340];
+	char addr_buf[INET6_ADDRSTRLEN + 2];
 	struct target t;
 	struct moat_err err;
 	uint16_t port = 443;
@@ -141,11 +143,17 @@ int cli_cmd_config(int argc, char **argv)
 			if (cli_opt_port("config", "--listen", optarg, false, &port) != CLI_OK)
 				return CLI_USAGE;
 			break;
-		case 'a':
-			if (strlen(optarg) > 64 || strspn(optarg, "0123456789abcdefABCDEF.:") != strlen(optarg))
+		case 'a': {
+			unsigned char ip[16];
+
+			if (strlen(optarg) + 3 > sizeof(addr_buf) ||
+			    (inet_pton(AF_INET, optarg, ip) != 1 && inet_pton(AF_INET6, optarg, ip) != 1))
 				return cli_usage_error("config", "--address takes an IP address");
-			addr = optarg;
+			/* The three servers read [IPv6]:PORT, not IPv6:PORT. */
+			snprintf(addr_buf, sizeof(addr_buf), strchr(optarg, ':') ? "[%s]" : "%s", optarg);
+			addr = addr_buf;
 			break;
+		}
 		default: return cli_bad_option("config", c, argv);
 		}
 	}

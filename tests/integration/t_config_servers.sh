@@ -204,7 +204,49 @@ EOF
 	stop_server "$pid"
 }
 
+# ---- an IPv6 --address: every server reads [IPv6]:PORT, and nginx serves on it
+if have_ipv6; then
+	port=$(free_port ::1)
+	assert_ok "config nginx --address ::1" "$MOAT" config nginx "$NAME" \
+		--upstream "http://127.0.0.1:$APP_PORT" --listen "$port" --address ::1
+	assert_contains "$OUT" "listen [::1]:$port ssl;" "config nginx --address ::1: the address in brackets"
+	d=$T/nginx6
+	mkdir -p "$d/tmp"
+	cp "$OUT_F" "$d/site.conf"
+	sed "s|$T/nginx|$d|g" "$T/nginx/nginx.conf" >"$d/nginx.conf"
+	assert_ok "nginx -t accepts the IPv6 snippet" nginx -t -p "$d" -c "$d/nginx.conf"
+	nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' >"$d/out.log" 2>&1 &
+	pid=$!
+	SERVER_PIDS+=("$pid")
+	if wait_port "$pid" ::1 "$port" 15; then
+		run curl -sS --fail --max-time 20 --noproxy '*' --cacert "$ROOT" --capath "$T/.none" \
+			--resolve "$NAME:$port:[::1]" "https://$NAME:$port/hello"
+		assert_rc 0 "nginx on [::1]: curl trusting only the moat root gets through"
+		assert_contains "$OUT" "hello from the app" "nginx on [::1]: ... to the application"
+	else
+		fail "nginx starts with the IPv6 snippet"
+		sed 's/^/#   nginx: /' "$d/error.log" "$d/out.log" | tail -n 5
+	fi
+	stop_server "$pid"
+	assert_ok "config haproxy --address ::1" "$MOAT" config haproxy "$NAME" \
+		--upstream "http://127.0.0.1:$APP_PORT" --listen "$port" --address ::1
+	assert_contains "$OUT" "bind [::1]:$port ssl" "config haproxy --address ::1: the address in brackets"
+	sed "/^frontend /,\$d" "$T/haproxy/haproxy.cfg" | cat - "$OUT_F" >"$T/haproxy6.cfg"
+	assert_ok "haproxy -c accepts the IPv6 snippet" haproxy -c -f "$T/haproxy6.cfg"
+	assert_ok "config apache --address ::1" "$MOAT" config apache "$NAME" \
+		--upstream "http://127.0.0.1:$APP_PORT" --listen "$port" --address ::1
+	assert_contains "$OUT" "<VirtualHost [::1]:$port>" "config apache --address ::1: the address in brackets"
+	sed "/^# moat config apache/,\$d" "$T/apache/httpd.conf" | cat - "$OUT_F" >"$T/apache/httpd6.conf"
+	assert_ok "apache2 -t accepts the IPv6 snippet" apache2 -t -f "$T/apache/httpd6.conf"
+else
+	skip_part "no IPv6 loopback: the --address ::1 snippets are not run"
+fi
+
 # ---- bad input
+moat config nginx "$NAME" --address 127.0.0.300
+assert_rc 2 "--address that is not an IP address is a usage error"
+moat config nginx "$NAME" --address '::1]:1;['
+assert_rc 2 "--address with brackets or ; is a usage error (no config injection)"
 moat config nginx no-such.example.test
 assert_error_shape "config for a certificate that does not exist"
 moat config lighttpd "$NAME"
