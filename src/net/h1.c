@@ -1,15 +1,17 @@
 /* h1.c: HTTP/1.1 message heads and chunked body framing for the reverse
  * proxy (RFC 9112, RFC 9110).
  *
- * The head is read by a byte-at-a-time state machine that resumes where
- * the last call stopped, so a head that arrives one byte per read costs no
- * more than one that arrives at once.  Every byte is checked as it comes
- * (method and field names are tokens, the target is visible ASCII, the
- * version and status line have a fixed shape, no bare CR or LF, no control
- * bytes), so that a TLS ClientHello or other garbage fails on its first
- * byte instead of after a timeout.  Each line is taken apart once, when
- * its LF arrives; what needs the whole head (Host present, the framing,
- * the fields named by Connection) is decided on the empty line.
+ * The head is read by a state machine that resumes where the last call
+ * stopped, so a head that arrives one byte per read costs little more than
+ * one that arrives at once; within a line, each run of bytes that only
+ * continues a part (method, target, name, value) is skipped in a tight loop
+ * over a table of byte classes.  Every byte is checked as it comes (method
+ * and field names are tokens, the target is visible ASCII, the version and
+ * status line have a fixed shape, no bare CR or LF, no control bytes), so
+ * that a TLS ClientHello or other garbage fails on its first byte instead
+ * of after a timeout.  Each line is taken apart once, when its LF arrives;
+ * what needs the whole head (Host present, the framing, the fields named by
+ * Connection) is decided on the empty line.
  *
  * The chunked-body checker at the end is a second, smaller state machine
  * over the body bytes, which skips chunk data without looking at it. */
@@ -34,7 +36,7 @@ enum phase {
 	P_STATUS,  /* status line */
 	P_NAME,    /* field line: name (or the empty line) */
 	P_VALUE,   /* field line: value */
-	P_CR,      /* a CR: LF must follow */
+	P_CR,      /* a CR: LF must follow (the last phase) */
 };
 
 enum { S_SCAN, S_DONE, S_ERROR };
@@ -42,52 +44,34 @@ enum { S_SCAN, S_DONE, S_ERROR };
 /* A marker of eol(): the head is complete. */
 #define HEAD_DONE (-1)
 
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
+#define DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define ALNUM(c) (DIGIT(c) || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define TCHAR(c)                                                                                  \
+	(ALNUM(c) || (c) == '!' || ((c) >= '#' && (c) <= '\'') || (c) == '*' || (c) == '+' ||      \
+	 (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define CLASS(c)                                                                                  \
+	((TCHAR(c) ? NET_H1_TCHAR : 0) | ((c) > 0x20 && (c) < 0x7f ? NET_H1_TARGET : 0) |          \
+	 ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f) ? NET_H1_VALUE : 0) |                         \
+	 (DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F') ? NET_H1_HEX : 0) |  \
+	 (ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' ? NET_H1_REGNAME : 0))
+#define CLASS4(c) CLASS(c), CLASS((c) + 1), CLASS((c) + 2), CLASS((c) + 3)
+#define CLASS16(c) CLASS4(c), CLASS4((c) + 4), CLASS4((c) + 8), CLASS4((c) + 12)
+#define CLASS64(c) CLASS16(c), CLASS16((c) + 16), CLASS16((c) + 32), CLASS16((c) + 48)
 
-static bool is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+/* Computed by the compiler from the definitions above. */
+const unsigned char net_h1_class[256] = {CLASS64(0), CLASS64(64), CLASS64(128), CLASS64(192)};
 
-/* tchar (RFC 9110 section 5.6.2). */
-static bool is_tchar(unsigned char c)
+/* The first byte in buf[i .. end) not of class k, or end. */
+static size_t skip(const char *buf, size_t i, size_t end, unsigned k)
 {
-	if (is_alpha(c) || is_digit(c))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* A byte of the request-target: visible ASCII. */
-static bool is_target_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
-/* A byte of a field value or reason phrase other than its end: HTAB, SP,
- * VCHAR, obs-text (RFC 9110 section 5.5). */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
+	while (i < end && (net_h1_class[(unsigned char)buf[i]] & k))
+		i++;
+	return i;
 }
 
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static bool is_hex(unsigned char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static unsigned hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	return (unsigned)(c | 0x20) - 'a' + 10;
 }
 
 /* ASCII case-insensitive comparison; no locale. */
@@ -106,18 +90,21 @@ static bool ascii_ieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* [s, s + n) is want (lower case), ignoring case. */
-static bool is_name(const char *s, size_t n, const char *want)
-{
-	return n == strlen(want) && ascii_ieq(s, want, n);
-}
+/* [s, s + n) is the string literal want (lower case), ignoring case. */
+#define IS_NAME(s, n, want) ((n) == sizeof(want) - 1 && ascii_ieq(s, want, n))
 
 static bool all_tchar(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)s[i]))
-			return false;
-	return n > 0;
+	return n > 0 && skip(s, 0, n, NET_H1_TCHAR) == n;
+}
+
+/* Narrow [*a, *b) in buf to leave out white space at both ends. */
+static void trim(const char *buf, size_t *a, size_t *b)
+{
+	while (*a < *b && is_ows(buf[*a]))
+		(*a)++;
+	while (*b > *a && is_ows(buf[*b - 1]))
+		(*b)--;
 }
 
 /* The next element of the comma-separated list in buf[*p .. end), white
@@ -133,10 +120,7 @@ static bool list_next(const char *buf, size_t *p, size_t end, size_t *t, size_t 
 	while (b < end && buf[b] != ',')
 		b++;
 	*p = b + 1;
-	while (a < b && is_ows(buf[a]))
-		a++;
-	while (b > a && is_ows(buf[b - 1]))
-		b--;
+	trim(buf, &a, &b);
 	*t = a;
 	*te = b;
 	return true;
@@ -180,7 +164,7 @@ bool net_h1_authority_valid(const char *p, size_t n)
 
 			if (c == ':')
 				colon = true;
-			else if (!is_digit(c) && c != '.' && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+			else if (c != '.' && !(net_h1_class[c] & NET_H1_HEX))
 				return false;
 		}
 		if (i == n || i < 3 || i > 46 || !colon)
@@ -189,13 +173,7 @@ bool net_h1_authority_valid(const char *p, size_t n)
 	} else {
 		/* reg-name or IPv4address, as DNS names are written: no
 		 * percent-encoding, no sub-delims, no userinfo. */
-		for (; i < n && p[i] != ':'; i++) {
-			unsigned char c = (unsigned char)p[i];
-
-			if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_' &&
-			    c != '~')
-				return false;
-		}
+		i = skip(p, 0, n, NET_H1_REGNAME);
 		if (i == 0)
 			return false;
 	}
@@ -204,7 +182,7 @@ bool net_h1_authority_valid(const char *p, size_t n)
 	if (p[i] != ':')
 		return false;
 	for (digits = 0, i++; i < n; i++, digits++)
-		if (!is_digit((unsigned char)p[i]))
+		if (!DIGIT(p[i]))
 			return false;
 	return digits <= 5;
 }
@@ -299,15 +277,10 @@ static int status_line(const char *buf, size_t cr, struct net_h1_msg *m)
 
 static bool is_hop_name(const char *s, size_t n)
 {
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding",
-		"upgrade", "trailer",
-	};
-
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (is_name(s, n, hop[i]))
-			return true;
-	return false;
+	return IS_NAME(s, n, "connection") || IS_NAME(s, n, "keep-alive") ||
+	       IS_NAME(s, n, "proxy-connection") || IS_NAME(s, n, "te") ||
+	       IS_NAME(s, n, "transfer-encoding") || IS_NAME(s, n, "upgrade") ||
+	       IS_NAME(s, n, "trailer");
 }
 
 /* Digits only: no sign, no list, no white space inside; at most 2^62.
@@ -346,7 +319,7 @@ static int field_transfer_encoding(const char *buf, size_t v, size_t ve, struct 
 	while (list_next(buf, &p, ve, &t, &te)) {
 		if (!all_tchar(buf + t, te - t) || m->te_chunked)
 			return 400;
-		if (is_name(buf + t, te - t, "chunked"))
+		if (IS_NAME(buf + t, te - t, "chunked"))
 			m->te_chunked = true;
 		else
 			m->te_other = true;
@@ -370,13 +343,13 @@ static int field_connection(const char *buf, size_t v, size_t ve, struct net_h1_
 			return 400;
 		/* Dropping these would change how the next hop routes or
 		 * frames the message: no honest sender lists them. */
-		if (is_name(s, n, "host") || is_name(s, n, "content-length"))
+		if (IS_NAME(s, n, "host") || IS_NAME(s, n, "content-length"))
 			return 400;
-		if (is_name(s, n, "close"))
+		if (IS_NAME(s, n, "close"))
 			m->conn_close = true;
-		else if (is_name(s, n, "keep-alive"))
+		else if (IS_NAME(s, n, "keep-alive"))
 			m->conn_keep_alive = true;
-		else if (is_name(s, n, "upgrade"))
+		else if (IS_NAME(s, n, "upgrade"))
 			m->conn_upgrade = true;
 	}
 	return 0;
@@ -393,10 +366,7 @@ static int field_line(const char *buf, size_t cr, bool response, struct net_h1_m
 
 	if (idx == NET_H1_MAX_FIELDS)
 		return 431;
-	while (v < ve && is_ows(buf[v]))
-		v++;
-	while (ve > v && is_ows(buf[ve - 1]))
-		ve--;
+	trim(buf, &v, &ve);
 	f = &m->fields[idx];
 	f->name = (uint32_t)m->line_start;
 	f->name_len = (uint32_t)n;
@@ -405,16 +375,16 @@ static int field_line(const char *buf, size_t cr, bool response, struct net_h1_m
 	f->hop = is_hop_name(name, n);
 	m->nfields++;
 
-	if (is_name(name, n, "content-length"))
+	if (IS_NAME(name, n, "content-length"))
 		return field_content_length(buf, v, ve, m);
-	if (is_name(name, n, "transfer-encoding"))
+	if (IS_NAME(name, n, "transfer-encoding"))
 		return field_transfer_encoding(buf, v, ve, m);
-	if (is_name(name, n, "connection"))
+	if (IS_NAME(name, n, "connection"))
 		return field_connection(buf, v, ve, m);
-	if (is_name(name, n, "upgrade")) {
+	if (IS_NAME(name, n, "upgrade")) {
 		if (m->upgrade_field < 0)
 			m->upgrade_field = (int)idx;
-	} else if (is_name(name, n, "host") && !response) {
+	} else if (IS_NAME(name, n, "host") && !response) {
 		/* RFC 9112 section 3.2: more than one Host, or an invalid one */
 		if (m->host_field >= 0)
 			return 400;
@@ -423,8 +393,8 @@ static int field_line(const char *buf, size_t cr, bool response, struct net_h1_m
 		if (ve > v && !net_h1_authority_valid(buf + v, ve - v))
 			return 400;
 		m->host_field = (int)idx;
-	} else if (is_name(name, n, "expect") && !response) {
-		if (is_name(buf + v, ve - v, "100-continue"))
+	} else if (IS_NAME(name, n, "expect") && !response) {
+		if (IS_NAME(buf + v, ve - v, "100-continue"))
 			m->expect_continue = true;
 	}
 	return 0;
@@ -437,7 +407,7 @@ static void mark_connection_options(const char *buf, struct net_h1_msg *m)
 		const struct net_h1_field *c = &m->fields[i];
 		size_t p = c->value, end = (size_t)c->value + c->value_len, t, te;
 
-		if (!is_name(buf + c->name, c->name_len, "connection"))
+		if (!IS_NAME(buf + c->name, c->name_len, "connection"))
 			continue;
 		while (list_next(buf, &p, end, &t, &te)) {
 			if (t == te)
@@ -454,7 +424,9 @@ static void mark_connection_options(const char *buf, struct net_h1_msg *m)
 
 /* ---- the complete head --------------------------------------------------- */
 
-static int finish_request(const char *buf, struct net_h1_msg *m)
+/* The framing of a complete head, and the rest that needs all of it but
+ * Connection's options and keep_alive (eol() does those for both). */
+static int finish_request(struct net_h1_msg *m)
 {
 	if (m->version_minor == 1 && m->host_field < 0)
 		return 400;
@@ -473,18 +445,12 @@ static int finish_request(const char *buf, struct net_h1_msg *m)
 	} else {
 		m->framing = NET_H1_NO_BODY;
 	}
-	mark_connection_options(buf, m);
-	if (m->version_minor == 1)
-		m->keep_alive = !m->conn_close;
-	else
-		m->keep_alive = m->conn_keep_alive && !m->conn_close;
 	/* RFC 9110 section 7.8: Upgrade in an HTTP/1.0 request is ignored. */
 	m->upgrade = m->version_minor == 1 && m->conn_upgrade && m->upgrade_field >= 0;
 	return 0;
 }
 
-static int finish_response(const char *buf, const char *req_method, size_t req_method_len,
-			   struct net_h1_msg *m)
+static int finish_response(const char *req_method, size_t req_method_len, struct net_h1_msg *m)
 {
 	bool head = req_method_len == 4 && memcmp(req_method, "HEAD", 4) == 0;
 	bool connect = req_method_len == 7 && memcmp(req_method, "CONNECT", 7) == 0;
@@ -506,13 +472,6 @@ static int finish_response(const char *buf, const char *req_method, size_t req_m
 	else
 		m->framing = NET_H1_TO_CLOSE;
 	m->body_declared = m->te_seen || (m->cl_seen && m->content_length > 0);
-	mark_connection_options(buf, m);
-	if (m->version_minor == 1)
-		m->keep_alive = !m->conn_close;
-	else
-		m->keep_alive = m->conn_keep_alive && !m->conn_close;
-	if (m->framing == NET_H1_TO_CLOSE)
-		m->keep_alive = false;
 	m->upgrade = s == 101;
 	return 0;
 }
@@ -539,9 +498,15 @@ static int eol(const char *buf, size_t i, bool response, const char *req_method,
 		m->line1_done = true;
 	} else if (i - 1 == m->line_start) {
 		m->head_len = i + 1;
-		st = response ? finish_response(buf, req_method, req_method_len, m) :
-				finish_request(buf, m);
-		return st != 0 ? st : HEAD_DONE;
+		st = response ? finish_response(req_method, req_method_len, m) : finish_request(m);
+		if (st != 0)
+			return st;
+		mark_connection_options(buf, m);
+		/* 1.1 unless "close", 1.0 only with "keep-alive"; never when the
+		 * body ends with the connection. */
+		m->keep_alive = (m->version_minor == 1 || m->conn_keep_alive) && !m->conn_close &&
+				m->framing != NET_H1_TO_CLOSE;
+		return HEAD_DONE;
 	} else {
 		st = field_line(buf, i - 1, response, m);
 		if (st != 0)
@@ -555,11 +520,20 @@ static int eol(const char *buf, size_t i, bool response, const char *req_method,
 /* Whether byte c at position pos of a shape such as "HTTP/d.d" fits. */
 static bool fits(const char *shape, size_t pos, unsigned char c)
 {
-	return shape[pos] == 'd' ? is_digit(c) : c == (unsigned char)shape[pos];
+	return shape[pos] == 'd' ? DIGIT(c) : c == (unsigned char)shape[pos];
 }
 
+/* The bytes that only continue the part of the line being read, by phase:
+ * parse() runs over them in a tight loop, step() sees the byte that ends
+ * the part.  (The reason phrase only from its 14th byte on.) */
+static const unsigned char run_class[P_CR + 1] = {
+	[P_METHOD] = NET_H1_TCHAR, [P_TARGET] = NET_H1_TARGET, [P_STATUS] = NET_H1_VALUE,
+	[P_NAME] = NET_H1_TCHAR,   [P_VALUE] = NET_H1_VALUE,
+};
+
 /* One byte of the head, c = buf[i]: 0 to go on, HEAD_DONE, or an error
- * status.  Only local checks: each needs no more than the line so far. */
+ * status.  Only local checks: each needs no more than the line so far.
+ * Runs of run_class bytes do not come here. */
 static int step(const char *buf, size_t i, bool response, const char *req_method,
 		size_t req_method_len, struct net_h1_msg *m)
 {
@@ -583,7 +557,7 @@ static int step(const char *buf, size_t i, bool response, const char *req_method
 			m->method_len = (uint32_t)(i - m->start);
 			m->target = (uint32_t)(i + 1);
 			m->phase = P_TARGET;
-		} else if (!is_tchar(c) || i - m->start >= METHOD_MAX) {
+		} else if (!(net_h1_class[c] & NET_H1_TCHAR) || i - m->start >= METHOD_MAX) {
 			return 400;
 		}
 		return 0;
@@ -591,7 +565,7 @@ static int step(const char *buf, size_t i, bool response, const char *req_method
 		if (c == ' ' && i > m->target) {
 			m->target_len = (uint32_t)(i - m->target);
 			m->phase = P_VERSION;
-		} else if (!is_target_char(c)) {
+		} else if (!(net_h1_class[c] & NET_H1_TARGET)) {
 			return 400;
 		}
 		return 0;
@@ -607,7 +581,7 @@ static int step(const char *buf, size_t i, bool response, const char *req_method
 		if (pos >= 12 && c == '\r')
 			m->phase = P_CR; /* an empty reason, with or without its SP */
 		else if (pos < 12 ? !fits("HTTP/d.d ddd", pos, c) :
-				    pos == 12 ? c != ' ' : !is_value_char(c))
+				    pos == 12 ? c != ' ' : !(net_h1_class[c] & NET_H1_VALUE))
 			return 502;
 		return 0;
 	case P_NAME:
@@ -619,14 +593,14 @@ static int step(const char *buf, size_t i, bool response, const char *req_method
 		else if (c == ':' && i > m->line_start) {
 			m->colon = i;
 			m->phase = P_VALUE;
-		} else if (!is_tchar(c)) {
+		} else if (!(net_h1_class[c] & NET_H1_TCHAR)) {
 			return 400;
 		}
 		return 0;
 	case P_VALUE:
 		if (c == '\r')
 			m->phase = P_CR;
-		else if (!is_value_char(c))
+		else if (!(net_h1_class[c] & NET_H1_VALUE))
 			return 400; /* NUL, other controls, DEL, bare LF */
 		return 0;
 	default: /* P_CR */
@@ -653,8 +627,16 @@ static enum net_h1_result parse(const char *buf, size_t len, size_t max_head, bo
 		m->phase = P_STATUS;
 	}
 	for (size_t i = m->scanned; i < end; i++) {
-		int st = step(buf, i, response, req_method, req_method_len, m);
+		/* Runs end at METHOD_MAX bytes of a method: step() rejects more. */
+		size_t stop = m->phase == P_METHOD && end - m->start > METHOD_MAX ?
+				      m->start + METHOD_MAX : end;
+		int st;
 
+		if (m->phase != P_STATUS || i - m->start > 12)
+			i = skip(buf, i, stop, run_class[m->phase]);
+		if (i == end)
+			break;
+		st = step(buf, i, response, req_method, req_method_len, m);
 		if (st == HEAD_DONE) {
 			m->scanned = i + 1;
 			m->state = S_DONE;
@@ -732,11 +714,12 @@ static bool chunk_byte(struct net_h1_chunked *c, unsigned char b)
 	switch (c->state) {
 	case C_SIZE0:
 	case C_SIZE:
-		if (is_hex(b)) {
+		if (net_h1_class[b] & NET_H1_HEX) {
 			if (c->line == CHUNK_DIGITS_MAX)
 				return false;
 			c->line++;
-			c->remaining = c->remaining << 4 | hex_value(b);
+			c->remaining = c->remaining << 4 |
+				       (unsigned)(b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10);
 			c->state = C_SIZE;
 		} else if (c->state == C_SIZE0) {
 			return false;
@@ -756,7 +739,7 @@ static bool chunk_byte(struct net_h1_chunked *c, unsigned char b)
 			c->state = C_SIZE_LF;
 			return true;
 		}
-		return is_value_char(b) && ++c->count <= CHUNK_EXT_MAX;
+		return (net_h1_class[b] & NET_H1_VALUE) && ++c->count <= CHUNK_EXT_MAX;
 	case C_SIZE_LF:
 		if (b != '\n')
 			return false;
@@ -778,17 +761,17 @@ static bool chunk_byte(struct net_h1_chunked *c, unsigned char b)
 		/* A field line: name (no leading white space: no obs-fold),
 		 * colon, value. */
 		c->state = C_TNAME;
-		return is_tchar(b) && ++c->count <= TRAILER_MAX;
+		return (net_h1_class[b] & NET_H1_TCHAR) && ++c->count <= TRAILER_MAX;
 	case C_TNAME:
 		if (b == ':')
 			c->state = C_TVALUE;
-		else if (!is_tchar(b))
+		else if (!(net_h1_class[b] & NET_H1_TCHAR))
 			return false;
 		return ++c->count <= TRAILER_MAX;
 	case C_TVALUE:
 		if (b == '\r')
 			c->state = C_TLF;
-		else if (!is_value_char(b))
+		else if (!(net_h1_class[b] & NET_H1_VALUE))
 			return false;
 		return ++c->count <= TRAILER_MAX;
 	case C_TLF:

@@ -194,4 +194,17 @@ enum net_h1_chunk_result net_h1_chunked_next(struct net_h1_chunked *c, const cha
 					     size_t len, size_t *used, size_t *data_off,
 					     size_t *data_len);
 
+/* ---- byte classes: h1.c's table, for the head and the chunked reader ---- */
+
+enum {
+	NET_H1_TCHAR = 1,    /* tchar (RFC 9110 section 5.6.2) */
+	NET_H1_TARGET = 2,   /* of a request-target: visible ASCII */
+	NET_H1_VALUE = 4,    /* of a field value or reason phrase but its end: HTAB,
+			      * SP, VCHAR, obs-text (RFC 9110 section 5.5) */
+	NET_H1_HEX = 8,      /* a hex digit */
+	NET_H1_REGNAME = 16, /* of a reg-name as DNS names are written: letters,
+			      * digits, "-", ".", "_", "~" */
+};
+extern const unsigned char net_h1_class[256]; /* each byte value's classes, or-ed */
+
 #endif
