@@ -194,7 +194,7 @@ enum net_h1_chunk_result net_h1_chunked_next(struct net_h1_chunked *c, const cha
 					     size_t len, size_t *used, size_t *data_off,
 					     size_t *data_len);
 
-/* ---- byte classes: h1.c's table, for the head and the chunked reader ---- */
+/* ---- byte classes: h1.c's table, also read by h1_chunked.c ------------- */
 
 enum {
 	NET_H1_TCHAR = 1,    /* tchar (RFC 9110 section 5.6.2) */
