@@ -1,7 +1,8 @@
-/* Unit tests for src/net/h1.c: request and response heads, their framing,
- * and the chunked-body checker.  Every head is parsed twice, all at once
- * and a byte at a time, and both must agree; every chunked body is
- * scanned all at once, a byte at a time and split at every position. */
+/* Unit tests for src/net/h1.c and h1_chunked.c: request and response
+ * heads, their framing, and the chunked-body checker.  Every head is
+ * parsed all at once, a byte at a time, and in two pieces split at every
+ * position, and all must agree; every chunked body is scanned all at once,
+ * a byte at a time and split at every position. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +50,7 @@ static void assert_same(const struct net_h1_msg *a, const struct net_h1_msg *b)
 	assert_int_equal(a->upgrade, b->upgrade);
 	assert_int_equal(a->upgrade_field, b->upgrade_field);
 	assert_int_equal(a->expect_continue, b->expect_continue);
+	assert_int_equal(a->body_declared, b->body_declared);
 }
 
 static enum net_h1_result parse1(size_t len, size_t max_head, const char *meth,
@@ -73,6 +75,21 @@ static int run(const char *s, size_t n, size_t max_head, const char *meth)
 	net_h1_msg_reset(&M);
 	r = parse1(n, max_head, meth, &M);
 
+	/* In two pieces, split at every position (at every 997th in the
+	 * largest heads, to stay quick). */
+	for (size_t k = 0; k <= n; k += n <= 4096 ? 1 : 997) {
+		net_h1_msg_reset(&b);
+		rb = parse1(k, max_head, meth, &b);
+		if (rb == NET_H1_MORE)
+			rb = parse1(n, max_head, meth, &b);
+		assert_int_equal(rb, r);
+		if (r == NET_H1_ERROR)
+			assert_int_equal(b.status, M.status);
+		if (r == NET_H1_DONE)
+			assert_same(&M, &b);
+	}
+	/* A byte at a time. */
+	rb = NET_H1_MORE;
 	net_h1_msg_reset(&b);
 	for (size_t k = 0; k <= n && rb == NET_H1_MORE; k++)
 		rb = parse1(k, max_head, meth, &b);
@@ -182,6 +199,65 @@ static void test_request_get(void **state)
 	assert_int_equal(M.version_minor, 1);
 	assert_int_equal(REQ("ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.!~1 / HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
 	assert_int_equal(M.method_len, 32);
+}
+
+/* A browser's request and an upstream's answer as they come: run() also
+ * parses them a byte at a time and split at every position. */
+static void test_typical_heads(void **state)
+{
+	static const char *const names[] = {
+		"Host", "Connection", "Cache-Control", "Upgrade-Insecure-Requests", "User-Agent",
+		"Accept", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Accept-Encoding",
+		"Accept-Language", "Cookie",
+	};
+
+	(void)state;
+	assert_int_equal(REQ("GET /docs/index.html?lang=en HTTP/1.1\r\n"
+			     "Host: docs.example.org\r\n"
+			     "Connection: keep-alive\r\n"
+			     "Cache-Control: max-age=0\r\n"
+			     "Upgrade-Insecure-Requests: 1\r\n"
+			     "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+			     "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
+			     "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
+			     "Sec-Fetch-Site: none\r\n"
+			     "Sec-Fetch-Mode: navigate\r\n"
+			     "Sec-Fetch-Dest: document\r\n"
+			     "Accept-Encoding: gzip, deflate, br\r\n"
+			     "Accept-Language: de-DE,de;q=0.9\r\n"
+			     "Cookie: sid=a81f; consent=1\r\n"
+			     "\r\n"),
+			 0);
+	assert_true(span_is(M.target, M.target_len, "/docs/index.html?lang=en"));
+	assert_int_equal(M.nfields, N(names));
+	for (size_t i = 0; i < N(names); i++)
+		assert_true(span_is(M.fields[i].name, M.fields[i].name_len, names[i]));
+	assert_true(field_is(6, "Sec-Fetch-Site", "none"));
+	assert_true(field_is(11, "Cookie", "sid=a81f; consent=1"));
+	assert_int_equal(M.host_field, 0);
+	assert_true(M.fields[1].hop);
+	assert_true(M.keep_alive);
+	assert_int_equal(M.framing, NET_H1_NO_BODY);
+
+	assert_int_equal(RESP("GET", "HTTP/1.1 404 Not Found\r\n"
+				     "Date: Tue, 08 Dec 2026 08:00:00 GMT\r\n"
+				     "Content-Type: text/html\r\n"
+				     "Transfer-Encoding: chunked\r\n"
+				     "Connection: keep-alive\r\n"
+				     "Vary: Accept-Encoding\r\n"
+				     "X-Request-Id: 7d2c\r\n"
+				     "Strict-Transport-Security: max-age=63072000\r\n"
+				     "Server: upstream\r\n"
+				     "\r\n"),
+			 0);
+	assert_int_equal(M.status, 404);
+	assert_true(span_is(M.reason, M.reason_len, "Not Found"));
+	assert_int_equal(M.nfields, 8);
+	assert_true(field_is(2, "Transfer-Encoding", "chunked"));
+	assert_true(field_is(7, "Server", "upstream"));
+	assert_int_equal(M.framing, NET_H1_CHUNKED);
+	assert_true(M.fields[2].hop && M.fields[3].hop && !M.fields[4].hop);
+	assert_true(M.keep_alive);
 }
 
 static void test_request_targets(void **state)
@@ -1110,6 +1186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_get),
+		cmocka_unit_test(test_typical_heads),
 		cmocka_unit_test(test_request_targets),
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_request_lengths),
