@@ -5,6 +5,9 @@
 #
 #   MOAT=build-release/moat bench/serve_instr.sh
 #
+# Also the allocations per request (calls to malloc, calloc, realloc from
+# outside the allocator, OpenSSL's included), from the same counts.
+#
 # Both proxies as in bench/serve.sh (one worker, TLS 1.3, ECDSA P-256 leaf,
 # keep-alive to the same nginx upstream, access logs off) run under
 # callgrind.  After a 3 s warm-up, the counters are zeroed, `wrk -t1 -c4
@@ -90,24 +93,37 @@ http { access_log off; $TEMPS keepalive_requests 10000000; keepalive_timeout 300
 			proxy_set_header Connection ""; } } }
 EOF
 
-# Sum a callgrind dump's self costs per object: "TOTAL" and one line per object.
+# Sum a callgrind dump's self costs per object: "TOTAL" and one line per
+# object; and "ALLOCS": the calls to malloc, calloc and realloc from
+# outside the allocator itself.
 cat >"$W/sum.py" <<'EOF'
 import collections, re, sys
-obs, ob, skip, cost = {}, None, False, collections.Counter()
-def name(s):
+obs, fns, ob, skip, cost = {}, {}, None, False, collections.Counter()
+fn = cfn = None
+allocs = 0
+ALLOC = ("malloc", "calloc", "realloc")
+def name(s, table=obs):
     m = re.match(r"\((\d+)\)(?: (.*))?", s)
     if not m:
         return s
     if m.group(2):
-        obs[m.group(1)] = m.group(2)
-    return obs.get(m.group(1), m.group(1))
+        table[m.group(1)] = m.group(2)
+    return table.get(m.group(1), m.group(1))
+def short(f):
+    return f.rsplit(":", 1)[-1] if f else f
 for line in open(sys.argv[1]):
     line = line.rstrip("\n")
     if line.startswith("ob="):
         ob = name(line[3:])
     elif line.startswith("cob="):
         name(line[4:])
+    elif line.startswith("fn="):
+        fn = name(line[3:], fns)
+    elif line.startswith("cfn="):
+        cfn = name(line[4:], fns)
     elif line.startswith("calls="):
+        if short(cfn) in ALLOC and short(fn) not in ALLOC:
+            allocs += int(line[6:].split()[0])
         skip = True   # the next cost line is the call's inclusive cost
     elif line and (line[0].isdigit() or line[0] in "+-*"):
         if skip:
@@ -118,6 +134,7 @@ for line in open(sys.argv[1]):
             cost[ob] += int(parts[1])
 n = int(sys.argv[2])
 print("TOTAL %d" % (sum(cost.values()) // n))
+print("ALLOCS %.1f" % (allocs / n))
 for o, c in cost.most_common():
     if c // n >= 50:
         print("%s %d" % (o.rsplit("/", 1)[-1], c // n))
@@ -162,11 +179,12 @@ tm=$(sed -n 's/^TOTAL //p' "$W/res.moat")
 tn=$(sed -n 's/^TOTAL //p' "$W/res.nginx")
 echo "# Instructions per keep-alive request (callgrind, $(date +%F))"
 echo
-echo "| proxy | requests counted | instructions / request | by object |"
-echo "|---|---:|---:|---|"
+echo "| proxy | requests counted | instructions / request | allocations / request | by object |"
+echo "|---|---:|---:|---:|---|"
 for p in moat nginx; do
-	printf '| %s | %s | %s | %s |\n' "$p" "$(cat "$W/n.$p")" "$(sed -n 's/^TOTAL //p' "$W/res.$p")" \
-		"$(grep -v '^TOTAL' "$W/res.$p" | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')"
+	printf '| %s | %s | %s | %s | %s |\n' "$p" "$(cat "$W/n.$p")" "$(sed -n 's/^TOTAL //p' "$W/res.$p")" \
+		"$(sed -n 's/^ALLOCS //p' "$W/res.$p")" \
+		"$(grep -Ev '^(TOTAL|ALLOCS)' "$W/res.$p" | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')"
 done
 echo
 awk -v a="$tm" -v b="$tn" 'BEGIN { printf "moat / nginx: %.2fx the instructions per request\n", a / b }'
