@@ -23,7 +23,6 @@ struct acme_client {
 	char kid[ACME_HTTP_MAX_URL];
 	char nonces[NONCE_POOL][256];
 	size_t nnonces;
-	unsigned nonce_retries;
 };
 
 /* Copy an https URL from the server into dst; false if missing, not https
@@ -137,7 +136,6 @@ const struct acme_directory *acme_client_directory(const struct acme_client *c)
 
 const char *acme_client_kid(const struct acme_client *c) { return c->kid; }
 const struct pki_key *acme_client_key(const struct acme_client *c) { return c->key; }
-unsigned acme_client_nonce_retries(const struct acme_client *c) { return c->nonce_retries; }
 
 int acme_client_set_account(struct acme_client *c, const struct pki_key *key, const char *kid,
 			    struct moat_err *err)
@@ -176,8 +174,8 @@ json_t *acme_client_jwk(const struct acme_client *c)
 	return c->key != NULL ? jwk_object(&c->jwk) : NULL;
 }
 
-int acme_client_thumbprint(const struct acme_client *c, char *out, size_t n,
-			   struct moat_err *err)
+/* RFC 7638 thumbprint of the account key, base64url. */
+static int thumbprint(const struct acme_client *c, char *out, size_t n, struct moat_err *err)
 {
 	json_t *o = c->key != NULL ? jwk_object(&c->jwk) : NULL;
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -204,7 +202,7 @@ int acme_key_authorization(const struct acme_client *c, const char *token, char 
 {
 	char tp[64];
 
-	if (acme_client_thumbprint(c, tp, sizeof(tp), err) != 0)
+	if (thumbprint(c, tp, sizeof(tp), err) != 0)
 		return -1;
 	if ((size_t)snprintf(out, n, "%s.%s", token, tp) >= n) {
 		moat_err_set(err, "the challenge token is too long");
@@ -309,10 +307,8 @@ int acme_post(struct acme_client *c, const char *url, json_t *payload, const cha
 		if (resp->status >= 200 && resp->status < 300)
 			break;
 		acme_problem_parse(doc, resp->status, resp->retry_after, &p);
-		if (strcmp(p.type, "badNonce") == 0 && attempt < BADNONCE_RETRIES) {
-			c->nonce_retries++;
+		if (strcmp(p.type, "badNonce") == 0 && attempt < BADNONCE_RETRIES)
 			continue;
-		}
 		acme_problem_to_err(&p, doing, err);
 		goto out;
 	}

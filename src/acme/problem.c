@@ -65,11 +65,15 @@ static void show_text(char *dst, size_t n, const char *src)
 	*w = '\0';
 }
 
-const char *acme_problem_short(const char *type)
+/* The type, escaped, in short form: "urn:ietf:params:acme:error:badNonce"
+ * -> "badNonce"; others unchanged, NULL as "". */
+static void short_type(char *out, size_t n, const char *type)
 {
 	if (type != NULL && strncmp(type, URN, sizeof(URN) - 1) == 0)
-		return type + sizeof(URN) - 1;
-	return type != NULL ? type : "";
+		type += sizeof(URN) - 1;
+	else if (type == NULL)
+		type = "";
+	moat_escape(out, n, type, strlen(type));
 }
 
 static const char *hint_for(const char *shorttype)
@@ -92,8 +96,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 		json_unpack((json_t *)doc, "{s?s, s?s, s?o}", "type", &type, "detail", &detail,
 			    "subproblems", &subs);
 	}
-	moat_escape(p->type, sizeof(p->type), acme_problem_short(type),
-		    strlen(acme_problem_short(type)));
+	short_type(p->type, sizeof(p->type), type);
 	if (detail != NULL)
 		show_text(p->detail, sizeof(p->detail), detail);
 	p->retry_after = retry_after;
@@ -107,7 +110,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 				break;
 			json_unpack(s, "{s?s, s?s, s?{s?s}}", "type", &st, "detail", &sd, "identifier",
 				    "value", &iv);
-			moat_escape(t, sizeof(t), acme_problem_short(st), strlen(acme_problem_short(st)));
+			short_type(t, sizeof(t), st);
 			show_text(d, sizeof(d), sd != NULL ? sd : "");
 			moat_escape(v, sizeof(v), iv != NULL ? iv : "", iv != NULL ? strlen(iv) : 0);
 			snprintf(p->sub[p->nsub++], sizeof(p->sub[0]), "%.80s%s%.120s (%.40s)", v,

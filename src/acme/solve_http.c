@@ -114,11 +114,6 @@ struct acme_http01 *acme_http01_webroot(const char *dir, struct moat_err *err)
 	return h;
 }
 
-uint16_t acme_http01_port(const struct acme_http01 *h)
-{
-	return h->srv != NULL ? net_server_port(h->srv) : 0;
-}
-
 void acme_http01_free(struct acme_http01 *h)
 {
 	if (h == NULL)

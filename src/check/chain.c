@@ -14,7 +14,8 @@
 	"send the leaf followed by its intermediate(s): nginx ssl_certificate fullchain.pem, " \
 	"Apache SSLCertificateFile fullchain.pem; moat check --fix-chain FILE writes one"
 
-void check_cert_name(const struct pki_cert *x, char *out, size_t n)
+/* A one-line summary of a certificate's subject for messages: the CN or the subject. */
+static void cert_name(const struct pki_cert *x, char *out, size_t n)
 {
 	struct pki_cert_info i;
 	struct moat_err e;
@@ -24,7 +25,7 @@ void check_cert_name(const struct pki_cert *x, char *out, size_t n)
 	if (pki_cert_info(x, &i, &e) != 0)
 		snprintf(out, n, "?");
 	else
-		snprintf(out, n, "%s", i.common_name[0] != '\0' ? i.common_name : i.subject);
+		check_say(out, n, "%s", i.common_name[0] != '\0' ? i.common_name : i.subject);
 	pki_cert_info_clear(&i);
 }
 
@@ -147,14 +148,14 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		}
 	for (size_t j = 0; j < c->nsent; j++)
 		if (!used[j]) {
-			check_cert_name(c->sent[j], name, sizeof(name));
+			cert_name(c->sent[j], name, sizeof(name));
 			check_add(c->r, CHECK_WARNING, "chain-unrelated", FIX_FULLCHAIN,
 				  "%s also %s \"%s\", which is not part of the chain",
 				  check_holder(c), check_verb(c, "holds", "hold", "sends"), name);
 		}
 	top = c->sent[walk[n - 1]];
 	if (n > 1 && self_signed(top)) {
-		check_cert_name(top, name, sizeof(name));
+		cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_INFO, "chain-root-sent",
 			  "leave the root out of the chain file to save bytes on every handshake",
 			  "%s also %s the root \"%s\" (harmless: clients use their own copy)",
@@ -175,8 +176,8 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 			return 0;
 		}
 		c->fetched = next;
-		check_cert_name(next, iname, sizeof(iname));
-		check_cert_name(top, name, sizeof(name));
+		cert_name(next, iname, sizeof(iname));
+		cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
 			  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; strict "
 			  "clients refuse the chain; found it at %s", check_holder(c),
@@ -189,7 +190,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		const struct pki_cert *need = top;
 		struct pki_cert *got = NULL;
 
-		check_cert_name(need, name, sizeof(name));
+		cert_name(need, name, sizeof(name));
 		for (int depth = 0; depth < MAX_FETCH_DEPTH; depth++) {
 			struct pki_cert *next = check_fetch_issuer(c, need, url, sizeof(url), why, sizeof(why));
 			if (next == NULL)
@@ -208,7 +209,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 			need = got;
 		}
 		if (got != NULL) {
-			check_cert_name(got, iname, sizeof(iname));
+			cert_name(got, iname, sizeof(iname));
 			check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
 				  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; "
 				  "%s curl, Java, Python, apps and webhook senders%s (RingCentral: "
@@ -366,13 +367,13 @@ static void path_verdict(struct check_ctx *c)
 	const struct pki_path_result *p = &c->path;
 	const struct pki_cert *top = p->npath > 0 ? p->path[p->npath - 1] : c->sent[0];
 
-	check_cert_name(top, name, sizeof(name));
+	cert_name(top, name, sizeof(name));
 	switch (p->code) {
 	case PKI_PATH_OK: {
 		char line[600] = "";
 		for (size_t k = 0; k < p->npath; k++) {
 			char nm[128];
-			check_cert_name(p->path[k], nm, sizeof(nm));
+			cert_name(p->path[k], nm, sizeof(nm));
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s\"%s\"",
 				 k ? " <- " : "", nm);
 		}

@@ -9,6 +9,7 @@
 
 #include "check/tls_probe.h"
 #include "core/file.h"
+#include "fetch/fetch.h"
 
 #define FILE_MAX (1u << 20)
 
@@ -210,7 +211,9 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	ctx_init(&c, o, r);
 	memset(&pr, 0, sizeof(pr));
 	moat_err_clear(&pe);
-	if (!(o->no_revocation && o->no_http) && check_http_load(err) != 0)
+	/* Load libcurl now: a check that will need it fails at once with the
+	 * reason and a hint, instead of with findings that blame the servers. */
+	if (!(o->no_revocation && o->no_http) && fetch_load(err) != 0)
 		goto out;
 	r->target = *t;
 	c.host = o->servername != NULL ? o->servername : t->host;
@@ -322,7 +325,7 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 	ctx_init(&c, o, r);
 	c.files = true;
 	c.host = o->servername;
-	if (!o->no_revocation && check_http_load(err) != 0)
+	if (!o->no_revocation && fetch_load(err) != 0)
 		goto out;
 	snprintf(r->servername, sizeof(r->servername), "%s", o->servername ? o->servername : "");
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
@@ -383,7 +386,7 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	c.files = true;
 	c.ocsp_url = ocsp_url;
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
-	if (check_http_load(err) != 0)
+	if (fetch_load(err) != 0)
 		goto out;
 	if (read_certs(cert_file, &certs, &ncerts, err) != 0 ||
 	    (issuer_file != NULL && read_certs(issuer_file, &iss, &niss, err) != 0))

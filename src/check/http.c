@@ -53,11 +53,6 @@ out:
 	return ret;
 }
 
-int check_http_load(struct moat_err *err)
-{
-	return fetch_load(err);
-}
-
 void check_http_resp_clear(struct check_http_resp *r)
 {
 	if (r == NULL)

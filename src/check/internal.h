@@ -53,10 +53,6 @@ int check_http(const char *url, const char *post_type, const void *post, size_t 
 	       bool verify, const char *connect_to, int timeout_ms, size_t max,
 	       struct check_http_resp *out, struct moat_err *err);
 void check_http_resp_clear(struct check_http_resp *r);
-/* Load the HTTP client (libcurl) now: a check that will need it fails at
- * once with the reason and a hint, instead of with findings that blame
- * the servers. */
-int check_http_load(struct moat_err *err);
 
 /* chain.c: what was sent, the path, names, dates, keys. */
 int check_chain(struct check_ctx *c, struct moat_err *err);
@@ -76,8 +72,6 @@ const char *check_holder(const struct check_ctx *c);
  * several files, for a server ("holds", "hold", "sends"). */
 const char *check_verb(const struct check_ctx *c, const char *file, const char *files,
 		       const char *server);
-/* A one-line summary of a certificate's subject for messages: the CN or the subject. */
-void check_cert_name(const struct pki_cert *x, char *out, size_t n);
 void check_progress(const struct check_ctx *c, const char *msg);
 /* snprintf for messages, where cutting a long text short is fine. */
 void check_say(char *out, size_t n, const char *fmt, ...) MOAT_PRINTF(3, 4);
