@@ -156,6 +156,8 @@ struct acme_order_opts {
  * chain_pem gets the PEM chain (leaf first), the preferred one if asked. */
 int acme_order_run(struct acme_client *c, const struct acme_order_opts *o,
 		   struct moat_buf *chain_pem, struct moat_err *err);
+/* Sleep ms milliseconds, all of them even when a signal comes (polling). */
+void acme_sleep_ms(long ms);
 
 /* ---- revocation (revoke.c) -------------------------------------------- */
 

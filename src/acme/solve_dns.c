@@ -111,14 +111,6 @@ static int run_hook(const struct acme_dns01 *d, const char *action, const struct
 	return moat_run_hook("dns hook", d->hook, args, 3, env, 4, err);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* Wait until the value shows among name's TXT records. */
 static int await_record(const struct acme_dns01 *d, const char *name, const char *value,
 			struct moat_err *err)
@@ -139,7 +131,7 @@ static int await_record(const struct acme_dns01 *d, const char *name, const char
 					   "--dns-wait");
 			return -1;
 		}
-		sleep_ms(POLL_MS);
+		acme_sleep_ms(POLL_MS);
 	}
 }
 

@@ -385,33 +385,24 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 		{"manual_hook", rn->manual_hook, sizeof(rn->manual_hook)},
 		{"revoked_serial", rn->revoked_serial, sizeof(rn->revoked_serial)},
 	};
+	struct {
+		const char *key;
+		int *dst;
+	} ints[] = {
+		{"version", version},
+		{"http_port", &rn->http_port},
+		{"tls_port", &rn->tls_port},
+		{"dns_wait", &rn->dns_wait},
+		{"manual", &rn->manual},
+	};
 
 	if (!split_kv(line, &k, &v))
 		return;
-	if (strcmp(k, "version") == 0) {
-		*version = atoi(v);
-		return;
-	}
-	if (strcmp(k, "http_port") == 0) {
-		rn->http_port = atoi(v);
-		return;
-	}
-	if (strcmp(k, "tls_port") == 0) {
-		rn->tls_port = atoi(v);
-		return;
-	}
-	if (strcmp(k, "dns_wait") == 0) {
-		rn->dns_wait = atoi(v);
-		return;
-	}
-	if (strcmp(k, "manual") == 0) {
-		rn->manual = atoi(v);
-		return;
-	}
-	if (strcmp(k, "revoked_at") == 0) {
+	if (strcmp(k, "revoked_at") == 0)
 		rn->revoked_at = strtoll(v, NULL, 10);
-		return;
-	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (strcmp(k, ints[i].key) == 0)
+			*ints[i].dst = atoi(v);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (strcmp(k, fields[i].key) == 0 && strlen(v) < fields[i].n)
 			memcpy(fields[i].dst, v, strlen(v) + 1);
