@@ -154,10 +154,8 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		return -1;
 	if (d->hook[0] != '\0') {
 		if (run_hook(d, "add", id, r->name, r->value, err) != 0) {
-			struct moat_err ignored;
-
 			/* a failed present is never cleaned up: remove it now */
-			(void)run_hook(d, "remove", id, r->name, r->value, &ignored);
+			(void)run_hook(d, "remove", id, r->name, r->value, NULL);
 			return -1;
 		}
 	} else {
@@ -184,14 +182,13 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 static void cleanup(void *arg, const struct moat_name *id, const char *token)
 {
 	struct acme_dns01 *d = arg;
-	struct moat_err err;
 
 	for (size_t i = 0; i < d->nrecs; i++) {
 		struct rec *r = &d->recs[i];
 		if (strcmp(r->token, token) != 0)
 			continue;
 		if (d->hook[0] != '\0')
-			(void)run_hook(d, "remove", id, r->name, r->value, &err);
+			(void)run_hook(d, "remove", id, r->name, r->value, NULL);
 		else if (d->tty != NULL)
 			fprintf(d->tty, "You may now delete the TXT record %s \"%s\".\n", r->name,
 				r->value);

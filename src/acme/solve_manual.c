@@ -124,8 +124,6 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 
 	challenge_url(m, id, token, url, sizeof(url));
 	if (m->hook[0] != '\0') {
-		struct moat_err ignored;
-
 		if (run_hook(m, "add", id, token, ka, url, err) == 0) {
 			if (self_check(url, ka, err) == 0)
 				return 0;
@@ -134,7 +132,7 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		/* The order stops here and never calls cleanup for this token:
 		 * whatever failed, the hook takes back what "add" published
 		 * (or began to). */
-		(void)run_hook(m, "remove", id, token, "", url, &ignored);
+		(void)run_hook(m, "remove", id, token, "", url, NULL);
 		return -1;
 	}
 	fprintf(m->tty,
@@ -162,11 +160,10 @@ static void cleanup(void *arg, const struct moat_name *id, const char *token)
 {
 	struct acme_manual_http *m = arg;
 	char url[600];
-	struct moat_err err;
 
 	challenge_url(m, id, token, url, sizeof(url));
 	if (m->hook[0] != '\0')
-		(void)run_hook(m, "remove", id, token, "", url, &err);
+		(void)run_hook(m, "remove", id, token, "", url, NULL);
 	else if (m->tty != NULL)
 		fprintf(m->tty, "You may now remove the file behind %s\n", url);
 }

@@ -18,11 +18,9 @@
 static void cert_name(const struct pki_cert *x, char *out, size_t n)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		snprintf(out, n, "?");
 	else
 		check_say(out, n, "%s", i.common_name[0] != '\0' ? i.common_name : i.subject);
@@ -39,14 +37,12 @@ static bool issues(const struct pki_cert *issuer, const struct pki_cert *child)
 static bool self_signed(const struct pki_cert *x)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	bool ss;
 
 	if (issues(x, x))
 		return true;
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	ss = pki_cert_info(x, &i, &e) == 0 && i.self_signed && pki_cert_signed_by(x, x);
+	ss = pki_cert_info(x, &i, NULL) == 0 && i.self_signed && pki_cert_signed_by(x, x);
 	pki_cert_info_clear(&i);
 	return ss;
 }
@@ -103,12 +99,10 @@ out:
 static bool top_is_ca(const struct pki_cert *x)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	bool ca;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	ca = pki_cert_info(x, &i, &e) == 0 && i.is_ca;
+	ca = pki_cert_info(x, &i, NULL) == 0 && i.is_ca;
 	pki_cert_info_clear(&i);
 	return ca;
 }
@@ -269,14 +263,12 @@ static void renew_fix(const struct pki_cert_info *i, const char *verb, char *out
 static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	const char *what = leaf ? "the certificate" : "the intermediate";
 	char fix[400];
 	long days;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		return;
 	days = (long)((i.not_after - c->now) / 86400);
 	renew_fix(&i, i.not_after < c->now ? "renew it" : "renew it now", fix, sizeof(fix));
@@ -304,15 +296,13 @@ static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 static void names(struct check_ctx *c, const struct pki_cert *leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	char list[400] = "";
 	bool cn_only = false;
 
 	if (c->host == NULL || pki_cert_matches_host(leaf, c->host, &cn_only))
 		return;
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(leaf, &i, &e) != 0)
+	if (pki_cert_info(leaf, &i, NULL) != 0)
 		return;
 	if (cn_only) {
 		check_add(c->r, CHECK_ERROR, "cn-only",
@@ -338,12 +328,10 @@ static void names(struct check_ctx *c, const struct pki_cert *leaf)
 static void strength(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	int bits = pki_cert_key_bits(x);
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		return;
 	if (bits > 0 && ((strncmp(i.key_desc, "RSA", 3) == 0 && bits < 2048) ||
 			 (strncmp(i.key_desc, "EC", 2) == 0 && bits < 256)))
@@ -387,10 +375,8 @@ static void path_verdict(struct check_ctx *c)
 			break;
 		{
 			struct pki_cert_info ti;
-			struct moat_err te;
 			memset(&ti, 0, sizeof(ti));
-			moat_err_clear(&te);
-			if (pki_cert_info(top, &ti, &te) == 0 && !ti.self_signed)
+			if (pki_cert_info(top, &ti, NULL) == 0 && !ti.self_signed)
 				check_add(c->r, CHECK_ERROR, "untrusted-root",
 					  "a private CA? install its root where the clients look: "
 					  "moat trust install, moat trust share (phones), or check "

@@ -213,13 +213,11 @@ void check_revocation(struct check_ctx *c)
 	const struct pki_cert *leaf = c->sent[0];
 	const struct pki_cert *issuer = check_leaf_issuer(c);
 	struct pki_cert_urls u;
-	struct moat_err e;
 
-	moat_err_clear(&e);
 	memset(&u, 0, sizeof(u));
 	if (issuer == NULL || check_has(c->r, "self-signed"))
 		return;
-	if (pki_cert_urls(leaf, &u, &e) != 0)
+	if (pki_cert_urls(leaf, &u, NULL) != 0)
 		return;
 	if (c->ocsp_url != NULL)
 		snprintf(u.ocsp, sizeof(u.ocsp), "%s", c->ocsp_url);

@@ -124,14 +124,12 @@ static bool speaks_http(const char *host, uint16_t port, int64_t deadline)
 {
 	static const char req[] = "HEAD / HTTP/1.0\r\n\r\n";
 	enum check_probe_stage st;
-	struct moat_err e;
 	char addr[64], buf[8];
 	ssize_t n;
 	size_t got = 0;
 	int fd;
 
-	moat_err_clear(&e);
-	if ((fd = tcp_connect(host, port, deadline, addr, sizeof(addr), &st, &e)) < 0)
+	if ((fd = tcp_connect(host, port, deadline, addr, sizeof(addr), &st, NULL)) < 0)
 		return false;
 	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
 		close(fd);
