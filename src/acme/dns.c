@@ -6,7 +6,6 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

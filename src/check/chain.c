@@ -5,7 +5,6 @@
 #include "check/internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MAX_FETCH_DEPTH 3 /* intermediates fetched one after another via AIA */
