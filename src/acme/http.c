@@ -12,8 +12,6 @@
 
 #define CONNECT_TIMEOUT_MS 15000
 #define TOTAL_TIMEOUT_MS 60000
-#define PROBE_CONNECT_TIMEOUT_MS 10000
-#define PROBE_TOTAL_TIMEOUT_MS 20000
 /* The longest header value ACME reads (a Link with its URL and parameters). */
 #define MAX_VALUE (ACME_HTTP_MAX_URL * 2)
 
@@ -244,36 +242,6 @@ int acme_http_request(struct acme_http *h, const char *url, const char *body, bo
 	acme_resp_headers(resp, &f);
 	resp->body = f.body; /* NUL-terminated */
 	memset(&f.body, 0, sizeof(f.body));
-	ret = 0;
-out:
-	fetch_resp_clear(&f);
-	return ret;
-}
-
-int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
-		    struct moat_err *err)
-{
-	struct fetch_req q = {
-		.url = url,
-		.user_agent = "moat/" MOAT_VERSION " (challenge self-check)",
-		/* The CA does not check certificates on redirects to https either. */
-		.insecure = true,
-		.no_proxy = true,
-		.max_redirects = 10,
-		.connect_timeout_ms = PROBE_CONNECT_TIMEOUT_MS,
-		.timeout_ms = PROBE_TOTAL_TIMEOUT_MS,
-		.max_body = max,
-	};
-	struct fetch_resp f;
-	int ret = -1;
-
-	if (fetch_once(&q, &f, err) != 0)
-		goto out;
-	*status = f.status;
-	if (moat_buf_append(body, f.body.data, f.body.len) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
 	ret = 0;
 out:
 	fetch_resp_clear(&f);
