@@ -7,15 +7,12 @@
 
 #define URN "urn:ietf:params:acme:error:"
 
-struct known {
+/* The hints for the problem types where we know what helps. */
+static const struct {
 	const char *type;
 	const char *hint;
-};
-
-static const struct known known[] = {
+} known[] = {
 	{"accountDoesNotExist", "register first: moat acme register --email YOU --agree-tos"},
-	{"badCSR", NULL},
-	{"badNonce", NULL},
 	{"badPublicKey", "this CA does not accept that kind of account key: register with "
 			 "--key-type ec-p256 (accepted everywhere)"},
 	{"badRevocationReason", "reasons: unspecified, keyCompromise, superseded, "
@@ -31,14 +28,10 @@ static const struct known known[] = {
 	{"incorrectResponse", "the CA reached a server, but it answered something else: is "
 			      "another web server or a proxy answering for this name?"},
 	{"invalidContact", "use a real e-mail address with --email"},
-	{"malformed", NULL},
-	{"orderNotReady", NULL},
-	{"rateLimited", NULL},
 	{"rejectedIdentifier", "this CA will not issue for that name"},
 	{"serverInternal", "the CA had an internal error; try again later"},
 	{"tls", "the CA could not complete a TLS handshake with your server for tls-alpn-01"},
 	{"unauthorized", "the CA did not accept the proof of control over the name"},
-	{"unsupportedContact", NULL},
 	{"unsupportedIdentifier", "this CA does not issue for that kind of name (IP addresses "
 				  "need a CA that supports RFC 8738)"},
 	{"userActionRequired", "visit the CA's page to accept new terms: see the instance URL"},

@@ -13,13 +13,6 @@
 
 #define FILE_MAX (1u << 20)
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void summarize(struct check_report *r, struct pki_cert *const *chain, size_t n)
 {
 	for (size_t i = 0; i < n && i < CHECK_MAX_CHAIN; i++) {
@@ -197,7 +190,7 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	struct check_tls_probe pr;
 	struct check_ctx c;
 	struct moat_err pe;
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
 	check_report_init(r);
@@ -275,7 +268,7 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 		http_checks(&c, &tt, pr.address);
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	check_tls_probe_clear(&pr);
 	return ret;
@@ -311,7 +304,7 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 	struct pki_key *key = NULL;
 	struct moat_buf kb = MOAT_BUF_INIT;
 	struct check_ctx c;
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
 	check_report_init(r);
@@ -355,7 +348,7 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 		goto out;
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	pki_key_free(key);
 	moat_buf_wipe(&kb);
@@ -371,7 +364,7 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	size_t ncerts = 0, niss = 0;
 	struct check_ctx c;
 	char url[512], why[512] = "";
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
 	check_report_init(r);
@@ -409,7 +402,7 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	check_revocation(&c);
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	pki_certs_free(certs, ncerts);
 	pki_certs_free(iss, niss);

@@ -23,7 +23,7 @@
 
 #define DEFAULT_TIMEOUT_MS 10000
 
-static int64_t now_us(void)
+int64_t check_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -32,7 +32,7 @@ static int64_t now_us(void)
 
 static int left_ms(int64_t deadline)
 {
-	int64_t l = (deadline - now_us()) / 1000;
+	int64_t l = (deadline - check_now_us()) / 1000;
 	return l <= 0 ? 0 : (int)l;
 }
 
@@ -196,7 +196,7 @@ static int record(SSL *ssl, struct check_tls_probe *out, struct moat_err *err)
 int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe *out,
 		    struct moat_err *err)
 {
-	int64_t deadline = now_us() + (int64_t)(o->timeout_ms > 0 ? o->timeout_ms
+	int64_t deadline = check_now_us() + (int64_t)(o->timeout_ms > 0 ? o->timeout_ms
 								 : DEFAULT_TIMEOUT_MS) * 1000;
 	const char *sni = o->servername != NULL ? o->servername
 						 : (is_ip(o->host) ? NULL : o->host);
@@ -209,11 +209,11 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 
 	memset(out, 0, sizeof(*out));
 	moat_escape(shown, sizeof(shown), o->host, strlen(o->host));
-	t0 = now_us();
+	t0 = check_now_us();
 	if ((fd = tcp_connect(target, o->port, deadline, out->address, sizeof(out->address),
 			      &out->stage, err)) < 0)
 		goto out;
-	t1 = now_us();
+	t1 = check_now_us();
 	out->connect_us = t1 - t0;
 	out->stage = CHECK_PROBE_HANDSHAKE;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
@@ -266,7 +266,7 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 			moat_err_hint(err, "the server may not accept the TLS versions asked for");
 		goto out;
 	}
-	out->handshake_us = now_us() - t1;
+	out->handshake_us = check_now_us() - t1;
 	if (record(ssl, out, err) != 0)
 		goto out;
 	out->stage = CHECK_PROBE_OK;

@@ -67,5 +67,7 @@ struct check_tls_probe {
 int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe *out,
 		    struct moat_err *err);
 void check_tls_probe_clear(struct check_tls_probe *p);
+/* The monotonic clock in microseconds, for timing a probe or a check. */
+int64_t check_now_us(void);
 
 #endif
