@@ -73,29 +73,23 @@ static int load_directory(struct acme_client *c, const char *url, struct moat_er
 	moat_escape(show, sizeof(show), url, strlen(url));
 	if (acme_http_request(c->http, url, NULL, false, &r, err) != 0)
 		goto out;
+	/* An answer that is not a directory: the URL given is not one. */
 	if (r.status != 200) {
 		moat_err_set(err, "%s answered HTTP %ld, not an ACME directory", show, r.status);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
-		goto out;
-	}
-	if ((d = acme_json_object(&r.body, "the ACME directory", err)) == NULL) {
+	} else if ((d = acme_json_object(&r.body, "the ACME directory", err)) == NULL) {
 		moat_err_prefix(err, "%s", show);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
-		goto out;
-	}
-	if (acme_directory_parse(d, &c->dir) != 0) {
+	} else if (acme_directory_parse(d, &c->dir) != 0) {
 		moat_err_set(err, "%s is not an ACME directory (newNonce, newAccount and newOrder "
 				  "must be https URLs)",
 			     show);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
+	} else {
+		if (r.nonce[0] != '\0' && c->nnonces < NONCE_POOL)
+			snprintf(c->nonces[c->nnonces++], sizeof(c->nonces[0]), "%s", r.nonce);
+		ret = 0;
 		goto out;
 	}
-	if (r.nonce[0] != '\0' && c->nnonces < NONCE_POOL)
-		snprintf(c->nonces[c->nnonces++], sizeof(c->nonces[0]), "%s", r.nonce);
-	ret = 0;
+	moat_err_hint(err, "--server takes the directory URL, e.g. "
+			   "https://acme-v02.api.letsencrypt.org/directory");
 out:
 	json_decref(d);
 	acme_resp_clear(&r);
