@@ -24,14 +24,6 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-static void wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n-- > 0)
-		*v++ = 0;
-}
-
 /* Read one line (without the newline) into buf, which holds
  * MOAT_PASS_MAX + 1 bytes.  A signal ends the read with -1. */
 static int read_line(int fd, char *buf, size_t *len, struct moat_err *err)
@@ -72,7 +64,7 @@ static int read_line(int fd, char *buf, size_t *len, struct moat_err *err)
 	ret = 0;
 out:
 	if (ret != 0)
-		wipe(buf, MOAT_PASS_MAX + 1);
+		explicit_bzero(buf, MOAT_PASS_MAX + 1);
 	return ret;
 }
 
@@ -165,9 +157,9 @@ static int from_tty(const char *envname, const char *prompt, bool confirm, char 
 	}
 	ret = 0;
 out:
-	wipe(p2, sizeof(p2));
+	explicit_bzero(p2, sizeof(p2));
 	if (ret != 0)
-		wipe(p1, MOAT_PASS_MAX + 1);
+		explicit_bzero(p1, MOAT_PASS_MAX + 1);
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -239,7 +231,7 @@ int moat_pass_get(const char *file, const char *envname, const char *prompt, boo
 out:
 	if (ret != 0)
 		moat_buf_wipe(out);
-	wipe(line, sizeof(line));
+	explicit_bzero(line, sizeof(line));
 	moat_buf_wipe(&raw);
 	return ret;
 }
