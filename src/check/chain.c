@@ -59,7 +59,7 @@ struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *
 				     size_t urln, char *why, size_t whyn)
 {
 	struct pki_cert_urls u;
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct pki_cert *got = NULL;
 	struct moat_err e;
 
@@ -91,7 +91,7 @@ struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *
 		got = NULL;
 	}
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	return got;
 }
 

@@ -104,8 +104,9 @@ static void versions(struct check_ctx *c, const struct check_tls_probe_opts *bas
 /* HSTS on the HTTPS answer; the redirect from plain HTTP. */
 static void http_checks(struct check_ctx *c, const struct check_target *t, const char *address)
 {
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	char url[CHECK_HOST_MAX + CHECK_PATH_MAX + 32], connect_to[CHECK_HOST_MAX + 100];
+	char hsts[256], location[1024];
 	bool v6 = strchr(c->host, ':') != NULL;
 
 	memset(&resp, 0, sizeof(resp));
@@ -116,32 +117,37 @@ static void http_checks(struct check_ctx *c, const struct check_target *t, const
 		 address, strchr(address, ':') ? "]" : "", t->port);
 	if (check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
 		       NULL) == 0) {
-		if (resp.hsts[0] != '\0')
-			check_add(c->r, CHECK_INFO, "hsts", NULL, "HSTS: %s", resp.hsts);
+		check_http_header(&resp, "Strict-Transport-Security", hsts, sizeof(hsts));
+		if (hsts[0] != '\0')
+			check_add(c->r, CHECK_INFO, "hsts", NULL, "HSTS: %s", hsts);
 		else
 			check_add(c->r, CHECK_INFO, "no-hsts",
 				  "once HTTPS works everywhere, send Strict-Transport-Security: "
 				  "max-age=31536000",
 				  "no HSTS header: browsers may still try http:// first");
 	}
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	if (c->o->http_port == 0 && t->port != 443)
 		return; /* no known plain-HTTP port for a non-standard HTTPS port */
 	{
 		unsigned hp = c->o->http_port != 0 ? (unsigned)c->o->http_port : 80;
+		int rc;
+
 		snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
 			 hp, t->path);
 		snprintf(connect_to, sizeof(connect_to), "::%s%s%s:%u",
 			 strchr(address, ':') ? "[" : "", address, strchr(address, ':') ? "]" : "",
 			 hp);
-		if (check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
-			       NULL) != 0) {
+		rc = check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
+				NULL);
+		check_http_header(&resp, "Location", location, sizeof(location));
+		if (rc != 0) {
 			check_add(c->r, CHECK_INFO, "no-http", NULL,
 				  "nothing answers plain HTTP on port %u", hp);
 		} else if (resp.status >= 300 && resp.status < 400 &&
-			   strncmp(resp.location, "https://", 8) == 0) {
+			   strncmp(location, "https://", 8) == 0) {
 			check_add(c->r, CHECK_INFO, "http-redirect", NULL,
-				  "http:// on port %u redirects to %s (%ld)", hp, resp.location,
+				  "http:// on port %u redirects to %s (%ld)", hp, location,
 				  resp.status);
 		} else {
 			check_add(c->r, CHECK_WARNING, "no-redirect",
@@ -149,7 +155,7 @@ static void http_checks(struct check_ctx *c, const struct check_target *t, const
 				  "http:// on port %u answers %ld instead of redirecting to https://: "
 				  "users who type the name get an unencrypted page", hp, resp.status);
 		}
-		check_http_resp_clear(&resp);
+		fetch_resp_clear(&resp);
 	}
 }
 

@@ -94,7 +94,7 @@ static void responder(struct check_ctx *c, const struct pki_cert *leaf,
 {
 	struct pki_ocsp_req *req = NULL;
 	struct pki_ocsp_result o;
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct moat_buf der = MOAT_BUF_INIT;
 	struct moat_err e;
 	const char *bad;
@@ -149,7 +149,7 @@ static void responder(struct check_ctx *c, const struct pki_cert *leaf,
 			  o.nonce_present ? ", nonce echoed" : "");
 	}
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	moat_buf_free(&der);
 	pki_ocsp_req_free(req);
 }
@@ -157,7 +157,7 @@ out:
 static void crl(struct check_ctx *c, const struct pki_cert *leaf, const struct pki_cert *issuer,
 		const char *url)
 {
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct pki_crl *list = NULL;
 	struct pki_crl_check k;
 	struct moat_err e;
@@ -204,7 +204,7 @@ static void crl(struct check_ctx *c, const struct pki_cert *leaf, const struct p
 	check_add(c->r, CHECK_INFO, "crl-good", NULL, "not revoked, says the CRL %s (issued %s)", url,
 		  d);
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	pki_crl_free(list);
 }
 
