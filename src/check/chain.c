@@ -445,7 +445,6 @@ int check_chain(struct check_ctx *c, struct moat_err *err)
 	if (pki_verify_path(leaf, untrusted, nu, c->anchors, c->nanchors, c->now, &c->path,
 			    err) != 0)
 		return -1;
-	c->path_ok = c->path.code == PKI_PATH_OK;
 
 	dates(c, leaf, true);
 	for (size_t i = 1; i < nwalk; i++)

@@ -26,7 +26,6 @@ struct check_ctx {
 	size_t nsent;
 	struct pki_cert *fetched;         /* an intermediate fetched via AIA (owned) */
 	struct pki_path_result path;      /* the verified (or partial) path */
-	bool path_ok;
 	const unsigned char *staple;      /* stapled OCSP response, or NULL */
 	size_t staple_len;
 	const char *ocsp_url;             /* instead of the certificate's (moat ocsp --url) */

@@ -204,17 +204,13 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	char shown[128];
-	int64_t t0, t1;
 	int fd = -1, ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	moat_escape(shown, sizeof(shown), o->host, strlen(o->host));
-	t0 = check_now_us();
 	if ((fd = tcp_connect(target, o->port, deadline, out->address, sizeof(out->address),
 			      &out->stage, err)) < 0)
 		goto out;
-	t1 = check_now_us();
-	out->connect_us = t1 - t0;
 	out->stage = CHECK_PROBE_HANDSHAKE;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		pki_err_drain(err, "cannot set up TLS");
@@ -266,7 +262,6 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 			moat_err_hint(err, "the server may not accept the TLS versions asked for");
 		goto out;
 	}
-	out->handshake_us = check_now_us() - t1;
 	if (record(ssl, out, err) != 0)
 		goto out;
 	out->stage = CHECK_PROBE_OK;
