@@ -169,38 +169,27 @@ void acme_resp_headers(struct acme_resp *r, const struct fetch_resp *f)
 /* err for a request that failed: the server named, a hint for ACME. */
 static void transport_error(const struct fetch_resp *f, const char *url, struct moat_err *err)
 {
+	static const char *const hints[] = {
+		[FETCH_FAIL_RESOLVE] = "check the server URL and your DNS",
+		[FETCH_FAIL_CONNECT] = "is the server up, and not blocked by a firewall or proxy?",
+		[FETCH_FAIL_TIMEOUT] = "is the server up, and not blocked by a firewall or proxy?",
+		[FETCH_FAIL_VERIFY] = "for a private ACME server, pass its CA with --ca-bundle FILE "
+				      "(or MOAT_CA_BUNDLE)",
+		[FETCH_FAIL_SCHEME] = "ACME servers are reached over https://",
+	};
 	char show[160];
 
-	moat_escape(show, sizeof(show), url, strlen(url));
-	switch (f->fail) {
-	case FETCH_FAIL_LOAD:
+	if (f->fail == FETCH_FAIL_LOAD)
 		return; /* fetch said it, with the hint */
-	case FETCH_FAIL_TOO_BIG:
+	moat_escape(show, sizeof(show), url, strlen(url));
+	if (f->fail == FETCH_FAIL_TOO_BIG) {
 		moat_err_set(err, "the ACME server at %s sent more than %d bytes", show,
 			     ACME_HTTP_MAX_BODY);
 		return;
-	default:
-		break;
 	}
 	moat_err_set(err, "cannot reach the ACME server at %s: %s", show, f->reason);
-	switch (f->fail) {
-	case FETCH_FAIL_RESOLVE:
-		moat_err_hint(err, "check the server URL and your DNS");
-		break;
-	case FETCH_FAIL_CONNECT:
-	case FETCH_FAIL_TIMEOUT:
-		moat_err_hint(err, "is the server up, and not blocked by a firewall or proxy?");
-		break;
-	case FETCH_FAIL_VERIFY:
-		moat_err_hint(err, "for a private ACME server, pass its CA with --ca-bundle FILE "
-				   "(or MOAT_CA_BUNDLE)");
-		break;
-	case FETCH_FAIL_SCHEME:
-		moat_err_hint(err, "ACME servers are reached over https://");
-		break;
-	default:
-		break;
-	}
+	if ((size_t)f->fail < sizeof(hints) / sizeof(hints[0]) && hints[f->fail] != NULL)
+		moat_err_hint(err, "%s", hints[f->fail]);
 }
 
 int acme_http_request(struct acme_http *h, const char *url, const char *body, bool head,
