@@ -44,10 +44,9 @@ int acme_store_account_dir(const char *home, const char *directory_url, char *ou
 	h = h != NULL ? h + 3 : directory_url;
 	for (; *h != '\0' && *h != '/' && len + 1 < sizeof(server); h++) {
 		char c = *h;
-		if (c == ':')
-			c = '_';
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			   c == '.' || c == '-' || c == '[' || c == ']'))
+		/* ':' (before the port) and anything unsafe in a file name: '_' */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '[' || c == ']'))
 			c = '_';
 		server[len++] = c;
 	}
