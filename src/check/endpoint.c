@@ -32,8 +32,10 @@ static void summarize(struct check_report *r, struct pki_cert *const *chain, siz
 	}
 }
 
+/* A fresh report r and the context that fills it. */
 static void ctx_init(struct check_ctx *c, const struct check_opts *o, struct check_report *r)
 {
+	check_report_init(r);
 	memset(c, 0, sizeof(c[0]));
 	c->o = o;
 	c->r = r;
@@ -199,7 +201,6 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	memset(&pr, 0, sizeof(pr));
 	moat_err_clear(&pe);
@@ -313,7 +314,6 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	c.files = true;
 	c.host = o->servername;
@@ -373,7 +373,6 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	c.files = true;
 	c.ocsp_url = ocsp_url;
