@@ -168,41 +168,31 @@ json_t *acme_client_jwk(const struct acme_client *c)
 	return c->key != NULL ? jwk_object(&c->jwk) : NULL;
 }
 
-/* RFC 7638 thumbprint of the account key, base64url. */
-static int thumbprint(const struct acme_client *c, char *out, size_t n, struct moat_err *err)
+int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
+			   struct moat_err *err)
 {
 	json_t *o = c->key != NULL ? jwk_object(&c->jwk) : NULL;
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	unsigned char md[32];
-	struct moat_buf b = MOAT_BUF_INIT;
+	struct moat_buf tp = MOAT_BUF_INIT;
 	int ret = -1;
 
+	/* tp: the RFC 7638 thumbprint of the account key, base64url */
 	if (s == NULL || pki_sha256(s, strlen(s), md) != 0 ||
-	    moat_b64url_encode(&b, md, sizeof(md)) != 0 || b.len >= n) {
+	    moat_b64url_encode(&tp, md, sizeof(md)) != 0) {
 		moat_err_set(err, "cannot compute the account key's thumbprint");
 		goto out;
 	}
-	memcpy(out, b.data, b.len + 1);
+	if ((size_t)snprintf(out, n, "%s.%s", token, (const char *)tp.data) >= n) {
+		moat_err_set(err, "the challenge token is too long");
+		goto out;
+	}
 	ret = 0;
 out:
-	moat_buf_free(&b);
+	moat_buf_free(&tp);
 	free(s);
 	json_decref(o);
 	return ret;
-}
-
-int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
-			   struct moat_err *err)
-{
-	char tp[64];
-
-	if (thumbprint(c, tp, sizeof(tp), err) != 0)
-		return -1;
-	if ((size_t)snprintf(out, n, "%s.%s", token, tp) >= n) {
-		moat_err_set(err, "the challenge token is too long");
-		return -1;
-	}
-	return 0;
 }
 
 static int get_nonce(struct acme_client *c, char *out, size_t n, struct moat_err *err)
