@@ -27,13 +27,11 @@ struct acme_http *acme_http_new(const char *ca_bundle, struct moat_err *err)
 {
 	struct acme_http *h;
 
+	/* (fetch_new only allocates: it fails only for lack of memory) */
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (ca_bundle != NULL && (h->ca_bundle = strdup(ca_bundle)) == NULL)) {
+	    (ca_bundle != NULL && (h->ca_bundle = strdup(ca_bundle)) == NULL) ||
+	    (h->fetch = fetch_new(err)) == NULL) {
 		moat_err_set(err, "out of memory");
-		acme_http_free(h);
-		return NULL;
-	}
-	if ((h->fetch = fetch_new(err)) == NULL) {
 		acme_http_free(h);
 		return NULL;
 	}
