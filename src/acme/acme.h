@@ -33,8 +33,6 @@ struct acme_problem {
 	size_t nsub;
 };
 
-/* "urn:ietf:params:acme:error:badNonce" -> "badNonce"; others unchanged. */
-const char *acme_problem_short(const char *type);
 void acme_problem_parse(const json_t *doc, long status, long retry_after, struct acme_problem *p);
 /* "<doing>: <detail> (<type>) -- <subproblems>" plus a hint. */
 void acme_problem_to_err(const struct acme_problem *p, const char *doing, struct moat_err *err);
@@ -86,8 +84,6 @@ const char *acme_client_kid(const struct acme_client *c);
 const struct pki_key *acme_client_key(const struct acme_client *c);
 /* The account key as a JWK object (required members only; new reference). */
 json_t *acme_client_jwk(const struct acme_client *c);
-/* How many badNonce retries the client made in all (for tests/stats). */
-unsigned acme_client_nonce_retries(const struct acme_client *c);
 
 /* POST a JWS to url: payload NULL means POST-as-GET (empty payload).
  * badNonce is retried a few times with a fresh nonce.  On success (2xx)
@@ -97,9 +93,6 @@ unsigned acme_client_nonce_retries(const struct acme_client *c);
 int acme_post(struct acme_client *c, const char *url, json_t *payload, const char *doing,
 	      struct acme_resp *resp, json_t **json, struct moat_err *err);
 
-/* RFC 7638 thumbprint of the account key, base64url. */
-int acme_client_thumbprint(const struct acme_client *c, char *out, size_t n,
-			   struct moat_err *err);
 /* token "." thumbprint (RFC 8555 section 8.1). */
 int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
 			   struct moat_err *err);
@@ -163,6 +156,8 @@ struct acme_order_opts {
  * chain_pem gets the PEM chain (leaf first), the preferred one if asked. */
 int acme_order_run(struct acme_client *c, const struct acme_order_opts *o,
 		   struct moat_buf *chain_pem, struct moat_err *err);
+/* Sleep ms milliseconds, all of them even when a signal comes (polling). */
+void acme_sleep_ms(long ms);
 
 /* ---- revocation (revoke.c) -------------------------------------------- */
 

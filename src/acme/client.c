@@ -23,7 +23,6 @@ struct acme_client {
 	char kid[ACME_HTTP_MAX_URL];
 	char nonces[NONCE_POOL][256];
 	size_t nnonces;
-	unsigned nonce_retries;
 };
 
 /* Copy an https URL from the server into dst; false if missing, not https
@@ -74,29 +73,23 @@ static int load_directory(struct acme_client *c, const char *url, struct moat_er
 	moat_escape(show, sizeof(show), url, strlen(url));
 	if (acme_http_request(c->http, url, NULL, false, &r, err) != 0)
 		goto out;
+	/* An answer that is not a directory: the URL given is not one. */
 	if (r.status != 200) {
 		moat_err_set(err, "%s answered HTTP %ld, not an ACME directory", show, r.status);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
-		goto out;
-	}
-	if ((d = acme_json_object(&r.body, "the ACME directory", err)) == NULL) {
+	} else if ((d = acme_json_object(&r.body, "the ACME directory", err)) == NULL) {
 		moat_err_prefix(err, "%s", show);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
-		goto out;
-	}
-	if (acme_directory_parse(d, &c->dir) != 0) {
+	} else if (acme_directory_parse(d, &c->dir) != 0) {
 		moat_err_set(err, "%s is not an ACME directory (newNonce, newAccount and newOrder "
 				  "must be https URLs)",
 			     show);
-		moat_err_hint(err, "--server takes the directory URL, e.g. "
-				   "https://acme-v02.api.letsencrypt.org/directory");
+	} else {
+		if (r.nonce[0] != '\0' && c->nnonces < NONCE_POOL)
+			snprintf(c->nonces[c->nnonces++], sizeof(c->nonces[0]), "%s", r.nonce);
+		ret = 0;
 		goto out;
 	}
-	if (r.nonce[0] != '\0' && c->nnonces < NONCE_POOL)
-		snprintf(c->nonces[c->nnonces++], sizeof(c->nonces[0]), "%s", r.nonce);
-	ret = 0;
+	moat_err_hint(err, "--server takes the directory URL, e.g. "
+			   "https://acme-v02.api.letsencrypt.org/directory");
 out:
 	json_decref(d);
 	acme_resp_clear(&r);
@@ -137,7 +130,6 @@ const struct acme_directory *acme_client_directory(const struct acme_client *c)
 
 const char *acme_client_kid(const struct acme_client *c) { return c->kid; }
 const struct pki_key *acme_client_key(const struct acme_client *c) { return c->key; }
-unsigned acme_client_nonce_retries(const struct acme_client *c) { return c->nonce_retries; }
 
 int acme_client_set_account(struct acme_client *c, const struct pki_key *key, const char *kid,
 			    struct moat_err *err)
@@ -176,41 +168,31 @@ json_t *acme_client_jwk(const struct acme_client *c)
 	return c->key != NULL ? jwk_object(&c->jwk) : NULL;
 }
 
-int acme_client_thumbprint(const struct acme_client *c, char *out, size_t n,
+int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
 			   struct moat_err *err)
 {
 	json_t *o = c->key != NULL ? jwk_object(&c->jwk) : NULL;
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	unsigned char md[32];
-	struct moat_buf b = MOAT_BUF_INIT;
+	struct moat_buf tp = MOAT_BUF_INIT;
 	int ret = -1;
 
+	/* tp: the RFC 7638 thumbprint of the account key, base64url */
 	if (s == NULL || pki_sha256(s, strlen(s), md) != 0 ||
-	    moat_b64url_encode(&b, md, sizeof(md)) != 0 || b.len >= n) {
+	    moat_b64url_encode(&tp, md, sizeof(md)) != 0) {
 		moat_err_set(err, "cannot compute the account key's thumbprint");
 		goto out;
 	}
-	memcpy(out, b.data, b.len + 1);
+	if ((size_t)snprintf(out, n, "%s.%s", token, (const char *)tp.data) >= n) {
+		moat_err_set(err, "the challenge token is too long");
+		goto out;
+	}
 	ret = 0;
 out:
-	moat_buf_free(&b);
+	moat_buf_free(&tp);
 	free(s);
 	json_decref(o);
 	return ret;
-}
-
-int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
-			   struct moat_err *err)
-{
-	char tp[64];
-
-	if (acme_client_thumbprint(c, tp, sizeof(tp), err) != 0)
-		return -1;
-	if ((size_t)snprintf(out, n, "%s.%s", token, tp) >= n) {
-		moat_err_set(err, "the challenge token is too long");
-		return -1;
-	}
-	return 0;
 }
 
 static int get_nonce(struct acme_client *c, char *out, size_t n, struct moat_err *err)
@@ -309,10 +291,8 @@ int acme_post(struct acme_client *c, const char *url, json_t *payload, const cha
 		if (resp->status >= 200 && resp->status < 300)
 			break;
 		acme_problem_parse(doc, resp->status, resp->retry_after, &p);
-		if (strcmp(p.type, "badNonce") == 0 && attempt < BADNONCE_RETRIES) {
-			c->nonce_retries++;
+		if (strcmp(p.type, "badNonce") == 0 && attempt < BADNONCE_RETRIES)
 			continue;
-		}
 		acme_problem_to_err(&p, doing, err);
 		goto out;
 	}

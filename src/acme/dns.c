@@ -6,40 +6,28 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
+
 #define ANSWER_MAX 8192
 
-/* "IP" or "IP:PORT" ("[v6]:PORT" for IPv6) into sa; IPv4 only (res_state
- * takes IPv4 name servers in nsaddr_list). */
+/* "IP" or "IP:PORT" into sa; IPv4 only (res_state takes IPv4 name servers
+ * in nsaddr_list). */
 static int parse_server(const char *s, struct sockaddr_in *sa, struct moat_err *err)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	long port = 53;
-	size_t hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	struct moat_hostport hp;
 
 	memset(sa, 0, sizeof(*sa));
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (colon != NULL) {
-		char *end;
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535)
-			goto bad;
+	if (moat_parse_hostport(s, MOAT_HOSTPORT_NO_PORT, &hp, NULL) != 0 || hp.ipv6 ||
+	    inet_pton(AF_INET, hp.host, &sa->sin_addr) != 1) {
+		moat_err_set(err, "not a DNS server address (IPv4[:PORT]): %.60s", s);
+		return -1;
 	}
 	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		goto bad;
+	sa->sin_port = htons(hp.has_port ? hp.port : 53);
 	return 0;
-bad:
-	moat_err_set(err, "not a DNS server address (IPv4[:PORT]): %.60s", s);
-	return -1;
 }
 
 int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,

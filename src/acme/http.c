@@ -12,8 +12,6 @@
 
 #define CONNECT_TIMEOUT_MS 15000
 #define TOTAL_TIMEOUT_MS 60000
-#define PROBE_CONNECT_TIMEOUT_MS 10000
-#define PROBE_TOTAL_TIMEOUT_MS 20000
 /* The longest header value ACME reads (a Link with its URL and parameters). */
 #define MAX_VALUE (ACME_HTTP_MAX_URL * 2)
 
@@ -29,13 +27,11 @@ struct acme_http *acme_http_new(const char *ca_bundle, struct moat_err *err)
 {
 	struct acme_http *h;
 
+	/* (fetch_new only allocates: it fails only for lack of memory) */
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (ca_bundle != NULL && (h->ca_bundle = strdup(ca_bundle)) == NULL)) {
+	    (ca_bundle != NULL && (h->ca_bundle = strdup(ca_bundle)) == NULL) ||
+	    (h->fetch = fetch_new(err)) == NULL) {
 		moat_err_set(err, "out of memory");
-		acme_http_free(h);
-		return NULL;
-	}
-	if ((h->fetch = fetch_new(err)) == NULL) {
 		acme_http_free(h);
 		return NULL;
 	}
@@ -171,38 +167,27 @@ void acme_resp_headers(struct acme_resp *r, const struct fetch_resp *f)
 /* err for a request that failed: the server named, a hint for ACME. */
 static void transport_error(const struct fetch_resp *f, const char *url, struct moat_err *err)
 {
+	static const char *const hints[] = {
+		[FETCH_FAIL_RESOLVE] = "check the server URL and your DNS",
+		[FETCH_FAIL_CONNECT] = "is the server up, and not blocked by a firewall or proxy?",
+		[FETCH_FAIL_TIMEOUT] = "is the server up, and not blocked by a firewall or proxy?",
+		[FETCH_FAIL_VERIFY] = "for a private ACME server, pass its CA with --ca-bundle FILE "
+				      "(or MOAT_CA_BUNDLE)",
+		[FETCH_FAIL_SCHEME] = "ACME servers are reached over https://",
+	};
 	char show[160];
 
-	moat_escape(show, sizeof(show), url, strlen(url));
-	switch (f->fail) {
-	case FETCH_FAIL_LOAD:
+	if (f->fail == FETCH_FAIL_LOAD)
 		return; /* fetch said it, with the hint */
-	case FETCH_FAIL_TOO_BIG:
+	moat_escape(show, sizeof(show), url, strlen(url));
+	if (f->fail == FETCH_FAIL_TOO_BIG) {
 		moat_err_set(err, "the ACME server at %s sent more than %d bytes", show,
 			     ACME_HTTP_MAX_BODY);
 		return;
-	default:
-		break;
 	}
 	moat_err_set(err, "cannot reach the ACME server at %s: %s", show, f->reason);
-	switch (f->fail) {
-	case FETCH_FAIL_RESOLVE:
-		moat_err_hint(err, "check the server URL and your DNS");
-		break;
-	case FETCH_FAIL_CONNECT:
-	case FETCH_FAIL_TIMEOUT:
-		moat_err_hint(err, "is the server up, and not blocked by a firewall or proxy?");
-		break;
-	case FETCH_FAIL_VERIFY:
-		moat_err_hint(err, "for a private ACME server, pass its CA with --ca-bundle FILE "
-				   "(or MOAT_CA_BUNDLE)");
-		break;
-	case FETCH_FAIL_SCHEME:
-		moat_err_hint(err, "ACME servers are reached over https://");
-		break;
-	default:
-		break;
-	}
+	if ((size_t)f->fail < sizeof(hints) / sizeof(hints[0]) && hints[f->fail] != NULL)
+		moat_err_hint(err, "%s", hints[f->fail]);
 }
 
 int acme_http_request(struct acme_http *h, const char *url, const char *body, bool head,
@@ -244,36 +229,6 @@ int acme_http_request(struct acme_http *h, const char *url, const char *body, bo
 	acme_resp_headers(resp, &f);
 	resp->body = f.body; /* NUL-terminated */
 	memset(&f.body, 0, sizeof(f.body));
-	ret = 0;
-out:
-	fetch_resp_clear(&f);
-	return ret;
-}
-
-int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
-		    struct moat_err *err)
-{
-	struct fetch_req q = {
-		.url = url,
-		.user_agent = "moat/" MOAT_VERSION " (challenge self-check)",
-		/* The CA does not check certificates on redirects to https either. */
-		.insecure = true,
-		.no_proxy = true,
-		.max_redirects = 10,
-		.connect_timeout_ms = PROBE_CONNECT_TIMEOUT_MS,
-		.timeout_ms = PROBE_TOTAL_TIMEOUT_MS,
-		.max_body = max,
-	};
-	struct fetch_resp f;
-	int ret = -1;
-
-	if (fetch_once(&q, &f, err) != 0)
-		goto out;
-	*status = f.status;
-	if (moat_buf_append(body, f.body.data, f.body.len) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
 	ret = 0;
 out:
 	fetch_resp_clear(&f);

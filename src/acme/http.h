@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -59,13 +58,5 @@ extern const char *const acme_http_headers[];
 void acme_resp_headers(struct acme_resp *r, const struct fetch_resp *f);
 /* The URL of the first link with relation rel, or NULL. */
 const char *acme_resp_link(const struct acme_resp *r, const char *rel);
-
-/* A plain GET of an http:// URL the way a CA's validator would make it (no
- * redirects followed beyond 10, no proxy, body capped at max bytes): for
- * checking a challenge response before asking the CA.  Transport failures
- * are errors; any HTTP status is success with *status set and the body
- * appended to *body (the caller's, NUL-terminated). */
-int acme_http_probe(const char *url, size_t max, long *status, struct moat_buf *body,
-		    struct moat_err *err);
 
 #endif

@@ -128,14 +128,6 @@ int acme_obtain(const char *home, const struct acme_renewal *rn, const struct ac
 	oo.progress_arg = o->progress_arg;
 	if (acme_order_run(c, &oo, &chain, err) != 0)
 		goto out;
-	acme_http01_free(h01);
-	h01 = NULL;
-	acme_dns01_free(d01);
-	d01 = NULL;
-	acme_manual_http_free(man);
-	man = NULL;
-	acme_tlsalpn01_free(t01);
-	t01 = NULL;
 	moat_name_lineage(&names[0], res->lineage, sizeof(res->lineage));
 	if (o->dry_run) {
 		ret = 0;

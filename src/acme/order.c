@@ -45,7 +45,7 @@ static void say(const struct run *r, const char *fmt, ...)
 	r->o->progress(r->o->progress_arg, msg);
 }
 
-static void sleep_ms(long ms)
+void acme_sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -70,7 +70,7 @@ static int wait_next(const struct run *r, long retry_after, long *backoff_ms, co
 		ms = left * 1000;
 	if (ms < 50)
 		ms = 50;
-	sleep_ms(ms);
+	acme_sleep_ms(ms);
 	if (*backoff_ms < POLL_MAX_MS)
 		*backoff_ms *= 2;
 	return 0;

@@ -7,15 +7,12 @@
 
 #define URN "urn:ietf:params:acme:error:"
 
-struct known {
+/* The hints for the problem types where we know what helps. */
+static const struct {
 	const char *type;
 	const char *hint;
-};
-
-static const struct known known[] = {
+} known[] = {
 	{"accountDoesNotExist", "register first: moat acme register --email YOU --agree-tos"},
-	{"badCSR", NULL},
-	{"badNonce", NULL},
 	{"badPublicKey", "this CA does not accept that kind of account key: register with "
 			 "--key-type ec-p256 (accepted everywhere)"},
 	{"badRevocationReason", "reasons: unspecified, keyCompromise, superseded, "
@@ -31,14 +28,10 @@ static const struct known known[] = {
 	{"incorrectResponse", "the CA reached a server, but it answered something else: is "
 			      "another web server or a proxy answering for this name?"},
 	{"invalidContact", "use a real e-mail address with --email"},
-	{"malformed", NULL},
-	{"orderNotReady", NULL},
-	{"rateLimited", NULL},
 	{"rejectedIdentifier", "this CA will not issue for that name"},
 	{"serverInternal", "the CA had an internal error; try again later"},
 	{"tls", "the CA could not complete a TLS handshake with your server for tls-alpn-01"},
 	{"unauthorized", "the CA did not accept the proof of control over the name"},
-	{"unsupportedContact", NULL},
 	{"unsupportedIdentifier", "this CA does not issue for that kind of name (IP addresses "
 				  "need a CA that supports RFC 8738)"},
 	{"userActionRequired", "visit the CA's page to accept new terms: see the instance URL"},
@@ -65,11 +58,15 @@ static void show_text(char *dst, size_t n, const char *src)
 	*w = '\0';
 }
 
-const char *acme_problem_short(const char *type)
+/* The type, escaped, in short form: "urn:ietf:params:acme:error:badNonce"
+ * -> "badNonce"; others unchanged, NULL as "". */
+static void short_type(char *out, size_t n, const char *type)
 {
 	if (type != NULL && strncmp(type, URN, sizeof(URN) - 1) == 0)
-		return type + sizeof(URN) - 1;
-	return type != NULL ? type : "";
+		type += sizeof(URN) - 1;
+	else if (type == NULL)
+		type = "";
+	moat_escape(out, n, type, strlen(type));
 }
 
 static const char *hint_for(const char *shorttype)
@@ -92,8 +89,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 		json_unpack((json_t *)doc, "{s?s, s?s, s?o}", "type", &type, "detail", &detail,
 			    "subproblems", &subs);
 	}
-	moat_escape(p->type, sizeof(p->type), acme_problem_short(type),
-		    strlen(acme_problem_short(type)));
+	short_type(p->type, sizeof(p->type), type);
 	if (detail != NULL)
 		show_text(p->detail, sizeof(p->detail), detail);
 	p->retry_after = retry_after;
@@ -107,7 +103,7 @@ void acme_problem_parse(const json_t *doc, long status, long retry_after,
 				break;
 			json_unpack(s, "{s?s, s?s, s?{s?s}}", "type", &st, "detail", &sd, "identifier",
 				    "value", &iv);
-			moat_escape(t, sizeof(t), acme_problem_short(st), strlen(acme_problem_short(st)));
+			short_type(t, sizeof(t), st);
 			show_text(d, sizeof(d), sd != NULL ? sd : "");
 			moat_escape(v, sizeof(v), iv != NULL ? iv : "", iv != NULL ? strlen(iv) : 0);
 			snprintf(p->sub[p->nsub++], sizeof(p->sub[0]), "%.80s%s%.120s (%.40s)", v,

@@ -16,7 +16,6 @@ struct acme_http01 *acme_http01_standalone(const char *addr, uint16_t port,
 					   struct moat_err *err);
 /* Write DIR/.well-known/acme-challenge/TOKEN for a running web server. */
 struct acme_http01 *acme_http01_webroot(const char *dir, struct moat_err *err);
-uint16_t acme_http01_port(const struct acme_http01 *h);
 void acme_http01_free(struct acme_http01 *h);
 void acme_http01_solver(struct acme_http01 *h, struct acme_solver *s);
 

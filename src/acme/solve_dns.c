@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "acme/dns.h"
 #include "core/b64.h"
@@ -111,14 +110,6 @@ static int run_hook(const struct acme_dns01 *d, const char *action, const struct
 	return moat_run_hook("dns hook", d->hook, args, 3, env, 4, err);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* Wait until the value shows among name's TXT records. */
 static int await_record(const struct acme_dns01 *d, const char *name, const char *value,
 			struct moat_err *err)
@@ -139,7 +130,7 @@ static int await_record(const struct acme_dns01 *d, const char *name, const char
 					   "--dns-wait");
 			return -1;
 		}
-		sleep_ms(POLL_MS);
+		acme_sleep_ms(POLL_MS);
 	}
 }
 
@@ -162,10 +153,8 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		return -1;
 	if (d->hook[0] != '\0') {
 		if (run_hook(d, "add", id, r->name, r->value, err) != 0) {
-			struct moat_err ignored;
-
 			/* a failed present is never cleaned up: remove it now */
-			(void)run_hook(d, "remove", id, r->name, r->value, &ignored);
+			(void)run_hook(d, "remove", id, r->name, r->value, NULL);
 			return -1;
 		}
 	} else {
@@ -192,14 +181,13 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 static void cleanup(void *arg, const struct moat_name *id, const char *token)
 {
 	struct acme_dns01 *d = arg;
-	struct moat_err err;
 
 	for (size_t i = 0; i < d->nrecs; i++) {
 		struct rec *r = &d->recs[i];
 		if (strcmp(r->token, token) != 0)
 			continue;
 		if (d->hook[0] != '\0')
-			(void)run_hook(d, "remove", id, r->name, r->value, &err);
+			(void)run_hook(d, "remove", id, r->name, r->value, NULL);
 		else if (d->tty != NULL)
 			fprintf(d->tty, "You may now delete the TXT record %s \"%s\".\n", r->name,
 				r->value);

@@ -3,13 +3,10 @@
  * (webroot). */
 #include "acme/solve.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -29,7 +26,6 @@ struct acme_http01 {
 	pthread_mutex_t mu;
 	struct entry e[MAX_TOKENS];
 	size_t n;
-	unsigned served;          /* answers given (for the progress line) */
 };
 
 static void handle(void *arg, const struct net_http_request *req, struct net_http_reply *reply)
@@ -52,7 +48,6 @@ static void handle(void *arg, const struct net_http_request *req, struct net_htt
 			reply->content_type = "application/octet-stream";
 			reply->body = body;
 			reply->len = strlen(body);
-			h->served++;
 			break;
 		}
 	}
@@ -112,11 +107,6 @@ struct acme_http01 *acme_http01_webroot(const char *dir, struct moat_err *err)
 	}
 	snprintf(h->webroot, sizeof(h->webroot), "%s", dir);
 	return h;
-}
-
-uint16_t acme_http01_port(const struct acme_http01 *h)
-{
-	return h->srv != NULL ? net_server_port(h->srv) : 0;
 }
 
 void acme_http01_free(struct acme_http01 *h)

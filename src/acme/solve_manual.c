@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "core/proc.h"
+#include "moat_config.h"
 
 #define PROBE_MAX 4096
+#define PROBE_CONNECT_TIMEOUT_MS 10000
+#define PROBE_TOTAL_TIMEOUT_MS 20000
 
 struct acme_manual_http {
 	char hook[1024]; /* "" for the terminal */
@@ -83,28 +86,41 @@ static int run_hook(const struct acme_manual_http *m, const char *action,
 }
 
 /* Does url answer exactly the key authorization (trailing whitespace
- * aside, as validators allow)?  err says what it answered instead. */
+ * aside, as validators allow)?  err says what it answered instead.  The
+ * GET is made the way a CA's validator makes it: no proxy, at most 10
+ * redirects followed, the body capped. */
 static int self_check(const char *url, const char *ka, struct moat_err *err)
 {
-	struct moat_buf body = MOAT_BUF_INIT;
-	long status = 0;
+	struct fetch_req q = {
+		.url = url,
+		.user_agent = "moat/" MOAT_VERSION " (challenge self-check)",
+		/* The CA does not check certificates on redirects to https either. */
+		.insecure = true,
+		.no_proxy = true,
+		.max_redirects = 10,
+		.connect_timeout_ms = PROBE_CONNECT_TIMEOUT_MS,
+		.timeout_ms = PROBE_TOTAL_TIMEOUT_MS,
+		.max_body = PROBE_MAX,
+	};
+	struct fetch_resp f;
+	struct moat_buf *body = &f.body;
 	int ret = -1;
 
-	if (acme_http_probe(url, PROBE_MAX, &status, &body, err) != 0) {
+	if (fetch_once(&q, &f, err) != 0) {
 		moat_err_hint(err, "the CA would fail the same way; check DNS, firewall and the web "
 				   "server");
 		goto out;
 	}
-	while (body.len > 0 && strchr(" \t\r\n", body.data[body.len - 1]) != NULL)
-		body.data[--body.len] = '\0';
-	if (status != 200) {
-		moat_err_set(err, "%s answered HTTP %ld, not the challenge file", url, status);
+	while (body->len > 0 && strchr(" \t\r\n", body->data[body->len - 1]) != NULL)
+		body->data[--body->len] = '\0';
+	if (f.status != 200) {
+		moat_err_set(err, "%s answered HTTP %ld, not the challenge file", url, f.status);
 		moat_err_hint(err, "is the file in the directory this URL is served from?");
 		goto out;
 	}
-	if (strcmp((const char *)body.data, ka) != 0) {
+	if (strcmp((const char *)body->data, ka) != 0) {
 		char show[120];
-		moat_escape(show, sizeof(show), (const char *)body.data, body.len);
+		moat_escape(show, sizeof(show), (const char *)body->data, body->len);
 		moat_err_set(err, "%s answered \"%s\" instead of the challenge content", url, show);
 		moat_err_hint(err, "the file must contain exactly the line moat gave (no HTML, no "
 				   "extra text)");
@@ -112,7 +128,7 @@ static int self_check(const char *url, const char *ka, struct moat_err *err)
 	}
 	ret = 0;
 out:
-	moat_buf_free(&body);
+	fetch_resp_clear(&f);
 	return ret;
 }
 
@@ -124,8 +140,6 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 
 	challenge_url(m, id, token, url, sizeof(url));
 	if (m->hook[0] != '\0') {
-		struct moat_err ignored;
-
 		if (run_hook(m, "add", id, token, ka, url, err) == 0) {
 			if (self_check(url, ka, err) == 0)
 				return 0;
@@ -134,7 +148,7 @@ static int present(void *arg, const struct moat_name *id, const char *token, con
 		/* The order stops here and never calls cleanup for this token:
 		 * whatever failed, the hook takes back what "add" published
 		 * (or began to). */
-		(void)run_hook(m, "remove", id, token, "", url, &ignored);
+		(void)run_hook(m, "remove", id, token, "", url, NULL);
 		return -1;
 	}
 	fprintf(m->tty,
@@ -162,11 +176,10 @@ static void cleanup(void *arg, const struct moat_name *id, const char *token)
 {
 	struct acme_manual_http *m = arg;
 	char url[600];
-	struct moat_err err;
 
 	challenge_url(m, id, token, url, sizeof(url));
 	if (m->hook[0] != '\0')
-		(void)run_hook(m, "remove", id, token, "", url, &err);
+		(void)run_hook(m, "remove", id, token, "", url, NULL);
 	else if (m->tty != NULL)
 		fprintf(m->tty, "You may now remove the file behind %s\n", url);
 }

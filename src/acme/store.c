@@ -3,18 +3,36 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/file.h"
 
 #define MAX_JSON (64 * 1024)
+
+/* snprintf of a path into out (n bytes); -1 with err if it does not fit. */
+static int path_printf(char *out, size_t n, struct moat_err *err, const char *fmt, ...)
+	MOAT_PRINTF(4, 5);
+
+static int path_printf(char *out, size_t n, struct moat_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	if (r >= 0 && (size_t)r < n)
+		return 0;
+	moat_err_set(err, "path too long");
+	return -1;
+}
 
 int acme_store_account_dir(const char *home, const char *directory_url, char *out, size_t n,
 			   struct moat_err *err)
@@ -26,10 +44,9 @@ int acme_store_account_dir(const char *home, const char *directory_url, char *ou
 	h = h != NULL ? h + 3 : directory_url;
 	for (; *h != '\0' && *h != '/' && len + 1 < sizeof(server); h++) {
 		char c = *h;
-		if (c == ':')
-			c = '_';
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			   c == '.' || c == '-' || c == '[' || c == ']'))
+		/* ':' (before the port) and anything unsafe in a file name: '_' */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '[' || c == ']'))
 			c = '_';
 		server[len++] = c;
 	}
@@ -40,11 +57,7 @@ int acme_store_account_dir(const char *home, const char *directory_url, char *ou
 	}
 	if (len > 4 && strcmp(server + len - 4, "_443") == 0)
 		server[len - 4] = '\0';
-	if ((size_t)snprintf(out, n, "%s/acme/accounts/%s", home, server) >= n) {
-		moat_err_set(err, "path too long");
-		return -1;
-	}
-	return 0;
+	return path_printf(out, n, err, "%s/acme/accounts/%s", home, server);
 }
 
 int acme_store_account_save(const char *dir, const struct pki_key *key,
@@ -162,12 +175,9 @@ static int relink(const char *live, const char *name, const char *target, struct
 {
 	char final[PATH_MAX], tmp[PATH_MAX];
 
-	if (snprintf(final, sizeof(final), "%s/%s", live, name) >= (int)sizeof(final) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%ld", live, name, (long)getpid()) >=
-		    (int)sizeof(tmp)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(final, sizeof(final), err, "%s/%s", live, name) != 0 ||
+	    path_printf(tmp, sizeof(tmp), err, "%s/.%s.tmp-%ld", live, name, (long)getpid()) != 0)
 		return -1;
-	}
 	(void)unlink(tmp);
 	if (symlink(target, tmp) != 0 || rename(tmp, final) != 0) {
 		moat_err_errno(err, errno, "cannot update %s", final);
@@ -208,11 +218,9 @@ int acme_store_lineage_save(const char *home, const char *lineage, const struct 
 	size_t n = 0;
 	int v, ret = -1;
 
-	if (snprintf(archive, sizeof(archive), "%s/archive/%s", home, lineage) >= (int)sizeof(archive) ||
-	    snprintf(live, sizeof(live), "%s/live/%s", home, lineage) >= (int)sizeof(live)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(archive, sizeof(archive), err, "%s/archive/%s", home, lineage) != 0 ||
+	    path_printf(live, sizeof(live), err, "%s/live/%s", home, lineage) != 0)
 		goto out;
-	}
 	if (private_ca_lineage(live) && !force) {
 		moat_err_set(err, "%s holds a certificate from your private CA", live);
 		moat_err_hint(err, "use --force to replace it with the ACME certificate");
@@ -236,16 +244,11 @@ int acme_store_lineage_save(const char *home, const char *lineage, const struct 
 	}
 	if (moat_fileset_mkdir(fs, archive, 0700, err) != 0)
 		goto out;
-	for (size_t i = 0; i < 4; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s%d.pem", archive, parts[i], v) >=
-		    (int)sizeof(path)) {
-			moat_err_set(err, "path too long");
-			goto out;
-		}
-		if (moat_fileset_add(fs, path, text[i].data, text[i].len, i == 3 ? 0600 : 0644, false,
+	for (size_t i = 0; i < 4; i++)
+		if (path_printf(path, sizeof(path), err, "%s/%s%d.pem", archive, parts[i], v) != 0 ||
+		    moat_fileset_add(fs, path, text[i].data, text[i].len, i == 3 ? 0600 : 0644, false,
 				     err) != 0)
 			goto out;
-	}
 	/* a new certificate: whatever was revoked is not live any more */
 	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path) ||
 	    renewal_text(rn, false, &conf) != 0) {
@@ -266,13 +269,10 @@ int acme_store_lineage_save(const char *home, const char *lineage, const struct 
 	 * previous certificate in service. */
 	for (size_t i = 0; i < 4; i++) {
 		char name[32];
-		if (snprintf(target, sizeof(target), "../../archive/%s/%s%d.pem", lineage, parts[i],
-			     v) >= (int)sizeof(target)) {
-			moat_err_set(err, "path too long");
-			goto out;
-		}
 		snprintf(name, sizeof(name), "%s.pem", parts[i]);
-		if (relink(live, name, target, err) != 0)
+		if (path_printf(target, sizeof(target), err, "../../archive/%s/%s%d.pem", lineage,
+				parts[i], v) != 0 ||
+		    relink(live, name, target, err) != 0)
 			goto out;
 	}
 	(void)moat_dir_sync(live);
@@ -298,10 +298,8 @@ int acme_store_live_read(const char *home, const char *lineage, struct acme_live
 
 	memset(out, 0, sizeof(*out));
 	memset(&info, 0, sizeof(info));
-	if (snprintf(path, sizeof(path), "%s/live/%s/cert.pem", home, lineage) >= (int)sizeof(path)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(path, sizeof(path), err, "%s/live/%s/cert.pem", home, lineage) != 0)
 		return -1;
-	}
 	if (moat_file_read(path, MOAT_MAX_PEM_FILE, &b, err) != 0 ||
 	    (c = pki_cert_from_pem(b.data, b.len, err)) == NULL || pki_cert_info(c, &info, err) != 0)
 		goto out;
@@ -323,10 +321,8 @@ int acme_store_renewal_save(const char *home, const char *lineage, const struct 
 	char path[PATH_MAX];
 	int ret = -1;
 
-	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(path, sizeof(path), err, "%s/renewal/%s.conf", home, lineage) != 0)
 		return -1;
-	}
 	if (renewal_text(rn, true, &conf) != 0) {
 		moat_err_set(err, "out of memory");
 		goto out;
@@ -385,33 +381,24 @@ static void renewal_line(char *line, struct acme_renewal *rn, int *version)
 		{"manual_hook", rn->manual_hook, sizeof(rn->manual_hook)},
 		{"revoked_serial", rn->revoked_serial, sizeof(rn->revoked_serial)},
 	};
+	struct {
+		const char *key;
+		int *dst;
+	} ints[] = {
+		{"version", version},
+		{"http_port", &rn->http_port},
+		{"tls_port", &rn->tls_port},
+		{"dns_wait", &rn->dns_wait},
+		{"manual", &rn->manual},
+	};
 
 	if (!split_kv(line, &k, &v))
 		return;
-	if (strcmp(k, "version") == 0) {
-		*version = atoi(v);
-		return;
-	}
-	if (strcmp(k, "http_port") == 0) {
-		rn->http_port = atoi(v);
-		return;
-	}
-	if (strcmp(k, "tls_port") == 0) {
-		rn->tls_port = atoi(v);
-		return;
-	}
-	if (strcmp(k, "dns_wait") == 0) {
-		rn->dns_wait = atoi(v);
-		return;
-	}
-	if (strcmp(k, "manual") == 0) {
-		rn->manual = atoi(v);
-		return;
-	}
-	if (strcmp(k, "revoked_at") == 0) {
+	if (strcmp(k, "revoked_at") == 0)
 		rn->revoked_at = strtoll(v, NULL, 10);
-		return;
-	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (strcmp(k, ints[i].key) == 0)
+			*ints[i].dst = atoi(v);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (strcmp(k, fields[i].key) == 0 && strlen(v) < fields[i].n)
 			memcpy(fields[i].dst, v, strlen(v) + 1);
@@ -425,10 +412,8 @@ int acme_store_renewal_load(const char *home, const char *lineage, struct acme_r
 	int version = 0, ret = -1;
 
 	memset(rn, 0, sizeof(*rn));
-	if (snprintf(path, sizeof(path), "%s/renewal/%s.conf", home, lineage) >= (int)sizeof(path)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(path, sizeof(path), err, "%s/renewal/%s.conf", home, lineage) != 0)
 		return -1;
-	}
 	if (!moat_file_exists(path)) {
 		moat_err_set(err, "%s is not an ACME certificate of this MOAT_HOME (no %s)", lineage,
 			     path);
@@ -464,10 +449,8 @@ int acme_store_renewal_list(const char *home, char ***names, size_t *n, struct m
 
 	*names = NULL;
 	*n = 0;
-	if (snprintf(path, sizeof(path), "%s/renewal", home) >= (int)sizeof(path)) {
-		moat_err_set(err, "path too long");
+	if (path_printf(path, sizeof(path), err, "%s/renewal", home) != 0)
 		return -1;
-	}
 	if ((d = opendir(path)) == NULL)
 		return errno == ENOENT ? 0 : (moat_err_errno(err, errno, "cannot read %s", path), -1);
 	while ((e = readdir(d)) != NULL) {

@@ -3,7 +3,6 @@
 #include "check/internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/file.h"
 

@@ -5,7 +5,6 @@
 #include "check/internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MAX_FETCH_DEPTH 3 /* intermediates fetched one after another via AIA */
@@ -14,17 +13,16 @@
 	"send the leaf followed by its intermediate(s): nginx ssl_certificate fullchain.pem, " \
 	"Apache SSLCertificateFile fullchain.pem; moat check --fix-chain FILE writes one"
 
-void check_cert_name(const struct pki_cert *x, char *out, size_t n)
+/* A one-line summary of a certificate's subject for messages: the CN or the subject. */
+static void cert_name(const struct pki_cert *x, char *out, size_t n)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		snprintf(out, n, "?");
 	else
-		snprintf(out, n, "%s", i.common_name[0] != '\0' ? i.common_name : i.subject);
+		check_say(out, n, "%s", i.common_name[0] != '\0' ? i.common_name : i.subject);
 	pki_cert_info_clear(&i);
 }
 
@@ -38,14 +36,12 @@ static bool issues(const struct pki_cert *issuer, const struct pki_cert *child)
 static bool self_signed(const struct pki_cert *x)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	bool ss;
 
 	if (issues(x, x))
 		return true;
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	ss = pki_cert_info(x, &i, &e) == 0 && i.self_signed && pki_cert_signed_by(x, x);
+	ss = pki_cert_info(x, &i, NULL) == 0 && i.self_signed && pki_cert_signed_by(x, x);
 	pki_cert_info_clear(&i);
 	return ss;
 }
@@ -63,7 +59,7 @@ struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *
 				     size_t urln, char *why, size_t whyn)
 {
 	struct pki_cert_urls u;
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct pki_cert *got = NULL;
 	struct moat_err e;
 
@@ -95,19 +91,17 @@ struct pki_cert *check_fetch_issuer(struct check_ctx *c, const struct pki_cert *
 		got = NULL;
 	}
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	return got;
 }
 
 static bool top_is_ca(const struct pki_cert *x)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	bool ca;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	ca = pki_cert_info(x, &i, &e) == 0 && i.is_ca;
+	ca = pki_cert_info(x, &i, NULL) == 0 && i.is_ca;
 	pki_cert_info_clear(&i);
 	return ca;
 }
@@ -147,14 +141,14 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		}
 	for (size_t j = 0; j < c->nsent; j++)
 		if (!used[j]) {
-			check_cert_name(c->sent[j], name, sizeof(name));
+			cert_name(c->sent[j], name, sizeof(name));
 			check_add(c->r, CHECK_WARNING, "chain-unrelated", FIX_FULLCHAIN,
 				  "%s also %s \"%s\", which is not part of the chain",
 				  check_holder(c), check_verb(c, "holds", "hold", "sends"), name);
 		}
 	top = c->sent[walk[n - 1]];
 	if (n > 1 && self_signed(top)) {
-		check_cert_name(top, name, sizeof(name));
+		cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_INFO, "chain-root-sent",
 			  "leave the root out of the chain file to save bytes on every handshake",
 			  "%s also %s the root \"%s\" (harmless: clients use their own copy)",
@@ -175,8 +169,8 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 			return 0;
 		}
 		c->fetched = next;
-		check_cert_name(next, iname, sizeof(iname));
-		check_cert_name(top, name, sizeof(name));
+		cert_name(next, iname, sizeof(iname));
+		cert_name(top, name, sizeof(name));
 		check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
 			  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; strict "
 			  "clients refuse the chain; found it at %s", check_holder(c),
@@ -189,7 +183,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 		const struct pki_cert *need = top;
 		struct pki_cert *got = NULL;
 
-		check_cert_name(need, name, sizeof(name));
+		cert_name(need, name, sizeof(name));
 		for (int depth = 0; depth < MAX_FETCH_DEPTH; depth++) {
 			struct pki_cert *next = check_fetch_issuer(c, need, url, sizeof(url), why, sizeof(why));
 			if (next == NULL)
@@ -208,7 +202,7 @@ static int structure(struct check_ctx *c, size_t *walk, size_t *nwalk, struct mo
 			need = got;
 		}
 		if (got != NULL) {
-			check_cert_name(got, iname, sizeof(iname));
+			cert_name(got, iname, sizeof(iname));
 			check_add(c->r, CHECK_ERROR, "chain-incomplete", FIX_FULLCHAIN,
 				  "%s %s the intermediate certificate \"%s\" that issued \"%s\"; "
 				  "%s curl, Java, Python, apps and webhook senders%s (RingCentral: "
@@ -268,14 +262,12 @@ static void renew_fix(const struct pki_cert_info *i, const char *verb, char *out
 static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	const char *what = leaf ? "the certificate" : "the intermediate";
 	char fix[400];
 	long days;
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		return;
 	days = (long)((i.not_after - c->now) / 86400);
 	renew_fix(&i, i.not_after < c->now ? "renew it" : "renew it now", fix, sizeof(fix));
@@ -303,15 +295,13 @@ static void dates(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 static void names(struct check_ctx *c, const struct pki_cert *leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	char list[400] = "";
 	bool cn_only = false;
 
 	if (c->host == NULL || pki_cert_matches_host(leaf, c->host, &cn_only))
 		return;
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(leaf, &i, &e) != 0)
+	if (pki_cert_info(leaf, &i, NULL) != 0)
 		return;
 	if (cn_only) {
 		check_add(c->r, CHECK_ERROR, "cn-only",
@@ -337,12 +327,10 @@ static void names(struct check_ctx *c, const struct pki_cert *leaf)
 static void strength(struct check_ctx *c, const struct pki_cert *x, bool leaf)
 {
 	struct pki_cert_info i;
-	struct moat_err e;
 	int bits = pki_cert_key_bits(x);
 
 	memset(&i, 0, sizeof(i));
-	moat_err_clear(&e);
-	if (pki_cert_info(x, &i, &e) != 0)
+	if (pki_cert_info(x, &i, NULL) != 0)
 		return;
 	if (bits > 0 && ((strncmp(i.key_desc, "RSA", 3) == 0 && bits < 2048) ||
 			 (strncmp(i.key_desc, "EC", 2) == 0 && bits < 256)))
@@ -366,13 +354,13 @@ static void path_verdict(struct check_ctx *c)
 	const struct pki_path_result *p = &c->path;
 	const struct pki_cert *top = p->npath > 0 ? p->path[p->npath - 1] : c->sent[0];
 
-	check_cert_name(top, name, sizeof(name));
+	cert_name(top, name, sizeof(name));
 	switch (p->code) {
 	case PKI_PATH_OK: {
 		char line[600] = "";
 		for (size_t k = 0; k < p->npath; k++) {
 			char nm[128];
-			check_cert_name(p->path[k], nm, sizeof(nm));
+			cert_name(p->path[k], nm, sizeof(nm));
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s\"%s\"",
 				 k ? " <- " : "", nm);
 		}
@@ -386,10 +374,8 @@ static void path_verdict(struct check_ctx *c)
 			break;
 		{
 			struct pki_cert_info ti;
-			struct moat_err te;
 			memset(&ti, 0, sizeof(ti));
-			moat_err_clear(&te);
-			if (pki_cert_info(top, &ti, &te) == 0 && !ti.self_signed)
+			if (pki_cert_info(top, &ti, NULL) == 0 && !ti.self_signed)
 				check_add(c->r, CHECK_ERROR, "untrusted-root",
 					  "a private CA? install its root where the clients look: "
 					  "moat trust install, moat trust share (phones), or check "
@@ -459,7 +445,6 @@ int check_chain(struct check_ctx *c, struct moat_err *err)
 	if (pki_verify_path(leaf, untrusted, nu, c->anchors, c->nanchors, c->now, &c->path,
 			    err) != 0)
 		return -1;
-	c->path_ok = c->path.code == PKI_PATH_OK;
 
 	dates(c, leaf, true);
 	for (size_t i = 1; i < nwalk; i++)

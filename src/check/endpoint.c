@@ -9,26 +9,18 @@
 
 #include "check/tls_probe.h"
 #include "core/file.h"
+#include "fetch/fetch.h"
 
 #define FILE_MAX (1u << 20)
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void summarize(struct check_report *r, struct pki_cert *const *chain, size_t n)
 {
 	for (size_t i = 0; i < n && i < CHECK_MAX_CHAIN; i++) {
 		struct check_cert_summary *s = &r->sent[r->nsent];
 		struct pki_cert_info info;
-		struct moat_err e;
 
 		memset(&info, 0, sizeof(info));
-		moat_err_clear(&e);
-		if (pki_cert_info(chain[i], &info, &e) != 0)
+		if (pki_cert_info(chain[i], &info, NULL) != 0)
 			continue;
 		snprintf(s->subject, sizeof(s->subject), "%s", info.subject);
 		snprintf(s->issuer, sizeof(s->issuer), "%s", info.issuer);
@@ -40,8 +32,10 @@ static void summarize(struct check_report *r, struct pki_cert *const *chain, siz
 	}
 }
 
+/* A fresh report r and the context that fills it. */
 static void ctx_init(struct check_ctx *c, const struct check_opts *o, struct check_report *r)
 {
+	check_report_init(r);
 	memset(c, 0, sizeof(c[0]));
 	c->o = o;
 	c->r = r;
@@ -90,12 +84,10 @@ static void versions(struct check_ctx *c, const struct check_tls_probe_opts *bas
 	if (strcmp(negotiated, "TLSv1.3") == 0) {
 		struct check_tls_probe_opts po = *base;
 		struct check_tls_probe pr;
-		struct moat_err e;
 
-		moat_err_clear(&e);
 		po.min_version = po.max_version = CHECK_TLS_1_2;
 		po.want_staple = false;
-		if (check_tls_probe(&po, &pr, &e) != 0 && pr.stage == CHECK_PROBE_HANDSHAKE)
+		if (check_tls_probe(&po, &pr, NULL) != 0 && pr.stage == CHECK_PROBE_HANDSHAKE)
 			check_add(c->r, CHECK_WARNING, "no-tls12",
 				  "enable TLS 1.2 too: older clients (Java 8, Android 9 and before, "
 				  "many webhook senders) have no TLS 1.3",
@@ -114,47 +106,50 @@ static void versions(struct check_ctx *c, const struct check_tls_probe_opts *bas
 /* HSTS on the HTTPS answer; the redirect from plain HTTP. */
 static void http_checks(struct check_ctx *c, const struct check_target *t, const char *address)
 {
-	struct check_http_resp resp;
-	struct moat_err e;
+	struct fetch_resp resp;
 	char url[CHECK_HOST_MAX + CHECK_PATH_MAX + 32], connect_to[CHECK_HOST_MAX + 100];
+	char hsts[256], location[1024];
 	bool v6 = strchr(c->host, ':') != NULL;
 
 	memset(&resp, 0, sizeof(resp));
-	moat_err_clear(&e);
 	check_progress(c, "looking at HTTP");
 	snprintf(url, sizeof(url), "https://%s%s%s:%u%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
 		 t->port, t->path);
 	snprintf(connect_to, sizeof(connect_to), "::%s%s%s:%u", strchr(address, ':') ? "[" : "",
 		 address, strchr(address, ':') ? "]" : "", t->port);
 	if (check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
-		       &e) == 0) {
-		if (resp.hsts[0] != '\0')
-			check_add(c->r, CHECK_INFO, "hsts", NULL, "HSTS: %s", resp.hsts);
+		       NULL) == 0) {
+		check_http_header(&resp, "Strict-Transport-Security", hsts, sizeof(hsts));
+		if (hsts[0] != '\0')
+			check_add(c->r, CHECK_INFO, "hsts", NULL, "HSTS: %s", hsts);
 		else
 			check_add(c->r, CHECK_INFO, "no-hsts",
 				  "once HTTPS works everywhere, send Strict-Transport-Security: "
 				  "max-age=31536000",
 				  "no HSTS header: browsers may still try http:// first");
 	}
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	if (c->o->http_port == 0 && t->port != 443)
 		return; /* no known plain-HTTP port for a non-standard HTTPS port */
 	{
 		unsigned hp = c->o->http_port != 0 ? (unsigned)c->o->http_port : 80;
+		int rc;
+
 		snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
 			 hp, t->path);
 		snprintf(connect_to, sizeof(connect_to), "::%s%s%s:%u",
 			 strchr(address, ':') ? "[" : "", address, strchr(address, ':') ? "]" : "",
 			 hp);
-		moat_err_clear(&e);
-		if (check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
-			       &e) != 0) {
+		rc = check_http(url, NULL, NULL, 0, false, connect_to, c->timeout_ms, 1u << 20, &resp,
+				NULL);
+		check_http_header(&resp, "Location", location, sizeof(location));
+		if (rc != 0) {
 			check_add(c->r, CHECK_INFO, "no-http", NULL,
 				  "nothing answers plain HTTP on port %u", hp);
 		} else if (resp.status >= 300 && resp.status < 400 &&
-			   strncmp(resp.location, "https://", 8) == 0) {
+			   strncmp(location, "https://", 8) == 0) {
 			check_add(c->r, CHECK_INFO, "http-redirect", NULL,
-				  "http:// on port %u redirects to %s (%ld)", hp, resp.location,
+				  "http:// on port %u redirects to %s (%ld)", hp, location,
 				  resp.status);
 		} else {
 			check_add(c->r, CHECK_WARNING, "no-redirect",
@@ -162,7 +157,7 @@ static void http_checks(struct check_ctx *c, const struct check_target *t, const
 				  "http:// on port %u answers %ld instead of redirecting to https://: "
 				  "users who type the name get an unencrypted page", hp, resp.status);
 		}
-		check_http_resp_clear(&resp);
+		fetch_resp_clear(&resp);
 	}
 }
 
@@ -203,14 +198,15 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 	struct check_tls_probe pr;
 	struct check_ctx c;
 	struct moat_err pe;
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	memset(&pr, 0, sizeof(pr));
 	moat_err_clear(&pe);
-	if (!(o->no_revocation && o->no_http) && check_http_load(err) != 0)
+	/* Load libcurl now: a check that will need it fails at once with the
+	 * reason and a hint, instead of with findings that blame the servers. */
+	if (!(o->no_revocation && o->no_http) && fetch_load(err) != 0)
 		goto out;
 	r->target = *t;
 	c.host = o->servername != NULL ? o->servername : t->host;
@@ -279,7 +275,7 @@ int check_endpoint(const struct check_target *t, const struct check_opts *o,
 		http_checks(&c, &tt, pr.address);
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	check_tls_probe_clear(&pr);
 	return ret;
@@ -315,14 +311,13 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 	struct pki_key *key = NULL;
 	struct moat_buf kb = MOAT_BUF_INIT;
 	struct check_ctx c;
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	c.files = true;
 	c.host = o->servername;
-	if (!o->no_revocation && check_http_load(err) != 0)
+	if (!o->no_revocation && fetch_load(err) != 0)
 		goto out;
 	snprintf(r->servername, sizeof(r->servername), "%s", o->servername ? o->servername : "");
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
@@ -359,7 +354,7 @@ int check_files(const char *cert_file, const struct check_opts *o, struct check_
 		goto out;
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	pki_key_free(key);
 	moat_buf_wipe(&kb);
@@ -375,15 +370,14 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	size_t ncerts = 0, niss = 0;
 	struct check_ctx c;
 	char url[512], why[512] = "";
-	int64_t t0 = mono_us();
+	int64_t t0 = check_now_us();
 	int ret = -1;
 
-	check_report_init(r);
 	ctx_init(&c, o, r);
 	c.files = true;
 	c.ocsp_url = ocsp_url;
 	snprintf(r->target.host, sizeof(r->target.host), "%s", cert_file);
-	if (check_http_load(err) != 0)
+	if (fetch_load(err) != 0)
 		goto out;
 	if (read_certs(cert_file, &certs, &ncerts, err) != 0 ||
 	    (issuer_file != NULL && read_certs(issuer_file, &iss, &niss, err) != 0))
@@ -413,7 +407,7 @@ int check_cert_revocation(const char *cert_file, const char *issuer_file, const 
 	check_revocation(&c);
 	ret = 0;
 out:
-	r->elapsed_us = mono_us() - t0;
+	r->elapsed_us = check_now_us() - t0;
 	check_ctx_clear(&c);
 	pki_certs_free(certs, ncerts);
 	pki_certs_free(iss, niss);

@@ -4,6 +4,7 @@
 
 #include "check/check.h"
 #include "core/buf.h"
+#include "fetch/fetch.h"
 #include "pki/pki.h"
 
 #define CHECK_DEFAULT_WARN_DAYS 21
@@ -25,7 +26,6 @@ struct check_ctx {
 	size_t nsent;
 	struct pki_cert *fetched;         /* an intermediate fetched via AIA (owned) */
 	struct pki_path_result path;      /* the verified (or partial) path */
-	bool path_ok;
 	const unsigned char *staple;      /* stapled OCSP response, or NULL */
 	size_t staple_len;
 	const char *ocsp_url;             /* instead of the certificate's (moat ocsp --url) */
@@ -37,26 +37,17 @@ int check_load_anchors(struct check_ctx *c, struct moat_err *err);
 void check_ctx_clear(struct check_ctx *c);
 
 /* http.c: HTTP through src/fetch, bounded. */
-struct check_http_resp {
-	long status;
-	struct moat_buf body;
-	char location[1024];
-	char hsts[256];
-	char content_type[128];
-};
 /* GET (body NULL) or POST; verify=false for looking at a server whose
  * certificate is judged elsewhere.  connect_to: "HOST:PORT:ADDR:PORT"
- * (curl's CONNECT_TO) or NULL.  No redirect is followed.  0 with out
- * filled (any status; the caller clears it with check_http_resp_clear);
- * -1 err, out empty. */
+ * (curl's CONNECT_TO) or NULL.  No redirect is followed; of the headers,
+ * Location and Strict-Transport-Security are kept.  0 with out filled
+ * (any status); -1 err, out empty.  The caller clears out with
+ * fetch_resp_clear either way. */
 int check_http(const char *url, const char *post_type, const void *post, size_t post_len,
 	       bool verify, const char *connect_to, int timeout_ms, size_t max,
-	       struct check_http_resp *out, struct moat_err *err);
-void check_http_resp_clear(struct check_http_resp *r);
-/* Load the HTTP client (libcurl) now: a check that will need it fails at
- * once with the reason and a hint, instead of with findings that blame
- * the servers. */
-int check_http_load(struct moat_err *err);
+	       struct fetch_resp *out, struct moat_err *err);
+/* Header name of r into out, escaped (it comes from the peer); "" if absent. */
+void check_http_header(const struct fetch_resp *r, const char *name, char *out, size_t n);
 
 /* chain.c: what was sent, the path, names, dates, keys. */
 int check_chain(struct check_ctx *c, struct moat_err *err);
@@ -76,8 +67,6 @@ const char *check_holder(const struct check_ctx *c);
  * several files, for a server ("holds", "hold", "sends"). */
 const char *check_verb(const struct check_ctx *c, const char *file, const char *files,
 		       const char *server);
-/* A one-line summary of a certificate's subject for messages: the CN or the subject. */
-void check_cert_name(const struct pki_cert *x, char *out, size_t n);
 void check_progress(const struct check_ctx *c, const char *msg);
 /* snprintf for messages, where cutting a long text short is fine. */
 void check_say(char *out, size_t n, const char *fmt, ...) MOAT_PRINTF(3, 4);

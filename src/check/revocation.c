@@ -94,7 +94,7 @@ static void responder(struct check_ctx *c, const struct pki_cert *leaf,
 {
 	struct pki_ocsp_req *req = NULL;
 	struct pki_ocsp_result o;
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct moat_buf der = MOAT_BUF_INIT;
 	struct moat_err e;
 	const char *bad;
@@ -149,7 +149,7 @@ static void responder(struct check_ctx *c, const struct pki_cert *leaf,
 			  o.nonce_present ? ", nonce echoed" : "");
 	}
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	moat_buf_free(&der);
 	pki_ocsp_req_free(req);
 }
@@ -157,7 +157,7 @@ out:
 static void crl(struct check_ctx *c, const struct pki_cert *leaf, const struct pki_cert *issuer,
 		const char *url)
 {
-	struct check_http_resp resp;
+	struct fetch_resp resp;
 	struct pki_crl *list = NULL;
 	struct pki_crl_check k;
 	struct moat_err e;
@@ -204,7 +204,7 @@ static void crl(struct check_ctx *c, const struct pki_cert *leaf, const struct p
 	check_add(c->r, CHECK_INFO, "crl-good", NULL, "not revoked, says the CRL %s (issued %s)", url,
 		  d);
 out:
-	check_http_resp_clear(&resp);
+	fetch_resp_clear(&resp);
 	pki_crl_free(list);
 }
 
@@ -213,13 +213,11 @@ void check_revocation(struct check_ctx *c)
 	const struct pki_cert *leaf = c->sent[0];
 	const struct pki_cert *issuer = check_leaf_issuer(c);
 	struct pki_cert_urls u;
-	struct moat_err e;
 
-	moat_err_clear(&e);
 	memset(&u, 0, sizeof(u));
 	if (issuer == NULL || check_has(c->r, "self-signed"))
 		return;
-	if (pki_cert_urls(leaf, &u, &e) != 0)
+	if (pki_cert_urls(leaf, &u, NULL) != 0)
 		return;
 	if (c->ocsp_url != NULL)
 		snprintf(u.ocsp, sizeof(u.ocsp), "%s", c->ocsp_url);

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -101,15 +100,13 @@ int check_target_parse(const char *s, struct check_target *out, struct moat_err 
 		       inet_pton(AF_INET6, t.host, ipbuf) == 1;
 	if (!t.host_is_ip) {
 		struct moat_name n;
-		struct moat_err e;
 		/* a trailing dot is fine in DNS; names are compared without it */
 		size_t l = strlen(t.host);
 		if (l > 1 && t.host[l - 1] == '.')
 			t.host[l - 1] = '\0';
 		for (char *c = t.host; *c != '\0'; c++)
 			*c = (char)tolower((unsigned char)*c);
-		moat_err_clear(&e);
-		if (moat_name_parse(t.host, &n, &e) != 0 || n.type != MOAT_NAME_DNS)
+		if (moat_name_parse(t.host, &n, NULL) != 0 || n.type != MOAT_NAME_DNS)
 			return bad(err, s, "not a valid host name or IP address");
 	}
 	*out = t;

@@ -58,8 +58,6 @@ struct check_tls_probe {
 	unsigned char *staple;   /* DER of a stapled OCSP response, NULL if none */
 	size_t staple_len;
 	bool plain_http;         /* CHECK_PROBE_NOT_TLS and the peer spoke HTTP */
-	int64_t connect_us;
-	int64_t handshake_us;
 };
 
 /* 0 with out filled (stage CHECK_PROBE_OK); -1 with out->stage saying where
@@ -67,5 +65,7 @@ struct check_tls_probe {
 int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe *out,
 		    struct moat_err *err);
 void check_tls_probe_clear(struct check_tls_probe *p);
+/* The monotonic clock in microseconds (deadlines, a check's elapsed time). */
+int64_t check_now_us(void);
 
 #endif

@@ -187,7 +187,7 @@ int moat_fileset_mkdir(struct moat_fileset *fs, const char *dir, mode_t mode, st
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int moat_write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
@@ -251,7 +251,7 @@ int moat_fileset_add(struct moat_fileset *fs, const char *path, const void *data
 		goto out;
 	}
 	fs->nfiles++;
-	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0) {
+	if (moat_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0) {
 		moat_err_errno(err, errno, "cannot write %s", path);
 		goto out;
 	}

@@ -47,6 +47,9 @@ void moat_fileset_free(struct moat_fileset *fs);
 int moat_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			   struct moat_err *err);
 
+/* Write all len bytes to fd, again after EINTR; 0, or -1 with errno set. */
+int moat_write_all(int fd, const void *data, size_t len);
+
 /* fsync a directory, so that entries created or renamed in it are durable. */
 int moat_dir_sync(const char *dir);
 

@@ -24,31 +24,6 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-static void wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n-- > 0)
-		*v++ = 0;
-}
-
-static int write_str(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t w = write(fd, s, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Read one line (without the newline) into buf, which holds
  * MOAT_PASS_MAX + 1 bytes.  A signal ends the read with -1. */
 static int read_line(int fd, char *buf, size_t *len, struct moat_err *err)
@@ -89,7 +64,7 @@ static int read_line(int fd, char *buf, size_t *len, struct moat_err *err)
 	ret = 0;
 out:
 	if (ret != 0)
-		wipe(buf, MOAT_PASS_MAX + 1);
+		explicit_bzero(buf, MOAT_PASS_MAX + 1);
 	return ret;
 }
 
@@ -113,7 +88,7 @@ static int ask(int fd, const char *prompt, char *buf, size_t *len, struct moat_e
 	got_signal = 0;
 	for (size_t i = 0; i < NSIGNALS; i++)
 		sigaction(tty_signals[i], &sa, &saved[i]);
-	if (write_str(fd, prompt) != 0) {
+	if (moat_write_all(fd, prompt, strlen(prompt)) != 0) {
 		moat_err_errno(err, errno, "cannot write to the terminal");
 		goto out;
 	}
@@ -130,7 +105,7 @@ static int ask(int fd, const char *prompt, char *buf, size_t *len, struct moat_e
 out:
 	if (tty_changed)
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
-	(void)write_str(fd, "\n");
+	(void)moat_write_all(fd, "\n", 1);
 	for (size_t i = 0; i < NSIGNALS; i++)
 		sigaction(tty_signals[i], &saved[i], NULL);
 	sig = got_signal;
@@ -182,9 +157,9 @@ static int from_tty(const char *envname, const char *prompt, bool confirm, char 
 	}
 	ret = 0;
 out:
-	wipe(p2, sizeof(p2));
+	explicit_bzero(p2, sizeof(p2));
 	if (ret != 0)
-		wipe(p1, MOAT_PASS_MAX + 1);
+		explicit_bzero(p1, MOAT_PASS_MAX + 1);
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -256,7 +231,7 @@ int moat_pass_get(const char *file, const char *envname, const char *prompt, boo
 out:
 	if (ret != 0)
 		moat_buf_wipe(out);
-	wipe(line, sizeof(line));
+	explicit_bzero(line, sizeof(line));
 	moat_buf_wipe(&raw);
 	return ret;
 }

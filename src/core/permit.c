@@ -172,20 +172,13 @@ static bool looks_ip(const char *in)
 
 int moat_permit_parse(const char *in, struct moat_permit *out, struct moat_err *err)
 {
-	int ret = -1;
-
 	if (in == NULL || in[0] == '\0') {
 		moat_err_set(err, "invalid permit \"\": empty");
 		moat_err_hint(err, "give a domain (\"home.example\", \".local\") or an IP range "
 				   "(\"192.168.0.0/16\")");
-		goto out;
+		return -1;
 	}
-	if (looks_ip(in))
-		ret = parse_ip(in, out, err);
-	else
-		ret = parse_dns(in, out, err);
-out:
-	return ret;
+	return looks_ip(in) ? parse_ip(in, out, err) : parse_dns(in, out, err);
 }
 
 /* Case-insensitive: does name end with suffix? */

@@ -83,11 +83,8 @@ bool moat_which(const char *name, const char *dirs, char *out, size_t n)
 {
 	const char *p;
 
-	if (strchr(name, '/') != NULL) {
-		if (access(name, X_OK) != 0 || (size_t)snprintf(out, n, "%s", name) >= n)
-			return false;
-		return true;
-	}
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0 && (size_t)snprintf(out, n, "%s", name) < n;
 	if (dirs == NULL && (dirs = getenv("PATH")) == NULL)
 		dirs = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 	for (p = dirs; *p != '\0';) {

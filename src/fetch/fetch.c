@@ -193,7 +193,8 @@ static const char *const HINTS[] = {
 	[FETCH_FAIL_VERIFY] = "the server's certificate is not trusted by this system",
 };
 
-/* r->fail, r->reason and err for a transfer that failed with rc. */
+/* r->fail, r->reason and err for a transfer that failed with rc.  Nothing
+ * of a failed request is kept but why it failed. */
 static void failed(const struct fetch_curl *fn, const struct xfer *x, CURLcode rc,
 		   const char *errbuf, struct moat_err *err)
 {
@@ -205,6 +206,7 @@ static void failed(const struct fetch_curl *fn, const struct xfer *x, CURLcode r
 	moat_escape(show, sizeof(show), x->q->url, strlen(x->q->url));
 	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r'))
 		n--;
+	fetch_resp_clear(r);
 	r->fail = classify(rc, x);
 	if (x->no_memory)
 		snprintf(r->reason, sizeof(r->reason), "out of memory");
@@ -221,7 +223,7 @@ static void failed(const struct fetch_curl *fn, const struct xfer *x, CURLcode r
 		moat_err_hint(err, "%s", HINTS[r->fail]);
 }
 
-/* Fail r with a reason of our own (no transfer happened). */
+/* Fail r with a reason of our own (nothing of it kept but the reason). */
 static void refuse(struct fetch_resp *r, enum fetch_fail why, struct moat_err *err,
 		   const char *fmt, ...) MOAT_PRINTF(4, 5);
 static void refuse(struct fetch_resp *r, enum fetch_fail why, struct moat_err *err,
@@ -229,6 +231,7 @@ static void refuse(struct fetch_resp *r, enum fetch_fail why, struct moat_err *e
 {
 	va_list ap;
 
+	fetch_resp_clear(r);
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
@@ -310,8 +313,6 @@ int fetch_request(struct fetch *f, const struct fetch_req *q, struct fetch_resp 
 {
 	const struct fetch_curl *fn;
 	struct moat_err e;
-	enum fetch_fail why;
-	char reason[sizeof(r->reason)];
 
 	memset(r, 0, sizeof(*r));
 	moat_err_clear(&e);
@@ -330,15 +331,7 @@ int fetch_request(struct fetch *f, const struct fetch_req *q, struct fetch_resp 
 		refuse(r, FETCH_FAIL_OTHER, err, "cannot start an HTTP request: out of memory");
 		return -1;
 	}
-	if (transfer(fn, f->c, q, r, err) == 0)
-		return 0;
-	/* Nothing of a failed request is kept but why it failed. */
-	why = r->fail;
-	memcpy(reason, r->reason, sizeof(reason));
-	fetch_resp_clear(r);
-	r->fail = why;
-	memcpy(r->reason, reason, sizeof(reason));
-	return -1;
+	return transfer(fn, f->c, q, r, err);
 }
 
 int fetch_once(const struct fetch_req *q, struct fetch_resp *r, struct moat_err *err)
