@@ -7,17 +7,18 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "core/parse.h"
 
 #define FIX_REVOKED "get a new certificate (moat acme issue NAME, or moat issue NAME --force) " \
 		    "and install it"
 
+/* 0 is "not given". */
 static void date(int64_t t, char *out, size_t n)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d", &tm) == 0)
+	if (t > 0)
+		moat_date(t, out, n);
+	else
 		snprintf(out, n, "?");
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/parse.h" /* moat_date, moat_time_iso */
 
 /* Exit codes (documented in docs/cli.md and `moat help`). */
 #define CLI_OK 0
@@ -35,10 +36,6 @@ void cli_progress(const char *fmt, ...) MOAT_PRINTF(1, 2);
 int cli_json_print(json_t *doc);
 /* "a,b" -> ["a", "b"] (a new reference). */
 json_t *cli_json_split(const char *list);
-/* "2027-12-25T10:00:00Z" */
-void cli_time_iso(int64_t t, char *out, size_t n);
-/* "2027-12-25" */
-void cli_date(int64_t t, char *out, size_t n);
 /* Days from now until t (negative when past). */
 long cli_days_left(int64_t t);
 /* MOAT_HOME or its default; CLI_OK or prints and CLI_FAIL. */

@@ -483,7 +483,7 @@ static void renew_one(const char *home, const char *lineage, const struct renew_
 	res->revoked = is_revoked(&rn, &live);
 	if (!res->revoked) /* a revoked certificate is due at once */
 		res->ari = ari_due(&rn, home, lineage, &due, oo.replaces, sizeof(oo.replaces));
-	cli_date(due, res->when, sizeof(res->when));
+	moat_date(due, res->when, sizeof(res->when));
 	res->days_left = cli_days_left(live.not_after);
 	snprintf(res->server, sizeof(res->server), "%s", rn.server);
 	if (!ro->force && !ro->dry && !res->revoked && time(NULL) < due) {
@@ -612,8 +612,8 @@ static void list_row(const char *home, const char *lineage, json_t *arr)
 	long left = have ? cli_days_left(live.not_after) : 0;
 
 	if (have) {
-		cli_date(live.not_after, exp, sizeof(exp));
-		cli_date(two_thirds(&live), due, sizeof(due));
+		moat_date(live.not_after, exp, sizeof(exp));
+		moat_date(two_thirds(&live), due, sizeof(due));
 	}
 	if (arr != NULL) {
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:b}", "lineage",

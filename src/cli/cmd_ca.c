@@ -17,8 +17,8 @@ static json_t *cert_json(const struct pki_cert_info *i)
 {
 	char nb[32], na[32];
 
-	cli_time_iso(i->not_before, nb, sizeof(nb));
-	cli_time_iso(i->not_after, na, sizeof(na));
+	moat_time_iso(i->not_before, nb, sizeof(nb));
+	moat_time_iso(i->not_after, na, sizeof(na));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "subject", i->subject,
 			 "serial", i->serial_hex, "not_before", nb, "not_after", na, "key",
 			 i->key_desc, "days_left", (json_int_t)cli_days_left(i->not_after),
@@ -110,8 +110,8 @@ static int ca_init_cmd(int argc, char **argv)
 			!no_pass, "intermediate_key_encrypted", enc_int));
 		goto out;
 	}
-	cli_date(res.root.not_after, date_r, sizeof(date_r));
-	cli_date(res.intermediate.not_after, date_i, sizeof(date_i));
+	moat_date(res.root.not_after, date_r, sizeof(date_r));
+	moat_date(res.intermediate.not_after, date_i, sizeof(date_i));
 	printf("Created the private CA \"%s\" in %s\n", res.name, res.dir);
 	printf("  root          %s, valid until %s; key %s\n", res.root.key_desc, date_r,
 	       no_pass ? "NOT encrypted" : "encrypted (scrypt + AES-256)");
@@ -185,8 +185,8 @@ static int ca_show_cmd(int argc, char **argv)
 			"revoked", (json_int_t)nrevoked));
 		goto out;
 	}
-	cli_date(ri.not_after, d1, sizeof(d1));
-	cli_date(ii.not_after, d2, sizeof(d2));
+	moat_date(ri.not_after, d1, sizeof(d1));
+	moat_date(ii.not_after, d2, sizeof(d2));
 	printf("CA            %s (in %s/ca)\n", ca_name(ca), home);
 	printf("root          %s\n              %s, until %s (%ld days left)\n"
 	       "              SHA-256 %s\n",
@@ -236,7 +236,7 @@ static int ca_list_cmd(int argc, char **argv)
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++) {
-			cli_time_iso(recs[i].not_after, na, sizeof(na));
+			moat_time_iso(recs[i].not_after, na, sizeof(na));
 			json_array_append_new(
 				arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:I}", "serial", recs[i].serial,
 					       "names", cli_json_split(recs[i].names), "lineage",

@@ -24,7 +24,7 @@ static json_t *report_json(const struct check_report *r)
 	char na[32];
 
 	for (size_t i = 0; chain != NULL && i < r->nsent; i++) {
-		cli_time_iso(r->sent[i].not_after, na, sizeof(na));
+		moat_time_iso(r->sent[i].not_after, na, sizeof(na));
 		json_array_append_new(chain, json_pack("{s:s, s:s, s:s, s:s}", "subject",
 						       r->sent[i].subject, "issuer", r->sent[i].issuer,
 						       "sha256", r->sent[i].sha256, "not_after", na));

@@ -17,8 +17,8 @@ static json_t *cert_json(const struct pki_cert_info *i, const struct moat_buf *p
 {
 	char nb[32], na[32];
 
-	cli_time_iso(i->not_before, nb, sizeof(nb));
-	cli_time_iso(i->not_after, na, sizeof(na));
+	moat_time_iso(i->not_before, nb, sizeof(nb));
+	moat_time_iso(i->not_after, na, sizeof(na));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s#}", "subject", i->subject, "issuer",
 			 i->issuer, "serial", i->serial_hex, "not_before", nb, "not_after", na,
 			 "sha256", i->sha256, "pem", (const char *)pem->data, (int)pem->len);
@@ -108,7 +108,7 @@ int cli_cmd_fetch(int argc, char **argv)
 		}
 		if (r == 0 && !json) {
 			char na[32];
-			cli_date(info.not_after, na, sizeof(na));
+			moat_date(info.not_after, na, sizeof(na));
 			fprintf(stderr, "  %zu  %s\n     issuer %s, until %s\n", i, info.subject,
 				info.issuer, na);
 		}

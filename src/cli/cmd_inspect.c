@@ -31,8 +31,8 @@ static void validity_text(int64_t nb, int64_t na, char *out, size_t n)
 	char d1[16], d2[16];
 	long left = cli_days_left(na);
 
-	cli_date(nb, d1, sizeof(d1));
-	cli_date(na, d2, sizeof(d2));
+	moat_date(nb, d1, sizeof(d1));
+	moat_date(na, d2, sizeof(d2));
 	if (cli_days_left(nb) > 0)
 		snprintf(out, n, "%s to %s (NOT YET VALID)", d1, d2);
 	else if (left < 0)
@@ -55,8 +55,8 @@ static json_t *describe_cert(const struct item *it, bool json, struct moat_err *
 		order = pki_cert_signed_by(it->obj->cert, it->next_in_file->cert) ? "ok" : "wrong";
 	validity_text(i.not_before, i.not_after, valid, sizeof(valid));
 	if (json) {
-		cli_time_iso(i.not_before, nb, sizeof(nb));
-		cli_time_iso(i.not_after, na, sizeof(na));
+		moat_time_iso(i.not_before, nb, sizeof(nb));
+		moat_time_iso(i.not_after, na, sizeof(na));
 		j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:b, "
 			      "s:b, s:s, s:s, s:s, s:s?}",
 			      "type", "certificate", "file", it->file, "index", (json_int_t)it->index,
@@ -185,9 +185,9 @@ static json_t *describe_crl(const struct item *it, bool json, struct moat_err *e
 	memset(&i, 0, sizeof(i));
 	if (pki_crl_info(it->obj->crl, &i, err) != 0)
 		return NULL;
-	cli_time_iso(i.this_update, tu, sizeof(tu));
+	moat_time_iso(i.this_update, tu, sizeof(tu));
 	if (i.next_update != 0)
-		cli_time_iso(i.next_update, nu, sizeof(nu));
+		moat_time_iso(i.next_update, nu, sizeof(nu));
 	else
 		snprintf(nu, sizeof(nu), "none");
 	if (json)

@@ -15,7 +15,7 @@ int cli_print_issued(const struct ca_issued *r, const struct moat_name *names, s
 	static const char *const files[] = {"privkey", "cert", "chain", "fullchain"};
 	char na[32], path[PATH_MAX + 32];
 
-	cli_time_iso(r->not_after, na, sizeof(na));
+	moat_time_iso(r->not_after, na, sizeof(na));
 	if (json) {
 		json_t *jn = json_array(), *jf = json_object();
 		for (size_t i = 0; i < n; i++)
@@ -35,7 +35,7 @@ int cli_print_issued(const struct ca_issued *r, const struct moat_name *names, s
 						(json_int_t)cli_days_left(r->not_after), "lineage",
 						r->lineage, "dir", r->dir, "files", jf, "out", out_dir));
 	}
-	cli_date(r->not_after, na, sizeof(na));
+	moat_date(r->not_after, na, sizeof(na));
 	printf("Issued a certificate for");
 	for (size_t i = 0; i < n; i++)
 		printf("%s %s", i ? "," : "", names[i].text);

@@ -98,8 +98,8 @@ int cli_cmd_crl(int argc, char **argv)
 	    ca_write_crl(ca, out_file, &info, &err) != 0 ||
 	    ca_path(ca, "crl.pem", crl, sizeof(crl), &err) != 0)
 		goto out;
-	cli_time_iso(info.this_update, tu, sizeof(tu));
-	cli_time_iso(info.next_update, nu, sizeof(nu));
+	moat_time_iso(info.this_update, tu, sizeof(tu));
+	moat_time_iso(info.next_update, nu, sizeof(nu));
 	if (json) {
 		ret = cli_json_print(json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I}", "crl", crl, "out",
 					       out_file, "number", info.number, "this_update", tu,

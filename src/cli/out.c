@@ -80,24 +80,6 @@ json_t *cli_json_split(const char *list)
 	return a;
 }
 
-void cli_time_iso(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, n, "?");
-}
-
-void cli_date(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, n, "?");
-}
-
 long cli_days_left(int64_t t)
 {
 	int64_t d = t - (int64_t)time(NULL);

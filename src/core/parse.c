@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* A value in an error message: escaped, shortened. */
 #define SHOW_MAX 64
@@ -339,4 +340,28 @@ int moat_hostport_text(const struct moat_hostport *hp, char *out, size_t n)
 	else
 		r = snprintf(out, n, hp->ipv6 ? "[%s]" : "%s", hp->host);
 	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+/* iso: "2026-12-07T19:30:00Z", else "2026-12-07" (literal formats, for
+ * -Wformat=2). */
+static void utc_text(int64_t t, bool iso, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	size_t k = 0;
+
+	if (gmtime_r(&tt, &tm) != NULL)
+		k = iso ? strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) : strftime(out, n, "%Y-%m-%d", &tm);
+	if (k == 0)
+		snprintf(out, n, "?");
+}
+
+void moat_date(int64_t t, char *out, size_t n)
+{
+	utc_text(t, false, out, n);
+}
+
+void moat_time_iso(int64_t t, char *out, size_t n)
+{
+	utc_text(t, true, out, n);
 }

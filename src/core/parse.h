@@ -63,6 +63,10 @@ int moat_parse_port(const char *s, bool zero_ok, uint16_t *port, struct moat_err
  * day is "24h").  Always NUL-terminated; when n is too small, only the
  * parts that fit. */
 void moat_duration_text(int64_t ms, char *out, size_t n);
+/* t (seconds since the epoch) as a UTC date "2026-12-07", or as
+ * "2026-12-07T19:30:00Z"; "?" when it cannot be written. */
+void moat_date(int64_t t, char *out, size_t n);
+void moat_time_iso(int64_t t, char *out, size_t n);
 
 /* What moat_parse_hostport allows besides ADDRESS:PORT. */
 enum {

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "core/addr.h"
 #include "core/names.h"
+#include "core/parse.h"
 #include "trust/qr.h"
 #include "trust/trust.h"
 
@@ -287,12 +287,9 @@ static int build_page(struct trust_share *s, const char *name, const struct pki_
 {
 	char until[32] = "?", esc[sizeof(info->common_name)];
 	const char *cn = info->common_name;
-	time_t t = (time_t)info->not_after;
-	struct tm tm;
 	int r = 0;
 
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+	moat_date(info->not_after, until, sizeof(until));
 	/* pki escapes the common name; when it is the CA's name, show that
 	 * (as the device will: "Zürich", not "Z\xc3\xbcrich"). */
 	moat_escape(esc, sizeof(esc), name, strlen(name));

@@ -208,6 +208,21 @@ static void test_durations(void **state)
 	assert_int_equal(moat_parse_duration_ms("x", 0, DAY_MS, &ms, NULL), -1);
 }
 
+static void test_dates(void **state)
+{
+	char b[32], small[8];
+
+	(void)state;
+	moat_date(1829728800, b, sizeof(b));
+	assert_string_equal(b, "2027-12-25");
+	moat_time_iso(1829728800 + 59, b, sizeof(b));
+	assert_string_equal(b, "2027-12-25T10:00:59Z");
+	moat_time_iso(0, b, sizeof(b));
+	assert_string_equal(b, "1970-01-01T00:00:00Z");
+	moat_date(1829728800, small, sizeof(small)); /* does not fit */
+	assert_string_equal(small, "?");
+}
+
 static void test_duration_text(void **state)
 {
 	static const struct {
@@ -456,7 +471,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),	      cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_durations),     cmocka_unit_test(test_duration_text),
 		cmocka_unit_test(test_sizes),	      cmocka_unit_test(test_hostport),
-		cmocka_unit_test(test_addr_text),
+		cmocka_unit_test(test_addr_text),     cmocka_unit_test(test_dates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
