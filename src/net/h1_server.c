@@ -85,7 +85,8 @@ static void x_release(struct net_h1s *h)
 		return;
 	h->has_x = false;
 	h->x.resp = NET_HX_DONE;
-	h->app->done(h->x.arg);
+	if (h->app->done != NULL)
+		h->app->done(h->x.arg);
 }
 
 static void on_closed(void *arg)
@@ -117,7 +118,7 @@ static void on_timeout(void *arg)
 	 * response in time, a tunnel was silent for an hour, the linger is
 	 * over.  The send timeout is the client's doing with nothing in the
 	 * access log: the server hears of it. */
-	if (h->send_wait && h->state != H_CLOSED)
+	if (h->send_wait && h->state != H_CLOSED && h->ops->send_timeout != NULL)
 		h->ops->send_timeout(h->conn);
 	net_h1s_close(h);
 }
@@ -253,7 +254,8 @@ static void head_error(struct net_h1s *h, int status)
 	const char *reason = net_http_reason(status);
 	int n;
 
-	h->ops->rejected(h->conn, in, len, status);
+	if (h->ops->rejected != NULL)
+		h->ops->rejected(h->conn, in, len, status);
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nServer: moat\r\nDate: %s\r\nContent-Type: text/plain; "
 		     "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%d %s\n",

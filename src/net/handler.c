@@ -114,11 +114,6 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 		free((void *)rep.body);
 }
 
-static void on_done(void *arg)
-{
-	(void)arg;
-}
-
 static size_t on_body(void *arg, const char *p, size_t n)
 {
 	(void)arg;
@@ -130,5 +125,4 @@ static size_t on_body(void *arg, const char *p, size_t n)
 const struct net_app_ops net_handler_app = {
 	.request = on_request,
 	.body = on_body,
-	.done = on_done,
 };

@@ -115,7 +115,8 @@ struct net_app_ops {
 	void (*body_invalid)(void *arg);
 	/* The client finished sending in a tunnel (half-close). */
 	void (*client_eof)(void *arg);
-	/* The exchange is over (see the top); arg is the application's again. */
+	/* The exchange is over (see the top); arg is the application's again.
+	 * NULL for an application that keeps no state per exchange. */
 	void (*done)(void *arg);
 };
 

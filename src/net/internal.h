@@ -48,13 +48,6 @@ struct net_server {
 	char listen_option[32]; /* named in hints; "" for the defaults */
 };
 
-/* ---- listening (server.c) --------------------------------------------- */
-
-/* Bind and listen on addr/port (as net_server_listen_http describes),
- * with cb for new connections; the listener is added to s. */
-int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
-		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err);
-
 /* ---- the small servers' handlers (handler.c) ------------------------- */
 
 /* The application a net_server_listen_http listener runs: the handler
