@@ -35,7 +35,6 @@ struct net_server {
 	uv_loop_t loop;
 	uv_async_t stop_async;
 	uv_thread_t thread;
-	uv_sem_t ready;
 	atomic_bool stop_requested;
 	enum net_server_state state; /* only touched by the owner's thread */
 	bool thread_started;

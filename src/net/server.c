@@ -312,7 +312,6 @@ static void loop_thread(void *arg)
 {
 	struct net_server *s = arg;
 
-	uv_sem_post(&s->ready);
 	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
@@ -321,15 +320,10 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	static const int blocked[] = {SIGINT, SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
 				      SIGUSR2, SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE};
 	sigset_t set, old;
-	int r, ret = -1;
+	int r;
 
 	if (s->state != NET_SERVER_NEW) {
 		moat_err_set(err, "the server has already run");
-		return -1;
-	}
-	r = uv_sem_init(&s->ready, 0);
-	if (r != 0) {
-		moat_err_set(err, "cannot start the server: %s", uv_strerror(r));
 		return -1;
 	}
 	/* The new thread inherits the mask: it never runs signal handlers. */
@@ -343,14 +337,12 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	if (r != 0) {
 		s->state = NET_SERVER_NEW;
 		moat_err_set(err, "cannot start the server thread: %s", uv_strerror(r));
-		goto out;
+		return -1;
 	}
+	/* Accepting already: the listeners listen, and connections wait in
+	 * their backlog until the loop takes them. */
 	s->thread_started = true;
-	uv_sem_wait(&s->ready);
-	ret = 0;
-out:
-	uv_sem_destroy(&s->ready);
-	return ret;
+	return 0;
 }
 
 void net_server_stop(struct net_server *s)
