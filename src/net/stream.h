@@ -1,15 +1,8 @@
 /* stream.h: one accepted connection with TLS inside it -- the bottom layer
- * of moat's network engine.
- *
- * The layers, as h2o stacks them:
- *
- *   net_stream     a socket with TLS inside (this file): reads, writes,
- *                  the handshake, close_notify, the linger, backpressure,
- *                  one timer.  Plain or TLS is a property of the listener;
- *                  everything above reads and writes plaintext.
- *   protocol       HTTP/1.1 on a stream (today src/serve/conn.c; to come:
- *                  one HTTP/1.1 server protocol for every server, HTTP/2)
- *   application    the proxy, the trust page, the http-01 responder...
+ * of moat's network engine (net/h1_server.h is the protocol above it):
+ * reads, writes, the handshake, close_notify, the linger, backpressure,
+ * one timer.  Plain or TLS is a property of the listener; everything above
+ * reads and writes plaintext.
  *
  * A stream is driven by its loop only (not thread-safe).  It tells its
  * owner (the protocol) what happened through struct net_stream_ops; the
