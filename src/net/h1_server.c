@@ -755,7 +755,8 @@ struct net_h1s *net_h1s_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 	h->app = app;
 	h->app_arg = app_arg;
 	h->tls = tls != NULL;
-	h->s = net_stream_accept(listener, refuse ? NULL : tls, buf, stats, &stream_ops, h);
+	h->s = net_stream_accept(listener, refuse ? NULL : tls, buf, stats,
+				 h->lim.max_head + IN_EXTRA, &stream_ops, h);
 	if (h->s == NULL) {
 		free(h);
 		return NULL;
@@ -764,7 +765,6 @@ struct net_h1s *net_h1s_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 		net_h1s_close(h);
 		return h;
 	}
-	net_stream_set_in_limit(h->s, h->lim.max_head + IN_EXTRA);
 	h->state = tls != NULL ? H_HANDSHAKE : H_HEAD;
 	timer_ms(h, tls != NULL ? h->lim.header_timeout_ms : h->lim.idle_timeout_ms);
 	if (net_stream_start(h->s) != 0)

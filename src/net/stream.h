@@ -33,7 +33,7 @@
  * which the owner consumes as it can; the buffer is allocated when bytes
  * arrive and given back by net_stream_in_release, so an idle connection
  * holds only its socket, its timer and the TLS session.  Reading stops
- * when the buffer is at its limit (net_stream_set_in_limit) or the owner
+ * when the buffer is at its limit (net_stream_accept) or the owner
  * pauses it (net_stream_read).
  *
  * Output: net_stream_queue collects plaintext, net_stream_flush encrypts it
@@ -103,12 +103,14 @@ struct net_stream_ops {
 /* Accept a connection from listener onto a new stream in listener's loop:
  * TLS inside when tls is not NULL (a net_tls_conn of that context); buf is
  * the loop's scratch memory and stats (may be NULL) the server's counters,
- * both outliving the stream.  Nothing is read until net_stream_start.
+ * both outliving the stream; at most in_limit bytes of input are held
+ * (reading stops at the limit).  Nothing is read until net_stream_start.
  * NULL when the connection cannot be accepted or set up (then it is
  * closed). */
 struct net_stream *net_stream_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 				     struct net_loop_buf *buf, struct net_stream_stats *stats,
-				     const struct net_stream_ops *ops, void *owner);
+				     size_t in_limit, const struct net_stream_ops *ops,
+				     void *owner);
 /* Start reading.  -1 when the socket cannot be read (close it). */
 int net_stream_start(struct net_stream *s);
 
@@ -131,8 +133,6 @@ char *net_stream_in(const struct net_stream *s, size_t *len);
 void net_stream_consume(struct net_stream *s, size_t n);
 /* Give back the input buffer if it is empty (between requests). */
 void net_stream_in_release(struct net_stream *s);
-/* At most limit bytes of input are held; reading stops at the limit. */
-void net_stream_set_in_limit(struct net_stream *s, size_t limit);
 /* The input holds its limit. */
 bool net_stream_in_full(const struct net_stream *s);
 /* Read (on) or stop reading (off).  On also delivers records the TLS
