@@ -114,15 +114,6 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 		free((void *)rep.body);
 }
 
-static size_t on_body(void *arg, const char *p, size_t n)
-{
-	(void)arg;
-	(void)p;
-	(void)n;
-	return 0; /* never asked for */
-}
-
 const struct net_app_ops net_handler_app = {
 	.request = on_request,
-	.body = on_body,
 };

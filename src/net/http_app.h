@@ -103,7 +103,8 @@ struct net_app_ops {
 	 * application (for moat serve: the client connection). */
 	void (*request)(void *app, struct net_hx *x, const struct net_request *req);
 	/* Request body bytes (or the client's tunnel bytes); returns how many
-	 * were taken. */
+	 * were taken.  Called only after net_hx_resume: NULL for an
+	 * application that never calls it. */
 	size_t (*body)(void *arg, const char *p, size_t n);
 	/* The request body is complete. */
 	void (*body_end)(void *arg);
