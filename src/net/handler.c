@@ -95,8 +95,7 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 	struct net_http_reply rep = {404, NULL, NULL, 0, false};
 
 	net_hx_set_arg(x, NULL);
-	if (!net_hx_body_complete(x) ||
-	    (m->framing == NET_H1_LENGTH && m->content_length > 0)) {
+	if (!net_hx_body_complete(x)) { /* a body: none has been handed over yet */
 		answer(x, 413, NULL, NULL, 0, NET_HX_CLOSE);
 		return;
 	}
