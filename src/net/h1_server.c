@@ -53,7 +53,6 @@ struct net_h1s {
 	uint64_t xid;             /* exchanges started: tells one from the next */
 	struct net_h1_msg *m;     /* while a head is being read */
 	enum hstate state;
-	bool tls;
 	bool head_started;
 	bool in_process;          /* inside process: don't re-enter, loop */
 	bool again;
@@ -554,7 +553,7 @@ static void head_done(struct net_h1s *h)
 	req.m = m;
 	req.peer = net_stream_peer(h->s);
 	req.sni = t != NULL ? net_tls_conn_sni(t) : "";
-	req.tls = h->tls;
+	req.tls = t != NULL;
 	timer_ms(h, 0);
 	h->state = H_EXCHANGE;
 	h->has_x = true;
@@ -754,7 +753,6 @@ struct net_h1s *net_h1s_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 	h->conn = conn;
 	h->app = app;
 	h->app_arg = app_arg;
-	h->tls = tls != NULL;
 	h->s = net_stream_accept(listener, refuse ? NULL : tls, buf, stats,
 				 h->lim.max_head + IN_EXTRA, &stream_ops, h);
 	if (h->s == NULL) {
