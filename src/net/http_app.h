@@ -1,12 +1,6 @@
 /* http_app.h: what an application on moat's network engine sees of HTTP --
- * a request and a response writer, whatever the protocol under them.
- *
- * The engine's layers (net/stream.h has the bottom one):
- *
- *   net_stream    a socket with TLS inside
- *   protocol      HTTP/1.1 today (net/h1_server.h); HTTP/2 to come
- *   application   this interface: the proxy, the trust page, the http-01
- *                 responder, a certificate authority's own server...
+ * a request and a response writer, whatever the protocol under them
+ * (net/h1_server.h today, HTTP/2 to come; ARCHITECTURE.md has the layers).
  *
  * An exchange (struct net_hx) is one request and its response.  The
  * protocol owns the framing on the wire: the application never writes a
