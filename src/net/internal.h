@@ -27,8 +27,6 @@ struct net_listener {
 	void *arg;
 };
 
-enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
-
 struct net_sconn; /* server.c: one connection */
 
 struct net_server {
@@ -36,7 +34,7 @@ struct net_server {
 	uv_async_t stop_async;
 	uv_thread_t thread;
 	atomic_bool stop_requested;
-	enum net_server_state state; /* only touched by the owner's thread */
+	bool ran; /* net_server_run or _start was called; only the owner's thread */
 	bool thread_started;
 	struct net_listener *listeners[NET_MAX_LISTENERS];
 	size_t nlisteners;

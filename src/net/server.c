@@ -106,7 +106,7 @@ static struct net_listener *listen_on(struct net_server *s, const char *addr, ui
 	struct net_listener *l = NULL;
 	int r, n = sizeof(bound);
 
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "cannot listen: the server is already running");
 		return NULL;
 	}
@@ -298,13 +298,12 @@ struct net_server *net_server_new(struct moat_err *err)
 
 int net_server_run(struct net_server *s, struct moat_err *err)
 {
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "the server has already run");
 		return -1;
 	}
-	s->state = NET_SERVER_RUNNING;
+	s->ran = true;
 	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
-	s->state = NET_SERVER_DONE;
 	return 0;
 }
 
@@ -322,7 +321,7 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	sigset_t set, old;
 	int r;
 
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "the server has already run");
 		return -1;
 	}
@@ -331,11 +330,11 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
 		sigaddset(&set, blocked[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	s->state = NET_SERVER_RUNNING;
+	s->ran = true;
 	r = uv_thread_create(&s->thread, loop_thread, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		s->state = NET_SERVER_NEW;
+		s->ran = false;
 		moat_err_set(err, "cannot start the server thread: %s", uv_strerror(r));
 		return -1;
 	}
