@@ -53,7 +53,6 @@ struct net_h1s {
 	uint64_t xid;             /* exchanges started: tells one from the next */
 	struct net_h1_msg *m;     /* while a head is being read */
 	enum hstate state;
-	bool tls;
 	bool head_started;
 	bool in_process;          /* inside process: don't re-enter, loop */
 	bool again;
@@ -85,7 +84,8 @@ static void x_release(struct net_h1s *h)
 		return;
 	h->has_x = false;
 	h->x.resp = NET_HX_DONE;
-	h->app->done(h->x.arg);
+	if (h->app->done != NULL)
+		h->app->done(h->x.arg);
 }
 
 static void on_closed(void *arg)
@@ -117,7 +117,7 @@ static void on_timeout(void *arg)
 	 * response in time, a tunnel was silent for an hour, the linger is
 	 * over.  The send timeout is the client's doing with nothing in the
 	 * access log: the server hears of it. */
-	if (h->send_wait && h->state != H_CLOSED)
+	if (h->send_wait && h->state != H_CLOSED && h->ops->send_timeout != NULL)
 		h->ops->send_timeout(h->conn);
 	net_h1s_close(h);
 }
@@ -253,7 +253,8 @@ static void head_error(struct net_h1s *h, int status)
 	const char *reason = net_http_reason(status);
 	int n;
 
-	h->ops->rejected(h->conn, in, len, status);
+	if (h->ops->rejected != NULL)
+		h->ops->rejected(h->conn, in, len, status);
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nServer: moat\r\nDate: %s\r\nContent-Type: text/plain; "
 		     "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%d %s\n",
@@ -552,7 +553,7 @@ static void head_done(struct net_h1s *h)
 	req.m = m;
 	req.peer = net_stream_peer(h->s);
 	req.sni = t != NULL ? net_tls_conn_sni(t) : "";
-	req.tls = h->tls;
+	req.tls = t != NULL;
 	timer_ms(h, 0);
 	h->state = H_EXCHANGE;
 	h->has_x = true;
@@ -752,8 +753,8 @@ struct net_h1s *net_h1s_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 	h->conn = conn;
 	h->app = app;
 	h->app_arg = app_arg;
-	h->tls = tls != NULL;
-	h->s = net_stream_accept(listener, refuse ? NULL : tls, buf, stats, &stream_ops, h);
+	h->s = net_stream_accept(listener, refuse ? NULL : tls, buf, stats,
+				 h->lim.max_head + IN_EXTRA, &stream_ops, h);
 	if (h->s == NULL) {
 		free(h);
 		return NULL;
@@ -762,7 +763,6 @@ struct net_h1s *net_h1s_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 		net_h1s_close(h);
 		return h;
 	}
-	net_stream_set_in_limit(h->s, h->lim.max_head + IN_EXTRA);
 	h->state = tls != NULL ? H_HANDSHAKE : H_HEAD;
 	timer_ms(h, tls != NULL ? h->lim.header_timeout_ms : h->lim.idle_timeout_ms);
 	if (net_stream_start(h->s) != 0)

@@ -67,7 +67,8 @@ struct net_h1s_limits {
 	int send_timeout_ms;
 };
 
-/* What the server that accepted the connection hears of it. */
+/* What the server that accepted the connection hears of it (rejected and
+ * send_timeout may be NULL). */
 struct net_h1s_ops {
 	/* A request head could not be parsed: status (400, 414, 431, 501,
 	 * 505) is answered and the connection closes.  in: what was read of

@@ -95,8 +95,7 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 	struct net_http_reply rep = {404, NULL, NULL, 0, false};
 
 	net_hx_set_arg(x, NULL);
-	if (!net_hx_body_complete(x) ||
-	    (m->framing == NET_H1_LENGTH && m->content_length > 0)) {
+	if (!net_hx_body_complete(x)) { /* a body: none has been handed over yet */
 		answer(x, 413, NULL, NULL, 0, NET_HX_CLOSE);
 		return;
 	}
@@ -114,21 +113,6 @@ static void on_request(void *arg, struct net_hx *x, const struct net_request *r)
 		free((void *)rep.body);
 }
 
-static void on_done(void *arg)
-{
-	(void)arg;
-}
-
-static size_t on_body(void *arg, const char *p, size_t n)
-{
-	(void)arg;
-	(void)p;
-	(void)n;
-	return 0; /* never asked for */
-}
-
 const struct net_app_ops net_handler_app = {
 	.request = on_request,
-	.body = on_body,
-	.done = on_done,
 };

@@ -45,21 +45,13 @@ static const struct {
 
 const char *net_http_reason(int status)
 {
+	static const char *const classes[] = {"Informational", "Success", "Redirection",
+					      "Client Error"};
+
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)
 			return reasons[i].reason;
-	switch (status / 100) {
-	case 1:
-		return "Informational";
-	case 2:
-		return "Success";
-	case 3:
-		return "Redirection";
-	case 4:
-		return "Client Error";
-	default:
-		return "Server Error";
-	}
+	return status >= 100 && status < 500 ? classes[status / 100 - 1] : "Server Error";
 }
 
 bool net_http_status_has_body(int status)

@@ -1,12 +1,6 @@
 /* http_app.h: what an application on moat's network engine sees of HTTP --
- * a request and a response writer, whatever the protocol under them.
- *
- * The engine's layers (net/stream.h has the bottom one):
- *
- *   net_stream    a socket with TLS inside
- *   protocol      HTTP/1.1 today (net/h1_server.h); HTTP/2 to come
- *   application   this interface: the proxy, the trust page, the http-01
- *                 responder, a certificate authority's own server...
+ * a request and a response writer, whatever the protocol under them
+ * (net/h1_server.h today, HTTP/2 to come; ARCHITECTURE.md has the layers).
  *
  * An exchange (struct net_hx) is one request and its response.  The
  * protocol owns the framing on the wire: the application never writes a
@@ -103,7 +97,8 @@ struct net_app_ops {
 	 * application (for moat serve: the client connection). */
 	void (*request)(void *app, struct net_hx *x, const struct net_request *req);
 	/* Request body bytes (or the client's tunnel bytes); returns how many
-	 * were taken. */
+	 * were taken.  Called only after net_hx_resume: NULL for an
+	 * application that never calls it. */
 	size_t (*body)(void *arg, const char *p, size_t n);
 	/* The request body is complete. */
 	void (*body_end)(void *arg);
@@ -115,7 +110,8 @@ struct net_app_ops {
 	void (*body_invalid)(void *arg);
 	/* The client finished sending in a tunnel (half-close). */
 	void (*client_eof)(void *arg);
-	/* The exchange is over (see the top); arg is the application's again. */
+	/* The exchange is over (see the top); arg is the application's again.
+	 * NULL for an application that keeps no state per exchange. */
 	void (*done)(void *arg);
 };
 

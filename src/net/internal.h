@@ -27,17 +27,14 @@ struct net_listener {
 	void *arg;
 };
 
-enum net_server_state { NET_SERVER_NEW, NET_SERVER_RUNNING, NET_SERVER_DONE };
-
 struct net_sconn; /* server.c: one connection */
 
 struct net_server {
 	uv_loop_t loop;
 	uv_async_t stop_async;
 	uv_thread_t thread;
-	uv_sem_t ready;
 	atomic_bool stop_requested;
-	enum net_server_state state; /* only touched by the owner's thread */
+	bool ran; /* net_server_run or _start was called; only the owner's thread */
 	bool thread_started;
 	struct net_listener *listeners[NET_MAX_LISTENERS];
 	size_t nlisteners;
@@ -47,13 +44,6 @@ struct net_server {
 	uint16_t port;
 	char listen_option[32]; /* named in hints; "" for the defaults */
 };
-
-/* ---- listening (server.c) --------------------------------------------- */
-
-/* Bind and listen on addr/port (as net_server_listen_http describes),
- * with cb for new connections; the listener is added to s. */
-int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
-		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err);
 
 /* ---- the small servers' handlers (handler.c) ------------------------- */
 

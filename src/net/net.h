@@ -109,7 +109,7 @@ int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
 			  struct net_tls_ctx *tls, const struct net_app_ops *app, void *arg,
 			  struct moat_err *err);
 /* The option that chooses the port, named in the hints of listen errors
- * ("--listen"); by default "--http-port" / "--tls-port". */
+ * ("--listen"); by default "--http-port". */
 void net_server_set_listen_option(struct net_server *s, const char *opt);
 /* The port of the most recent listener (useful after port 0). */
 uint16_t net_server_port(const struct net_server *s);

@@ -30,8 +30,7 @@ static void on_listener_failed(uv_handle_t *h)
 }
 
 /* Bind and listen on sa; a libuv error code. */
-static int open_listener(struct net_server *s, const struct sockaddr *sa, uv_connection_cb cb,
-			 struct net_listener **out)
+static int open_listener(struct net_server *s, const struct sockaddr *sa, struct net_listener **out)
 {
 	struct net_listener *l = calloc(1, sizeof(*l));
 	int r;
@@ -47,7 +46,7 @@ static int open_listener(struct net_server *s, const struct sockaddr *sa, uv_con
 	l->tcp.data = l;
 	r = uv_tcp_bind(&l->tcp, sa, 0); /* IPV6_V6ONLY off: "::" takes IPv4 too */
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->tcp, SOMAXCONN, cb);
+		r = uv_listen((uv_stream_t *)&l->tcp, SOMAXCONN, on_accept);
 	if (r != 0) {
 		uv_close((uv_handle_t *)&l->tcp, on_listener_failed);
 		return r;
@@ -95,72 +94,63 @@ static bool no_ipv6(int r)
 	return r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL || r == UV_EPROTONOSUPPORT;
 }
 
-int net_server_listen(struct net_server *s, const char *addr, uint16_t port,
-		      uv_connection_cb cb, struct net_listener **out, struct moat_err *err)
+/* Bind and listen on addr/port (as net_server_listen_http describes) for
+ * app with app_arg, TLS inside with tls; the listener is added to s.  NULL
+ * on failure. */
+static struct net_listener *listen_on(struct net_server *s, const char *addr, uint16_t port,
+				      struct net_tls_ctx *tls, const struct net_app_ops *app,
+				      void *app_arg, struct moat_err *err)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_storage bound;
 	struct net_listener *l = NULL;
 	int r, n = sizeof(bound);
 
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "cannot listen: the server is already running");
-		return -1;
+		return NULL;
 	}
 	if (s->nlisteners == NET_MAX_LISTENERS) {
 		moat_err_set(err, "cannot listen: too many listeners (at most %d)", NET_MAX_LISTENERS);
-		return -1;
+		return NULL;
 	}
 	memset(&ss, 0, sizeof(ss));
 	if (addr == NULL) {
 		(void)uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
-		r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
+		r = open_listener(s, (struct sockaddr *)&ss, &l);
 		if (no_ipv6(r)) {
 			memset(&ss, 0, sizeof(ss));
 			(void)uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
-			r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
+			r = open_listener(s, (struct sockaddr *)&ss, &l);
 		}
 	} else if (uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss) == 0 ||
 		   uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss) == 0) {
-		r = open_listener(s, (struct sockaddr *)&ss, cb, &l);
+		r = open_listener(s, (struct sockaddr *)&ss, &l);
 	} else {
 		char shown[96];
 
 		moat_escape(shown, sizeof(shown), addr, strlen(addr));
 		moat_err_set(err, "invalid listen address \"%s\"", shown);
 		moat_err_hint(err, "give an IP address such as 0.0.0.0, ::, 127.0.0.1 or ::1");
-		return -1;
+		return NULL;
 	}
 	if (r != 0) {
 		listen_error(err, r, addr, port,
-			     s->listen_option[0] != '\0'   ? s->listen_option
-			     : cb == on_accept ? "--http-port"
-						: "--tls-port");
-		return -1;
+			     s->listen_option[0] != '\0' ? s->listen_option : "--http-port");
+		return NULL;
 	}
 	s->listeners[s->nlisteners++] = l;
 	if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &n) == 0)
 		s->port = ntohs(bound.ss_family == AF_INET6
 					? ((struct sockaddr_in6 *)&bound)->sin6_port
 					: ((struct sockaddr_in *)&bound)->sin_port);
-	*out = l;
-	return 0;
+	l->tls = tls;
+	l->app = app;
+	l->app_arg = app_arg;
+	return l;
 }
 
 /* ---- connections --------------------------------------------------------------- */
-
-static void on_rejected(void *arg, const char *in, size_t len, int status)
-{
-	(void)arg;
-	(void)in;
-	(void)len;
-	(void)status;
-}
-
-static void on_send_timeout(void *arg)
-{
-	(void)arg;
-}
 
 static void on_closed(void *arg)
 {
@@ -178,8 +168,6 @@ static void on_closed(void *arg)
 }
 
 static const struct net_h1s_ops sconn_ops = {
-	.rejected = on_rejected,
-	.send_timeout = on_send_timeout,
 	.closed = on_closed,
 };
 
@@ -225,18 +213,11 @@ int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
 			  struct net_tls_ctx *tls, const struct net_app_ops *app, void *arg,
 			  struct moat_err *err)
 {
-	struct net_listener *l;
-
 	if (app == NULL) {
 		moat_err_set(err, "cannot listen: no application");
 		return -1;
 	}
-	if (net_server_listen(s, addr, port, on_accept, &l, err) != 0)
-		return -1;
-	l->tls = tls;
-	l->app = app;
-	l->app_arg = arg;
-	return 0;
+	return listen_on(s, addr, port, tls, app, arg, err) != NULL ? 0 : -1;
 }
 
 int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
@@ -248,9 +229,8 @@ int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port
 		moat_err_set(err, "cannot listen: no handler");
 		return -1;
 	}
-	if (net_server_listen(s, addr, port, on_accept, &l, err) != 0)
+	if ((l = listen_on(s, addr, port, NULL, &net_handler_app, NULL, err)) == NULL)
 		return -1;
-	l->app = &net_handler_app;
 	l->app_arg = l;
 	l->handler = h;
 	l->arg = arg;
@@ -303,15 +283,10 @@ struct net_server *net_server_new(struct moat_err *err)
 		return NULL;
 	}
 	r = uv_loop_init(&s->loop);
-	if (r != 0) {
-		moat_err_set(err, "cannot create an event loop: %s", uv_strerror(r));
-		free(s);
-		return NULL;
-	}
-	r = uv_async_init(&s->loop, &s->stop_async, on_stop);
-	if (r != 0) {
-		moat_err_set(err, "cannot create an event loop: %s", uv_strerror(r));
+	if (r == 0 && (r = uv_async_init(&s->loop, &s->stop_async, on_stop)) != 0)
 		(void)uv_loop_close(&s->loop);
+	if (r != 0) {
+		moat_err_set(err, "cannot create an event loop: %s", uv_strerror(r));
 		free(s);
 		return NULL;
 	}
@@ -323,13 +298,12 @@ struct net_server *net_server_new(struct moat_err *err)
 
 int net_server_run(struct net_server *s, struct moat_err *err)
 {
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "the server has already run");
 		return -1;
 	}
-	s->state = NET_SERVER_RUNNING;
+	s->ran = true;
 	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
-	s->state = NET_SERVER_DONE;
 	return 0;
 }
 
@@ -337,7 +311,6 @@ static void loop_thread(void *arg)
 {
 	struct net_server *s = arg;
 
-	uv_sem_post(&s->ready);
 	(void)uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
@@ -346,15 +319,10 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	static const int blocked[] = {SIGINT, SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
 				      SIGUSR2, SIGALRM, SIGCHLD, SIGWINCH, SIGPIPE};
 	sigset_t set, old;
-	int r, ret = -1;
+	int r;
 
-	if (s->state != NET_SERVER_NEW) {
+	if (s->ran) {
 		moat_err_set(err, "the server has already run");
-		return -1;
-	}
-	r = uv_sem_init(&s->ready, 0);
-	if (r != 0) {
-		moat_err_set(err, "cannot start the server: %s", uv_strerror(r));
 		return -1;
 	}
 	/* The new thread inherits the mask: it never runs signal handlers. */
@@ -362,20 +330,18 @@ int net_server_start(struct net_server *s, struct moat_err *err)
 	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
 		sigaddset(&set, blocked[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	s->state = NET_SERVER_RUNNING;
+	s->ran = true;
 	r = uv_thread_create(&s->thread, loop_thread, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		s->state = NET_SERVER_NEW;
+		s->ran = false;
 		moat_err_set(err, "cannot start the server thread: %s", uv_strerror(r));
-		goto out;
+		return -1;
 	}
+	/* Accepting already: the listeners listen, and connections wait in
+	 * their backlog until the loop takes them. */
 	s->thread_started = true;
-	uv_sem_wait(&s->ready);
-	ret = 0;
-out:
-	uv_sem_destroy(&s->ready);
-	return ret;
+	return 0;
 }
 
 void net_server_stop(struct net_server *s)

@@ -353,11 +353,6 @@ int net_stream_start(struct net_stream *s)
 	return s->reading ? 0 : -1;
 }
 
-void net_stream_set_in_limit(struct net_stream *s, size_t limit)
-{
-	s->in_limit = limit;
-}
-
 bool net_stream_in_full(const struct net_stream *s)
 {
 	return s->in_len >= s->in_limit;
@@ -567,7 +562,8 @@ static void peer_text(struct net_stream *s)
 
 struct net_stream *net_stream_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 				     struct net_loop_buf *buf, struct net_stream_stats *stats,
-				     const struct net_stream_ops *ops, void *owner)
+				     size_t in_limit, const struct net_stream_ops *ops,
+				     void *owner)
 {
 	struct net_stream *s = calloc(1, sizeof(*s));
 
@@ -588,7 +584,7 @@ struct net_stream *net_stream_accept(uv_stream_t *listener, struct net_tls_ctx *
 	s->owner = owner;
 	s->buf = buf;
 	s->stats = stats;
-	s->in_limit = sizeof(buf->pbuf);
+	s->in_limit = in_limit;
 	s->state = tls != NULL ? NET_STREAM_HANDSHAKE : NET_STREAM_OPEN;
 	peer_text(s);
 	return s;

@@ -1,15 +1,8 @@
 /* stream.h: one accepted connection with TLS inside it -- the bottom layer
- * of moat's network engine.
- *
- * The layers, as h2o stacks them:
- *
- *   net_stream     a socket with TLS inside (this file): reads, writes,
- *                  the handshake, close_notify, the linger, backpressure,
- *                  one timer.  Plain or TLS is a property of the listener;
- *                  everything above reads and writes plaintext.
- *   protocol       HTTP/1.1 on a stream (today src/serve/conn.c; to come:
- *                  one HTTP/1.1 server protocol for every server, HTTP/2)
- *   application    the proxy, the trust page, the http-01 responder...
+ * of moat's network engine (net/h1_server.h is the protocol above it):
+ * reads, writes, the handshake, close_notify, the linger, backpressure,
+ * one timer.  Plain or TLS is a property of the listener; everything above
+ * reads and writes plaintext.
  *
  * A stream is driven by its loop only (not thread-safe).  It tells its
  * owner (the protocol) what happened through struct net_stream_ops; the
@@ -40,7 +33,7 @@
  * which the owner consumes as it can; the buffer is allocated when bytes
  * arrive and given back by net_stream_in_release, so an idle connection
  * holds only its socket, its timer and the TLS session.  Reading stops
- * when the buffer is at its limit (net_stream_set_in_limit) or the owner
+ * when the buffer is at its limit (net_stream_accept) or the owner
  * pauses it (net_stream_read).
  *
  * Output: net_stream_queue collects plaintext, net_stream_flush encrypts it
@@ -110,12 +103,14 @@ struct net_stream_ops {
 /* Accept a connection from listener onto a new stream in listener's loop:
  * TLS inside when tls is not NULL (a net_tls_conn of that context); buf is
  * the loop's scratch memory and stats (may be NULL) the server's counters,
- * both outliving the stream.  Nothing is read until net_stream_start.
+ * both outliving the stream; at most in_limit bytes of input are held
+ * (reading stops at the limit).  Nothing is read until net_stream_start.
  * NULL when the connection cannot be accepted or set up (then it is
  * closed). */
 struct net_stream *net_stream_accept(uv_stream_t *listener, struct net_tls_ctx *tls,
 				     struct net_loop_buf *buf, struct net_stream_stats *stats,
-				     const struct net_stream_ops *ops, void *owner);
+				     size_t in_limit, const struct net_stream_ops *ops,
+				     void *owner);
 /* Start reading.  -1 when the socket cannot be read (close it). */
 int net_stream_start(struct net_stream *s);
 
@@ -138,8 +133,6 @@ char *net_stream_in(const struct net_stream *s, size_t *len);
 void net_stream_consume(struct net_stream *s, size_t n);
 /* Give back the input buffer if it is empty (between requests). */
 void net_stream_in_release(struct net_stream *s);
-/* At most limit bytes of input are held; reading stops at the limit. */
-void net_stream_set_in_limit(struct net_stream *s, size_t limit);
 /* The input holds its limit. */
 bool net_stream_in_full(const struct net_stream *s);
 /* Read (on) or stop reading (off).  On also delivers records the TLS

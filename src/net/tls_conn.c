@@ -102,7 +102,7 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 }
 
 /* End the borrow: copy what is left of the caller's input. */
-static int keep_rest(struct net_tls_conn *t)
+int net_tls_conn_keep_input(struct net_tls_conn *t)
 {
 	size_t old = t->kept_len - t->kept_off, n;
 	unsigned char *p;
@@ -177,7 +177,7 @@ void net_tls_conn_free(struct net_tls_conn *t)
 
 int net_tls_conn_input(struct net_tls_conn *t, const void *data, size_t len)
 {
-	if (keep_rest(t) != 0) /* the last input was not drained */
+	if (net_tls_conn_keep_input(t) != 0) /* the last input was not drained */
 		return -1;
 	t->in = data;
 	t->in_len = data != NULL ? len : 0;
@@ -233,7 +233,7 @@ int net_tls_conn_handshake(struct net_tls_conn *t)
 		t->err = "the peer closed the connection during the handshake";
 		ret = -1;
 	}
-	if (keep_rest(t) != 0)
+	if (net_tls_conn_keep_input(t) != 0)
 		return -1;
 	return ret;
 }
@@ -247,14 +247,9 @@ ssize_t net_tls_conn_read(struct net_tls_conn *t, void *buf, size_t n)
 	if (n > 0 && SSL_read_ex(t->ssl, buf, n, &got) == 1)
 		return (ssize_t)got; /* the caller calls again: the borrow goes on */
 	ret = n > 0 ? ssl_fail(t, 0) : 0;
-	if (keep_rest(t) != 0)
+	if (net_tls_conn_keep_input(t) != 0)
 		return -1;
 	return ret;
-}
-
-int net_tls_conn_keep_input(struct net_tls_conn *t)
-{
-	return keep_rest(t);
 }
 
 int net_tls_conn_write(struct net_tls_conn *t, const void *data, size_t len)

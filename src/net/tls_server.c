@@ -24,11 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "pki/ossl.h"
@@ -462,28 +459,26 @@ static void site_free(struct net_tls_site *s)
 	free(s);
 }
 
+/* c's locks, all or none. */
+static int locks_init(struct net_tls_ctx *c)
+{
+	if (pthread_rwlock_init(&c->lock, NULL) != 0)
+		return -1;
+	if (pthread_mutex_init(&c->wmu, NULL) != 0)
+		goto out;
+	if (pthread_mutex_init(&c->tk_mu, NULL) == 0)
+		return 0;
+	pthread_mutex_destroy(&c->wmu);
+out:
+	pthread_rwlock_destroy(&c->lock);
+	return -1;
+}
+
 struct net_tls_ctx *net_tls_ctx_new(const struct net_tls_opts *o, struct moat_err *err)
 {
 	struct net_tls_ctx *c = calloc(1, sizeof(*c));
 
-	if (c == NULL) {
-		moat_err_set(err, "out of memory");
-		return NULL;
-	}
-	if (pthread_rwlock_init(&c->lock, NULL) != 0) {
-		free(c);
-		moat_err_set(err, "out of memory");
-		return NULL;
-	}
-	if (pthread_mutex_init(&c->wmu, NULL) != 0) {
-		pthread_rwlock_destroy(&c->lock);
-		free(c);
-		moat_err_set(err, "out of memory");
-		return NULL;
-	}
-	if (pthread_mutex_init(&c->tk_mu, NULL) != 0) {
-		pthread_mutex_destroy(&c->wmu);
-		pthread_rwlock_destroy(&c->lock);
+	if (c == NULL || locks_init(c) != 0) {
 		free(c);
 		moat_err_set(err, "out of memory");
 		return NULL;
