@@ -34,14 +34,8 @@ static void no_request(void *arg, struct net_hx *x, const struct net_request *r)
 	net_hx_abort(x);
 }
 
-static void no_state(void *arg)
-{
-	(void)arg;
-}
-
 static const struct net_app_ops no_app = {
 	.request = no_request,
-	.done = no_state,
 };
 
 int acme_tlsalpn01_sni(const struct moat_name *id, char *out, size_t n)
