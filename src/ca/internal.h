@@ -23,21 +23,4 @@ struct ca {
 	struct ca_db *db;
 };
 
-/* The PEM texts of a lineage, in certbot's layout. */
-struct ca_bundle {
-	struct moat_buf privkey; /* empty when signing a CSR */
-	struct moat_buf cert;
-	struct moat_buf chain;
-	struct moat_buf fullchain;
-	struct moat_buf p12;     /* empty unless asked for */
-};
-
-void ca_bundle_free(struct ca_bundle *b);
-/* Stage the bundle's files into dir (created if needed). */
-int ca_bundle_stage(struct moat_fileset *fs, const char *dir, const struct ca_bundle *b,
-		    bool overwrite, struct moat_err *err);
-int64_t ca_now(void);
-/* "2027-12-25" */
-void ca_format_date(int64_t t, char *out, size_t n);
-
 #endif
