@@ -59,17 +59,6 @@ void pki_err_set(struct moat_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool pki_err_take_reason(int lib, int reason)
-{
-	unsigned long e;
-	bool found = false;
-
-	while ((e = ERR_get_error()) != 0)
-		if (ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason)
-			found = true;
-	return found;
-}
-
 /* calloc(1, size), or NULL with err set: "no WHAT" (the OpenSSL error queue
  * drained) when obj is NULL, else "out of memory". */
 static void *holder(const void *obj, size_t size, const char *what, struct moat_err *err)

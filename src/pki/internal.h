@@ -41,9 +41,6 @@ struct pki_crl {
 /* pki_err_drain: in pki/ossl.h (the TLS code outside src/pki uses it). */
 /* Set err to the message alone; the OpenSSL error queue is cleared. */
 void pki_err_set(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
-/* Does the OpenSSL error queue hold this library/reason pair?  The queue
- * is cleared. */
-bool pki_err_take_reason(int lib, int reason);
 
 /* ---- verification (verify.c) ------------------------------------------ */
 
@@ -146,29 +143,10 @@ ASN1_OCTET_STRING *pki_cert_keyid(X509 *x);
 
 /* ---- text (text.c) ----------------------------------------------------- */
 
-/* A bounded string builder over a caller's buffer: what does not fit is
- * dropped and the text ends with "...". */
-struct pki_sb {
-	char *p;
-	size_t n;
-	size_t len;
-	bool full;
-};
-void pki_sb_init(struct pki_sb *s, char *p, size_t n);
-void pki_sb_add(struct pki_sb *s, const char *t);
-
 /* "CN=x,O=y": RFC 2253 order, values escaped, ',' and '+' as \x2c and \x2b. */
 void pki_name_oneline(const X509_NAME *name, char *out, size_t n);
 /* The first CN of the name, escaped; "" if none. */
 void pki_name_cn(const X509_NAME *name, char *out, size_t n);
-/* One GeneralName as "DNS:x", "IP:1.2.3.4", "email:..", ... (escaped).
- * constraint: a nameConstraints base ("IP:10.0.0.0/8", "DNS:(any)"). */
-void pki_general_name_text(const GENERAL_NAME *gn, bool constraint, char *out, size_t n);
-/* Strings for every entry of gens (at most PKI_MAX_SAN, else an error);
- * *out is a malloc()ed array of malloc()ed strings, NULL when empty. */
-int pki_general_names_list(const GENERAL_NAMES *gens, char ***out, size_t *n,
-			   struct moat_err *err);
-void pki_strings_free(char **s, size_t n);
 /* The OID's short name or dotted form (numeric), or its long name. */
 void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
 /* "AB:CD:..." upper-case hex with colons, truncated to fit n. */

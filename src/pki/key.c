@@ -222,6 +222,19 @@ static bool traditional_encrypted(const struct pki_pem_block *b)
 	       strstr(b->header, "ENCRYPTED") != NULL;
 }
 
+/* Does the OpenSSL error queue hold this library/reason pair?  The queue
+ * is cleared. */
+static bool take_reason(int lib, int reason)
+{
+	unsigned long e;
+	bool found = false;
+
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason)
+			found = true;
+	return found;
+}
+
 /* Decrypt an EncryptedPrivateKeyInfo (PKCS#8). */
 static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, const char *pass,
 				      size_t passlen, struct moat_err *err)
@@ -246,7 +259,7 @@ static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, cons
 	}
 	p8inf = PKCS8_decrypt_ex(p8, pass, (int)passlen, NULL, NULL);
 	if (p8inf == NULL) {
-		if (pki_err_take_reason(ERR_LIB_EVP, EVP_R_MEMORY_LIMIT_EXCEEDED))
+		if (take_reason(ERR_LIB_EVP, EVP_R_MEMORY_LIMIT_EXCEEDED))
 			pki_err_set(err, "cannot decrypt the key: its scrypt parameters need "
 					 "too much memory");
 		else
