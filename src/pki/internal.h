@@ -151,7 +151,8 @@ void pki_name_cn(const X509_NAME *name, char *out, size_t n);
 void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
 /* "AB:CD:..." upper-case hex with colons, truncated to fit n. */
 void pki_hex_colons(const unsigned char *p, size_t len, char *out, size_t n);
-/* ASN1_TIME to Unix seconds; -1 on a malformed time. */
+/* ASN1_TIME to Unix seconds; -1 on a malformed or absent (NULL) time,
+ * *out then untouched (the result structs start zeroed: 0 stays). */
 int pki_time_get(const ASN1_TIME *t, int64_t *out);
 /* The first thing wrong with a CRL or an OCSP response: fmt into
  * problem[n] unless it already holds one. */

@@ -551,10 +551,8 @@ int pki_cert_info(const struct pki_cert *c, struct pki_cert_info *out, struct mo
 	pki_name_oneline(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
 	pki_name_cn(X509_get_subject_name(x), out->common_name, sizeof(out->common_name));
 	serial_text(X509_get0_serialNumber(x), out->serial_hex, sizeof(out->serial_hex));
-	if (pki_time_get(X509_get0_notBefore(x), &out->not_before) != 0)
-		out->not_before = 0;
-	if (pki_time_get(X509_get0_notAfter(x), &out->not_after) != 0)
-		out->not_after = 0;
+	pki_time_get(X509_get0_notBefore(x), &out->not_before);
+	pki_time_get(X509_get0_notAfter(x), &out->not_after);
 	pki_pkey_describe(X509_get0_pubkey(x), out->key_desc, sizeof(out->key_desc));
 	X509_get0_signature(NULL, &alg, x);
 	sig_alg_text(alg, out->sig_alg, sizeof(out->sig_alg));
