@@ -124,6 +124,8 @@ int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, con
 
 /* Does the EVP_PKEY hold a private key? */
 bool pki_pkey_has_private(const EVP_PKEY *pkey);
+/* "P-256", "P-384" or "P-521" for an EC key on that curve, else NULL. */
+const char *pki_pkey_nist(const EVP_PKEY *pkey);
 /* The digest to sign with this key (NULL for Ed25519/Ed448). */
 const EVP_MD *pki_sign_md(const EVP_PKEY *pkey);
 void pki_pkey_describe(const EVP_PKEY *pkey, char *out, size_t n);
