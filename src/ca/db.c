@@ -1,4 +1,5 @@
-#include "ca/db.h"
+/* db.c: the CA database (SQLite). */
+#include "ca/internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

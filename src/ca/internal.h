@@ -3,7 +3,6 @@
 #define MOAT_CA_INTERNAL_H
 
 #include "ca/ca.h"
-#include "ca/db.h"
 #include "core/buf.h"
 #include "core/file.h"
 
@@ -22,5 +21,25 @@ struct ca {
 	size_t npermits;
 	struct ca_db *db;
 };
+
+/* ---- the database (db.c, SQLite) ----------------------------------------- */
+
+struct ca_db;
+
+struct ca_db *ca_db_open(const char *path, bool create, struct moat_err *err);
+void ca_db_free(struct ca_db *db);
+int ca_db_begin(struct ca_db *db, struct moat_err *err);
+int ca_db_commit(struct ca_db *db, struct moat_err *err);
+void ca_db_rollback(struct ca_db *db);
+/* out = "" when the key is absent. */
+int ca_db_meta_get(struct ca_db *db, const char *key, char *out, size_t n, struct moat_err *err);
+int ca_db_meta_set(struct ca_db *db, const char *key, const char *value, struct moat_err *err);
+int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
+	      struct moat_err *err);
+int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err);
+int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
+		 struct moat_err *err);
+/* Increment and return the CRL number. */
+int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err);
 
 #endif
