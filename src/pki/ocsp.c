@@ -235,10 +235,6 @@ int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
 	int rc = -1;
 
 	ERR_clear_error();
-	if (res == NULL) {
-		moat_err_set(err, "pki_ocsp_check: no result");
-		goto out;
-	}
 	memset(res, 0, sizeof(*res));
 	res->status = PKI_OCSP_UNKNOWN;
 	res->reason = -1;

@@ -140,10 +140,6 @@ int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
 	int r, rc = -1;
 
 	ERR_clear_error();
-	if (out == NULL) {
-		moat_err_set(err, "pki_crl_check: no result");
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	out->reason = -1;
 	if (crl == NULL || cert == NULL || issuer == NULL) {
