@@ -502,13 +502,11 @@ static void name_constraints_text(X509 *x, char *out, size_t n)
 	NAME_CONSTRAINTS_free(nc);
 }
 
+/* Without an id, out stays as pki_cert_info zeroed it: "". */
 static void key_id_text(const ASN1_OCTET_STRING *id, char *out, size_t n)
 {
-	if (id == NULL) {
-		out[0] = '\0';
-		return;
-	}
-	pki_hex_colons(ASN1_STRING_get0_data(id), (size_t)ASN1_STRING_length(id), out, n);
+	if (id != NULL)
+		pki_hex_colons(ASN1_STRING_get0_data(id), (size_t)ASN1_STRING_length(id), out, n);
 }
 
 static int cert_san(X509 *x, struct pki_cert_info *out, struct moat_err *err)
