@@ -1,5 +1,6 @@
 /* issue.c: leaf certificates, for a generated key or a CSR's key. */
 #include "ca/internal.h"
+#include "core/parse.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,16 +15,6 @@ struct ca_bundle {
 	struct moat_buf fullchain;
 	struct moat_buf p12;     /* empty unless asked for */
 };
-
-/* "2027-12-25" */
-static void format_date(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, n, "?");
-}
 
 int ca_check_days(const struct ca *ca, int days, struct moat_err *err)
 {
@@ -48,7 +39,7 @@ int ca_check_days(const struct ca *ca, int days, struct moat_err *err)
 		goto out;
 	not_after = time(NULL) - CA_BACKDATE + (int64_t)days * 86400 - 1;
 	if (not_after > ii.not_after) {
-		format_date(ii.not_after, date, sizeof(date));
+		moat_date(ii.not_after, date, sizeof(date));
 		moat_err_set(err, "the CA's intermediate certificate expires on %s, before a certificate "
 			     "valid for %d days would", date, days);
 		moat_err_hint(err, "use --days %lld or fewer, or create a new CA",
