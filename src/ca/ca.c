@@ -13,20 +13,6 @@
 #define CA_ORG "moat private CA"
 #define CA_NAME_MAX 50 /* leaves room for " Intermediate" in a 64-byte CN */
 
-int64_t ca_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-void ca_format_date(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, n, "?");
-}
-
 static void default_name(char *out, size_t n)
 {
 	char host[64] = "localhost";
@@ -87,7 +73,7 @@ static int init_stage(const char *stage, const struct ca_init_opts *o, const cha
 	struct moat_fileset *fs = NULL;
 	struct ca_db *db = NULL;
 	char path[PATH_MAX], iname[128], now_s[32];
-	int64_t now = ca_now(), nb = now - CA_BACKDATE;
+	int64_t now = time(NULL), nb = now - CA_BACKDATE;
 	int ret = -1;
 
 	snprintf(iname, sizeof(iname), "%s Intermediate", name);

@@ -1,4 +1,5 @@
-#include "ca/db.h"
+/* db.c: the CA database (SQLite). */
+#include "ca/internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -34,6 +35,33 @@ static const char schema[] =
 static void db_err(struct ca_db *db, struct moat_err *err, const char *what)
 {
 	moat_err_set(err, "CA database: %s: %s", what, sqlite3_errmsg(db->h));
+}
+
+/* sql prepared, or NULL with err naming what failed. */
+static sqlite3_stmt *prepare(struct ca_db *db, const char *sql, const char *what,
+			     struct moat_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err(db, err, what);
+		return NULL;
+	}
+	return st;
+}
+
+/* Step a bound statement that returns no rows (INSERT, UPDATE) to its
+ * end, then finalize it. */
+static int run(struct ca_db *db, sqlite3_stmt *st, const char *what, struct moat_err *err)
+{
+	int ret = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_err(db, err, what);
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	return ret;
 }
 
 struct ca_db *ca_db_open(const char *path, bool create, struct moat_err *err)
@@ -107,11 +135,8 @@ int ca_db_meta_get(struct ca_db *db, const char *key, char *out, size_t n, struc
 	sqlite3_stmt *st = NULL;
 	int ret = -1, rc;
 
-	if (sqlite3_prepare_v2(db->h, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		db_err(db, err, "read");
+	if ((st = prepare(db, "SELECT value FROM meta WHERE key = ?1", "read", err)) == NULL)
 		goto out;
-	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -131,39 +156,26 @@ out:
 
 int ca_db_meta_set(struct ca_db *db, const char *key, const char *value, struct moat_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
+	sqlite3_stmt *st = prepare(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+				   "write", err);
 
-	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_err(db, err, "write");
-		goto out;
-	}
+	if (st == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_err(db, err, "write");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return run(db, st, "write", err);
 }
 
 int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
 	      struct moat_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
+	sqlite3_stmt *st = prepare(db, "INSERT INTO certs (serial, names, lineage, not_before,"
+				   " not_after, issued_at, cert_pem)"
+				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				   "record the certificate", err);
 
-	if (sqlite3_prepare_v2(db->h,
-			       "INSERT INTO certs (serial, names, lineage, not_before, not_after,"
-			       " issued_at, cert_pem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_err(db, err, "record the certificate");
-		goto out;
-	}
+	if (st == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, r->serial, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->names, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, r->lineage, -1, SQLITE_STATIC);
@@ -171,14 +183,7 @@ int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
 	sqlite3_bind_int64(st, 5, r->not_after);
 	sqlite3_bind_int64(st, 6, r->issued_at);
 	sqlite3_bind_text(st, 7, cert_pem, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_err(db, err, "record the certificate");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return run(db, st, "record the certificate", err);
 }
 
 static void row_to_record(sqlite3_stmt *st, struct ca_record *r)
@@ -208,14 +213,12 @@ int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_
 	size_t len = 0, cap = 0;
 	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(db->h,
-			       "SELECT serial, names, lineage, not_before, not_after, issued_at,"
-			       " status, coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
-			       " ORDER BY issued_at, rowid",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_err(db, err, "read");
+	if ((st = prepare(db,
+			  "SELECT serial, names, lineage, not_before, not_after, issued_at,"
+			  " status, coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
+			  " ORDER BY issued_at, rowid",
+			  "read", err)) == NULL)
 		goto out;
-	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -246,31 +249,22 @@ out:
 int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
 		 struct moat_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
+	sqlite3_stmt *st = prepare(db, "UPDATE certs SET status = 'revoked', revoked_at = ?2,"
+				   " reason = ?3 WHERE serial = ?1 AND status = 'valid'",
+				   "revoke", err);
 
-	if (sqlite3_prepare_v2(db->h,
-			       "UPDATE certs SET status = 'revoked', revoked_at = ?2, reason = ?3"
-			       " WHERE serial = ?1 AND status = 'valid'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_err(db, err, "revoke");
-		goto out;
-	}
+	if (st == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int(st, 3, reason);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_err(db, err, "revoke");
-		goto out;
-	}
+	if (run(db, st, "revoke", err) != 0)
+		return -1;
 	if (sqlite3_changes(db->h) != 1) {
 		moat_err_set(err, "certificate %s is not a valid certificate of this CA", serial);
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return 0;
 }
 
 int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err)

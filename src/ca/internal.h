@@ -3,7 +3,6 @@
 #define MOAT_CA_INTERNAL_H
 
 #include "ca/ca.h"
-#include "ca/db.h"
 #include "core/buf.h"
 #include "core/file.h"
 
@@ -23,21 +22,24 @@ struct ca {
 	struct ca_db *db;
 };
 
-/* The PEM texts of a lineage, in certbot's layout. */
-struct ca_bundle {
-	struct moat_buf privkey; /* empty when signing a CSR */
-	struct moat_buf cert;
-	struct moat_buf chain;
-	struct moat_buf fullchain;
-	struct moat_buf p12;     /* empty unless asked for */
-};
+/* ---- the database (db.c, SQLite) ----------------------------------------- */
 
-void ca_bundle_free(struct ca_bundle *b);
-/* Stage the bundle's files into dir (created if needed). */
-int ca_bundle_stage(struct moat_fileset *fs, const char *dir, const struct ca_bundle *b,
-		    bool overwrite, struct moat_err *err);
-int64_t ca_now(void);
-/* "2027-12-25" */
-void ca_format_date(int64_t t, char *out, size_t n);
+struct ca_db;
+
+struct ca_db *ca_db_open(const char *path, bool create, struct moat_err *err);
+void ca_db_free(struct ca_db *db);
+int ca_db_begin(struct ca_db *db, struct moat_err *err);
+int ca_db_commit(struct ca_db *db, struct moat_err *err);
+void ca_db_rollback(struct ca_db *db);
+/* out = "" when the key is absent. */
+int ca_db_meta_get(struct ca_db *db, const char *key, char *out, size_t n, struct moat_err *err);
+int ca_db_meta_set(struct ca_db *db, const char *key, const char *value, struct moat_err *err);
+int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
+	      struct moat_err *err);
+int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err);
+int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
+		 struct moat_err *err);
+/* Increment and return the CRL number. */
+int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err);
 
 #endif

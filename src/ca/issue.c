@@ -1,9 +1,20 @@
 /* issue.c: leaf certificates, for a generated key or a CSR's key. */
 #include "ca/internal.h"
+#include "core/parse.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The PEM texts of a lineage, in certbot's layout. */
+struct ca_bundle {
+	struct moat_buf privkey; /* empty when signing a CSR */
+	struct moat_buf cert;
+	struct moat_buf chain;
+	struct moat_buf fullchain;
+	struct moat_buf p12;     /* empty unless asked for */
+};
 
 int ca_check_days(const struct ca *ca, int days, struct moat_err *err)
 {
@@ -26,13 +37,13 @@ int ca_check_days(const struct ca *ca, int days, struct moat_err *err)
 	}
 	if (pki_cert_info(ca->intermediate, &ii, err) != 0)
 		goto out;
-	not_after = ca_now() - CA_BACKDATE + (int64_t)days * 86400 - 1;
+	not_after = time(NULL) - CA_BACKDATE + (int64_t)days * 86400 - 1;
 	if (not_after > ii.not_after) {
-		ca_format_date(ii.not_after, date, sizeof(date));
+		moat_date(ii.not_after, date, sizeof(date));
 		moat_err_set(err, "the CA's intermediate certificate expires on %s, before a certificate "
 			     "valid for %d days would", date, days);
 		moat_err_hint(err, "use --days %lld or fewer, or create a new CA",
-			      (long long)((ii.not_after - ca_now()) / 86400));
+			      (long long)((ii.not_after - time(NULL)) / 86400));
 		goto out;
 	}
 	ret = 0;
@@ -98,6 +109,45 @@ static int make_bundle(struct ca *ca, const struct ca_issue_opts *o, const struc
 	return 0;
 }
 
+static void bundle_free(struct ca_bundle *b)
+{
+	moat_buf_wipe(&b->privkey);
+	moat_buf_free(&b->cert);
+	moat_buf_free(&b->chain);
+	moat_buf_free(&b->fullchain);
+	moat_buf_wipe(&b->p12);
+}
+
+/* Stage the bundle's files into dir (created if needed). */
+static int bundle_stage(struct moat_fileset *fs, const char *dir, const struct ca_bundle *b,
+			bool overwrite, struct moat_err *err)
+{
+	const struct {
+		const char *name;
+		const struct moat_buf *buf;
+		mode_t mode;
+	} files[] = {
+		{"privkey.pem", &b->privkey, 0600},
+		{"cert.pem", &b->cert, 0644},
+		{"chain.pem", &b->chain, 0644},
+		{"fullchain.pem", &b->fullchain, 0644},
+		{"cert.p12", &b->p12, 0600},
+	};
+	char path[PATH_MAX];
+
+	if (moat_fileset_mkdir(fs, dir, 0755, err) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i].buf->len == 0)
+			continue;
+		if (moat_path_join(path, sizeof(path), dir, files[i].name, err) != 0 ||
+		    moat_fileset_add(fs, path, files[i].buf->data, files[i].buf->len, files[i].mode,
+				     overwrite, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void remove_stale(const char *dir, const struct ca_bundle *b)
 {
 	char p[PATH_MAX];
@@ -155,7 +205,7 @@ int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res
 		key = gen;
 	}
 
-	int64_t nb = ca_now() - CA_BACKDATE;
+	int64_t nb = time(NULL) - CA_BACKDATE;
 	struct pki_cert_spec spec = {
 		.profile = PKI_PROFILE_LEAF,
 		.common_name = leaf_common_name(o->names, o->nnames),
@@ -180,15 +230,15 @@ int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res
 		goto out;
 	rec.not_before = li.not_before;
 	rec.not_after = li.not_after;
-	rec.issued_at = ca_now();
+	rec.issued_at = time(NULL);
 
 	if ((fs = moat_fileset_new()) == NULL) {
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
-	if (ca_bundle_stage(fs, res->dir, &b, o->force, err) != 0)
+	if (bundle_stage(fs, res->dir, &b, o->force, err) != 0)
 		goto out;
-	if (o->out_dir != NULL && ca_bundle_stage(fs, o->out_dir, &b, o->force, err) != 0)
+	if (o->out_dir != NULL && bundle_stage(fs, o->out_dir, &b, o->force, err) != 0)
 		goto out;
 	if (ca_db_begin(ca->db, err) != 0)
 		goto out;
@@ -209,7 +259,7 @@ out:
 	if (in_tx)
 		ca_db_rollback(ca->db);
 	moat_fileset_free(fs);
-	ca_bundle_free(&b);
+	bundle_free(&b);
 	pki_cert_info_clear(&li);
 	pki_cert_free(leaf);
 	pki_key_free(gen);

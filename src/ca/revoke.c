@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int ca_list(struct ca *ca, struct ca_record **out, size_t *n, struct moat_err *err)
 {
@@ -70,7 +71,7 @@ int ca_revoke(struct ca *ca, const char *what, enum pki_reason reason, struct ca
 	char serial[80] = "", rs[80];
 	struct moat_name name;
 	bool by_name = false;
-	int64_t now = ca_now();
+	int64_t now = time(NULL);
 	int ret = -1;
 
 	if (moat_file_exists(what)) {
@@ -147,7 +148,7 @@ int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *inf
 	size_t nall = 0, nrv = 0;
 	uint64_t number;
 	char path[PATH_MAX];
-	int64_t now = ca_now();
+	int64_t now = time(NULL);
 	int ret = -1;
 
 	if (ca->int_key == NULL) {

@@ -98,10 +98,6 @@ int pki_cert_urls(const struct pki_cert *c, struct pki_cert_urls *out, struct mo
 	int rc = -1;
 
 	ERR_clear_error();
-	if (out == NULL) {
-		moat_err_set(err, "pki_cert_urls: no result");
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	if (c == NULL) {
 		moat_err_set(err, "no certificate");
@@ -237,10 +233,6 @@ int pki_certs_from_any(const void *data, size_t len, struct pki_cert ***out, siz
 	int rc = -1;
 
 	ERR_clear_error();
-	if (out == NULL || nout == NULL) {
-		moat_err_set(err, "pki_certs_from_any: no result");
-		goto out;
-	}
 	*out = NULL;
 	*nout = 0;
 	if (pki_input_check(data, len, "certificate", err) != 0)

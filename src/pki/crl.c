@@ -287,7 +287,6 @@ int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_
 	ASN1_INTEGER *num = NULL;
 	BIGNUM *bn = NULL;
 	char *dec = NULL;
-	const ASN1_TIME *next;
 	int crit = -1, nrev;
 
 	memset(out, 0, sizeof(*out));
@@ -297,11 +296,8 @@ int pki_crl_info(const struct pki_crl *c, struct pki_crl_info *out, struct moat_
 		return -1;
 	}
 	pki_name_oneline(X509_CRL_get_issuer(c->crl), out->issuer, sizeof(out->issuer));
-	if (pki_time_get(X509_CRL_get0_lastUpdate(c->crl), &out->this_update) != 0)
-		out->this_update = 0;
-	next = X509_CRL_get0_nextUpdate(c->crl);
-	if (next == NULL || pki_time_get(next, &out->next_update) != 0)
-		out->next_update = 0;
+	pki_time_get(X509_CRL_get0_lastUpdate(c->crl), &out->this_update);
+	pki_time_get(X509_CRL_get0_nextUpdate(c->crl), &out->next_update);
 	num = X509_CRL_get_ext_d2i(c->crl, NID_crl_number, &crit, NULL);
 	if (num != NULL && (bn = ASN1_INTEGER_to_BN(num, NULL)) != NULL &&
 	    (dec = BN_bn2dec(bn)) != NULL) {

@@ -59,29 +59,27 @@ void pki_err_set(struct moat_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool pki_err_take_reason(int lib, int reason)
+/* calloc(1, size), or NULL with err set: "no WHAT" (the OpenSSL error queue
+ * drained) when obj is NULL, else "out of memory". */
+static void *holder(const void *obj, size_t size, const char *what, struct moat_err *err)
 {
-	unsigned long e;
-	bool found = false;
+	void *h;
 
-	while ((e = ERR_get_error()) != 0)
-		if (ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason)
-			found = true;
-	return found;
+	if (obj == NULL) {
+		pki_err_drain(err, "no %s", what);
+		return NULL;
+	}
+	if ((h = calloc(1, size)) == NULL)
+		pki_err_set(err, "out of memory");
+	return h;
 }
 
 struct pki_key *pki_key_wrap(EVP_PKEY *pkey, bool priv, struct moat_err *err)
 {
-	struct pki_key *k;
+	struct pki_key *k = holder(pkey, sizeof(*k), "key", err);
 
-	if (pkey == NULL) {
-		pki_err_drain(err, "no key");
-		return NULL;
-	}
-	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		EVP_PKEY_free(pkey);
-		pki_err_set(err, "out of memory");
 		return NULL;
 	}
 	k->pkey = pkey;
@@ -91,54 +89,33 @@ struct pki_key *pki_key_wrap(EVP_PKEY *pkey, bool priv, struct moat_err *err)
 
 struct pki_cert *pki_cert_wrap(X509 *x, struct moat_err *err)
 {
-	struct pki_cert *c;
+	struct pki_cert *c = holder(x, sizeof(*c), "certificate", err);
 
-	if (x == NULL) {
-		pki_err_drain(err, "no certificate");
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
+	if (c == NULL)
 		X509_free(x);
-		pki_err_set(err, "out of memory");
-		return NULL;
-	}
-	c->x = x;
+	else
+		c->x = x;
 	return c;
 }
 
 struct pki_csr *pki_csr_wrap(X509_REQ *req, struct moat_err *err)
 {
-	struct pki_csr *r;
+	struct pki_csr *r = holder(req, sizeof(*r), "CSR", err);
 
-	if (req == NULL) {
-		pki_err_drain(err, "no CSR");
-		return NULL;
-	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
+	if (r == NULL)
 		X509_REQ_free(req);
-		pki_err_set(err, "out of memory");
-		return NULL;
-	}
-	r->req = req;
+	else
+		r->req = req;
 	return r;
 }
 
 struct pki_crl *pki_crl_wrap(X509_CRL *crl, struct moat_err *err)
 {
-	struct pki_crl *c;
+	struct pki_crl *c = holder(crl, sizeof(*c), "CRL", err);
 
-	if (crl == NULL) {
-		pki_err_drain(err, "no CRL");
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
+	if (c == NULL)
 		X509_CRL_free(crl);
-		pki_err_set(err, "out of memory");
-		return NULL;
-	}
-	c->crl = crl;
+	else
+		c->crl = crl;
 	return c;
 }

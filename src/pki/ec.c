@@ -8,10 +8,9 @@
  * small and fixed (RFC 5480 SubjectPublicKeyInfo, RFC 5915 ECPrivateKey
  * inside RFC 5208 PKCS#8), so we take the key's numbers through the
  * provider's parameter interface and let OpenSSL's ASN.1 templates encode
- * the outer structures.  Other key types (RSA, Ed25519) keep the general
+ * the structures.  Other key types (RSA, Ed25519) keep the general
  * path; unit tests compare both paths byte for byte. */
-#include <string.h>
-
+#include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -69,94 +68,61 @@ int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey)
 	return 1;
 }
 
-/* DER length octets for n (n < 65536) at out; returns how many. */
-static size_t der_len(unsigned char *out, size_t n)
-{
-	if (n < 0x80) {
-		out[0] = (unsigned char)n;
-		return 1;
-	}
-	if (n < 0x100) {
-		out[0] = 0x81;
-		out[1] = (unsigned char)n;
-		return 2;
-	}
-	out[0] = 0x82;
-	out[1] = (unsigned char)(n >> 8);
-	out[2] = (unsigned char)n;
-	return 3;
-}
-
-/*
- * RFC 5915 ECPrivateKey, as OpenSSL writes it inside PKCS#8 (curve in the
+/* RFC 5915 ECPrivateKey, as OpenSSL writes it inside PKCS#8 (curve in the
  * PKCS#8 algorithm, so no [0] parameters):
- *   SEQUENCE { INTEGER 1, OCTET STRING d, [1] { BIT STRING 00 || point } }
- */
-static size_t ec_private_der(unsigned char *out, const unsigned char *d, const struct ec_parts *p)
-{
-	unsigned char *q = out;
-	size_t bitstr = 2 + 1 + p->point_len; /* 03 len 00 point (len < 128 up to P-384) */
-	size_t tagged, body;
+ *   SEQUENCE { INTEGER 1, OCTET STRING d, [1] { BIT STRING 00 || point } } */
+typedef struct {
+	int32_t version;
+	ASN1_OCTET_STRING *d;
+	ASN1_BIT_STRING *point;
+} EC_PRIV;
 
-	if (p->point_len + 1 >= 0x80)
-		bitstr = 3 + 1 + p->point_len;
-	tagged = bitstr + (bitstr < 0x80 ? 2 : 3);
-	body = 3 + 2 + p->field_len + tagged;
-
-	*q++ = 0x30; /* SEQUENCE */
-	q += der_len(q, body);
-	*q++ = 0x02; /* INTEGER 1 */
-	*q++ = 0x01;
-	*q++ = 0x01;
-	*q++ = 0x04; /* OCTET STRING d */
-	*q++ = (unsigned char)p->field_len;
-	memcpy(q, d, p->field_len);
-	q += p->field_len;
-	*q++ = 0xa1; /* [1] */
-	q += der_len(q, bitstr);
-	*q++ = 0x03; /* BIT STRING */
-	q += der_len(q, p->point_len + 1);
-	*q++ = 0x00;
-	memcpy(q, p->point, p->point_len);
-	q += p->point_len;
-	return (size_t)(q - out);
-}
+ASN1_SEQUENCE(EC_PRIV) = {
+	ASN1_EMBED(EC_PRIV, version, INT32),
+	ASN1_SIMPLE(EC_PRIV, d, ASN1_OCTET_STRING),
+	ASN1_EXP(EC_PRIV, point, ASN1_BIT_STRING, 1),
+} static_ASN1_SEQUENCE_END(EC_PRIV)
 
 int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen)
 {
 	struct ec_parts p;
 	BIGNUM *priv = NULL;
 	unsigned char d[EC_FIELD_MAX];
-	unsigned char inner[32 + EC_FIELD_MAX + EC_POINT_MAX];
-	unsigned char *copy = NULL;
+	EC_PRIV k = {1, NULL, NULL};
+	unsigned char *inner = NULL;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	size_t n;
-	int rc = -1;
+	int n = 0, rc = -1;
 
 	*der = NULL;
 	if (ec_parts(pkey, &p) != 1)
 		return 0;
 	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv) != 1 ||
-	    BN_bn2binpad(priv, d, (int)p.field_len) != (int)p.field_len)
+	    BN_bn2binpad(priv, d, (int)p.field_len) != (int)p.field_len ||
+	    (k.d = ASN1_OCTET_STRING_new()) == NULL || (k.point = ASN1_BIT_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(k.d, d, (int)p.field_len) != 1 ||
+	    ASN1_BIT_STRING_set(k.point, p.point, (int)p.point_len) != 1)
 		goto out;
-	n = ec_private_der(inner, d, &p);
-	if ((copy = OPENSSL_memdup(inner, n)) == NULL || (p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL)
+	/* every bit of the point: no trailing zero bits dropped */
+	k.point->flags = (k.point->flags & ~0x07L) | ASN1_STRING_FLAG_BITS_LEFT;
+	if ((n = ASN1_item_i2d((ASN1_VALUE *)&k, &inner, ASN1_ITEM_rptr(EC_PRIV))) <= 0 ||
+	    (p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL)
 		goto out;
 	if (PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0, V_ASN1_OBJECT,
-			    OBJ_nid2obj(p.curve_nid), copy, (int)n) != 1)
+			    OBJ_nid2obj(p.curve_nid), inner, n) != 1)
 		goto out;
-	copy = NULL; /* p8 owns it */
+	inner = NULL; /* p8 owns it */
 	if ((*derlen = i2d_PKCS8_PRIV_KEY_INFO(p8, der)) <= 0) {
 		*der = NULL;
 		goto out;
 	}
 	rc = 1;
 out:
-	if (copy != NULL)
-		OPENSSL_clear_free(copy, n);
+	if (inner != NULL)
+		OPENSSL_clear_free(inner, (size_t)n);
 	PKCS8_PRIV_KEY_INFO_free(p8); /* cleanses the private key octets */
+	ASN1_STRING_clear_free(k.d);
+	ASN1_BIT_STRING_free(k.point);
 	BN_clear_free(priv);
 	OPENSSL_cleanse(d, sizeof(d));
-	OPENSSL_cleanse(inner, sizeof(inner));
 	return rc;
 }

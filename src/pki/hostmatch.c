@@ -2,6 +2,7 @@
  * it (RFC 6125 as the CA/Browser Forum profile narrows it): SAN only. */
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 
@@ -78,14 +79,6 @@ static bool label_chars_ok(const unsigned char *p, size_t n)
 	return true;
 }
 
-static bool same_fold(const unsigned char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower((char)a[i]) != b[i])
-			return false;
-	return true;
-}
-
 /* A reference identity from a certificate (SAN dNSName or CN bytes)
  * against a DNS host. */
 static bool dns_matches(const unsigned char *p, size_t n, const struct host *h)
@@ -101,7 +94,8 @@ static bool dns_matches(const unsigned char *p, size_t n, const struct host *h)
 	if (n == 0)
 		return false;
 	if (p[0] != '*') {
-		return label_chars_ok(p, n) && n == h->len && same_fold(p, h->name, n);
+		return label_chars_ok(p, n) && n == h->len &&
+		       strncasecmp((const char *)p, h->name, n) == 0;
 	}
 	/* "*.rest": the star is the whole left-most label */
 	if (n < 3 || p[1] != '.')
@@ -128,7 +122,7 @@ static bool dns_matches(const unsigned char *p, size_t n, const struct host *h)
 	/* No wildcard for an IDN A-label host label ("xn--"): browsers refuse. */
 	if (dot - h->name >= 4 && memcmp(h->name, "xn--", 4) == 0)
 		return false;
-	return same_fold(rest, dot + 1, restlen);
+	return strncasecmp((const char *)rest, dot + 1, restlen) == 0;
 }
 
 /* Does any SAN entry match?  *any_dns_ip: the SAN holds a DNS or IP entry. */

@@ -41,9 +41,6 @@ struct pki_crl {
 /* pki_err_drain: in pki/ossl.h (the TLS code outside src/pki uses it). */
 /* Set err to the message alone; the OpenSSL error queue is cleared. */
 void pki_err_set(struct moat_err *err, const char *fmt, ...) MOAT_PRINTF(2, 3);
-/* Does the OpenSSL error queue hold this library/reason pair?  The queue
- * is cleared. */
-bool pki_err_take_reason(int lib, int reason);
 
 /* ---- verification (verify.c) ------------------------------------------ */
 
@@ -127,6 +124,8 @@ int pki_encoded_out(const ASN1_ITEM *it, const void *obj, const char *label, con
 
 /* Does the EVP_PKEY hold a private key? */
 bool pki_pkey_has_private(const EVP_PKEY *pkey);
+/* "P-256", "P-384" or "P-521" for an EC key on that curve, else NULL. */
+const char *pki_pkey_nist(const EVP_PKEY *pkey);
 /* The digest to sign with this key (NULL for Ed25519/Ed448). */
 const EVP_MD *pki_sign_md(const EVP_PKEY *pkey);
 void pki_pkey_describe(const EVP_PKEY *pkey, char *out, size_t n);
@@ -146,34 +145,16 @@ ASN1_OCTET_STRING *pki_cert_keyid(X509 *x);
 
 /* ---- text (text.c) ----------------------------------------------------- */
 
-/* A bounded string builder over a caller's buffer: what does not fit is
- * dropped and the text ends with "...". */
-struct pki_sb {
-	char *p;
-	size_t n;
-	size_t len;
-	bool full;
-};
-void pki_sb_init(struct pki_sb *s, char *p, size_t n);
-void pki_sb_add(struct pki_sb *s, const char *t);
-
 /* "CN=x,O=y": RFC 2253 order, values escaped, ',' and '+' as \x2c and \x2b. */
 void pki_name_oneline(const X509_NAME *name, char *out, size_t n);
 /* The first CN of the name, escaped; "" if none. */
 void pki_name_cn(const X509_NAME *name, char *out, size_t n);
-/* One GeneralName as "DNS:x", "IP:1.2.3.4", "email:..", ... (escaped).
- * constraint: a nameConstraints base ("IP:10.0.0.0/8", "DNS:(any)"). */
-void pki_general_name_text(const GENERAL_NAME *gn, bool constraint, char *out, size_t n);
-/* Strings for every entry of gens (at most PKI_MAX_SAN, else an error);
- * *out is a malloc()ed array of malloc()ed strings, NULL when empty. */
-int pki_general_names_list(const GENERAL_NAMES *gens, char ***out, size_t *n,
-			   struct moat_err *err);
-void pki_strings_free(char **s, size_t n);
 /* The OID's short name or dotted form (numeric), or its long name. */
 void pki_obj_text(const ASN1_OBJECT *o, bool numeric, char *out, size_t n);
 /* "AB:CD:..." upper-case hex with colons, truncated to fit n. */
 void pki_hex_colons(const unsigned char *p, size_t len, char *out, size_t n);
-/* ASN1_TIME to Unix seconds; -1 on a malformed time. */
+/* ASN1_TIME to Unix seconds; -1 on a malformed or absent (NULL) time,
+ * *out then untouched (the result structs start zeroed: 0 stays). */
 int pki_time_get(const ASN1_TIME *t, int64_t *out);
 /* The first thing wrong with a CRL or an OCSP response: fmt into
  * problem[n] unless it already holds one. */

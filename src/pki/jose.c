@@ -19,7 +19,7 @@
  * digest is pki_sign_md's: none for EdDSA, SHA-384 for ES384, else SHA-256. */
 static const char *alg_of(EVP_PKEY *pkey, const char **crv, size_t *field)
 {
-	char group[64];
+	const char *nist;
 
 	*crv = NULL;
 	*field = 0;
@@ -29,21 +29,11 @@ static const char *alg_of(EVP_PKEY *pkey, const char **crv, size_t *field)
 	}
 	if (EVP_PKEY_is_a(pkey, "RSA"))
 		return EVP_PKEY_get_bits(pkey) >= 2048 ? "RS256" : NULL;
-	if (!EVP_PKEY_is_a(pkey, "EC") ||
-	    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					   NULL) != 1)
+	if ((nist = pki_pkey_nist(pkey)) == NULL || strcmp(nist, "P-521") == 0)
 		return NULL;
-	if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
-		*crv = "P-256";
-		*field = 32;
-		return "ES256";
-	}
-	if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0) {
-		*crv = "P-384";
-		*field = 48;
-		return "ES384";
-	}
-	return NULL;
+	*crv = nist;
+	*field = strcmp(nist, "P-256") == 0 ? 32 : 48;
+	return *field == 32 ? "ES256" : "ES384";
 }
 
 /* Append the base64url of bn, left-padded with zeros to pad bytes (0: its

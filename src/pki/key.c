@@ -222,6 +222,19 @@ static bool traditional_encrypted(const struct pki_pem_block *b)
 	       strstr(b->header, "ENCRYPTED") != NULL;
 }
 
+/* Does the OpenSSL error queue hold this library/reason pair?  The queue
+ * is cleared. */
+static bool take_reason(int lib, int reason)
+{
+	unsigned long e;
+	bool found = false;
+
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason)
+			found = true;
+	return found;
+}
+
 /* Decrypt an EncryptedPrivateKeyInfo (PKCS#8). */
 static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, const char *pass,
 				      size_t passlen, struct moat_err *err)
@@ -246,7 +259,7 @@ static EVP_PKEY *read_pkcs8_encrypted(const unsigned char *der, size_t len, cons
 	}
 	p8inf = PKCS8_decrypt_ex(p8, pass, (int)passlen, NULL, NULL);
 	if (p8inf == NULL) {
-		if (pki_err_take_reason(ERR_LIB_EVP, EVP_R_MEMORY_LIMIT_EXCEEDED))
+		if (take_reason(ERR_LIB_EVP, EVP_R_MEMORY_LIMIT_EXCEEDED))
 			pki_err_set(err, "cannot decrypt the key: its scrypt parameters need "
 					 "too much memory");
 		else
@@ -447,21 +460,26 @@ static const char *nist_name(const char *group)
 	return NULL;
 }
 
-const EVP_MD *pki_sign_md(const EVP_PKEY *pkey)
+const char *pki_pkey_nist(const EVP_PKEY *pkey)
 {
 	char g[64];
-	const char *nist;
+
+	if (!EVP_PKEY_is_a(pkey, "EC"))
+		return NULL;
+	group_name(pkey, g, sizeof(g));
+	return nist_name(g);
+}
+
+const EVP_MD *pki_sign_md(const EVP_PKEY *pkey)
+{
+	const char *nist = pki_pkey_nist(pkey);
 
 	if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448"))
 		return NULL;
-	if (EVP_PKEY_is_a(pkey, "EC")) {
-		group_name(pkey, g, sizeof(g));
-		nist = nist_name(g);
-		if (nist != NULL && strcmp(nist, "P-384") == 0)
-			return EVP_sha384();
-		if (nist != NULL && strcmp(nist, "P-521") == 0)
-			return EVP_sha512();
-	}
+	if (nist != NULL && strcmp(nist, "P-384") == 0)
+		return EVP_sha384();
+	if (nist != NULL && strcmp(nist, "P-521") == 0)
+		return EVP_sha512();
 	return EVP_sha256();
 }
 
@@ -496,17 +514,11 @@ void pki_pkey_describe(const EVP_PKEY *pkey, char *out, size_t n)
 
 int pki_pkey_check_signer(const EVP_PKEY *pkey, struct moat_err *err)
 {
-	char g[64];
 	char desc[64];
 
-	if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448"))
-		return 0;
-	if (EVP_PKEY_is_a(pkey, "EC")) {
-		group_name(pkey, g, sizeof(g));
-		if (nist_name(g) != NULL)
-			return 0;
-	}
-	if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048)
+	if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448") ||
+	    pki_pkey_nist(pkey) != NULL ||
+	    (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) >= 2048))
 		return 0;
 	pki_pkey_describe(pkey, desc, sizeof(desc));
 	pki_err_set(err,

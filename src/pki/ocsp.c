@@ -213,8 +213,7 @@ static void check_single(OCSP_SINGLERESP *s, int64_t at, struct pki_ocsp_result 
 		break;
 	case V_OCSP_CERTSTATUS_REVOKED:
 		res->status = PKI_OCSP_REVOKED;
-		if (rev == NULL || pki_time_get(rev, &res->revoked_at) != 0)
-			res->revoked_at = 0;
+		pki_time_get(rev, &res->revoked_at);
 		res->reason = reason >= 0 && reason <= 10 && reason != 7 ? reason : -1;
 		break;
 	default:
@@ -236,10 +235,6 @@ int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
 	int rc = -1;
 
 	ERR_clear_error();
-	if (res == NULL) {
-		moat_err_set(err, "pki_ocsp_check: no result");
-		goto out;
-	}
 	memset(res, 0, sizeof(*res));
 	res->status = PKI_OCSP_UNKNOWN;
 	res->reason = -1;
@@ -275,8 +270,7 @@ int pki_ocsp_check(const struct pki_ocsp_req *req, const struct pki_cert *cert,
 		problem(res, "the response is not a basic OCSP response");
 		goto out;
 	}
-	if (pki_time_get(OCSP_resp_get0_produced_at(bs), &res->produced_at) != 0)
-		res->produced_at = 0;
+	pki_time_get(OCSP_resp_get0_produced_at(bs), &res->produced_at);
 	single = find_single(bs, cert->x, issuer->x);
 	res->matched = single != NULL;
 	if (single == NULL)

@@ -50,8 +50,7 @@ int pki_p12_build(const struct pki_key *key, const struct pki_cert *cert,
 	char pw[PASS_MAX + 1];
 	STACK_OF(X509) *ca = NULL;
 	PKCS12 *p12 = NULL;
-	unsigned char *der = NULL;
-	int len, rc = -1;
+	int rc = -1;
 
 	ERR_clear_error();
 	if (check_args(key, cert, chain, nchain, pass, passlen, err) != 0)
@@ -80,19 +79,9 @@ int pki_p12_build(const struct pki_key *key, const struct pki_cert *cert,
 		pki_err_drain(err, "cannot add the PKCS#12 MAC");
 		goto out;
 	}
-	len = i2d_PKCS12(p12, &der);
-	if (len <= 0) {
-		pki_err_drain(err, "cannot encode the PKCS#12 bundle");
-		goto out;
-	}
-	if (moat_buf_append(out, der, (size_t)len) != 0) {
-		moat_err_set(err, "out of memory");
-		goto out;
-	}
-	rc = 0;
+	rc = pki_encoded_out(ASN1_ITEM_rptr(PKCS12), p12, NULL, "PKCS#12 bundle", out, err);
 out:
 	OPENSSL_cleanse(pw, sizeof(pw));
-	OPENSSL_free(der);
 	PKCS12_free(p12);
 	sk_X509_free(ca); /* the certificates belong to the caller */
 	ERR_clear_error();

@@ -99,10 +99,6 @@ int pki_verify_path(const struct pki_cert *leaf, struct pki_cert *const *untrust
 	int e, rc = -1;
 
 	ERR_clear_error();
-	if (res == NULL) {
-		moat_err_set(err, "pki_verify_path: no result");
-		goto out;
-	}
 	memset(res, 0, sizeof(*res));
 	if (leaf == NULL || (nu > 0 && untrusted == NULL) || (na > 0 && anchors == NULL)) {
 		moat_err_set(err, "pki_verify_path: missing certificate");

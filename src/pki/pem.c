@@ -151,14 +151,13 @@ X509_CRL *pki_der_crl(const unsigned char *der, size_t len)
  */
 static const char *pkcs8_key_type(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
+	PKCS8_PRIV_KEY_INFO *p8 =
+		pki_der_whole(ASN1_ITEM_rptr(PKCS8_PRIV_KEY_INFO), der, len, PKI_MAX_INPUT);
 	const X509_ALGOR *alg = NULL;
 	const ASN1_OBJECT *oid = NULL;
-	PKCS8_PRIV_KEY_INFO *p8;
 	const char *type = NULL;
 
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
-	if (p8 != NULL && p == der + len && PKCS8_pkey_get0(NULL, NULL, NULL, &alg, p8) == 1) {
+	if (p8 != NULL && PKCS8_pkey_get0(NULL, NULL, NULL, &alg, p8) == 1) {
 		X509_ALGOR_get0(&oid, NULL, NULL, alg);
 		switch (OBJ_obj2nid(oid)) {
 		case NID_X9_62_id_ecPublicKey: type = "EC"; break;
@@ -207,16 +206,12 @@ out:
 
 bool pki_der_is_encrypted_key(const unsigned char *der, size_t len)
 {
-	const unsigned char *p = der;
+	X509_SIG *sig = pki_der_whole(ASN1_ITEM_rptr(X509_SIG), der, len, PKI_MAX_INPUT);
 	const X509_ALGOR *alg = NULL;
 	const ASN1_OBJECT *oid = NULL;
-	X509_SIG *sig;
 	bool ok = false;
 
-	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
-		return false;
-	sig = d2i_X509_SIG(NULL, &p, (long)len);
-	if (sig != NULL && p == der + len) {
+	if (sig != NULL) {
 		X509_SIG_get0(sig, &alg, NULL);
 		X509_ALGOR_get0(&oid, NULL, NULL, alg);
 		/* A password-based encryption scheme, not a DigestInfo. */

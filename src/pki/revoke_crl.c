@@ -119,8 +119,7 @@ static void entry(X509_REVOKED *rev, struct pki_crl_check *out)
 	long r;
 
 	out->revoked = true;
-	if (pki_time_get(X509_REVOKED_get0_revocationDate(rev), &out->revoked_at) != 0)
-		out->revoked_at = 0;
+	pki_time_get(X509_REVOKED_get0_revocationDate(rev), &out->revoked_at);
 	code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
 	if (code != NULL) {
 		r = ASN1_ENUMERATED_get(code);
@@ -141,10 +140,6 @@ int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
 	int r, rc = -1;
 
 	ERR_clear_error();
-	if (out == NULL) {
-		moat_err_set(err, "pki_crl_check: no result");
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	out->reason = -1;
 	if (crl == NULL || cert == NULL || issuer == NULL) {
