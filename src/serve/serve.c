@@ -30,9 +30,14 @@
 
 #define DRAIN_MS 30000
 
+/* The signals the main loop takes (the workers and the certificate thread
+ * block them). */
+static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+#define NSIGS (sizeof(signums) / sizeof(signums[0]))
+
 struct serve_main {
 	uv_loop_t loop;
-	uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
+	uv_signal_t sigs[NSIGS];
 	uv_timer_t drain_timer, poll_timer;
 	struct serve *s;
 	bool draining;
@@ -73,14 +78,13 @@ static struct serve_gen *build_gen(struct serve *s, struct moat_err *err)
 	return g;
 }
 
-/* One listening socket per port, bound once -- without SO_REUSEPORT, so
- * that a second moat (or anything else) on the same port fails to start
- * instead of quietly taking half of the connections -- and a descriptor of
- * it for every worker (each loop accepts from the same queue). */
 /* The listening sockets: https-port (TLS), http-port unless 0, and the port
  * where the ACME CA validates when it is apart from both (a port forward
  * from 80 or 443): plain HTTP or TLS, answering like its kind's listener.
- * Every worker gets its own descriptor of each. */
+ * One socket per port, bound once -- without SO_REUSEPORT, so that a second
+ * moat (or anything else) on the same port fails to start instead of
+ * quietly taking half of the connections -- and every worker gets its own
+ * descriptor of each (each loop accepts from the same queue). */
 static int bind_all(struct serve *s, const struct serve_config *c, struct moat_err *err)
 {
 	int fds[3] = {-1, -1, -1}, ret = -1, extra = 0;
@@ -267,10 +271,8 @@ static void on_poll(uv_timer_t *t)
 	if (all) {
 		uv_close((uv_handle_t *)&mn->poll_timer, NULL);
 		uv_close((uv_handle_t *)&mn->drain_timer, NULL);
-		uv_close((uv_handle_t *)&mn->sig_hup, NULL);
-		uv_close((uv_handle_t *)&mn->sig_term, NULL);
-		uv_close((uv_handle_t *)&mn->sig_int, NULL);
-		uv_close((uv_handle_t *)&mn->sig_usr1, NULL);
+		for (size_t k = 0; k < NSIGS; k++)
+			uv_close((uv_handle_t *)&mn->sigs[k], NULL);
 	}
 }
 
@@ -318,6 +320,7 @@ int serve_run(struct serve *s, struct moat_err *err)
 {
 	struct serve_main mn;
 	sigset_t block, old;
+	bool started = true;
 	int ret = -1;
 
 	memset(&mn, 0, sizeof(mn));
@@ -327,40 +330,29 @@ int serve_run(struct serve *s, struct moat_err *err)
 		return -1;
 	/* Workers and the certificate thread must not take the signals. */
 	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
+	for (size_t k = 0; k < NSIGS; k++)
+		sigaddset(&block, signums[k]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (int i = 0; i < s->nworkers; i++) {
-		if (serve_worker_init(&s->workers[i], s, i, err) != 0 ||
-		    serve_worker_start(&s->workers[i], err) != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			goto stop;
-		}
-	}
-	if (serve_certs_start(s->certs, err) != 0 ||
-	    (s->admin != NULL && net_server_start(s->admin, err) != 0)) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		goto stop;
-	}
+	for (int i = 0; i < s->nworkers && started; i++)
+		started = serve_worker_init(&s->workers[i], s, i, err) == 0 &&
+			  serve_worker_start(&s->workers[i], err) == 0;
+	started = started && serve_certs_start(s->certs, err) == 0 &&
+		  (s->admin == NULL || net_server_start(s->admin, err) == 0);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started)
+		goto stop;
 	if (uv_loop_init(&mn.loop) != 0) {
 		moat_err_set(err, "cannot make the main loop");
 		goto stop;
 	}
-	uv_signal_init(&mn.loop, &mn.sig_hup);
-	uv_signal_init(&mn.loop, &mn.sig_term);
-	uv_signal_init(&mn.loop, &mn.sig_int);
-	uv_signal_init(&mn.loop, &mn.sig_usr1);
 	uv_timer_init(&mn.loop, &mn.drain_timer);
 	uv_timer_init(&mn.loop, &mn.poll_timer);
-	mn.sig_hup.data = mn.sig_term.data = mn.sig_int.data = mn.sig_usr1.data = &mn;
 	mn.drain_timer.data = mn.poll_timer.data = &mn;
-	uv_signal_start(&mn.sig_hup, on_signal, SIGHUP);
-	uv_signal_start(&mn.sig_term, on_signal, SIGTERM);
-	uv_signal_start(&mn.sig_int, on_signal, SIGINT);
-	uv_signal_start(&mn.sig_usr1, on_signal, SIGUSR1);
+	for (size_t k = 0; k < NSIGS; k++) {
+		uv_signal_init(&mn.loop, &mn.sigs[k]);
+		mn.sigs[k].data = &mn;
+		uv_signal_start(&mn.sigs[k], on_signal, signums[k]);
+	}
 	serve_log_error(s->gen->log, "serving %zu site%s on https port %u (http port %u) with %d "
 			"worker%s", s->gen->cfg.nsites, s->gen->cfg.nsites == 1 ? "" : "s",
 			(unsigned)s->https_port, (unsigned)s->http_port, s->nworkers,
