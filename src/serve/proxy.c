@@ -429,18 +429,21 @@ static void x_up_data(void *arg, const char *p, size_t n)
 		return;
 	}
 	if (!x->resp_head_done) {
-		size_t take = rin_fill(x, p, n);
+		char *head_rest;
+		size_t rest;
+		bool more;
 
-		if (take == SIZE_MAX) {
-			net_hx_abort(x->hx);
-			return;
-		}
-		p += take;
-		n -= take;
+		/* (a tunnel's 101 is a complete head too: the loop ends there) */
 		while (!x->resp_head_done) {
 			enum net_h1_result r;
-			size_t rest;
+			size_t take = rin_fill(x, p, n);
 
+			if (take == SIZE_MAX) {
+				net_hx_abort(x->hx);
+				return;
+			}
+			p += take;
+			n -= take;
 			if (x->resp == NULL) {
 				if ((x->resp = malloc(sizeof(*x->resp))) == NULL) {
 					net_hx_abort(x->hx);
@@ -465,19 +468,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 			rest = x->rin_len - x->resp->head_len;
 			memmove(x->rin, x->rin + x->resp->head_len, rest);
 			x->rin_len = rest;
-			net_h1_msg_reset(x->resp);
-			if (!x->resp_head_done && !x->tunnel) {
-				/* After a 1xx: the real head follows. */
-				take = rin_fill(x, p, n);
-				if (take == SIZE_MAX) {
-					net_hx_abort(x->hx);
-					return;
-				}
-				p += take;
-				n -= take;
-			}
-			if (x->tunnel)
-				break;
+			net_h1_msg_reset(x->resp); /* after a 1xx, the real head follows */
 		}
 		free(x->resp);
 		x->resp = NULL;
@@ -489,19 +480,15 @@ static void x_up_data(void *arg, const char *p, size_t n)
 			x_finish(x);
 			return;
 		}
-		{
-			/* The body's first bytes were read with the head. */
-			size_t rest = x->rin_len;
-			char *head_rest = x->rin;
-
-			x->rin = NULL;
-			x->rin_len = x->rin_cap = 0;
-			if (!x_bytes(x, head_rest, rest, n == 0)) {
-				free(head_rest);
-				return;
-			}
-			free(head_rest);
-		}
+		/* The body's first bytes were read with the head. */
+		head_rest = x->rin;
+		rest = x->rin_len;
+		x->rin = NULL;
+		x->rin_len = x->rin_cap = 0;
+		more = x_bytes(x, head_rest, rest, n == 0);
+		free(head_rest);
+		if (!more)
+			return;
 	}
 	if (!x_bytes(x, p, n, true))
 		return;
