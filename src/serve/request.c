@@ -36,12 +36,6 @@ static bool list_has(const char *p, size_t len, const char *tok)
 	return false;
 }
 
-static const char *field_name(const char *buf, const struct net_h1_field *f, size_t *len)
-{
-	*len = f->name_len;
-	return buf + f->name;
-}
-
 /* Fields the proxy sets itself: the client's values are dropped. */
 static bool is_forwarding_field(const char *n, size_t len)
 {
@@ -123,8 +117,8 @@ static int build_head(struct exchange *x, const char *buf, const struct net_h1_m
 		moat_buf_printf(b, "Host: %s\r\n", x->host);
 	for (size_t i = 0; i < m->nfields; i++) {
 		const struct net_h1_field *f = &m->fields[i];
-		size_t nl;
-		const char *name = field_name(buf, f, &nl);
+		const char *name = buf + f->name;
+		size_t nl = f->name_len;
 
 		if (f->hop || is_forwarding_field(name, nl))
 			continue;
