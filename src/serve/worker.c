@@ -95,17 +95,12 @@ uint16_t serve_bound_port(int fd)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
 static void close_listeners(struct serve_worker *w)
 {
 	for (size_t i = 0; i < w->nfds; i++) {
 		if (w->listeners[i].open) {
 			w->listeners[i].open = false;
-			uv_close((uv_handle_t *)&w->listeners[i].tcp, on_handle_closed);
+			uv_close((uv_handle_t *)&w->listeners[i].tcp, NULL);
 		}
 	}
 }
@@ -134,7 +129,7 @@ static void on_wake(uv_async_t *a)
 		serve_up_close_all(w);
 		if (w->ups == NULL && !w->stopped) {
 			w->stopped = true;
-			uv_close((uv_handle_t *)&w->wake, on_handle_closed);
+			uv_close((uv_handle_t *)&w->wake, NULL);
 		}
 	}
 }
