@@ -75,8 +75,6 @@ struct uwreq {
 	char data[];
 };
 
-static void up_close(struct up *u);
-
 static struct serve_pool *pool(struct serve_worker *w)
 {
 	if (w->pools == NULL)
