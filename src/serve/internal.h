@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -138,9 +139,9 @@ struct serve_worker {
 	size_t nfds;
 	struct serve_listener listeners[SERVE_MAX_LISTEN];
 	struct serve_gen *gen; /* the newest generation this worker has seen */
-	struct pconn *conns;
+	LIST_HEAD(, pconn) conns;
 	size_t nconns;
-	struct up *ups;        /* every upstream connection */
+	LIST_HEAD(, up) ups;   /* every upstream connection */
 	struct serve_pool *pools;
 	bool draining;
 	bool stopped;
@@ -248,7 +249,7 @@ struct pconn {
 	struct net_h1s *h;
 	struct serve_worker *w;
 	struct serve_gen *gen; /* the generation it was accepted under */
-	struct pconn *prev, *next;
+	LIST_ENTRY(pconn) link; /* in w->conns */
 	bool tls;
 	bool listed; /* in w->conns (not a connection refused at once) */
 };

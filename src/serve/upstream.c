@@ -43,8 +43,8 @@ struct up {
 	uv_timer_t timer;
 	uv_shutdown_t sreq;
 	struct serve_worker *w;
-	struct up *prev, *next;   /* every connection of the worker */
-	struct up *pprev, *pnext; /* the idle pool */
+	LIST_ENTRY(up) link;  /* every connection of the worker */
+	LIST_ENTRY(up) plink; /* the idle pool */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	const struct up_ops *ops;
@@ -64,7 +64,7 @@ struct up {
 };
 
 struct serve_pool {
-	struct up *idle;
+	LIST_HEAD(, up) idle;
 	size_t nidle;
 };
 
@@ -88,13 +88,7 @@ static void pool_remove(struct up *u)
 
 	if (u->state != U_IDLE || p == NULL)
 		return;
-	if (u->pprev != NULL)
-		u->pprev->pnext = u->pnext;
-	else
-		p->idle = u->pnext;
-	if (u->pnext != NULL)
-		u->pnext->pprev = u->pprev;
-	u->pprev = u->pnext = NULL;
+	LIST_REMOVE(u, plink);
 	p->nidle--;
 }
 
@@ -105,14 +99,9 @@ static void on_closed(uv_handle_t *h)
 
 	if (--u->handles > 0)
 		return;
-	if (u->prev != NULL)
-		u->prev->next = u->next;
-	else
-		w->ups = u->next;
-	if (u->next != NULL)
-		u->next->prev = u->prev;
+	LIST_REMOVE(u, link);
 	free(u);
-	if (w->draining && w->nconns == 0 && w->ups == NULL)
+	if (w->draining && w->nconns == 0 && LIST_EMPTY(&w->ups))
 		uv_async_send(&w->wake);
 }
 
@@ -287,10 +276,9 @@ struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, i
 	if (p == NULL)
 		return NULL;
 	if (!fresh) {
-		for (u = p->idle; u != NULL; u = u->pnext) {
+		LIST_FOREACH(u, &p->idle, plink)
 			if (u->salen == addr->len && memcmp(&u->sa, &addr->sa, addr->len) == 0)
 				break;
-		}
 		if (u != NULL) {
 			pool_remove(u);
 			u->state = U_DEFER;
@@ -319,10 +307,7 @@ struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, i
 	u->state = U_CONNECTING;
 	memcpy(&u->sa, &addr->sa, addr->len);
 	u->salen = addr->len;
-	u->next = w->ups;
-	if (w->ups != NULL)
-		w->ups->prev = u;
-	w->ups = u;
+	LIST_INSERT_HEAD(&w->ups, u, link);
 	atomic_fetch_add_explicit(&w->srv->m.upstream_conns, 1, memory_order_relaxed);
 	if ((u->connect_err = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&u->sa,
 					     on_connect)) != 0) {
@@ -452,11 +437,7 @@ void serve_up_release(struct up *u, bool reusable)
 		return;
 	}
 	u->state = U_IDLE;
-	u->pprev = NULL;
-	u->pnext = p->idle;
-	if (p->idle != NULL)
-		p->idle->pprev = u;
-	p->idle = u;
+	LIST_INSERT_HEAD(&p->idle, u, plink);
 	p->nidle++;
 	read_on(u, true);
 	uv_timer_start(&u->timer, on_timer, POOL_IDLE_MS, 0);
@@ -481,8 +462,8 @@ void serve_up_close_all(struct serve_worker *w)
 {
 	struct up *u, *next;
 
-	for (u = w->ups; u != NULL; u = next) {
-		next = u->next;
+	for (u = LIST_FIRST(&w->ups); u != NULL; u = next) {
+		next = LIST_NEXT(u, link);
 		if (u->state == U_IDLE)
 			up_close(u);
 	}

@@ -127,7 +127,7 @@ static void on_wake(uv_async_t *a)
 		serve_conn_close_all(w);
 	if (w->draining && w->nconns == 0) {
 		serve_up_close_all(w);
-		if (w->ups == NULL && !w->stopped) {
+		if (LIST_EMPTY(&w->ups) && !w->stopped) {
 			w->stopped = true;
 			uv_close((uv_handle_t *)&w->wake, NULL);
 		}
