@@ -29,11 +29,6 @@ enum { G = SERVE_CFG_GLOBAL, S = SERVE_CFG_SITE, REPEAT = SERVE_CFG_REPEAT };
 
 /* ---- small parsers ------------------------------------------------------ */
 
-static bool is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* `DIRECTIVE: "VALUE" REASON` -- the value escaped, as it may be anything. */
 static int bad_value(struct moat_err *err, const char *what, const char *val, const char *fmt,
 		     ...) MOAT_PRINTF(4, 5);
@@ -117,18 +112,15 @@ static int check_header(const char *name, const char *value, struct moat_err *er
 	static const char *const framing[] = {"content-length", "transfer-encoding", "connection",
 					      "keep-alive", "upgrade", "te", "trailer",
 					      "proxy-connection"};
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	size_t vl = strlen(value);
 
 	if (name[0] == '\0' || strlen(name) >= sizeof(((struct serve_header *)0)->name))
 		return bad_value(err, "header", name, "is not a header name (1-63 characters)");
-	for (const char *s = name; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
-		      (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
-			return bad_value(err, "header", name, "is not a header name (letters, digits "
-							       "and !#$%%&'*+-.^_`|~ only)");
-	}
+	if (strspn(name, tchar) != strlen(name))
+		return bad_value(err, "header", name, "is not a header name (letters, digits "
+						       "and !#$%%&'*+-.^_`|~ only)");
 	for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]); i++)
 		if (strcasecmp(name, framing[i]) == 0)
 			return bad_value(err, "header", name, "is set by moat (it frames the "
