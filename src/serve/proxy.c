@@ -588,8 +588,6 @@ void serve_x_done(void *arg)
 		return;
 	if (x->up != NULL)
 		serve_up_release(x->up, false);
-	if (x->tunnel && !x->finished)
-		x->finished = true;
 	moat_buf_free(&x->head);
 	free(x->rin);
 	free(x->resp);
