@@ -42,13 +42,8 @@ static int same_file(const char *path, const char *prev_path, int prev_fd)
 static int open_log(const char *path, const char *prev_path, int prev_fd, int *fd, bool *own,
 		    char **own_path, int dflt, struct moat_err *err)
 {
-	if (path[0] == '\0') {
-		*fd = dflt;
-		*own = false;
-		return 0;
-	}
-	if (strcmp(path, "-") == 0) {
-		*fd = STDOUT_FILENO;
+	if (path[0] == '\0' || strcmp(path, "-") == 0) {
+		*fd = path[0] == '\0' ? dflt : STDOUT_FILENO;
 		*own = false;
 		return 0;
 	}
