@@ -130,7 +130,6 @@ struct serve_pool; /* upstream.c */
 
 struct serve_worker {
 	struct serve *srv;
-	int index;
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t wake;
@@ -158,7 +157,7 @@ struct serve_worker {
 int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err *err);
 uint16_t serve_bound_port(int fd);
 /* The loop and the listeners on w->fds (main thread, before start). */
-int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct moat_err *err);
+int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *err);
 int serve_worker_start(struct serve_worker *w, struct moat_err *err);
 void serve_worker_join(struct serve_worker *w);
 void serve_worker_cleanup(struct serve_worker *w);
@@ -207,7 +206,6 @@ struct serve {
 					 * the redirect needs the real one) */
 	struct serve_certs *certs;
 	struct net_server *admin;
-	const struct serve_hooks *hooks;
 };
 
 /* ---- certificates (certs.c) ------------------------------------------------ */

@@ -334,7 +334,7 @@ int serve_run(struct serve *s, struct moat_err *err)
 		sigaddset(&block, signums[k]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (int i = 0; i < s->nworkers && started; i++)
-		started = serve_worker_init(&s->workers[i], s, i, err) == 0 &&
+		started = serve_worker_init(&s->workers[i], s, err) == 0 &&
 			  serve_worker_start(&s->workers[i], err) == 0;
 	started = started && serve_certs_start(s->certs, err) == 0 &&
 		  (s->admin == NULL || net_server_start(s->admin, err) == 0);

@@ -142,12 +142,11 @@ static void worker_main(void *arg)
 	atomic_store(&w->done, true);
 }
 
-int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct moat_err *err)
+int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *err)
 {
 	int r;
 
 	w->srv = s;
-	w->index = index;
 	if ((r = uv_loop_init(&w->loop)) != 0) {
 		moat_err_set(err, "cannot start a worker: %s", uv_strerror(r));
 		return -1;
