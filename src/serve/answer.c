@@ -12,8 +12,6 @@
 
 #include "net/http.h"
 
-/* A copy cut to n - 1 bytes where it must be, and then not inside a UTF-8
- * sequence (a User-Agent cut at its limit stays valid text in the log). */
 void serve_x_copy(char *dst, size_t n, const char *p, size_t len)
 {
 	if (len >= n) {

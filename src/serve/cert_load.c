@@ -14,7 +14,6 @@
 #include "net/tls_server.h"
 #include "pki/pki.h"
 
-/* "2026-11-23 19:30 UTC", in a thread-local buffer. */
 const char *serve_certs_date(int64_t t)
 {
 	static _Thread_local char buf[40];
@@ -160,8 +159,6 @@ out:
 	return ret;
 }
 
-/* Whether the certificate file of a files site covers its names (a
- * warning only: the user chose the file). */
 bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
 {
 	char chain[PATH_MAX], key[PATH_MAX];

@@ -72,7 +72,8 @@ static inline const struct serve_addr *serve_x_addr(const struct exchange *x)
 /* answer.c */
 bool serve_x_span_is(const char *p, size_t len, const char *s);
 /* A copy into dst (n bytes, n > 0) cut to n - 1 bytes where it must be,
- * and then not inside a UTF-8 sequence. */
+ * and then not inside a UTF-8 sequence (a User-Agent cut at its limit
+ * stays valid text in the log). */
 void serve_x_copy(char *dst, size_t n, const char *p, size_t len);
 /* Count the response and write the access log line. */
 void serve_x_log(struct exchange *x, const char *peer);
