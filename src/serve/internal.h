@@ -155,7 +155,6 @@ struct serve_worker {
  * another process; opt names the option that sets the port, for the
  * hint. */
 int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err *err);
-uint16_t serve_bound_port(int fd);
 /* The loop and the listeners on w->fds (main thread, before start). */
 int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *err);
 int serve_worker_start(struct serve_worker *w, struct moat_err *err);
@@ -202,8 +201,9 @@ struct serve {
 	struct serve_metrics m;
 	atomic_bool draining;
 	atomic_bool stop_now;     /* the drain time is over */
-	uint16_t https_port, http_port; /* as bound (tests use port 0 nowhere, but
-					 * the redirect needs the real one) */
+	uint16_t https_port, http_port; /* as bound at the start: a reload does not
+					 * move the listeners (the redirect needs the
+					 * real one) */
 	struct serve_certs *certs;
 	struct net_server *admin;
 };

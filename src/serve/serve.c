@@ -91,16 +91,11 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 	bool fd_tls[3] = {true, false, false}, extra_tls = false;
 	size_t n = 0;
 
-	if ((fds[n++] = serve_bind(c->listen_addr, s->https_port, "--https-port", err)) < 0)
+	if ((fds[n++] = serve_bind(c->listen_addr, c->https_port, "--https-port", err)) < 0)
 		goto out;
-	if (s->https_port == 0)
-		s->https_port = serve_bound_port(fds[0]);
-	if (c->http_port != 0) {
-		if ((fds[n++] = serve_bind(c->listen_addr, s->http_port, "--http-port", err)) < 0)
-			goto out;
-		if (s->http_port == 0)
-			s->http_port = serve_bound_port(fds[1]);
-	}
+	if (c->http_port != 0 &&
+	    (fds[n++] = serve_bind(c->listen_addr, c->http_port, "--http-port", err)) < 0)
+		goto out;
 	if (serve_config_uses_acme(c))
 		extra = serve_config_acme_port(c, &extra_tls);
 	if (extra != 0) {

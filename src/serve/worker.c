@@ -82,19 +82,6 @@ int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err
 	return -1;
 }
 
-/* The port a socket is bound to (after port 0). */
-uint16_t serve_bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static void close_listeners(struct serve_worker *w)
 {
 	for (size_t i = 0; i < w->nfds; i++) {
