@@ -159,18 +159,24 @@ out:
 	return ret;
 }
 
-bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
+struct pki_cert *serve_certs_leaf(struct serve_certs *m, const struct serve_gen_site *gs)
 {
 	char chain[PATH_MAX], key[PATH_MAX];
 	struct moat_buf b = MOAT_BUF_INIT;
 	struct pki_cert *c = NULL;
-	bool ok = false;
 
 	serve_certs_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0 &&
-	    (c = pki_cert_from_pem(b.data, b.len, NULL)) != NULL)
-		ok = covers(c, gs->site);
-	pki_cert_free(c);
+	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0)
+		c = pki_cert_from_pem(b.data, b.len, NULL);
 	moat_buf_free(&b);
+	return c;
+}
+
+bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
+{
+	struct pki_cert *c = serve_certs_leaf(m, gs);
+	bool ok = c != NULL && covers(c, gs->site);
+
+	pki_cert_free(c);
 	return ok;
 }
