@@ -148,7 +148,6 @@ void serve_reply(struct exchange *x, int status, const char *ctype, const char *
 	n += serve_x_site_fields(f + n, sizeof(f) / sizeof(f[0]) - n, x->gs, x->tls);
 	x->status = status;
 	x->bytes = x->head_req ? 0 : len;
-	x->finished = true;
 	if (net_hx_head(x->hx, status, NULL, 0, f, n, NET_BODY_LENGTH, len,
 			keep_alive ? 0 : NET_HX_CLOSE) != 0) {
 		net_hx_abort(x->hx);

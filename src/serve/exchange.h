@@ -12,7 +12,6 @@
 
 struct exchange {
 	struct net_hx *hx;  /* the client's side (net/http_app.h) */
-	struct pconn *c;
 	struct serve_worker *w;
 	struct serve_gen *g;
 	struct serve_gen_site *gs;
@@ -43,7 +42,6 @@ struct exchange {
 	bool resp_keep;   /* the upstream connection can be reused after it */
 	bool tunnel;
 	bool paused_up;
-	bool finished;
 	bool fresh;      /* the next connection must be a new one */
 	bool up_ready;   /* the head has been written to x->up */
 	int status;

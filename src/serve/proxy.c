@@ -161,7 +161,6 @@ static void x_up_eof(void *arg)
 	struct exchange *x = arg;
 
 	if (x->tunnel) {
-		x->finished = true;
 		net_hx_end(x->hx); /* (the tunnel's end closes the connection) */
 		return;
 	}
@@ -259,7 +258,6 @@ void serve_x_client_drained(void *arg)
 
 static void x_finish(struct exchange *x)
 {
-	x->finished = true;
 	/* net_hx_end sends what is queued (with the close_notify, in one
 	 * write, when the connection ends). */
 	serve_x_log(x, x->peer);

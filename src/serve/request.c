@@ -254,7 +254,6 @@ static void exchange_start(void *conn, struct net_hx *hx, const struct net_reque
 	net_hx_set_arg(hx, x);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	x->hx = hx;
-	x->c = c;
 	x->w = c->w;
 	x->g = g;
 	x->tls = req->tls;
