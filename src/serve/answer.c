@@ -72,14 +72,14 @@ void serve_x_log(struct exchange *x, const char *peer)
 	serve_log_access(x->g->log, &a);
 }
 
-static void log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
-			 size_t len, int status)
+void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status)
 {
 	struct serve_access a = {0};
 	char method[33] = "", target[1024] = "";
 	const char *p = in, *e = in + len, *eol, *sp;
 
-	if (log == NULL)
+	count_status(c->w->srv, status);
+	if (c->gen->log == NULL)
 		return;
 	while (p < e && (*p == '\r' || *p == '\n'))
 		p++;
@@ -97,20 +97,14 @@ static void log_rejected(struct serve_log *log, const char *peer, bool tls, cons
 	serve_x_copy(method, sizeof(method), p, (size_t)(sp - p));
 	if (sp < eol)
 		serve_x_copy(target, sizeof(target), sp + 1, (size_t)(eol - sp - 1));
-	a.peer = peer;
+	a.peer = net_h1s_peer(c->h);
 	a.host = "";
 	a.method = method;
 	a.target = target;
 	a.status = status;
-	a.tls = tls;
+	a.tls = c->tls;
 	a.upstream = "";
-	serve_log_access(log, &a);
-}
-
-void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status)
-{
-	log_rejected(c->gen->log, net_h1s_peer(c->h), c->tls, in, len, status);
-	count_status(c->w->srv, status);
+	serve_log_access(c->gen->log, &a);
 }
 
 /* ---- answers made here ------------------------------------------------------------ */
