@@ -77,9 +77,8 @@ struct serve_log *serve_log_open(const struct serve_config *c, const struct serv
 	l->access_fd = -1;
 	l->error_fd = -1;
 	l->format = c->access_log_format;
-	if ((c->access_log[0] != '\0' &&
-	     open_log(c->access_log, prev ? prev->access_path : NULL, prev ? prev->access_fd : -1,
-		      &l->access_fd, &l->own_access, &l->access_path, -1, err) != 0) ||
+	if (open_log(c->access_log, prev ? prev->access_path : NULL, prev ? prev->access_fd : -1,
+		     &l->access_fd, &l->own_access, &l->access_path, -1, err) != 0 ||
 	    open_log(c->error_log, prev ? prev->error_path : NULL, prev ? prev->error_fd : -1,
 		     &l->error_fd, &l->own_error, &l->error_path, STDERR_FILENO, err) != 0) {
 		serve_log_close(l);
