@@ -126,8 +126,6 @@ struct serve_listener {
 	bool open;
 };
 
-struct serve_pool; /* upstream.c */
-
 struct serve_worker {
 	struct serve *srv;
 	uv_loop_t loop;
@@ -141,7 +139,8 @@ struct serve_worker {
 	LIST_HEAD(, pconn) conns;
 	size_t nconns;
 	LIST_HEAD(, up) ups;   /* every upstream connection */
-	struct serve_pool *pools;
+	LIST_HEAD(, up) idle;  /* those in the pool (upstream.c) */
+	size_t nidle;
 	bool draining;
 	bool stopped;
 	bool started;

@@ -63,11 +63,6 @@ struct up {
 	uint64_t armed;   /* when the timer is set to fire (see conn.c's timer_ms) */
 };
 
-struct serve_pool {
-	LIST_HEAD(, up) idle;
-	size_t nidle;
-};
-
 struct uwreq {
 	uv_write_t req;
 	struct up *u;
@@ -75,21 +70,12 @@ struct uwreq {
 	char data[];
 };
 
-static struct serve_pool *pool(struct serve_worker *w)
-{
-	if (w->pools == NULL)
-		w->pools = calloc(1, sizeof(*w->pools));
-	return w->pools;
-}
-
 static void pool_remove(struct up *u)
 {
-	struct serve_pool *p = u->w->pools;
-
-	if (u->state != U_IDLE || p == NULL)
+	if (u->state != U_IDLE)
 		return;
 	LIST_REMOVE(u, plink);
-	p->nidle--;
+	u->w->nidle--;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -270,13 +256,10 @@ static void on_connect(uv_connect_t *req, int status)
 struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, int connect_ms,
 			bool fresh, const struct up_ops *ops, void *arg)
 {
-	struct serve_pool *p = pool(w);
 	struct up *u;
 
-	if (p == NULL)
-		return NULL;
 	if (!fresh) {
-		LIST_FOREACH(u, &p->idle, plink)
+		LIST_FOREACH(u, &w->idle, plink)
 			if (u->salen == addr->len && memcmp(&u->sa, &addr->sa, addr->len) == 0)
 				break;
 		if (u != NULL) {
@@ -424,21 +407,20 @@ bool serve_up_reused(const struct up *u)
 
 void serve_up_release(struct up *u, bool reusable)
 {
-	struct serve_pool *p = u->w->pools;
+	struct serve_worker *w = u->w;
 
 	u->ops = NULL;
 	u->arg = NULL;
 	u->paused = u->want_answer = false;
 	u->tmo_ms = 0;
 	u->read_dl = u->write_dl = u->armed = 0;
-	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || u->w->draining || p == NULL ||
-	    p->nidle >= POOL_MAX) {
+	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || w->draining || w->nidle >= POOL_MAX) {
 		up_close(u);
 		return;
 	}
 	u->state = U_IDLE;
-	LIST_INSERT_HEAD(&p->idle, u, plink);
-	p->nidle++;
+	LIST_INSERT_HEAD(&w->idle, u, plink);
+	w->nidle++;
 	read_on(u, true);
 	uv_timer_start(&u->timer, on_timer, POOL_IDLE_MS, 0);
 }

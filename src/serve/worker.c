@@ -199,8 +199,6 @@ void serve_worker_cleanup(struct serve_worker *w)
 	for (size_t i = 0; i < w->nfds; i++)
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
-	free(w->pools);
-	w->pools = NULL;
 	serve_gen_unref(w->gen);
 	w->gen = NULL;
 	w->srv = NULL;
