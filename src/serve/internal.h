@@ -131,10 +131,9 @@ struct serve_worker {
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t wake;
-	int fds[SERVE_MAX_LISTEN];
-	bool fd_tls[SERVE_MAX_LISTEN];
+	int fds[SERVE_MAX_LISTEN]; /* nfds of them, until listeners[i] takes fds[i] */
 	size_t nfds;
-	struct serve_listener listeners[SERVE_MAX_LISTEN];
+	struct serve_listener listeners[SERVE_MAX_LISTEN]; /* .tls set with fds[] */
 	struct serve_gen *gen; /* the newest generation this worker has seen */
 	LIST_HEAD(, pconn) conns;
 	size_t nconns;

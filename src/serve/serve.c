@@ -108,7 +108,6 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 	for (int i = 0; i < s->nworkers; i++) {
 		struct serve_worker *w = &s->workers[i];
 
-		w->srv = s;
 		for (size_t k = 0; k < n; k++) {
 			int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
 
@@ -116,8 +115,8 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 				moat_err_errno(err, errno, "cannot share the listening socket");
 				goto out;
 			}
-			w->fds[w->nfds] = fd;
-			w->fd_tls[w->nfds++] = fd_tls[k];
+			w->listeners[w->nfds].tls = fd_tls[k];
+			w->fds[w->nfds++] = fd;
 		}
 	}
 	ret = 0;
@@ -154,9 +153,6 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < s->nworkers; i++)
-		for (size_t k = 0; k < SERVE_MAX_LISTEN; k++)
-			s->workers[i].fds[k] = -1;
 	s->https_port = c->https_port;
 	s->http_port = c->http_port;
 	if (bind_all(s, c, err) != 0)

@@ -146,7 +146,6 @@ int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *
 		struct serve_listener *l = &w->listeners[i];
 
 		l->w = w;
-		l->tls = w->fd_tls[i];
 		uv_tcp_init(&w->loop, &l->tcp);
 		l->tcp.data = l;
 		if ((r = uv_tcp_open(&l->tcp, w->fds[i])) != 0 ||
