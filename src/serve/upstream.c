@@ -181,7 +181,6 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct up *u = h->data;
 
-	(void)hint;
 	b->base = u->w->buf.rbuf;
 	b->len = sizeof(u->w->buf.rbuf);
 }
@@ -425,10 +424,9 @@ void serve_up_release(struct up *u, bool reusable)
 	uv_timer_start(&u->timer, on_timer, POOL_IDLE_MS, 0);
 }
 
+/* (libuv calls it even when the handle closes first: it must exist) */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-	(void)req;
-	(void)status;
 }
 
 void serve_up_shutdown_write(struct up *u)

@@ -181,7 +181,6 @@ void serve_worker_join(struct serve_worker *w)
 
 static void close_any(uv_handle_t *h, void *arg)
 {
-	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
 }
