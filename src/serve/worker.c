@@ -98,12 +98,8 @@ static void on_wake(uv_async_t *a)
 	struct serve *s = w->srv;
 	struct serve_gen *g = serve_current_gen(s);
 
-	if (g != w->gen) {
-		serve_gen_unref(w->gen);
-		w->gen = g;
-	} else {
-		serve_gen_unref(g);
-	}
+	serve_gen_unref(w->gen); /* g is a reference of its own: the same generation stays */
+	w->gen = g;
 	if (atomic_load(&s->draining) && !w->draining) {
 		w->draining = true;
 		close_listeners(w);
