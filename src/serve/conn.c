@@ -26,10 +26,9 @@ static void on_send_timeout(void *arg)
 
 	/* The client's doing, with nothing in the access log: say it in the
 	 * error log, or a download cut off looks like a network fault. */
-	if (c->gen->log != NULL)
-		serve_log_error(c->gen->log, "client %s took nothing of a response for %d ms "
-				"(send-timeout): connection closed", net_h1s_peer(c->h),
-				c->gen->cfg.send_timeout_ms);
+	serve_log_error(c->gen->log, "client %s took nothing of a response for %d ms "
+			"(send-timeout): connection closed", net_h1s_peer(c->h),
+			c->gen->cfg.send_timeout_ms);
 }
 
 /* The connection is gone: the last call for c. */

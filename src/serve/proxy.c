@@ -94,9 +94,7 @@ static void x_log_up_error(struct exchange *x, enum serve_up_error e, const char
 	const struct serve_addr *a = serve_x_addr(x);
 
 	atomic_fetch_add_explicit(&x->w->srv->m.upstream_errors[e], 1, memory_order_relaxed);
-	if (x->g->log != NULL)
-		serve_log_error(x->g->log, "%s upstream %s for %s: %s", kind[e], a->text,
-				x->host, why);
+	serve_log_error(x->g->log, "%s upstream %s for %s: %s", kind[e], a->text, x->host, why);
 }
 
 /* Methods a proxy may send again when a connection failed under them

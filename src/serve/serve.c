@@ -180,7 +180,6 @@ static int drop_privileges(struct serve *s, const char *user, struct moat_err *e
 			      "root (it binds its ports, then switches)");
 		return -1;
 	}
-	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
 		moat_err_set(err, "no user named %s on this system", user);
 		moat_err_hint(err, "create it (useradd --system %s) or name another", user);
