@@ -92,7 +92,6 @@ struct serve_gen *serve_gen_ref(struct serve_gen *g);
 void serve_gen_unref(struct serve_gen *g);
 /* The server's current generation, with a reference the caller drops (any
  * thread: the workers, the certificate thread, /metrics). */
-struct serve;
 struct serve_gen *serve_current_gen(struct serve *s);
 /* The site for a Host value (port stripped), or NULL. */
 struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host);
@@ -208,7 +207,6 @@ struct serve {
 
 /* ---- certificates (certs.c) ------------------------------------------------ */
 
-struct ca;
 struct serve_certs;
 
 struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
@@ -290,8 +288,6 @@ void serve_up_close_all(struct serve_worker *w);
 #define SERVE_HIGH_WATER NET_H1S_HIGH_WATER /* bytes queued before reading pauses */
 
 /* ---- the request/response exchange (request.c, proxy.c, answer.c) ------------ */
-
-struct exchange;
 
 /* The application's side of every exchange (net/http_app.h): request.c
  * starts one, proxy.c has the rest. */
