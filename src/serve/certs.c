@@ -25,13 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acme/obtain.h"
-#include "acme/solve.h"
 #include "acme/store.h"
 #include "ca/ca.h"
 #include "core/file.h"
 #include "core/names.h"
-#include "net/tls_server.h"
 #include "pki/pki.h"
 
 #define CHECK_EVERY_S 2

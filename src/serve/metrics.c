@@ -6,7 +6,6 @@
 #include "serve/internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

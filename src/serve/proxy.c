@@ -21,10 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-
-#include "core/err.h"
 
 #define RESP_HEAD_MAX NET_H1_MAX_HEAD
 

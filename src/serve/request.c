@@ -11,9 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/err.h"
-#include "net/http.h"
-
 /* Whether the comma list [p, p+len) has the token tok. */
 static bool list_has(const char *p, size_t len, const char *tok)
 {

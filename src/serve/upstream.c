@@ -28,7 +28,6 @@
  * progress. */
 #include "serve/internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
