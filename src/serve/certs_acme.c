@@ -6,7 +6,6 @@
 #include "serve/certs_int.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "acme/obtain.h"
