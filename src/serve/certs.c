@@ -41,11 +41,6 @@ void serve_certs_renew_all(struct serve_certs *m)
 	serve_certs_kick(m);
 }
 
-void serve_certs_dry(struct serve_certs *m)
-{
-	m->dry = true;
-}
-
 /* Renew renew-before-days before the end when configured; else when the
  * ACME CA's renewal information (RFC 9773) says, else at two thirds of the
  * lifetime; always once expired. */
@@ -391,7 +386,7 @@ int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
 	return 0;
 }
 
-struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
+struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca, bool dry,
 				    struct moat_err *err)
 {
 	struct serve_certs *m = calloc(1, sizeof(*m));
@@ -402,6 +397,7 @@ struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca
 	}
 	m->s = s;
 	m->ca = ca;
+	m->dry = dry;
 	snprintf(m->home, sizeof(m->home), "%s", home != NULL ? home : "");
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->wlock, NULL);

@@ -209,7 +209,8 @@ struct serve {
 
 struct serve_certs;
 
-struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
+/* dry (--check): read what exists, issue and obtain nothing. */
+struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca, bool dry,
 				    struct moat_err *err);
 /* Put every site's certificate into g's TLS context: files and the private
  * CA now (issuing when missing or due), ACME from what is on disk (the
@@ -225,7 +226,6 @@ int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
  * when MOAT_HOME is that user's -- so the first start of a new site does
  * not leave files its own renewals cannot replace. */
 void serve_certs_give(struct serve_certs *m, const struct serve_gen *g, uid_t uid, gid_t gid);
-void serve_certs_dry(struct serve_certs *m);
 /* SIGUSR1: renew every certificate that moat makes (ACME, private CA) now. */
 void serve_certs_renew_all(struct serve_certs *m);
 /* Look again now (after a reload). */

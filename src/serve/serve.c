@@ -142,7 +142,7 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 	pthread_mutex_init(&s->lock, NULL);
 	serve_tokens_init(&s->tokens);
 	signal(SIGPIPE, SIG_IGN);
-	if ((s->certs = serve_certs_new(s, o->home, o->ca, err)) == NULL)
+	if ((s->certs = serve_certs_new(s, o->home, o->ca, false, err)) == NULL)
 		goto out;
 	if ((s->gen = build_gen(s, err)) == NULL)
 		goto out;
@@ -399,9 +399,8 @@ int serve_check(const struct serve_config *c, const char *home, struct moat_err 
 		goto out;
 	}
 	memcpy(copy.sites, c->sites, c->nsites * sizeof(*copy.sites));
-	if ((tmp.certs = serve_certs_new(&tmp, home, NULL, err)) == NULL)
+	if ((tmp.certs = serve_certs_new(&tmp, home, NULL, true, err)) == NULL)
 		goto out;
-	serve_certs_dry(tmp.certs);
 	if ((g = serve_gen_new(&copy, 1, NULL, err)) == NULL || serve_certs_install(tmp.certs, g, err) != 0)
 		goto out;
 	ret = 0;
