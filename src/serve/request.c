@@ -91,16 +91,14 @@ static void upstream_target(const char *buf, const struct net_h1_msg *m, const c
 	}
 }
 
+/* [t, t+tl), slash: the target from upstream_target. */
 static int build_head(struct exchange *x, const char *buf, const struct net_h1_msg *m,
-		      const char *peer)
+		      const char *t, size_t tl, bool slash)
 {
 	struct moat_buf *b = &x->head;
-	const char *t;
-	size_t tl;
-	bool slash;
+	const char *peer = x->peer;
 	bool v6 = strchr(peer, ':') != NULL;
 
-	upstream_target(buf, m, &t, &tl, &slash);
 	/* One allocation: the client's head, ours added (two Hosts, three
 	 * peers and the words around them). */
 	if (moat_buf_reserve(b, m->head_len + 2 * strlen(x->host) + 3 * strlen(peer) + 160) != 0)
@@ -297,7 +295,7 @@ static void exchange_start(void *conn, struct net_hx *hx, const struct net_reque
 
 		x->upgrade = list_has(buf + u->value, u->value_len, "websocket");
 	}
-	if (build_head(x, buf, m, req->peer) != 0) {
+	if (build_head(x, buf, m, t, tl, slash) != 0) {
 		net_hx_abort(hx);
 		return;
 	}
