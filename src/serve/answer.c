@@ -12,8 +12,6 @@
 
 #include "net/http.h"
 
-/* A copy cut to n - 1 bytes where it must be, and then not inside a UTF-8
- * sequence (a User-Agent cut at its limit stays valid text in the log). */
 void serve_x_copy(char *dst, size_t n, const char *p, size_t len)
 {
 	if (len >= n) {
@@ -74,14 +72,14 @@ void serve_x_log(struct exchange *x, const char *peer)
 	serve_log_access(x->g->log, &a);
 }
 
-static void log_rejected(struct serve_log *log, const char *peer, bool tls, const char *in,
-			 size_t len, int status)
+void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status)
 {
 	struct serve_access a = {0};
 	char method[33] = "", target[1024] = "";
 	const char *p = in, *e = in + len, *eol, *sp;
 
-	if (log == NULL)
+	count_status(c->w->srv, status);
+	if (c->gen->log == NULL)
 		return;
 	while (p < e && (*p == '\r' || *p == '\n'))
 		p++;
@@ -99,20 +97,14 @@ static void log_rejected(struct serve_log *log, const char *peer, bool tls, cons
 	serve_x_copy(method, sizeof(method), p, (size_t)(sp - p));
 	if (sp < eol)
 		serve_x_copy(target, sizeof(target), sp + 1, (size_t)(eol - sp - 1));
-	a.peer = peer;
+	a.peer = net_h1s_peer(c->h);
 	a.host = "";
 	a.method = method;
 	a.target = target;
 	a.status = status;
-	a.tls = tls;
+	a.tls = c->tls;
 	a.upstream = "";
-	serve_log_access(log, &a);
-}
-
-void serve_request_rejected(struct pconn *c, const char *in, size_t len, int status)
-{
-	log_rejected(c->gen->log, net_h1s_peer(c->h), c->tls, in, len, status);
-	count_status(c->w->srv, status);
+	serve_log_access(c->gen->log, &a);
 }
 
 /* ---- answers made here ------------------------------------------------------------ */
@@ -150,7 +142,6 @@ void serve_reply(struct exchange *x, int status, const char *ctype, const char *
 	n += serve_x_site_fields(f + n, sizeof(f) / sizeof(f[0]) - n, x->gs, x->tls);
 	x->status = status;
 	x->bytes = x->head_req ? 0 : len;
-	x->finished = true;
 	if (net_hx_head(x->hx, status, NULL, 0, f, n, NET_BODY_LENGTH, len,
 			keep_alive ? 0 : NET_HX_CLOSE) != 0) {
 		net_hx_abort(x->hx);

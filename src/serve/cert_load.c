@@ -14,7 +14,6 @@
 #include "net/tls_server.h"
 #include "pki/pki.h"
 
-/* "2026-11-23 19:30 UTC", in a thread-local buffer. */
 const char *serve_certs_date(int64_t t)
 {
 	static _Thread_local char buf[40];
@@ -160,20 +159,24 @@ out:
 	return ret;
 }
 
-/* Whether the certificate file of a files site covers its names (a
- * warning only: the user chose the file). */
-bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
+struct pki_cert *serve_certs_leaf(struct serve_certs *m, const struct serve_gen_site *gs)
 {
 	char chain[PATH_MAX], key[PATH_MAX];
 	struct moat_buf b = MOAT_BUF_INIT;
 	struct pki_cert *c = NULL;
-	bool ok = false;
 
 	serve_certs_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0 &&
-	    (c = pki_cert_from_pem(b.data, b.len, NULL)) != NULL)
-		ok = covers(c, gs->site);
-	pki_cert_free(c);
+	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0)
+		c = pki_cert_from_pem(b.data, b.len, NULL);
 	moat_buf_free(&b);
+	return c;
+}
+
+bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs)
+{
+	struct pki_cert *c = serve_certs_leaf(m, gs);
+	bool ok = c != NULL && covers(c, gs->site);
+
+	pki_cert_free(c);
 	return ok;
 }

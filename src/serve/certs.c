@@ -25,13 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acme/obtain.h"
-#include "acme/solve.h"
 #include "acme/store.h"
 #include "ca/ca.h"
 #include "core/file.h"
 #include "core/names.h"
-#include "net/tls_server.h"
 #include "pki/pki.h"
 
 #define CHECK_EVERY_S 2
@@ -42,11 +39,6 @@ void serve_certs_renew_all(struct serve_certs *m)
 {
 	atomic_store(&m->force, true);
 	serve_certs_kick(m);
-}
-
-void serve_certs_dry(struct serve_certs *m)
-{
-	m->dry = true;
 }
 
 /* Renew renew-before-days before the end when configured; else when the
@@ -394,7 +386,7 @@ int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
 	return 0;
 }
 
-struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
+struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca, bool dry,
 				    struct moat_err *err)
 {
 	struct serve_certs *m = calloc(1, sizeof(*m));
@@ -405,6 +397,7 @@ struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca
 	}
 	m->s = s;
 	m->ca = ca;
+	m->dry = dry;
 	snprintf(m->home, sizeof(m->home), "%s", home != NULL ? home : "");
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->wlock, NULL);

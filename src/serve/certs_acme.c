@@ -6,9 +6,7 @@
 #include "serve/certs_int.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "acme/obtain.h"
 #include "acme/solve.h"
@@ -116,18 +114,12 @@ out:
 /* The ARI identifier of the certificate being replaced ("" if unknown). */
 static void ari_id(struct serve_certs *m, const struct serve_gen_site *gs, char *out, size_t n)
 {
-	char chain[PATH_MAX], key[PATH_MAX];
-	struct moat_buf b = MOAT_BUF_INIT;
-	struct pki_cert *c = NULL;
+	struct pki_cert *c = serve_certs_leaf(m, gs);
 
 	out[0] = '\0';
-	serve_certs_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, NULL) == 0 &&
-	    (c = pki_cert_from_pem(b.data, b.len, NULL)) != NULL &&
-	    pki_cert_ari_id(c, out, n, NULL) != 0)
+	if (c != NULL && pki_cert_ari_id(c, out, n, NULL) != 0)
 		out[0] = '\0';
 	pki_cert_free(c);
-	moat_buf_free(&b);
 }
 
 /* Ask the CA when to renew (every 6 hours; RFC 9773 suggests following
@@ -137,9 +129,7 @@ static void ari_id(struct serve_certs *m, const struct serve_gen_site *gs, char 
 void serve_certs_refresh_ari(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
 			int64_t now)
 {
-	char chain[PATH_MAX], key[PATH_MAX];
-	struct moat_buf b = MOAT_BUF_INIT;
-	struct pki_cert *c = NULL;
+	struct pki_cert *c;
 	struct acme_client *ac = NULL;
 	int64_t start = 0, end = 0;
 	bool ok;
@@ -148,10 +138,8 @@ void serve_certs_refresh_ari(struct serve_certs *m, struct serve_gen *g, struct 
 	    g->cfg.renew_before_days > 0 || now < gs->ari_next || m->dry)
 		return;
 	gs->ari_next = now + 6 * 3600;
-	serve_certs_paths(m, gs, chain, key, sizeof(chain));
-	if (moat_file_read(chain, 1024 * 1024, &b, NULL) != 0 ||
-	    (c = pki_cert_from_pem(b.data, b.len, NULL)) == NULL)
-		goto out;
+	if ((c = serve_certs_leaf(m, gs)) == NULL)
+		return;
 	/* Network: not under the lock (a reload would wait for it). */
 	pthread_mutex_unlock(&m->lock);
 	ok = (ac = acme_client_new(serve_certs_acme_server(g),
@@ -163,10 +151,8 @@ void serve_certs_refresh_ari(struct serve_certs *m, struct serve_gen *g, struct 
 
 		gs->ari_at = start + (end > start ? (int64_t)((r >> 33) % (uint64_t)(end - start)) : 0);
 	}
-out:
 	acme_client_free(ac);
 	pki_cert_free(c);
-	moat_buf_free(&b);
 }
 
 int serve_certs_obtain_acme(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,

@@ -38,6 +38,9 @@ void serve_certs_paths(struct serve_certs *m, const struct serve_gen_site *gs, c
  * certificate that does not cover every name). */
 int serve_certs_load(struct serve_certs *m, struct serve_gen *g, struct serve_gen_site *gs,
 		     bool check_names, struct moat_err *err);
+/* The first certificate of the site's chain file, or NULL (the caller
+ * frees it). */
+struct pki_cert *serve_certs_leaf(struct serve_certs *m, const struct serve_gen_site *gs);
 /* Whether the certificate file of a files site covers its names (a
  * warning only: the user chose the file). */
 bool serve_certs_covers_file(struct serve_certs *m, const struct serve_gen_site *gs);

@@ -316,13 +316,8 @@ static int parse_line(struct serve_cfg_parser *p, const char *raw, size_t len)
 		return -1;
 	if (l->n == 0)
 		return 0;
-	if (is_word(l, 0, "}")) {
-		if (l->n > 1) {
-			moat_err_set(p->err, "} must be alone on its line");
-			return -1;
-		}
+	if (is_word(l, 0, "}") && l->n == 1)
 		return close_site(p);
-	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (is_word(l, i, "}")) {
 			moat_err_set(p->err, "} must be alone on its line");

@@ -17,8 +17,10 @@
 #define SERVE_CFG_MAX_DIRECTIVES 32 /* room in seen_global/seen_site */
 #define SERVE_CFG_MAX_WORKERS 256
 
-/* Where a directive may appear; may it repeat. */
-enum { SERVE_CFG_GLOBAL = 1, SERVE_CFG_SITE = 2, SERVE_CFG_REPEAT = 4 };
+/* Where a directive may appear; may it repeat; a number's unit (d_number:
+ * milliseconds from a duration, bytes from a size, else a plain number). */
+enum { SERVE_CFG_GLOBAL = 1, SERVE_CFG_SITE = 2, SERVE_CFG_REPEAT = 4, SERVE_CFG_MS = 8,
+       SERVE_CFG_BYTES = 16 };
 
 struct serve_cfg_line {
 	size_t n;
@@ -41,7 +43,7 @@ struct serve_cfg_parser {
 
 struct serve_cfg_directive {
 	const char *name;
-	int flags;       /* SERVE_CFG_GLOBAL | SERVE_CFG_SITE | SERVE_CFG_REPEAT */
+	int flags;       /* SERVE_CFG_GLOBAL | SERVE_CFG_SITE | SERVE_CFG_REPEAT, _MS, _BYTES */
 	size_t min, max; /* arguments */
 	long lo, hi;     /* range of a number */
 	size_t off;      /* of the field in struct serve_config */

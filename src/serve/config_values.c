@@ -25,14 +25,10 @@
 #define LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 /* Short names for the flags, as the table below is wide. */
-enum { G = SERVE_CFG_GLOBAL, S = SERVE_CFG_SITE, REPEAT = SERVE_CFG_REPEAT };
+enum { G = SERVE_CFG_GLOBAL, S = SERVE_CFG_SITE, REPEAT = SERVE_CFG_REPEAT, MS = SERVE_CFG_MS,
+       SZ = SERVE_CFG_BYTES };
 
 /* ---- small parsers ------------------------------------------------------ */
-
-static bool is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
 
 /* `DIRECTIVE: "VALUE" REASON` -- the value escaped, as it may be anything. */
 static int bad_value(struct moat_err *err, const char *what, const char *val, const char *fmt,
@@ -117,18 +113,15 @@ static int check_header(const char *name, const char *value, struct moat_err *er
 	static const char *const framing[] = {"content-length", "transfer-encoding", "connection",
 					      "keep-alive", "upgrade", "te", "trailer",
 					      "proxy-connection"};
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	size_t vl = strlen(value);
 
 	if (name[0] == '\0' || strlen(name) >= sizeof(((struct serve_header *)0)->name))
 		return bad_value(err, "header", name, "is not a header name (1-63 characters)");
-	for (const char *s = name; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
-		      (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
-			return bad_value(err, "header", name, "is not a header name (letters, digits "
-							       "and !#$%%&'*+-.^_`|~ only)");
-	}
+	if (strspn(name, tchar) != strlen(name))
+		return bad_value(err, "header", name, "is not a header name (letters, digits "
+						       "and !#$%%&'*+-.^_`|~ only)");
 	for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]); i++)
 		if (strcasecmp(name, framing[i]) == 0)
 			return bad_value(err, "header", name, "is set by moat (it frames the "
@@ -217,14 +210,24 @@ static int d_port(struct serve_cfg_parser *p, const struct serve_cfg_directive *
 	return 0;
 }
 
-static int d_int(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
-		 size_t ac)
+/* A number, a duration or a size (by d->flags) in [lo, hi], into an int
+ * field, or max_header_size / max_body_size. */
+static int d_number(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
+		    size_t ac)
 {
 	int64_t v;
+	int r = d->flags & SERVE_CFG_MS ? moat_parse_duration_ms(av[0], d->lo, d->hi, &v, p->err)
+		: d->flags & SERVE_CFG_BYTES ? moat_parse_size(av[0], d->lo, d->hi, &v, p->err)
+					     : moat_parse_number(av[0], d->lo, d->hi, &v, p->err);
 
-	if (moat_parse_number(av[0], d->lo, d->hi, &v, p->err) != 0)
+	if (r != 0)
 		return named(p, d);
-	*FIELD(p, d, int) = (int)v;
+	if (d->off == offsetof(struct serve_config, max_header_size))
+		p->c->max_header_size = (size_t)v;
+	else if (d->off == offsetof(struct serve_config, max_body_size))
+		p->c->max_body_size = v;
+	else
+		*FIELD(p, d, int) = (int)v;
 	return 0;
 }
 
@@ -235,32 +238,7 @@ static int d_workers(struct serve_cfg_parser *p, const struct serve_cfg_directiv
 		p->c->workers = 0;
 		return 0;
 	}
-	return d_int(p, d, av, ac);
-}
-
-static int d_timeout(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
-		     size_t ac)
-{
-	int64_t ms;
-
-	if (moat_parse_duration_ms(av[0], d->lo, d->hi, &ms, p->err) != 0)
-		return named(p, d);
-	*FIELD(p, d, int) = (int)ms;
-	return 0;
-}
-
-static int d_size(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
-		  size_t ac)
-{
-	int64_t v;
-
-	if (moat_parse_size(av[0], d->lo, d->hi, &v, p->err) != 0)
-		return named(p, d);
-	if (d->off == offsetof(struct serve_config, max_header_size))
-		p->c->max_header_size = (size_t)v;
-	else
-		p->c->max_body_size = v;
-	return 0;
+	return d_number(p, d, av, ac);
 }
 
 static int d_listen(struct serve_cfg_parser *p, const struct serve_cfg_directive *d, char **av,
@@ -508,24 +486,25 @@ const struct serve_cfg_directive serve_cfg_directives[] = {
 	{"acme-challenge-port", G, 1, 1, 1, 65535, OFF(acme_challenge_port), d_port,
 	 "acme-challenge-port PORT"},
 	{"acme-tls-port", G, 1, 1, 1, 65535, OFF(acme_tls_port), d_port, "acme-tls-port PORT"},
-	{"renew-before-days", G, 1, 1, 0, 365, OFF(renew_before_days), d_int,
+	{"renew-before-days", G, 1, 1, 0, 365, OFF(renew_before_days), d_number,
 	 "renew-before-days DAYS (0: the CA's renewal window)"},
 	{"redirect", G | S, 1, 1, 0, 0, 0, d_redirect, "redirect on | off"},
 	{"hsts", G | S, 1, 2, 0, 0, 0, d_hsts, "hsts off | SECONDS [subdomains], e.g. hsts 31536000"},
-	{"max-header-size", G, 1, 1, 1024, 64 * 1024, OFF(max_header_size), d_size,
+	{"max-header-size", G | SZ, 1, 1, 1024, 64 * 1024, OFF(max_header_size), d_number,
 	 "max-header-size SIZE, e.g. 16k"},
-	{"header-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(header_timeout_ms), d_timeout,
+	{"header-timeout", G | MS, 1, 1, 1, MAX_TIMEOUT_MS, OFF(header_timeout_ms), d_number,
 	 "header-timeout DURATION, e.g. 10s"},
-	{"idle-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(idle_timeout_ms), d_timeout,
+	{"idle-timeout", G | MS, 1, 1, 1, MAX_TIMEOUT_MS, OFF(idle_timeout_ms), d_number,
 	 "idle-timeout DURATION, e.g. 75s"},
-	{"upstream-connect-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(upstream_connect_timeout_ms),
-	 d_timeout, "upstream-connect-timeout DURATION, e.g. 5s"},
-	{"upstream-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(upstream_timeout_ms), d_timeout,
+	{"upstream-connect-timeout", G | MS, 1, 1, 1, MAX_TIMEOUT_MS,
+	 OFF(upstream_connect_timeout_ms), d_number, "upstream-connect-timeout DURATION, e.g. 5s"},
+	{"upstream-timeout", G | MS, 1, 1, 1, MAX_TIMEOUT_MS, OFF(upstream_timeout_ms), d_number,
 	 "upstream-timeout DURATION, e.g. 60s"},
-	{"send-timeout", G, 1, 1, 1, MAX_TIMEOUT_MS, OFF(send_timeout_ms), d_timeout,
+	{"send-timeout", G | MS, 1, 1, 1, MAX_TIMEOUT_MS, OFF(send_timeout_ms), d_number,
 	 "send-timeout DURATION, e.g. 60s"},
-	{"max-connections", G, 1, 1, 1, 1000000, OFF(max_connections), d_int, "max-connections N"},
-	{"max-body-size", G, 1, 1, 0, LONG_MAX, OFF(max_body_size), d_size,
+	{"max-connections", G, 1, 1, 1, 1000000, OFF(max_connections), d_number,
+	 "max-connections N"},
+	{"max-body-size", G | SZ, 1, 1, 0, LONG_MAX, OFF(max_body_size), d_number,
 	 "max-body-size SIZE (0: unlimited), e.g. 10m"},
 	{"access-log", G, 1, 2, 0, 0, 0, d_access_log, "access-log FILE | - | off [combined | json]"},
 	{"error-log", G, 1, 1, 0, 0, 0, d_error_log, "error-log FILE | -"},

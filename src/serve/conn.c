@@ -26,10 +26,9 @@ static void on_send_timeout(void *arg)
 
 	/* The client's doing, with nothing in the access log: say it in the
 	 * error log, or a download cut off looks like a network fault. */
-	if (c->gen->log != NULL)
-		serve_log_error(c->gen->log, "client %s took nothing of a response for %d ms "
-				"(send-timeout): connection closed", net_h1s_peer(c->h),
-				c->gen->cfg.send_timeout_ms);
+	serve_log_error(c->gen->log, "client %s took nothing of a response for %d ms "
+			"(send-timeout): connection closed", net_h1s_peer(c->h),
+			c->gen->cfg.send_timeout_ms);
 }
 
 /* The connection is gone: the last call for c. */
@@ -39,12 +38,7 @@ static void on_closed(void *arg)
 	struct serve_worker *w = c->w;
 
 	if (c->listed) {
-		if (c->prev != NULL)
-			c->prev->next = c->next;
-		else
-			w->conns = c->next;
-		if (c->next != NULL)
-			c->next->prev = c->prev;
+		LIST_REMOVE(c, link);
 		w->nconns--;
 		atomic_fetch_sub(&w->srv->m.conns_open[c->tls ? 0 : 1], 1);
 	}
@@ -103,10 +97,7 @@ void serve_conn_accept(uv_stream_t *ls, int status)
 		return; /* (a refused one: on_closed from the loop) */
 	}
 	c->listed = true;
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	LIST_INSERT_HEAD(&w->conns, c, link);
 	w->nconns++;
 	atomic_fetch_add_explicit(&s->m.conns_total[l->tls ? 0 : 1], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->m.conns_open[l->tls ? 0 : 1], 1, memory_order_relaxed);
@@ -116,8 +107,8 @@ void serve_conn_drain_all(struct serve_worker *w)
 {
 	struct pconn *c, *next;
 
-	for (c = w->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
 		/* Idle (between requests, nothing read) or still shaking
 		 * hands: nothing is lost by closing now; the others close
 		 * after their response. */
@@ -132,8 +123,8 @@ void serve_conn_close_all(struct serve_worker *w)
 {
 	struct pconn *c, *next;
 
-	for (c = w->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
 		net_h1s_close(c->h);
 	}
 }

@@ -12,7 +12,6 @@
 
 struct exchange {
 	struct net_hx *hx;  /* the client's side (net/http_app.h) */
-	struct pconn *c;
 	struct serve_worker *w;
 	struct serve_gen *g;
 	struct serve_gen_site *gs;
@@ -43,7 +42,6 @@ struct exchange {
 	bool resp_keep;   /* the upstream connection can be reused after it */
 	bool tunnel;
 	bool paused_up;
-	bool finished;
 	bool fresh;      /* the next connection must be a new one */
 	bool up_ready;   /* the head has been written to x->up */
 	int status;
@@ -72,7 +70,8 @@ static inline const struct serve_addr *serve_x_addr(const struct exchange *x)
 /* answer.c */
 bool serve_x_span_is(const char *p, size_t len, const char *s);
 /* A copy into dst (n bytes, n > 0) cut to n - 1 bytes where it must be,
- * and then not inside a UTF-8 sequence. */
+ * and then not inside a UTF-8 sequence (a User-Agent cut at its limit
+ * stays valid text in the log). */
 void serve_x_copy(char *dst, size_t n, const char *p, size_t len);
 /* Count the response and write the access log line. */
 void serve_x_log(struct exchange *x, const char *peer);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "net/tls_server.h"
 
@@ -32,14 +31,10 @@ void serve_gen_unref(struct serve_gen *g)
 
 struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host)
 {
-	const struct serve_site *s;
+	/* (NULL for a NULL or empty host too) */
+	const struct serve_site *s = serve_config_site_for(&g->cfg, host);
 
-	if (host == NULL || host[0] == '\0')
-		return NULL;
-	s = serve_config_site_for(&g->cfg, host);
-	if (s == NULL)
-		return NULL;
-	return &g->sites[s - g->cfg.sites];
+	return s != NULL ? &g->sites[s - g->cfg.sites] : NULL;
 }
 
 /* The upstream's first address (names are resolved once, here: a reload

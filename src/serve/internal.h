@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -91,7 +92,6 @@ struct serve_gen *serve_gen_ref(struct serve_gen *g);
 void serve_gen_unref(struct serve_gen *g);
 /* The server's current generation, with a reference the caller drops (any
  * thread: the workers, the certificate thread, /metrics). */
-struct serve;
 struct serve_gen *serve_current_gen(struct serve *s);
 /* The site for a Host value (port stripped), or NULL. */
 struct serve_gen_site *serve_gen_site(struct serve_gen *g, const char *host);
@@ -125,23 +125,20 @@ struct serve_listener {
 	bool open;
 };
 
-struct serve_pool; /* upstream.c */
-
 struct serve_worker {
 	struct serve *srv;
-	int index;
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t wake;
-	int fds[SERVE_MAX_LISTEN];
-	bool fd_tls[SERVE_MAX_LISTEN];
+	int fds[SERVE_MAX_LISTEN]; /* nfds of them, until listeners[i] takes fds[i] */
 	size_t nfds;
-	struct serve_listener listeners[SERVE_MAX_LISTEN];
+	struct serve_listener listeners[SERVE_MAX_LISTEN]; /* .tls set with fds[] */
 	struct serve_gen *gen; /* the newest generation this worker has seen */
-	struct pconn *conns;
+	LIST_HEAD(, pconn) conns;
 	size_t nconns;
-	struct up *ups;        /* every upstream connection */
-	struct serve_pool *pools;
+	LIST_HEAD(, up) ups;   /* every upstream connection */
+	LIST_HEAD(, up) idle;  /* those in the pool (upstream.c) */
+	size_t nidle;
 	bool draining;
 	bool stopped;
 	bool started;
@@ -155,9 +152,8 @@ struct serve_worker {
  * another process; opt names the option that sets the port, for the
  * hint. */
 int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err *err);
-uint16_t serve_bound_port(int fd);
 /* The loop and the listeners on w->fds (main thread, before start). */
-int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct moat_err *err);
+int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *err);
 int serve_worker_start(struct serve_worker *w, struct moat_err *err);
 void serve_worker_join(struct serve_worker *w);
 void serve_worker_cleanup(struct serve_worker *w);
@@ -202,19 +198,19 @@ struct serve {
 	struct serve_metrics m;
 	atomic_bool draining;
 	atomic_bool stop_now;     /* the drain time is over */
-	uint16_t https_port, http_port; /* as bound (tests use port 0 nowhere, but
-					 * the redirect needs the real one) */
+	uint16_t https_port, http_port; /* as bound at the start: a reload does not
+					 * move the listeners (the redirect needs the
+					 * real one) */
 	struct serve_certs *certs;
 	struct net_server *admin;
-	const struct serve_hooks *hooks;
 };
 
 /* ---- certificates (certs.c) ------------------------------------------------ */
 
-struct ca;
 struct serve_certs;
 
-struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca,
+/* dry (--check): read what exists, issue and obtain nothing. */
+struct serve_certs *serve_certs_new(struct serve *s, const char *home, struct ca *ca, bool dry,
 				    struct moat_err *err);
 /* Put every site's certificate into g's TLS context: files and the private
  * CA now (issuing when missing or due), ACME from what is on disk (the
@@ -230,7 +226,6 @@ int serve_certs_check_writable(struct serve_certs *m, const struct serve_gen *g,
  * when MOAT_HOME is that user's -- so the first start of a new site does
  * not leave files its own renewals cannot replace. */
 void serve_certs_give(struct serve_certs *m, const struct serve_gen *g, uid_t uid, gid_t gid);
-void serve_certs_dry(struct serve_certs *m);
 /* SIGUSR1: renew every certificate that moat makes (ACME, private CA) now. */
 void serve_certs_renew_all(struct serve_certs *m);
 /* Look again now (after a reload). */
@@ -248,7 +243,7 @@ struct pconn {
 	struct net_h1s *h;
 	struct serve_worker *w;
 	struct serve_gen *gen; /* the generation it was accepted under */
-	struct pconn *prev, *next;
+	LIST_ENTRY(pconn) link; /* in w->conns */
 	bool tls;
 	bool listed; /* in w->conns (not a connection refused at once) */
 };
@@ -293,8 +288,6 @@ void serve_up_close_all(struct serve_worker *w);
 #define SERVE_HIGH_WATER NET_H1S_HIGH_WATER /* bytes queued before reading pauses */
 
 /* ---- the request/response exchange (request.c, proxy.c, answer.c) ------------ */
-
-struct exchange;
 
 /* The application's side of every exchange (net/http_app.h): request.c
  * starts one, proxy.c has the rest. */

@@ -20,9 +20,8 @@
 struct serve_log {
 	int access_fd; /* -1: none */
 	int error_fd;
-	bool own_access, own_error;
 	enum serve_log_format format;
-	char *access_path, *error_path; /* NULL unless own_ */
+	char *access_path, *error_path; /* of a file opened here (its fd is ours); else NULL */
 };
 
 /* The previous generation's descriptor when it still writes to the file
@@ -39,17 +38,11 @@ static int same_file(const char *path, const char *prev_path, int prev_fd)
 	return fcntl(prev_fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static int open_log(const char *path, const char *prev_path, int prev_fd, int *fd, bool *own,
-		    char **own_path, int dflt, struct moat_err *err)
+static int open_log(const char *path, const char *prev_path, int prev_fd, int *fd, char **own_path,
+		    int dflt, struct moat_err *err)
 {
-	if (path[0] == '\0') {
-		*fd = dflt;
-		*own = false;
-		return 0;
-	}
-	if (strcmp(path, "-") == 0) {
-		*fd = STDOUT_FILENO;
-		*own = false;
+	if (path[0] == '\0' || strcmp(path, "-") == 0) {
+		*fd = path[0] == '\0' ? dflt : STDOUT_FILENO;
 		return 0;
 	}
 	if ((*own_path = strdup(path)) == NULL) {
@@ -66,7 +59,6 @@ static int open_log(const char *path, const char *prev_path, int prev_fd, int *f
 				      "create files in the log's directory");
 		return -1;
 	}
-	*own = true;
 	return 0;
 }
 
@@ -82,11 +74,10 @@ struct serve_log *serve_log_open(const struct serve_config *c, const struct serv
 	l->access_fd = -1;
 	l->error_fd = -1;
 	l->format = c->access_log_format;
-	if ((c->access_log[0] != '\0' &&
-	     open_log(c->access_log, prev ? prev->access_path : NULL, prev ? prev->access_fd : -1,
-		      &l->access_fd, &l->own_access, &l->access_path, -1, err) != 0) ||
+	if (open_log(c->access_log, prev ? prev->access_path : NULL, prev ? prev->access_fd : -1,
+		     &l->access_fd, &l->access_path, -1, err) != 0 ||
 	    open_log(c->error_log, prev ? prev->error_path : NULL, prev ? prev->error_fd : -1,
-		     &l->error_fd, &l->own_error, &l->error_path, STDERR_FILENO, err) != 0) {
+		     &l->error_fd, &l->error_path, STDERR_FILENO, err) != 0) {
 		serve_log_close(l);
 		return NULL;
 	}
@@ -97,9 +88,9 @@ void serve_log_close(struct serve_log *l)
 {
 	if (l == NULL)
 		return;
-	if (l->own_access && l->access_fd >= 0)
+	if (l->access_path != NULL && l->access_fd >= 0)
 		close(l->access_fd);
-	if (l->own_error && l->error_fd >= 0)
+	if (l->error_path != NULL && l->error_fd >= 0)
 		close(l->error_fd);
 	free(l->access_path);
 	free(l->error_path);

@@ -6,7 +6,6 @@
 #include "serve/internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +20,13 @@ static unsigned long long ld(atomic_ullong *a)
 static void metric(struct moat_buf *b, const char *name, const char *type, const char *help)
 {
 	moat_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A counter without labels: its help, its type and its value. */
+static void counter(struct moat_buf *b, const char *name, const char *help, atomic_ullong *v)
+{
+	metric(b, name, "counter", help);
+	moat_buf_printf(b, "%s %llu\n", name, ld(v));
 }
 
 static char *render(struct serve *s, size_t *len)
@@ -40,17 +46,13 @@ static char *render(struct serve *s, size_t *len)
 	for (int i = 0; i < 2; i++)
 		moat_buf_printf(&b, "moat_connections_open{listener=\"%s\"} %lld\n", listener[i],
 				(long long)atomic_load(&m->conns_open[i]));
-	metric(&b, "moat_connections_rejected_total", "counter",
-	       "Connections closed at once (max-connections reached, or stopping).");
-	moat_buf_printf(&b, "moat_connections_rejected_total %llu\n", ld(&m->rejected));
-	metric(&b, "moat_tls_handshakes_total", "counter", "Completed TLS handshakes.");
-	moat_buf_printf(&b, "moat_tls_handshakes_total %llu\n", ld(&m->net.handshakes));
-	metric(&b, "moat_tls_handshakes_resumed_total", "counter",
-	       "TLS handshakes that resumed a session (ticket).");
-	moat_buf_printf(&b, "moat_tls_handshakes_resumed_total %llu\n", ld(&m->net.handshakes_resumed));
-	metric(&b, "moat_tls_handshake_failures_total", "counter", "Failed TLS handshakes.");
-	moat_buf_printf(&b, "moat_tls_handshake_failures_total %llu\n",
-			ld(&m->net.handshake_failures));
+	counter(&b, "moat_connections_rejected_total",
+	        "Connections closed at once (max-connections reached, or stopping).", &m->rejected);
+	counter(&b, "moat_tls_handshakes_total", "Completed TLS handshakes.", &m->net.handshakes);
+	counter(&b, "moat_tls_handshakes_resumed_total",
+	        "TLS handshakes that resumed a session (ticket).", &m->net.handshakes_resumed);
+	counter(&b, "moat_tls_handshake_failures_total",
+	        "Failed TLS handshakes.", &m->net.handshake_failures);
 	metric(&b, "moat_http_requests_total", "counter", "Responses sent, by status code.");
 	for (int code = 100; code < 600; code++) {
 		unsigned long long n = ld(&m->status[code]);
@@ -62,22 +64,16 @@ static char *render(struct serve *s, size_t *len)
 	for (int i = 0; i < UP_ERR_N; i++)
 		moat_buf_printf(&b, "moat_upstream_errors_total{kind=\"%s\"} %llu\n", kind[i],
 				ld(&m->upstream_errors[i]));
-	metric(&b, "moat_upstream_connections_total", "counter", "Connections opened to upstreams.");
-	moat_buf_printf(&b, "moat_upstream_connections_total %llu\n", ld(&m->upstream_conns));
-	metric(&b, "moat_upstream_reused_total", "counter",
-	       "Requests sent on a kept-alive upstream connection.");
-	moat_buf_printf(&b, "moat_upstream_reused_total %llu\n", ld(&m->upstream_reused));
-	metric(&b, "moat_websockets_total", "counter", "WebSocket tunnels opened.");
-	moat_buf_printf(&b, "moat_websockets_total %llu\n", ld(&m->websockets));
-	metric(&b, "moat_received_bytes_total", "counter", "Plaintext bytes from clients.");
-	moat_buf_printf(&b, "moat_received_bytes_total %llu\n", ld(&m->net.bytes_in));
-	metric(&b, "moat_sent_bytes_total", "counter", "Plaintext bytes to clients.");
-	moat_buf_printf(&b, "moat_sent_bytes_total %llu\n", ld(&m->net.bytes_out));
-	metric(&b, "moat_reloads_total", "counter", "Configuration reloads asked for (SIGHUP).");
-	moat_buf_printf(&b, "moat_reloads_total %llu\n", ld(&m->reloads));
-	metric(&b, "moat_reload_failures_total", "counter",
-	       "Reloads refused (the previous configuration kept serving).");
-	moat_buf_printf(&b, "moat_reload_failures_total %llu\n", ld(&m->reload_failures));
+	counter(&b, "moat_upstream_connections_total",
+	        "Connections opened to upstreams.", &m->upstream_conns);
+	counter(&b, "moat_upstream_reused_total",
+	        "Requests sent on a kept-alive upstream connection.", &m->upstream_reused);
+	counter(&b, "moat_websockets_total", "WebSocket tunnels opened.", &m->websockets);
+	counter(&b, "moat_received_bytes_total", "Plaintext bytes from clients.", &m->net.bytes_in);
+	counter(&b, "moat_sent_bytes_total", "Plaintext bytes to clients.", &m->net.bytes_out);
+	counter(&b, "moat_reloads_total", "Configuration reloads asked for (SIGHUP).", &m->reloads);
+	counter(&b, "moat_reload_failures_total",
+	        "Reloads refused (the previous configuration kept serving).", &m->reload_failures);
 	metric(&b, "moat_certificate_expiry_seconds", "gauge",
 	       "Seconds until each site's certificate expires (absent: no certificate yet).");
 	for (size_t i = 0; i < g->cfg.nsites; i++) {

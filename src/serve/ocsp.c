@@ -7,9 +7,7 @@
  * clients fail, no staple only makes them ask themselves. */
 #include "serve/certs_int.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/file.h"
 #include "fetch/fetch.h"

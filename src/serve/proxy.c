@@ -21,10 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-
-#include "core/err.h"
 
 #define RESP_HEAD_MAX NET_H1_MAX_HEAD
 
@@ -94,9 +90,7 @@ static void x_log_up_error(struct exchange *x, enum serve_up_error e, const char
 	const struct serve_addr *a = serve_x_addr(x);
 
 	atomic_fetch_add_explicit(&x->w->srv->m.upstream_errors[e], 1, memory_order_relaxed);
-	if (x->g->log != NULL)
-		serve_log_error(x->g->log, "%s upstream %s for %s: %s", kind[e], a->text,
-				x->host, why);
+	serve_log_error(x->g->log, "%s upstream %s for %s: %s", kind[e], a->text, x->host, why);
 }
 
 /* Methods a proxy may send again when a connection failed under them
@@ -161,7 +155,6 @@ static void x_up_eof(void *arg)
 	struct exchange *x = arg;
 
 	if (x->tunnel) {
-		x->finished = true;
 		net_hx_end(x->hx); /* (the tunnel's end closes the connection) */
 		return;
 	}
@@ -259,7 +252,6 @@ void serve_x_client_drained(void *arg)
 
 static void x_finish(struct exchange *x)
 {
-	x->finished = true;
 	/* net_hx_end sends what is queued (with the close_notify, in one
 	 * write, when the connection ends). */
 	serve_x_log(x, x->peer);
@@ -429,18 +421,21 @@ static void x_up_data(void *arg, const char *p, size_t n)
 		return;
 	}
 	if (!x->resp_head_done) {
-		size_t take = rin_fill(x, p, n);
+		char *head_rest;
+		size_t rest;
+		bool more;
 
-		if (take == SIZE_MAX) {
-			net_hx_abort(x->hx);
-			return;
-		}
-		p += take;
-		n -= take;
+		/* (a tunnel's 101 is a complete head too: the loop ends there) */
 		while (!x->resp_head_done) {
 			enum net_h1_result r;
-			size_t rest;
+			size_t take = rin_fill(x, p, n);
 
+			if (take == SIZE_MAX) {
+				net_hx_abort(x->hx);
+				return;
+			}
+			p += take;
+			n -= take;
 			if (x->resp == NULL) {
 				if ((x->resp = malloc(sizeof(*x->resp))) == NULL) {
 					net_hx_abort(x->hx);
@@ -465,19 +460,7 @@ static void x_up_data(void *arg, const char *p, size_t n)
 			rest = x->rin_len - x->resp->head_len;
 			memmove(x->rin, x->rin + x->resp->head_len, rest);
 			x->rin_len = rest;
-			net_h1_msg_reset(x->resp);
-			if (!x->resp_head_done && !x->tunnel) {
-				/* After a 1xx: the real head follows. */
-				take = rin_fill(x, p, n);
-				if (take == SIZE_MAX) {
-					net_hx_abort(x->hx);
-					return;
-				}
-				p += take;
-				n -= take;
-			}
-			if (x->tunnel)
-				break;
+			net_h1_msg_reset(x->resp); /* after a 1xx, the real head follows */
 		}
 		free(x->resp);
 		x->resp = NULL;
@@ -489,19 +472,15 @@ static void x_up_data(void *arg, const char *p, size_t n)
 			x_finish(x);
 			return;
 		}
-		{
-			/* The body's first bytes were read with the head. */
-			size_t rest = x->rin_len;
-			char *head_rest = x->rin;
-
-			x->rin = NULL;
-			x->rin_len = x->rin_cap = 0;
-			if (!x_bytes(x, head_rest, rest, n == 0)) {
-				free(head_rest);
-				return;
-			}
-			free(head_rest);
-		}
+		/* The body's first bytes were read with the head. */
+		head_rest = x->rin;
+		rest = x->rin_len;
+		x->rin = NULL;
+		x->rin_len = x->rin_cap = 0;
+		more = x_bytes(x, head_rest, rest, n == 0);
+		free(head_rest);
+		if (!more)
+			return;
 	}
 	if (!x_bytes(x, p, n, true))
 		return;
@@ -601,8 +580,6 @@ void serve_x_done(void *arg)
 		return;
 	if (x->up != NULL)
 		serve_up_release(x->up, false);
-	if (x->tunnel && !x->finished)
-		x->finished = true;
 	moat_buf_free(&x->head);
 	free(x->rin);
 	free(x->resp);

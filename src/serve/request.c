@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-
-#include "core/err.h"
-#include "net/http.h"
 
 /* Whether the comma list [p, p+len) has the token tok. */
 static bool list_has(const char *p, size_t len, const char *tok)
@@ -34,12 +30,6 @@ static bool list_has(const char *p, size_t len, const char *tok)
 			return true;
 	}
 	return false;
-}
-
-static const char *field_name(const char *buf, const struct net_h1_field *f, size_t *len)
-{
-	*len = f->name_len;
-	return buf + f->name;
 }
 
 /* Fields the proxy sets itself: the client's values are dropped. */
@@ -101,16 +91,14 @@ static void upstream_target(const char *buf, const struct net_h1_msg *m, const c
 	}
 }
 
+/* [t, t+tl), slash: the target from upstream_target. */
 static int build_head(struct exchange *x, const char *buf, const struct net_h1_msg *m,
-		      const char *peer)
+		      const char *t, size_t tl, bool slash)
 {
 	struct moat_buf *b = &x->head;
-	const char *t;
-	size_t tl;
-	bool slash;
+	const char *peer = x->peer;
 	bool v6 = strchr(peer, ':') != NULL;
 
-	upstream_target(buf, m, &t, &tl, &slash);
 	/* One allocation: the client's head, ours added (two Hosts, three
 	 * peers and the words around them). */
 	if (moat_buf_reserve(b, m->head_len + 2 * strlen(x->host) + 3 * strlen(peer) + 160) != 0)
@@ -123,8 +111,8 @@ static int build_head(struct exchange *x, const char *buf, const struct net_h1_m
 		moat_buf_printf(b, "Host: %s\r\n", x->host);
 	for (size_t i = 0; i < m->nfields; i++) {
 		const struct net_h1_field *f = &m->fields[i];
-		size_t nl;
-		const char *name = field_name(buf, f, &nl);
+		const char *name = buf + f->name;
+		size_t nl = f->name_len;
 
 		if (f->hop || is_forwarding_field(name, nl))
 			continue;
@@ -260,7 +248,6 @@ static void exchange_start(void *conn, struct net_hx *hx, const struct net_reque
 	net_hx_set_arg(hx, x);
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	x->hx = hx;
-	x->c = c;
 	x->w = c->w;
 	x->g = g;
 	x->tls = req->tls;
@@ -308,7 +295,7 @@ static void exchange_start(void *conn, struct net_hx *hx, const struct net_reque
 
 		x->upgrade = list_has(buf + u->value, u->value_len, "websocket");
 	}
-	if (build_head(x, buf, m, req->peer) != 0) {
+	if (build_head(x, buf, m, t, tl, slash) != 0) {
 		net_hx_abort(hx);
 		return;
 	}

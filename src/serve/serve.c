@@ -30,9 +30,14 @@
 
 #define DRAIN_MS 30000
 
+/* The signals the main loop takes (the workers and the certificate thread
+ * block them). */
+static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+#define NSIGS (sizeof(signums) / sizeof(signums[0]))
+
 struct serve_main {
 	uv_loop_t loop;
-	uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
+	uv_signal_t sigs[NSIGS];
 	uv_timer_t drain_timer, poll_timer;
 	struct serve *s;
 	bool draining;
@@ -73,30 +78,24 @@ static struct serve_gen *build_gen(struct serve *s, struct moat_err *err)
 	return g;
 }
 
-/* One listening socket per port, bound once -- without SO_REUSEPORT, so
- * that a second moat (or anything else) on the same port fails to start
- * instead of quietly taking half of the connections -- and a descriptor of
- * it for every worker (each loop accepts from the same queue). */
 /* The listening sockets: https-port (TLS), http-port unless 0, and the port
  * where the ACME CA validates when it is apart from both (a port forward
  * from 80 or 443): plain HTTP or TLS, answering like its kind's listener.
- * Every worker gets its own descriptor of each. */
+ * One socket per port, bound once -- without SO_REUSEPORT, so that a second
+ * moat (or anything else) on the same port fails to start instead of
+ * quietly taking half of the connections -- and every worker gets its own
+ * descriptor of each (each loop accepts from the same queue). */
 static int bind_all(struct serve *s, const struct serve_config *c, struct moat_err *err)
 {
 	int fds[3] = {-1, -1, -1}, ret = -1, extra = 0;
 	bool fd_tls[3] = {true, false, false}, extra_tls = false;
 	size_t n = 0;
 
-	if ((fds[n++] = serve_bind(c->listen_addr, s->https_port, "--https-port", err)) < 0)
+	if ((fds[n++] = serve_bind(c->listen_addr, c->https_port, "--https-port", err)) < 0)
 		goto out;
-	if (s->https_port == 0)
-		s->https_port = serve_bound_port(fds[0]);
-	if (c->http_port != 0) {
-		if ((fds[n++] = serve_bind(c->listen_addr, s->http_port, "--http-port", err)) < 0)
-			goto out;
-		if (s->http_port == 0)
-			s->http_port = serve_bound_port(fds[1]);
-	}
+	if (c->http_port != 0 &&
+	    (fds[n++] = serve_bind(c->listen_addr, c->http_port, "--http-port", err)) < 0)
+		goto out;
 	if (serve_config_uses_acme(c))
 		extra = serve_config_acme_port(c, &extra_tls);
 	if (extra != 0) {
@@ -109,7 +108,6 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 	for (int i = 0; i < s->nworkers; i++) {
 		struct serve_worker *w = &s->workers[i];
 
-		w->srv = s;
 		for (size_t k = 0; k < n; k++) {
 			int fd = fcntl(fds[k], F_DUPFD_CLOEXEC, 3);
 
@@ -117,8 +115,8 @@ static int bind_all(struct serve *s, const struct serve_config *c, struct moat_e
 				moat_err_errno(err, errno, "cannot share the listening socket");
 				goto out;
 			}
-			w->fds[w->nfds] = fd;
-			w->fd_tls[w->nfds++] = fd_tls[k];
+			w->listeners[w->nfds].tls = fd_tls[k];
+			w->fds[w->nfds++] = fd;
 		}
 	}
 	ret = 0;
@@ -144,7 +142,7 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 	pthread_mutex_init(&s->lock, NULL);
 	serve_tokens_init(&s->tokens);
 	signal(SIGPIPE, SIG_IGN);
-	if ((s->certs = serve_certs_new(s, o->home, o->ca, err)) == NULL)
+	if ((s->certs = serve_certs_new(s, o->home, o->ca, false, err)) == NULL)
 		goto out;
 	if ((s->gen = build_gen(s, err)) == NULL)
 		goto out;
@@ -155,9 +153,6 @@ struct serve *serve_new(const struct serve_opts *o, struct moat_err *err)
 		moat_err_set(err, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < s->nworkers; i++)
-		for (size_t k = 0; k < SERVE_MAX_LISTEN; k++)
-			s->workers[i].fds[k] = -1;
 	s->https_port = c->https_port;
 	s->http_port = c->http_port;
 	if (bind_all(s, c, err) != 0)
@@ -185,7 +180,6 @@ static int drop_privileges(struct serve *s, const char *user, struct moat_err *e
 			      "root (it binds its ports, then switches)");
 		return -1;
 	}
-	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
 		moat_err_set(err, "no user named %s on this system", user);
 		moat_err_hint(err, "create it (useradd --system %s) or name another", user);
@@ -267,10 +261,8 @@ static void on_poll(uv_timer_t *t)
 	if (all) {
 		uv_close((uv_handle_t *)&mn->poll_timer, NULL);
 		uv_close((uv_handle_t *)&mn->drain_timer, NULL);
-		uv_close((uv_handle_t *)&mn->sig_hup, NULL);
-		uv_close((uv_handle_t *)&mn->sig_term, NULL);
-		uv_close((uv_handle_t *)&mn->sig_int, NULL);
-		uv_close((uv_handle_t *)&mn->sig_usr1, NULL);
+		for (size_t k = 0; k < NSIGS; k++)
+			uv_close((uv_handle_t *)&mn->sigs[k], NULL);
 	}
 }
 
@@ -318,6 +310,7 @@ int serve_run(struct serve *s, struct moat_err *err)
 {
 	struct serve_main mn;
 	sigset_t block, old;
+	bool started = true;
 	int ret = -1;
 
 	memset(&mn, 0, sizeof(mn));
@@ -327,40 +320,29 @@ int serve_run(struct serve *s, struct moat_err *err)
 		return -1;
 	/* Workers and the certificate thread must not take the signals. */
 	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
+	for (size_t k = 0; k < NSIGS; k++)
+		sigaddset(&block, signums[k]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (int i = 0; i < s->nworkers; i++) {
-		if (serve_worker_init(&s->workers[i], s, i, err) != 0 ||
-		    serve_worker_start(&s->workers[i], err) != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			goto stop;
-		}
-	}
-	if (serve_certs_start(s->certs, err) != 0 ||
-	    (s->admin != NULL && net_server_start(s->admin, err) != 0)) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		goto stop;
-	}
+	for (int i = 0; i < s->nworkers && started; i++)
+		started = serve_worker_init(&s->workers[i], s, err) == 0 &&
+			  serve_worker_start(&s->workers[i], err) == 0;
+	started = started && serve_certs_start(s->certs, err) == 0 &&
+		  (s->admin == NULL || net_server_start(s->admin, err) == 0);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started)
+		goto stop;
 	if (uv_loop_init(&mn.loop) != 0) {
 		moat_err_set(err, "cannot make the main loop");
 		goto stop;
 	}
-	uv_signal_init(&mn.loop, &mn.sig_hup);
-	uv_signal_init(&mn.loop, &mn.sig_term);
-	uv_signal_init(&mn.loop, &mn.sig_int);
-	uv_signal_init(&mn.loop, &mn.sig_usr1);
 	uv_timer_init(&mn.loop, &mn.drain_timer);
 	uv_timer_init(&mn.loop, &mn.poll_timer);
-	mn.sig_hup.data = mn.sig_term.data = mn.sig_int.data = mn.sig_usr1.data = &mn;
 	mn.drain_timer.data = mn.poll_timer.data = &mn;
-	uv_signal_start(&mn.sig_hup, on_signal, SIGHUP);
-	uv_signal_start(&mn.sig_term, on_signal, SIGTERM);
-	uv_signal_start(&mn.sig_int, on_signal, SIGINT);
-	uv_signal_start(&mn.sig_usr1, on_signal, SIGUSR1);
+	for (size_t k = 0; k < NSIGS; k++) {
+		uv_signal_init(&mn.loop, &mn.sigs[k]);
+		mn.sigs[k].data = &mn;
+		uv_signal_start(&mn.sigs[k], on_signal, signums[k]);
+	}
 	serve_log_error(s->gen->log, "serving %zu site%s on https port %u (http port %u) with %d "
 			"worker%s", s->gen->cfg.nsites, s->gen->cfg.nsites == 1 ? "" : "s",
 			(unsigned)s->https_port, (unsigned)s->http_port, s->nworkers,
@@ -417,9 +399,8 @@ int serve_check(const struct serve_config *c, const char *home, struct moat_err 
 		goto out;
 	}
 	memcpy(copy.sites, c->sites, c->nsites * sizeof(*copy.sites));
-	if ((tmp.certs = serve_certs_new(&tmp, home, NULL, err)) == NULL)
+	if ((tmp.certs = serve_certs_new(&tmp, home, NULL, true, err)) == NULL)
 		goto out;
-	serve_certs_dry(tmp.certs);
 	if ((g = serve_gen_new(&copy, 1, NULL, err)) == NULL || serve_certs_install(tmp.certs, g, err) != 0)
 		goto out;
 	ret = 0;

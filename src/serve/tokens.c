@@ -22,16 +22,8 @@ static bool token_ok(const char *t, size_t max)
 {
 	size_t n = strlen(t);
 
-	if (n == 0 || n >= max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return n > 0 && n < max &&
+	       strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
 int serve_tokens_add(struct serve_tokens *tk, const char *token, const char *keyauth,

@@ -28,7 +28,6 @@
  * progress. */
 #include "serve/internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,8 +42,8 @@ struct up {
 	uv_timer_t timer;
 	uv_shutdown_t sreq;
 	struct serve_worker *w;
-	struct up *prev, *next;   /* every connection of the worker */
-	struct up *pprev, *pnext; /* the idle pool */
+	LIST_ENTRY(up) link;  /* every connection of the worker */
+	LIST_ENTRY(up) plink; /* the idle pool */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	const struct up_ops *ops;
@@ -63,11 +62,6 @@ struct up {
 	uint64_t armed;   /* when the timer is set to fire (see conn.c's timer_ms) */
 };
 
-struct serve_pool {
-	struct up *idle;
-	size_t nidle;
-};
-
 struct uwreq {
 	uv_write_t req;
 	struct up *u;
@@ -75,29 +69,12 @@ struct uwreq {
 	char data[];
 };
 
-static void up_close(struct up *u);
-
-static struct serve_pool *pool(struct serve_worker *w)
-{
-	if (w->pools == NULL)
-		w->pools = calloc(1, sizeof(*w->pools));
-	return w->pools;
-}
-
 static void pool_remove(struct up *u)
 {
-	struct serve_pool *p = u->w->pools;
-
-	if (u->state != U_IDLE || p == NULL)
+	if (u->state != U_IDLE)
 		return;
-	if (u->pprev != NULL)
-		u->pprev->pnext = u->pnext;
-	else
-		p->idle = u->pnext;
-	if (u->pnext != NULL)
-		u->pnext->pprev = u->pprev;
-	u->pprev = u->pnext = NULL;
-	p->nidle--;
+	LIST_REMOVE(u, plink);
+	u->w->nidle--;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -107,14 +84,9 @@ static void on_closed(uv_handle_t *h)
 
 	if (--u->handles > 0)
 		return;
-	if (u->prev != NULL)
-		u->prev->next = u->next;
-	else
-		w->ups = u->next;
-	if (u->next != NULL)
-		u->next->prev = u->prev;
+	LIST_REMOVE(u, link);
 	free(u);
-	if (w->draining && w->nconns == 0 && w->ups == NULL)
+	if (w->draining && w->nconns == 0 && LIST_EMPTY(&w->ups))
 		uv_async_send(&w->wake);
 }
 
@@ -208,7 +180,6 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct up *u = h->data;
 
-	(void)hint;
 	b->base = u->w->buf.rbuf;
 	b->len = sizeof(u->w->buf.rbuf);
 }
@@ -283,16 +254,12 @@ static void on_connect(uv_connect_t *req, int status)
 struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, int connect_ms,
 			bool fresh, const struct up_ops *ops, void *arg)
 {
-	struct serve_pool *p = pool(w);
 	struct up *u;
 
-	if (p == NULL)
-		return NULL;
 	if (!fresh) {
-		for (u = p->idle; u != NULL; u = u->pnext) {
+		LIST_FOREACH(u, &w->idle, plink)
 			if (u->salen == addr->len && memcmp(&u->sa, &addr->sa, addr->len) == 0)
 				break;
-		}
 		if (u != NULL) {
 			pool_remove(u);
 			u->state = U_DEFER;
@@ -321,10 +288,7 @@ struct up *serve_up_get(struct serve_worker *w, const struct serve_addr *addr, i
 	u->state = U_CONNECTING;
 	memcpy(&u->sa, &addr->sa, addr->len);
 	u->salen = addr->len;
-	u->next = w->ups;
-	if (w->ups != NULL)
-		w->ups->prev = u;
-	w->ups = u;
+	LIST_INSERT_HEAD(&w->ups, u, link);
 	atomic_fetch_add_explicit(&w->srv->m.upstream_conns, 1, memory_order_relaxed);
 	if ((u->connect_err = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&u->sa,
 					     on_connect)) != 0) {
@@ -441,33 +405,27 @@ bool serve_up_reused(const struct up *u)
 
 void serve_up_release(struct up *u, bool reusable)
 {
-	struct serve_pool *p = u->w->pools;
+	struct serve_worker *w = u->w;
 
 	u->ops = NULL;
 	u->arg = NULL;
 	u->paused = u->want_answer = false;
 	u->tmo_ms = 0;
 	u->read_dl = u->write_dl = u->armed = 0;
-	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || u->w->draining || p == NULL ||
-	    p->nidle >= POOL_MAX) {
+	if (!reusable || u->state != U_ACTIVE || u->wq > 0 || w->draining || w->nidle >= POOL_MAX) {
 		up_close(u);
 		return;
 	}
 	u->state = U_IDLE;
-	u->pprev = NULL;
-	u->pnext = p->idle;
-	if (p->idle != NULL)
-		p->idle->pprev = u;
-	p->idle = u;
-	p->nidle++;
+	LIST_INSERT_HEAD(&w->idle, u, plink);
+	w->nidle++;
 	read_on(u, true);
 	uv_timer_start(&u->timer, on_timer, POOL_IDLE_MS, 0);
 }
 
+/* (libuv calls it even when the handle closes first: it must exist) */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-	(void)req;
-	(void)status;
 }
 
 void serve_up_shutdown_write(struct up *u)
@@ -483,8 +441,8 @@ void serve_up_close_all(struct serve_worker *w)
 {
 	struct up *u, *next;
 
-	for (u = w->ups; u != NULL; u = next) {
-		next = u->next;
+	for (u = LIST_FIRST(&w->ups); u != NULL; u = next) {
+		next = LIST_NEXT(u, link);
 		if (u->state == U_IDLE)
 			up_close(u);
 	}

@@ -7,9 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,30 +79,12 @@ int serve_bind(const char *addr, uint16_t port, const char *opt, struct moat_err
 	return -1;
 }
 
-/* The port a socket is bound to (after port 0). */
-uint16_t serve_bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
 static void close_listeners(struct serve_worker *w)
 {
 	for (size_t i = 0; i < w->nfds; i++) {
 		if (w->listeners[i].open) {
 			w->listeners[i].open = false;
-			uv_close((uv_handle_t *)&w->listeners[i].tcp, on_handle_closed);
+			uv_close((uv_handle_t *)&w->listeners[i].tcp, NULL);
 		}
 	}
 }
@@ -116,12 +95,8 @@ static void on_wake(uv_async_t *a)
 	struct serve *s = w->srv;
 	struct serve_gen *g = serve_current_gen(s);
 
-	if (g != w->gen) {
-		serve_gen_unref(w->gen);
-		w->gen = g;
-	} else {
-		serve_gen_unref(g);
-	}
+	serve_gen_unref(w->gen); /* g is a reference of its own: the same generation stays */
+	w->gen = g;
 	if (atomic_load(&s->draining) && !w->draining) {
 		w->draining = true;
 		close_listeners(w);
@@ -132,9 +107,9 @@ static void on_wake(uv_async_t *a)
 		serve_conn_close_all(w);
 	if (w->draining && w->nconns == 0) {
 		serve_up_close_all(w);
-		if (w->ups == NULL && !w->stopped) {
+		if (LIST_EMPTY(&w->ups) && !w->stopped) {
 			w->stopped = true;
-			uv_close((uv_handle_t *)&w->wake, on_handle_closed);
+			uv_close((uv_handle_t *)&w->wake, NULL);
 		}
 	}
 }
@@ -147,12 +122,11 @@ static void worker_main(void *arg)
 	atomic_store(&w->done, true);
 }
 
-int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct moat_err *err)
+int serve_worker_init(struct serve_worker *w, struct serve *s, struct moat_err *err)
 {
 	int r;
 
 	w->srv = s;
-	w->index = index;
 	if ((r = uv_loop_init(&w->loop)) != 0) {
 		moat_err_set(err, "cannot start a worker: %s", uv_strerror(r));
 		return -1;
@@ -165,7 +139,6 @@ int serve_worker_init(struct serve_worker *w, struct serve *s, int index, struct
 		struct serve_listener *l = &w->listeners[i];
 
 		l->w = w;
-		l->tls = w->fd_tls[i];
 		uv_tcp_init(&w->loop, &l->tcp);
 		l->tcp.data = l;
 		if ((r = uv_tcp_open(&l->tcp, w->fds[i])) != 0 ||
@@ -201,7 +174,6 @@ void serve_worker_join(struct serve_worker *w)
 
 static void close_any(uv_handle_t *h, void *arg)
 {
-	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
 }
@@ -218,8 +190,6 @@ void serve_worker_cleanup(struct serve_worker *w)
 	for (size_t i = 0; i < w->nfds; i++)
 		if (w->fds[i] >= 0)
 			close(w->fds[i]);
-	free(w->pools);
-	w->pools = NULL;
 	serve_gen_unref(w->gen);
 	w->gen = NULL;
 	w->srv = NULL;
