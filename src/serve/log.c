@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
+
 struct serve_log {
 	int access_fd; /* -1: none */
 	int error_fd;
@@ -97,20 +99,6 @@ void serve_log_close(struct serve_log *l)
 	free(l);
 }
 
-static void write_line(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* a log that can't be written must not stop serving */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Escape for the combined format: printable ASCII except " and \. */
 static void esc(char *dst, size_t n, const char *s)
 {
@@ -165,7 +153,9 @@ static void access_json(struct serve_log *l, const struct serve_access *a)
 	len = strlen(s);
 	if ((nl = realloc(s, len + 2)) != NULL) {
 		nl[len] = '\n';
-		write_line(l->access_fd, nl, len + 1); /* one write: one line */
+		/* One write, one line; a log that cannot be written must not
+		 * stop serving (here and below). */
+		(void)moat_write_all(l->access_fd, nl, len + 1);
 		s = nl;
 	}
 	free(s);
@@ -205,7 +195,7 @@ void serve_log_access(struct serve_log *l, const struct serve_access *a)
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	write_line(l->access_fd, line, (size_t)n);
+	(void)moat_write_all(l->access_fd, line, (size_t)n);
 }
 
 void serve_log_error(struct serve_log *l, const char *fmt, ...)
@@ -228,5 +218,5 @@ void serve_log_error(struct serve_log *l, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = (int)sizeof(line) - 1;
-	write_line(l->error_fd, line, (size_t)n);
+	(void)moat_write_all(l->error_fd, line, (size_t)n);
 }
