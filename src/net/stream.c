@@ -21,7 +21,6 @@
 struct net_stream {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
-	uv_shutdown_t shut;
 	const struct net_stream_ops *ops;
 	void *owner;
 	struct net_loop_buf *buf;
@@ -151,6 +150,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	struct net_stream *s = req->data;
 
+	free(req);
 	if (s->state == NET_STREAM_CLOSED)
 		return;
 	if (status != 0) {
@@ -163,12 +163,22 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 /* All queued bytes are written and the stream is ending. */
 static void shut_down(struct net_stream *s)
 {
+	uv_shutdown_t *req;
+
 	if (s->shut_sent || s->state != NET_STREAM_CLOSING || s->dead)
 		return;
 	s->shut_sent = true;
-	s->shut.data = s;
-	if (uv_shutdown(&s->shut, (uv_stream_t *)&s->tcp, on_shutdown) != 0)
+	/* Allocated now, not with the stream: idle connections are many,
+	 * shutdowns one at a time. */
+	if ((req = malloc(sizeof(*req))) == NULL) {
 		net_stream_close(s);
+		return;
+	}
+	req->data = s;
+	if (uv_shutdown(req, (uv_stream_t *)&s->tcp, on_shutdown) != 0) {
+		free(req);
+		net_stream_close(s);
+	}
 }
 
 /* ---- writing ------------------------------------------------------------------ */
