@@ -58,10 +58,9 @@ struct net_h1s {
 	bool again;
 	bool send_wait;           /* the timer is the send timeout */
 	bool draining;
-	/* H_DISCARD: the body being dropped */
-	enum net_h1_framing dframing;
-	uint64_t dleft, dseen;
-	struct net_h1_chunked dck;
+	/* H_DISCARD: the body being dropped, read with the finished
+	 * exchange's x.framing, x.left and x.ck */
+	uint64_t dseen;
 };
 
 static void process(struct net_h1s *h);
@@ -443,14 +442,9 @@ void net_hx_end(struct net_hx *x)
 		return;
 	if (x->resp == NET_HX_BODY && x->chunked_out)
 		net_stream_queue(h->s, "0\r\n\r\n", 5);
-	if (x->discard) {
-		/* A body nobody read: dropped first, within the header
-		 * timeout, before the next head is parsed. */
-		h->dframing = x->framing;
-		h->dleft = x->left;
-		h->dseen = 0;
-		h->dck = x->ck;
-	}
+	/* A body nobody read (x->discard) is dropped first, within the header
+	 * timeout, before the next head is parsed; x keeps where it is. */
+	h->dseen = 0;
 	x_release(h);
 	if (h->state == H_CLOSED)
 		return;
@@ -495,14 +489,14 @@ static void discard_some(struct net_h1s *h)
 	const char *in = net_stream_in(h->s, &used);
 	bool done;
 
-	if (h->dframing == NET_H1_LENGTH) {
-		if (used > h->dleft)
-			used = (size_t)h->dleft;
-		h->dleft -= used;
-		done = h->dleft == 0;
+	if (h->x.framing == NET_H1_LENGTH) {
+		if (used > h->x.left)
+			used = (size_t)h->x.left;
+		h->x.left -= used;
+		done = h->x.left == 0;
 	} else {
 		size_t len = used;
-		enum net_h1_chunk_result r = net_h1_chunked_scan(&h->dck, in, len, &used);
+		enum net_h1_chunk_result r = net_h1_chunked_scan(&h->x.ck, in, len, &used);
 
 		if (r == NET_H1_CHUNK_ERROR) {
 			conn_end(h);
@@ -518,7 +512,6 @@ static void discard_some(struct net_h1s *h)
 	}
 	if (!done)
 		return;
-	h->dframing = NET_H1_NO_BODY;
 	h->state = H_HEAD;
 	h->head_started = false;
 	if (h->draining) {
