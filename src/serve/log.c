@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/parse.h"
 
 struct serve_log {
 	int access_fd; /* -1: none */
@@ -124,14 +125,11 @@ static const char *utf8(char *dst, size_t n, const char *s)
 static void access_json(struct serve_log *l, const struct serve_access *a)
 {
 	char ts[40], m[48], t[1200], r[1100], u[1100], h[300];
-	struct tm tm;
-	time_t now = time(NULL);
 	json_t *o;
 	char *s, *nl;
 	size_t len;
 
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	moat_time_iso((int64_t)time(NULL), ts, sizeof(ts));
 	/* jansson escapes the rest (\u escapes, JSON_ENSURE_ASCII). */
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:f, s:s, s:s}",
 		      "time", ts, "remote", a->peer, "host", utf8(h, sizeof(h), a->host),
