@@ -94,6 +94,11 @@ int pki_pem_find(const void *data, size_t len, const char *const *labels,
 int pki_ec_set_x509_pubkey(X509 *x, EVP_PKEY *pkey);
 /* Unencrypted PKCS#8 PrivateKeyInfo DER; free *der with OPENSSL_clear_free. */
 int pki_ec_pkcs8_der(EVP_PKEY *pkey, unsigned char **der, int *derlen);
+/* The key in an unencrypted PKCS#8 PrivateKeyInfo DER when it is a P-256,
+ * P-384 or P-521 key exactly as pki_ec_pkcs8_der writes it (and OpenSSL
+ * does), with its point on the curve; NULL for anything else, which the
+ * caller hands to the general decoder.  The caller frees the key. */
+EVP_PKEY *pki_ec_from_pkcs8(const unsigned char *der, size_t len);
 
 /* DER decoders that insist on one whole object: NULL when the bytes are not
  * exactly one object of the kind (of it; or more than max bytes).  They

@@ -183,6 +183,8 @@ EVP_PKEY *pki_der_private_key(const unsigned char *der, size_t len)
 
 	if (der == NULL || len == 0 || len > PKI_MAX_INPUT)
 		return NULL;
+	if ((pkey = pki_ec_from_pkcs8(der, len)) != NULL)
+		return pkey;
 	type = pkcs8_key_type(der, len);
 	/* No passphrase is set: an encrypted key fails here. */
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", type != NULL ? "PrivateKeyInfo" : NULL,

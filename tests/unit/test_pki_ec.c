@@ -121,6 +121,130 @@ static void test_other_keys_use_general_path(void **state)
 	X509_free(x);
 }
 
+/* The private scalar of k as field-length big-endian bytes. */
+static void priv_bytes(EVP_PKEY *k, unsigned char *out, int n)
+{
+	BIGNUM *d = NULL;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+	assert_int_equal(BN_bn2binpad(d, out, n), n);
+	BN_clear_free(d);
+}
+
+static void check_read_back(const char *curve, int field)
+{
+	EVP_PKEY *k = ec_key(curve), *back;
+	size_t len = 0;
+	unsigned char *der = encoder_pkcs8(k, &len);
+	unsigned char a[66], b[66];
+
+	back = pki_ec_from_pkcs8(der, len);
+	assert_non_null(back);
+	assert_int_equal(EVP_PKEY_eq(k, back), 1);
+	priv_bytes(k, a, field);
+	priv_bytes(back, b, field);
+	assert_memory_equal(a, b, (size_t)field);
+	/* and it writes back to the same bytes */
+	{
+		unsigned char *again = NULL;
+		int again_len = 0;
+
+		assert_int_equal(pki_ec_pkcs8_der(back, &again, &again_len), 1);
+		assert_int_equal((size_t)again_len, len);
+		assert_memory_equal(again, der, len);
+		OPENSSL_clear_free(again, (size_t)again_len);
+	}
+	OPENSSL_clear_free(der, len);
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(k);
+}
+
+static void test_read_back(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		check_read_back("P-256", 32);
+	for (int i = 0; i < 8; i++)
+		check_read_back("P-384", 48);
+	for (int i = 0; i < 4; i++)
+		check_read_back("P-521", 66);
+}
+
+/* Where in der the n-byte run of needle starts (it must be there). */
+static size_t find(const unsigned char *der, size_t len, const unsigned char *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(der + i, needle, n) == 0)
+			return i;
+	fail_msg("not found");
+	return 0;
+}
+
+static void test_read_refuses(void **state)
+{
+	EVP_PKEY *k = ec_key("P-256");
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	unsigned char pt[65], *der, *tmp;
+	size_t len = 0, plen = 0, at;
+
+	(void)state;
+	assert_non_null(ed);
+	assert_non_null(rsa);
+	assert_non_null(k1);
+	/* Other key types and curves: left to the general decoder. */
+	der = encoder_pkcs8(ed, &len);
+	assert_null(pki_ec_from_pkcs8(der, len));
+	OPENSSL_clear_free(der, len);
+	der = encoder_pkcs8(rsa, &len);
+	assert_null(pki_ec_from_pkcs8(der, len));
+	OPENSSL_clear_free(der, len);
+	der = encoder_pkcs8(k1, &len);
+	assert_null(pki_ec_from_pkcs8(der, len));
+	OPENSSL_clear_free(der, len);
+
+	/* A point off the curve: refused. */
+	der = encoder_pkcs8(k, &len);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt),
+							 &plen), 1);
+	tmp = OPENSSL_memdup(der, len);
+	assert_non_null(tmp);
+	at = find(tmp, len, pt, plen);
+	tmp[at + plen - 1] ^= 1;
+	assert_null(pki_ec_from_pkcs8(tmp, len));
+	OPENSSL_clear_free(tmp, len);
+
+	/* Truncated, or with a byte after the end: refused. */
+	assert_null(pki_ec_from_pkcs8(der, len - 1));
+	tmp = OPENSSL_zalloc(len + 1);
+	assert_non_null(tmp);
+	memcpy(tmp, der, len);
+	assert_null(pki_ec_from_pkcs8(tmp, len + 1));
+	OPENSSL_clear_free(tmp, len + 1);
+	assert_null(pki_ec_from_pkcs8(NULL, 0));
+
+	/* Every byte flipped in turn: never a key that differs from k. */
+	tmp = OPENSSL_memdup(der, len);
+	assert_non_null(tmp);
+	for (size_t i = 0; i < len; i++) {
+		EVP_PKEY *got;
+
+		tmp[i] ^= 0x01;
+		got = pki_ec_from_pkcs8(tmp, len);
+		if (got != NULL)
+			assert_int_equal(EVP_PKEY_eq(got, k), 1);
+		EVP_PKEY_free(got);
+		tmp[i] ^= 0x01;
+	}
+	OPENSSL_clear_free(tmp, len);
+	OPENSSL_clear_free(der, len);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(k1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +252,8 @@ int main(void)
 		cmocka_unit_test(test_p384),
 		cmocka_unit_test(test_p521),
 		cmocka_unit_test(test_other_keys_use_general_path),
+		cmocka_unit_test(test_read_back),
+		cmocka_unit_test(test_read_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
