@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct net_http_strings st;
 	static struct net_h1_msg m;
 	struct net_http_request req;
-	struct net_http_reply reply = {404, NULL, NULL, 0, false};
+	struct net_http_reply reply = {.status = 404};
 
 	if (buf == NULL)
 		return 0;

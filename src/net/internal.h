@@ -25,6 +25,7 @@ struct net_listener {
 	void *app_arg;
 	net_http_handler handler;     /* a net_server_listen_http listener */
 	void *arg;
+	size_t max_body;              /* the handler's: 0 takes no body */
 };
 
 struct net_sconn; /* server.c: one connection */

@@ -39,35 +39,56 @@
 struct net_server;
 
 /* A parsed HTTP/1.x request.  Strings are NUL-terminated and valid only
- * during the handler call.  Only the head is read: requests with a body
- * (Content-Length > 0 or chunked) are answered 413 by the engine.  target
- * (visible ASCII only) and host (URI host characters and ":" only) come
- * from the peer: escape them with moat_escape before showing them. */
+ * during the handler call.  On a net_server_listen_http listener only the
+ * head is read: requests with a body (Content-Length > 0 or chunked) are
+ * answered 413 by the engine; a net_server_listen_http_opts listener with
+ * max_body hands the handler bodies up to that size, whole.  target
+ * (visible ASCII only), host (URI host characters and ":" only) and
+ * content_type come from the peer: escape them with moat_escape before
+ * showing them. */
 struct net_http_request {
 	const char *method;  /* "GET", "HEAD", ... */
 	const char *target;  /* request-target as sent, e.g. "/index.html" */
 	const char *host;    /* Host header, "" when absent */
 	const char *peer;    /* remote address as text, e.g. "127.0.0.1" or "::1" */
 	int version_minor;   /* 0 or 1 (HTTP/1.0, HTTP/1.1) */
+	const char *content_type; /* the request's Content-Type, "" when absent */
+	const void *body;    /* the body (de-chunked), NULL when none */
+	size_t body_len;
+	bool tls;            /* it came over TLS */
 };
 
 /* What the handler answers.  The engine copies body as soon as the handler
  * returns (so body must still be valid then: static, owned by arg, or
  * malloc'd with free_body set -- not the handler's stack), adds
  * Content-Length, Date, Connection and "Server: moat", and drops the body
- * for HEAD (and for 204 and 304).
+ * for HEAD (and for 204 and 304).  Further fields are added with
+ * net_http_reply_field (copied into the reply).
  *
  * The engine hands the handler a reply of {404, NULL, NULL, 0, false}.  A
  * NULL body is replaced by "<status> <reason>\n" in text/plain; a status
  * outside 200-599 or an invalid content_type (control characters, more
  * than 200 bytes) is answered 500. */
+#define NET_HTTP_REPLY_FIELDS 8
+#define NET_HTTP_REPLY_FIELD_MAX 1024 /* bytes of a field's name and value */
 struct net_http_reply {
 	int status;               /* 200, 404, ... */
 	const char *content_type; /* NULL: "text/plain; charset=utf-8" */
 	const void *body;
 	size_t len;
 	bool free_body;           /* body was malloc'd: the engine frees it */
+	size_t nfields;
+	struct {
+		char name[48];
+		char value[NET_HTTP_REPLY_FIELD_MAX];
+	} fields[NET_HTTP_REPLY_FIELDS];
 };
+
+/* Add a field to the reply (name a token, value printable ASCII and
+ * spaces, no CR/LF; both copied).  -1 when the reply has
+ * NET_HTTP_REPLY_FIELDS already, or name or value is invalid or too long;
+ * the engine never sends a field the handler did not mean. */
+int net_http_reply_field(struct net_http_reply *r, const char *name, const char *value);
 
 /* The strings of a net_http_request, made from a parsed head (net/h1.h):
  * method, target and host copied from buf into st (a Host too long for it
@@ -98,12 +119,22 @@ struct net_server *net_server_new(struct moat_err *err);
  * below 1024 need root or CAP_NET_BIND_SERVICE). */
 int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
 			   net_http_handler h, void *arg, struct moat_err *err);
+/* What a handler listener may take beyond net_server_listen_http. */
+struct net_http_listen_opts {
+	struct net_tls_ctx *tls; /* NULL: plain; else TLS inside (borrowed: it outlives the server) */
+	size_t max_body;         /* 0: a request with a body gets 413; else bodies of up to
+				  * max_body bytes reach the handler whole, a larger one gets
+				  * 413 and the connection is closed */
+};
+struct net_tls_ctx;
+int net_server_listen_http_opts(struct net_server *s, const char *addr, uint16_t port,
+				const struct net_http_listen_opts *o, net_http_handler h,
+				void *arg, struct moat_err *err);
 /* Listen on addr/port (as net_server_listen_http) for an application on
  * the engine (net/http_app.h): HTTP/1.1 with request bodies streamed to
  * it, TLS inside when tls is not NULL (borrowed: it outlives the server);
  * app->request gets arg.  The same head limit, idle timeout and connection
  * limit as net_server_listen_http. */
-struct net_tls_ctx;
 struct net_app_ops;
 int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
 			  struct net_tls_ctx *tls, const struct net_app_ops *app, void *arg,

@@ -220,8 +220,9 @@ int net_server_listen_app(struct net_server *s, const char *addr, uint16_t port,
 	return listen_on(s, addr, port, tls, app, arg, err) != NULL ? 0 : -1;
 }
 
-int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
-			   net_http_handler h, void *arg, struct moat_err *err)
+int net_server_listen_http_opts(struct net_server *s, const char *addr, uint16_t port,
+				const struct net_http_listen_opts *o, net_http_handler h,
+				void *arg, struct moat_err *err)
 {
 	struct net_listener *l;
 
@@ -229,12 +230,21 @@ int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port
 		moat_err_set(err, "cannot listen: no handler");
 		return -1;
 	}
-	if ((l = listen_on(s, addr, port, NULL, &net_handler_app, NULL, err)) == NULL)
+	if ((l = listen_on(s, addr, port, o->tls, &net_handler_app, NULL, err)) == NULL)
 		return -1;
 	l->app_arg = l;
 	l->handler = h;
 	l->arg = arg;
+	l->max_body = o->max_body;
 	return 0;
+}
+
+int net_server_listen_http(struct net_server *s, const char *addr, uint16_t port,
+			   net_http_handler h, void *arg, struct moat_err *err)
+{
+	const struct net_http_listen_opts o = {0};
+
+	return net_server_listen_http_opts(s, addr, port, &o, h, arg, err);
 }
 
 uint16_t net_server_port(const struct net_server *s)

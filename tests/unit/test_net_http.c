@@ -950,6 +950,121 @@ static void test_server_curl(void **state)
 	assert_string_equal(out, "404");
 }
 
+/* A handler that takes bodies: /echo answers with what came. */
+#define MAX_BODY 1000
+
+static void body_handler(void *arg, const struct net_http_request *req,
+			 struct net_http_reply *reply)
+{
+	char n[32];
+	char *b;
+
+	(void)arg;
+	if (strcmp(req->target, "/echo") != 0)
+		return;
+	snprintf(n, sizeof(n), "%zu", req->body_len);
+	assert_int_equal(net_http_reply_field(reply, "X-Body-Length", n), 0);
+	assert_int_equal(net_http_reply_field(reply, "X-Type", req->content_type), 0);
+	/* what a handler cannot smuggle into the head */
+	assert_int_equal(net_http_reply_field(reply, "X-Evil", "a\r\nInjected: 1"), -1);
+	assert_int_equal(net_http_reply_field(reply, "Bad Name", "x"), -1);
+	assert_int_equal(net_http_reply_field(reply, "", "x"), -1);
+	if ((b = malloc(req->body_len + 1)) == NULL)
+		return;
+	if (req->body_len > 0)
+		memcpy(b, req->body, req->body_len);
+	reply->status = 200;
+	reply->body = b;
+	reply->len = req->body_len;
+	reply->free_body = true;
+}
+
+static void test_server_bodies(void **state)
+{
+	struct net_http_listen_opts o = {.max_body = MAX_BODY};
+	struct moat_err err;
+	struct net_server *s;
+	struct client *c = calloc(1, sizeof(*c));
+	struct response *r = calloc(1, sizeof(*r));
+	char big_req[4096];
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(r);
+	moat_err_clear(&err);
+	s = net_server_new(&err);
+	assert_non_null(s);
+	assert_int_equal(net_server_listen_http_opts(s, "127.0.0.1", 0, &o, body_handler, NULL, &err), 0);
+	assert_int_equal(net_server_start(s, &err), 0);
+
+	c->fd = connect_to(AF_INET, net_server_port(s));
+	assert_true(c->fd >= 0);
+	/* a Content-Length body, then a chunked one on the same connection */
+	SEND(c->fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/jose+json\r\n"
+		    "Content-Length: 5\r\n\r\nhello");
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 200);
+	assert_true(has_header(r, "X-Body-Length: 5"));
+	assert_true(has_header(r, "X-Type: application/jose+json"));
+	assert_false(strstr(r->head, "Injected") != NULL);
+	assert_int_equal(r->body_len, 5);
+	assert_memory_equal(r->body, "hello", 5);
+	SEND(c->fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 200);
+	assert_true(has_header(r, "X-Body-Length: 7"));
+	assert_true(has_header(r, "X-Type: "));
+	assert_memory_equal(r->body, "abcdefg", 7);
+	/* a GET still works, with an empty body */
+	SEND(c->fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 200);
+	assert_true(has_header(r, "X-Body-Length: 0"));
+	close(c->fd);
+
+	/* a declared length over the cap: 413 at once, and the connection closes */
+	c->len = 0;
+	c->fd = connect_to(AF_INET, net_server_port(s));
+	assert_true(c->fd >= 0);
+	snprintf(big_req, sizeof(big_req),
+		 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
+	SEND(c->fd, big_req);
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 413);
+	assert_closed(c);
+	close(c->fd);
+
+	/* chunks adding up past the cap: 413, closed; the handler never ran */
+	c->len = 0;
+	c->fd = connect_to(AF_INET, net_server_port(s));
+	assert_true(c->fd >= 0);
+	SEND(c->fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	memset(big_req, 'z', sizeof(big_req));
+	for (int i = 0; i < 3; i++) {
+		SEND(c->fd, "1f4\r\n"); /* 500 bytes */
+		send_all(c->fd, big_req, 500);
+		SEND(c->fd, "\r\n");
+	}
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 413);
+	assert_false(strstr(r->head, "X-Body-Length") != NULL);
+	close(c->fd);
+
+	/* a broken chunked body: 400 */
+	c->len = 0;
+	c->fd = connect_to(AF_INET, net_server_port(s));
+	assert_true(c->fd >= 0);
+	SEND(c->fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+	assert_int_equal(read_response(c, false, r), 0);
+	assert_int_equal(r->status, 400);
+	close(c->fd);
+
+	net_server_free(s);
+	free(c);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,6 +1079,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_limit, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_idle, server_setup, server_teardown),
 		cmocka_unit_test(test_server_run),
+		cmocka_unit_test(test_server_bodies),
 		cmocka_unit_test_setup_teardown(test_server_listen_errors, server_setup,
 						server_teardown),
 		cmocka_unit_test(test_server_dual_stack),

@@ -387,7 +387,7 @@ static struct net_http_reply call(struct fx *f, const char *method, const char *
 {
 	struct net_http_request req = {.method = method, .target = target, .host = "",
 				       .peer = "192.0.2.7", .version_minor = 1};
-	struct net_http_reply r = {404, NULL, NULL, 0, false};
+	struct net_http_reply r = {.status = 404};
 	int before = f->events;
 
 	trust_share_handle(f->share, &req, &r);
