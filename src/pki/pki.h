@@ -119,6 +119,9 @@ enum pki_profile {
 	                            * DNS or IP); critical acmeIdentifier
 	                            * (1.3.6.1.5.5.7.1.31) holding OCTET STRING
 	                            * acme_digest; SKI; AKI keyid */
+	PKI_PROFILE_OCSP_SIGNER,  /* a delegated OCSP responder (RFC 6960 4.2.2.2): CA:FALSE
+	                           * critical; KU digitalSignature critical; EKU OCSPSigning;
+	                           * id-pkix-ocsp-nocheck; subject CN only; SKI; AKI keyid */
 };
 
 struct pki_cert_spec {
@@ -135,6 +138,10 @@ struct pki_cert_spec {
 	 * npermits == 0: no nameConstraints extension. */
 	const struct moat_permit *permits;
 	size_t npermits;
+	/* LEAF and OCSP_SIGNER: where relying parties find revocation and the
+	 * issuer (http:// URLs, NULL: none): cRLDistributionPoints with one
+	 * fullName URI, authorityInfoAccess with OCSP and caIssuers. */
+	const char *crl_url, *ocsp_url, *ca_issuers_url;
 	/* ACME_TLS_ALPN: the 32-byte SHA-256 of the key authorization. */
 	const unsigned char *acme_digest;
 	int64_t not_before;
