@@ -53,6 +53,16 @@ void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1]
 /* Was s issued by us, inside the window, and not used yet?  Uses it. */
 bool caserve_nonce_take(struct caserve_nonces *n, const char *s);
 
+/* ---- rate limits (limits.c) ----------------------------------------------- */
+
+/* At most max events per key in an hour (max 0: no limit).  0 when one
+ * more is allowed (and counted); else the seconds until it is (for
+ * Retry-After). */
+struct caserve_limits;
+struct caserve_limits *caserve_limits_new(void);
+void caserve_limits_free(struct caserve_limits *l);
+int caserve_limit_take(struct caserve_limits *l, const char *key, unsigned max);
+
 /* ---- the database of ACME objects (store.c) ------------------------------ */
 
 /* Every ACME object is a row: an id (in its URL), a kind ("account",
@@ -120,6 +130,7 @@ struct caserve {
 	struct caserve_nonces *nonces;
 	struct caserve_va *va;
 	struct caserve_revocation *rev;
+	struct caserve_limits *limits;
 	caserve_log_fn log;
 	void *log_arg;
 	char base[320];     /* "https://NAME:PORT" */
@@ -175,6 +186,9 @@ void caserve_acme_handle(void *arg, const struct net_http_request *req,
  * by the caller when it holds peer bytes. */
 void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, const char *type,
 		     const char *detail);
+/* The rate limit of key (max per hour) allows one more?  Else the
+ * rateLimited answer (with Retry-After) is sent and false returned. */
+bool caserve_rate_ok(struct caserve *s, struct net_http_reply *r, const char *key, unsigned max);
 /* doc as JSON with status (steals doc); location: a URL or NULL. */
 void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
 		  const char *location);
@@ -182,6 +196,13 @@ void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_
 void caserve_url(const struct caserve *s, char *out, size_t n, const char *what, int64_t id);
 /* RFC 3339 UTC */
 void caserve_time(int64_t t, char out[32]);
+
+/* eab.c: the externalAccountBinding of a newAccount (RFC 8555 7.3.4):
+ * HS256 by a key id the operator made, over the account's own key, not
+ * bound before.  0 with the key's object (*eab_doc, to bind) or -1 with
+ * the problem sent. */
+int caserve_eab_check(struct caserve *s, struct caserve_req *q, const json_t *eab, int64_t *eab_id,
+		      json_t **eab_doc);
 
 /* ari.c: renewal information (RFC 9773).  The certificate object (new
  * reference) a certID names, or NULL (err cleared when there is none). */

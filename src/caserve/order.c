@@ -435,6 +435,15 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 	}
 	if (identifiers(s, q, json_object_get(q->payload, "identifiers"), &names, &n) != 0)
 		return;
+	{
+		char key[40];
+
+		snprintf(key, sizeof(key), "order %lld", (long long)q->account);
+		if (!caserve_rate_ok(s, q->reply, key, s->o.rate_orders)) {
+			free(names);
+			return;
+		}
+	}
 	if ((idl = json_array()) == NULL || (authz_ids = json_array()) == NULL)
 		goto fail;
 	for (size_t i = 0; i < n; i++)

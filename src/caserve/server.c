@@ -111,7 +111,8 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 	snprintf(s->dns_resolver, sizeof(s->dns_resolver), "%s",
 		 o->dns_resolver != NULL ? o->dns_resolver : "");
 	snprintf(s->db_path, sizeof(s->db_path), "%s/ca/acme.db", s->home);
-	if ((s->nonces = caserve_nonces_new(o->nonce_reject)) == NULL) {
+	if ((s->nonces = caserve_nonces_new(o->nonce_reject)) == NULL ||
+	    (s->limits = caserve_limits_new()) == NULL) {
 		moat_err_set(err, "cannot make nonces");
 		goto fail;
 	}
@@ -184,5 +185,6 @@ void caserve_free(struct caserve *s)
 	caserve_revocation_free(s->rev);
 	caserve_store_free(s->db);
 	caserve_nonces_free(s->nonces);
+	caserve_limits_free(s->limits);
 	free(s);
 }
