@@ -278,6 +278,13 @@ struct pki_jwk {
 /* Keys JOSE has no algorithm for (P-521 aside, RSA < 2048) fail with err. */
 int pki_key_jwk(const struct pki_key *k, struct pki_jwk *out, struct moat_err *err);
 void pki_jwk_clear(struct pki_jwk *j);
+/* A public key from JWK members as a peer sent them (base64url text; crv,
+ * x, y for EC and OKP, n and e for RSA; the others NULL).  Only what JWS
+ * for ACME takes: EC P-256 or P-384 (x and y of the field's size, a point
+ * on the curve), RSA of 2048 to 8192 bits (no leading zero, odd e),
+ * Ed25519.  NULL with err otherwise; the caller frees the key. */
+struct pki_key *pki_key_from_jwk(const char *kty, const char *crv, const char *x, const char *y,
+				 const char *n, const char *e, struct moat_err *err);
 /* The JWS signature of data with k, in JWS form (ECDSA: r || s). */
 int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct moat_buf *sig,
 		 struct moat_err *err);
@@ -286,6 +293,10 @@ bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const
 int pki_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		    unsigned char out[32], struct moat_err *err);
 int pki_sha256(const void *data, size_t len, unsigned char out[32]);
+/* len bytes from the random generator moat draws keys from; -1 on failure. */
+int pki_random(void *out, size_t len);
+/* Equal, in a time that does not depend on where they differ. */
+bool pki_mem_equal(const void *a, const void *b, size_t len);
 /* RFC 9773 (ACME Renewal Information) certificate identifier:
  * base64url(authority key identifier) "." base64url(serial DER contents). */
 int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err);
