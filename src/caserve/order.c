@@ -729,6 +729,7 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 	struct pki_cert *c = NULL;
 	struct pki_cert_info info;
 	struct ca_record *out = NULL;
+	struct ca_cert_status st;
 	struct moat_err err;
 	int64_t reason = 0, id = 0, owner = 0;
 	size_t nout = 0;
@@ -767,13 +768,20 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 				"neither the account that ordered this certificate nor its key");
 		goto out;
 	}
-	if (doc != NULL && json_is_true(json_object_get(doc, "revoked"))) {
+	if (ca_cert_status(s->ca, info.serial_hex, &st, &err) != 0) {
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	if (st.status == PKI_OCSP_REVOKED || (doc != NULL && json_is_true(json_object_get(doc, "revoked")))) {
 		caserve_problem(s, q->reply, 400, "alreadyRevoked", "the certificate is revoked");
 		goto out;
 	}
+	if (st.status == PKI_OCSP_UNKNOWN) {
+		caserve_problem(s, q->reply, 404, "malformed", "this CA has no record of the certificate");
+		goto out;
+	}
 	if (ca_revoke(s->ca, info.serial_hex, (enum pki_reason)reason, &out, &nout, &err) != 0) {
-		/* Revoked by `moat revoke` beside us, or expired. */
-		caserve_problem(s, q->reply, 400, "alreadyRevoked", err.msg);
+		caserve_problem(s, q->reply, 400, "malformed", err.msg); /* e.g. expired */
 		goto out;
 	}
 	if (doc != NULL) {
