@@ -45,11 +45,11 @@ void caserve_url(const struct caserve *s, char *out, size_t n, const char *what,
 }
 
 /* The fields every ACME answer has. */
-static void common_fields(struct caserve *s, struct net_http_reply *r)
+static void common_fields(struct caserve *s, struct net_http_reply *r, bool spare)
 {
 	char nonce[CASERVE_NONCE_LEN + 1], link[sizeof(s->directory) + 32];
 
-	caserve_nonce_new(s->nonces, nonce);
+	caserve_nonce_new(s->nonces, nonce, spare);
 	(void)net_http_reply_field(r, "Replay-Nonce", nonce);
 	snprintf(link, sizeof(link), "<%s>;rel=\"index\"", s->directory);
 	(void)net_http_reply_field(r, "Link", link);
@@ -71,15 +71,21 @@ static void body_json(struct net_http_reply *r, json_t *doc)
 	r->free_body = true;
 }
 
-void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
-		  const char *location)
+static void json_answer(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
+			const char *location, bool spare)
 {
-	common_fields(s, r);
+	common_fields(s, r, spare);
 	if (location != NULL)
 		(void)net_http_reply_field(r, "Location", location);
 	r->status = status;
 	r->content_type = "application/json";
 	body_json(r, doc);
+}
+
+void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
+		  const char *location)
+{
+	json_answer(s, r, status, doc, location, false);
 }
 
 void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, const char *type,
@@ -88,9 +94,14 @@ void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, co
 	char full[96];
 
 	snprintf(full, sizeof(full), "urn:ietf:params:acme:error:%s", type);
-	caserve_json(s, r, status,
-		     json_pack("{s:s, s:s, s:i}", "type", full, "detail", detail, "status", status),
-		     NULL);
+	caserve_count(s->counters, CASERVE_C_ERRORS);
+	if (strcmp(type, "badNonce") == 0)
+		caserve_count(s->counters, CASERVE_C_BAD_NONCE);
+	else if (strcmp(type, "rateLimited") == 0)
+		caserve_count(s->counters, CASERVE_C_RATE_LIMITED);
+	json_answer(s, r, status,
+		    json_pack("{s:s, s:s, s:i}", "type", full, "detail", detail, "status", status),
+		    NULL, strcmp(type, "badNonce") == 0);
 	r->content_type = "application/problem+json";
 }
 
@@ -142,7 +153,7 @@ static void directory(struct caserve *s, struct net_http_reply *r)
 static void new_nonce(struct caserve *s, const struct net_http_request *h,
 		      struct net_http_reply *r)
 {
-	common_fields(s, r);
+	common_fields(s, r, true); /* a client's retry after badNonce may come from here */
 	(void)net_http_reply_field(r, "Cache-Control", "no-store");
 	r->status = strcmp(h->method, "GET") == 0 ? 204 : 200;
 	r->body = "";
@@ -273,6 +284,7 @@ static void new_account(struct caserve *s, struct caserve_req *q)
 	json_decref(eab);
 	caserve_url(s, url, sizeof(url), "acct", id);
 	caserve_log(s, "account %lld created from %s", (long long)id, q->http->peer);
+	caserve_count(s->counters, CASERVE_C_ACCOUNTS);
 	caserve_json(s, r, 201, account_view(s, id, doc), url);
 	json_decref(doc);
 }
@@ -459,6 +471,7 @@ void caserve_acme_handle(void *arg, const struct net_http_request *h, struct net
 	memset(&q, 0, sizeof(q));
 	q.http = h;
 	q.reply = r;
+	caserve_count(s->counters, CASERVE_C_REQUESTS);
 	if (strncmp(h->target, "/acme/", 6) != 0) {
 		caserve_problem(s, r, 404, "malformed", "no such resource (ACME is under /acme/)");
 		return;

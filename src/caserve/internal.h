@@ -48,8 +48,9 @@ extern const size_t caserve_nprofiles;
 struct caserve_nonces;
 struct caserve_nonces *caserve_nonces_new(unsigned reject_percent);
 void caserve_nonces_free(struct caserve_nonces *n);
-/* A fresh nonce into out (CASERVE_NONCE_LEN + 1 bytes). */
-void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1]);
+/* A fresh nonce into out (CASERVE_NONCE_LEN + 1 bytes); spare: one from
+ * newNonce or a badNonce answer, which the chaos option never refuses. */
+void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1], bool spare);
 /* Was s issued by us, inside the window, and not used yet?  Uses it. */
 bool caserve_nonce_take(struct caserve_nonces *n, const char *s);
 
@@ -101,6 +102,7 @@ int caserve_store_list(struct caserve_store *st, const char *kind, int64_t id, b
 struct caserve_va;
 struct caserve_va_opts {
 	const char *db_path;
+	struct caserve_counters *counters;
 	uint16_t http01_port, tls_alpn_port;
 	const char *dns_resolver;
 	caserve_log_fn log;
@@ -115,6 +117,24 @@ void caserve_va_free(struct caserve_va *va);
  * with it. */
 int caserve_authz_settle(struct caserve_store *st, int64_t authz, int index, const json_t *error,
 			 struct moat_err *err);
+
+/* ---- counters for /metrics (server.c) ---------------------------------------- */
+
+enum caserve_counter {
+	CASERVE_C_REQUESTS,     /* ACME requests */
+	CASERVE_C_BAD_NONCE,    /* badNonce answers */
+	CASERVE_C_ERRORS,       /* problem documents sent (any type) */
+	CASERVE_C_ACCOUNTS,     /* accounts created */
+	CASERVE_C_ORDERS,       /* orders created */
+	CASERVE_C_ISSUED,       /* certificates issued */
+	CASERVE_C_REVOKED,      /* certificates revoked over ACME */
+	CASERVE_C_VALID,        /* challenges validated */
+	CASERVE_C_INVALID,      /* challenges that failed */
+	CASERVE_C_RATE_LIMITED, /* rateLimited answers */
+	CASERVE_NCOUNTERS
+};
+struct caserve_counters;
+void caserve_count(struct caserve_counters *c, enum caserve_counter which);
 
 /* ---- the server (server.c) and one request (acme.c, order.c) ------------- */
 
@@ -131,6 +151,7 @@ struct caserve {
 	struct caserve_va *va;
 	struct caserve_revocation *rev;
 	struct caserve_limits *limits;
+	struct caserve_counters *counters; /* shared with the validation threads */
 	caserve_log_fn log;
 	void *log_arg;
 	char base[320];     /* "https://NAME:PORT" */

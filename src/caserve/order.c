@@ -484,6 +484,7 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 	if (caserve_store_put(s->db, oid, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0)
 		goto rollback;
 	caserve_url(s, url, sizeof(url), "order", oid);
+	caserve_count(s->counters, CASERVE_C_ORDERS);
 	caserve_log(s, "order %lld by account %lld for %zu identifier(s), first %s", (long long)oid,
 		    (long long)q->account, n, names[0].text);
 	caserve_json(s, q->reply, 201, order_view(s, oid, o), url);
@@ -679,6 +680,7 @@ void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
 		internal(s, q->reply, &err);
 		goto out;
 	}
+	caserve_count(s->counters, CASERVE_C_ISSUED);
 	caserve_log(s, "issued %s for %s (%zu name(s)) to account %lld, order %lld", sig.serial,
 		    names[0].text, n, (long long)q->account, (long long)id);
 	caserve_url(s, url, sizeof(url), "order", id);
@@ -789,6 +791,7 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 		(void)caserve_store_put(s->db, id, doc, &err);
 	}
 	caserve_revocation_changed(s->rev);
+	caserve_count(s->counters, CASERVE_C_REVOKED);
 	caserve_log(s, "revoked %s (reason %lld) by %s %lld", info.serial_hex, (long long)reason,
 		    q->account != 0 ? "account" : "the certificate's key", (long long)q->account);
 	caserve_json(s, q->reply, 200, json_object(), NULL);
