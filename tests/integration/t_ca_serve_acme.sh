@@ -91,16 +91,7 @@ assert_ok "moat acme issue 127.0.0.1 (tls-alpn-01)" "$MOAT" acme issue 127.0.0.1
 assert_contains "$(cert_ext "$MOAT_HOME/live/127.0.0.1/cert.pem" subjectAltName)" \
 	"IP Address:127.0.0.1" "the IP certificate names the address"
 export CHALL_MGMT_URL
-cat >"$T/hook.sh" <<'EOF'
-#!/bin/sh
-case $1 in
-add) ep=set-txt; body="{\"host\":\"$2.\",\"value\":\"$3\"}" ;;
-remove) ep=clear-txt; body="{\"host\":\"$2.\"}" ;;
-*) exit 2 ;;
-esac
-curl -sS --fail --max-time 10 --noproxy '*' -X POST -d "$body" "$CHALL_MGMT_URL/$ep" >/dev/null
-EOF
-chmod +x "$T/hook.sh"
+chall_dns_hook "$T/hook.sh"
 assert_ok "moat acme issue *.w.test (dns-01)" "$MOAT" acme issue '*.w.test' "${S[@]}" \
 	--challenge dns-01 --dns-hook "$T/hook.sh" --dns-resolver "127.0.0.1:$CHALL_DNS_PORT"
 assert_contains "$(cert_ext "$MOAT_HOME/live/_wildcard.w.test/cert.pem" subjectAltName)" \
