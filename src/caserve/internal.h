@@ -97,6 +97,12 @@ json_t *caserve_store_find(struct caserve_store *st, const char *kind, const cha
 int caserve_store_list(struct caserve_store *st, const char *kind, int64_t id, bool by_account,
 		       size_t max, int64_t **ids, size_t *n, struct moat_err *err);
 
+/* Call fn for every challenge whose validation was under way (status
+ * processing): a restart queues them again. */
+int caserve_store_each_processing(struct caserve_store *st,
+				  int (*fn)(void *arg, int64_t authz, int index), void *arg,
+				  struct moat_err *err);
+
 /* ---- validation (va.c) ---------------------------------------------------- */
 
 struct caserve_va;

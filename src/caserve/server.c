@@ -159,6 +159,15 @@ out:
 	return ret;
 }
 
+static int requeue(void *arg, int64_t authz, int index)
+{
+	struct caserve *s = arg;
+
+	caserve_log(s, "validating authorization %lld again (it was under way at the last stop)",
+		    (long long)authz);
+	return caserve_va_queue(s->va, authz, index);
+}
+
 struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve_log_fn log,
 			    void *log_arg, struct moat_err *err)
 {
@@ -213,7 +222,8 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 	vo.dns_resolver = s->dns_resolver[0] != '\0' ? s->dns_resolver : NULL;
 	vo.log = log;
 	vo.log_arg = log_arg;
-	if ((s->va = caserve_va_new(&vo, err)) == NULL)
+	if ((s->va = caserve_va_new(&vo, err)) == NULL ||
+	    caserve_store_each_processing(s->db, requeue, s, err) != 0)
 		goto fail;
 	return s;
 fail:

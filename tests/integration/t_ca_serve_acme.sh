@@ -128,6 +128,28 @@ start_ca_serve || { fail "moat ca serve restarts"; finish; }
 assert_ok "the same account orders again after a restart" "$MOAT" acme issue e.test "${S[@]}" \
 	--standalone --http-port "$H01" --http-address 127.0.0.1
 
+# ---- a crash in the middle of a validation: the restarted server validates again
+mkdir -p "$T/webroot"
+/usr/bin/python3 "$(dirname "$0")/slow_webroot.py" "$H01" "$T/webroot" 2 2>"$T/slow.log" &
+SLOW_PID=$!
+SERVER_PIDS+=("$SLOW_PID")
+wait_port "$SLOW_PID" 127.0.0.1 "$H01" || fail "the slow web server starts"
+"$MOAT" acme issue mid.test "${S[@]}" --webroot "$T/webroot" >"$T/mid.out" 2>&1 &
+MID_PID=$!
+for _ in $(seq 1 100); do
+	grep -q "asked for /.well-known/acme-challenge/" "$T/slow.log" 2>/dev/null && break
+	sleep 0.1 # poll interval
+done
+assert_contains "$(cat "$T/slow.log")" "acme-challenge" "the server is validating (slowly)"
+kill -KILL "$CS_PID"
+start_ca_serve || { fail "moat ca serve restarts after a crash"; finish; }
+wait "$MID_PID"
+assert_eq "$?" "0" "the client's order completes across the crash"
+assert_contains "$(cat "$CS_LOG")" "validating authorization" "the validation under way was queued again"
+assert_ok "... and its certificate verifies" openssl verify -CAfile "$ROOT" \
+	-untrusted "$MOAT_HOME/live/mid.test/chain.pem" "$MOAT_HOME/live/mid.test/cert.pem"
+kill "$SLOW_PID" 2>/dev/null
+
 # ---- chaos: 30 % of good nonces refused; every client retries badNonce
 stop_ca_serve
 start_ca_serve --nonce-reject 30 || { fail "moat ca serve --nonce-reject 30 starts"; finish; }
