@@ -186,5 +186,34 @@ run "$MOAT" acme register --email y@example.test --agree-tos "${S[@]}" --eab-kid
 	--eab-hmac-key "$hmac"
 assert_rc 1 "the same EAB key cannot bind a second account"
 
+# ---- moat serve --acme with moat ca serve as its ACME server: a page curl
+# trusts with only the moat root
+stop_ca_serve
+start_ca_serve || { fail "moat ca serve starts again"; finish; }
+export MOAT_HOME=$T/proxy
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$T/webroot" 0 >"$T/up.log" 2>&1 &
+UP_PID=$!
+SERVER_PIDS+=("$UP_PID")
+for _ in $(seq 1 50); do
+	UP_PORT=$(sed -n -E 's/.*port ([0-9]+).*/\1/p' "$T/up.log" | head -n 1)
+	[ -n "$UP_PORT" ] && break
+	sleep 0.1 # poll interval
+done
+echo "hello from the app" >"$T/webroot/hello"
+"$MOAT" serve --acme --server "$DIR" --ca-bundle "$ROOT" --email p@example.test \
+	--listen 127.0.0.1 --http-port "$H01" --https-port "$TLS01" \
+	"app.test=http://127.0.0.1:$UP_PORT" </dev/null >"$T/serve.out" 2>"$T/serve.log" &
+SERVE_PID=$!
+SERVER_PIDS+=("$SERVE_PID")
+got=''
+for _ in $(seq 1 300); do
+	got=$(curl -s --max-time 5 --cacert "$ROOT" --capath /nonexistent \
+		--resolve "app.test:$TLS01:127.0.0.1" "https://app.test:$TLS01/hello" 2>/dev/null)
+	[ -n "$got" ] && break
+	sleep 0.1 # poll interval
+done
+assert_eq "$got" "hello from the app" "moat serve --acme gets its certificate from moat ca serve; curl trusts it with only the moat root"
+kill -TERM "$SERVE_PID" 2>/dev/null
+
 assert_not_contains "$(cat "$CS_LOG")" "serverInternal" "the server logged no internal error"
 finish
