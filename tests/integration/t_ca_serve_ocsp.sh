@@ -179,6 +179,34 @@ else
 	fail "openssl s_server with a certificate of this CA"
 fi
 
+# ------------------------------------------------------------------ moat ca url
+moat ca url
+assert_eq "$OUT" "$BASE" "moat ca url shows the URL"
+moat ca url --json
+assert_eq "$(printf '%s' "$OUT" | json_get 'd["url"]')" "$BASE" "moat ca url --json"
+moat ca url 'https://ca.test'
+assert_rc 1 "moat ca url refuses https://"
+assert_contains "$ERR" "must be http://" "and says why"
+moat ca url "$(printf 'http://a\033[31m')"
+assert_rc 1 "moat ca url refuses a control character"
+assert_not_contains "$ERR" "$(printf '\033')" "the bad URL is escaped in the error"
+moat ca url --clear
+assert_rc 0 "moat ca url --clear"
+moat issue plain.test
+run cert_ext "$MOAT_HOME/live/plain.test/cert.pem" authorityInfoAccess
+assert_not_contains "$OUT" "OCSP" "without a URL a new certificate names no responder"
+moat ca url "http://CA.Test:$HTTP_PORT/"
+assert_rc 0 "moat ca url sets a URL"
+moat ca url --json
+assert_eq "$(printf '%s' "$OUT" | json_get 'd["url"]')" "http://ca.test:$HTTP_PORT" \
+	"the URL is kept normalised (lower case, no trailing slash)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/s.key" \
+	-subj /CN=signed.test -addext subjectAltName=DNS:signed.test -out "$T/s.csr" >/dev/null 2>&1
+moat sign "$T/s.csr"
+assert_rc 0 "moat sign a CSR"
+run cert_ext "$MOAT_HOME/live/signed.test/cert.pem" crlDistributionPoints
+assert_contains "$OUT" "URI:http://ca.test:$HTTP_PORT/crl" "moat sign: the certificate names the CRL"
+
 if pid_alive "$SERVE_PID"; then
 	pass "moat ca serve still running"
 else
