@@ -158,6 +158,7 @@ struct caserve {
 	struct caserve_revocation *rev;
 	struct caserve_limits *limits;
 	struct caserve_counters *counters; /* shared with the validation threads */
+	struct caserve_key_cache *keys;    /* accounts' keys, parsed (jws.c) */
 	caserve_log_fn log;
 	void *log_arg;
 	char base[320];     /* "https://NAME:PORT" */
@@ -171,8 +172,10 @@ struct caserve_req {
 	const struct net_http_request *http;
 	struct net_http_reply *reply;
 	const char *path;   /* the target after "/acme/" */
-	struct pki_key *key; /* the signer's key */
-	struct pki_jwk jwk;  /* ... as a JWK (canonical) */
+	struct pki_key *key; /* the signer's key (borrowed from the key cache for a kid) */
+	bool key_borrowed;
+	struct pki_jwk jwk;  /* a jwk request's key as a JWK (canonical); empty for a kid */
+	const char *key_alg; /* the JWS algorithm of the key */
 	char thumbprint[64];
 	int64_t account;    /* the kid's account; 0 for a jwk request */
 	json_t *account_doc;
@@ -199,6 +202,12 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 int caserve_jws_inner(struct caserve *s, struct caserve_req *q, const json_t *jws,
 		      struct pki_key **key, json_t **payload);
 void caserve_req_clear(struct caserve_req *q);
+/* Parsed account keys by account id, so that a request signed by an
+ * account does not parse its stored JWK again; an entry is used only while
+ * the stored JWK is the same text (a keyChange replaces it). */
+struct caserve_key_cache;
+struct caserve_key_cache *caserve_key_cache_new(void);
+void caserve_key_cache_free(struct caserve_key_cache *c);
 /* The public key in a JWK object (a "jwk" member, a stored account key),
  * with its canonical JWK (caller clears) and RFC 7638 thumbprint. */
 struct pki_key *caserve_jwk_key(const json_t *jwk, struct pki_jwk *canon, char *tp, size_t tpn,
