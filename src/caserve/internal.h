@@ -23,7 +23,6 @@
 #define CASERVE_MAX_IDENTIFIERS 100     /* per order */
 #define CASERVE_ORDER_LIFETIME (7 * 86400)
 #define CASERVE_AUTHZ_LIFETIME (7 * 86400)
-#define CASERVE_RETRY_AFTER 1           /* seconds, for orders and challenges being processed */
 #define CASERVE_TOKEN_LEN 43            /* base64url of 32 random bytes */
 
 /* Certificate profiles offered in the directory's meta.profiles and taken

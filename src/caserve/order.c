@@ -22,6 +22,22 @@
 #include "core/names.h"
 
 #define URL_MAX 400
+#define RETRY_AFTER "1" /* seconds, while a challenge is being validated */
+
+/* Is one of the authorization's challenges being validated? */
+static bool validating(const json_t *a)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(a, "challenges"), i, c) {
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (st != NULL && strcmp(st, "processing") == 0)
+			return true;
+	}
+	return false;
+}
 
 static const char *str(const json_t *o, const char *k)
 {
@@ -142,6 +158,8 @@ void caserve_authz(struct caserve *s, struct caserve_req *q, int64_t id)
 	}
 	caserve_url(s, url, sizeof(url), "authz", id);
 	caserve_json(s, q->reply, 200, authz_view(s, id, a), NULL);
+	if (validating(a))
+		(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 	json_decref(a);
 }
 
@@ -208,12 +226,8 @@ void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, 
 	snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
 	caserve_json(s, q->reply, 200, chall_view(s, authz, index, c), NULL);
 	(void)net_http_reply_field(q->reply, "Link", link);
-	if (strcmp(str(c, "status"), "processing") == 0) {
-		char ra[16];
-
-		snprintf(ra, sizeof(ra), "%d", CASERVE_RETRY_AFTER);
-		(void)net_http_reply_field(q->reply, "Retry-After", ra);
-	}
+	if (strcmp(str(c, "status"), "processing") == 0)
+		(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 out:
 	json_decref(a);
 }
@@ -296,6 +310,15 @@ static json_t *order_view(struct caserve *s, int64_t id, const json_t *o)
 	return v;
 }
 
+/* Is names[k] one of names[0..k)? */
+static bool twice(const struct moat_name *names, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(names[i].text, names[k].text) == 0)
+			return true;
+	return false;
+}
+
 /* The order's identifiers as names, checked (RFC 8555 7.1.4, RFC 8738);
  * -1 with the problem sent. */
 static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *ids,
@@ -334,6 +357,13 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 					      "urn:ietf:params:acme:error:unsupportedIdentifier",
 					      "detail", detail, "identifier", "type",
 					      type != NULL ? type : "", "value", shown));
+			continue;
+		}
+		if (moat_name_parse(value, &names[k], &err) == 0 && twice(names, k)) {
+			json_array_append_new(subs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+					      "urn:ietf:params:acme:error:malformed", "detail",
+					      "the identifier is in the order twice", "identifier",
+					      "type", type, "value", shown));
 			continue;
 		}
 		if (moat_name_parse(value, &names[k], &err) != 0 || moat_name_is_ip(&names[k]) != ip ||
@@ -515,7 +545,7 @@ void caserve_order(struct caserve *s, struct caserve_req *q, int64_t id)
 		caserve_url(s, url, sizeof(url), "order", id);
 		caserve_json(s, q->reply, 200, order_view(s, id, o), url);
 		if (strcmp(str(o, "status"), "processing") == 0)
-			(void)net_http_reply_field(q->reply, "Retry-After", "1");
+			(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 	}
 	json_decref(o);
 }
