@@ -245,7 +245,20 @@ json_t *caserve_ari_find(struct caserve *s, const char *certid, int64_t *id, int
 			 struct moat_err *err);
 void caserve_renewal_info(struct caserve *s, const char *certid, struct net_http_reply *r);
 
-/* order.c: the resources behind an account */
+/* order.c: the resources behind an account, and what cert.c shares of them */
+const char *caserve_str(const json_t *o, const char *k); /* a string member, or NULL */
+/* The 500 answer for a failure of ours (err, or "out of memory"). */
+void caserve_internal(struct caserve *s, struct net_http_reply *r, const struct moat_err *err);
+/* The object of kind id if it belongs to q's account (new reference);
+ * else the answer is sent (404 none, 401 another account's) and NULL. */
+json_t *caserve_owned(struct caserve *s, struct caserve_req *q, const char *kind, int64_t id,
+		      int64_t *parent);
+/* Bring a pending order up to date with its authorizations (stored when
+ * it changed). */
+int caserve_order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_err *err);
+json_t *caserve_order_view(struct caserve *s, int64_t id, const json_t *o);
+/* The lifetime of a profile in days, 0 when there is none (NULL: the default). */
+int caserve_profile_days(const char *name);
 void caserve_new_order(struct caserve *s, struct caserve_req *q);
 void caserve_order(struct caserve *s, struct caserve_req *q, int64_t id);
 void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id);
