@@ -10,8 +10,11 @@ and checked (PEM, the leaf names the identifier).  Polling follows the
 server's Retry-After (or --poll seconds without one).
 
 Prints one JSON object: issued, failed, errors (problem types or exception
-names, with counts), bad_nonce_retries, wall_s (from the first new-order to the
-last certificate, the account excluded), and per-phase totals.
+names, with counts, and one sample message each), bad_nonce_retries,
+challenges_served, wall_s (from the first new-order to the last certificate,
+the account excluded), client_cpu_s (this process) and per-phase totals
+(summed over the orders).  Exit status 1 unless every order got its
+certificate.
 
   acme_load.py --directory URL --ca-bundle PEM --http-port N [--orders 50]
                [--prefix run1] [--domain bench.test] [--timeout 120]

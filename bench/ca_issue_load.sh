@@ -201,7 +201,10 @@ for r in $(seq 1 "$ROUNDS"); do
 		"$PY" "$LOAD" --directory "${DIRURL[$s]}" --ca-bundle "${BUNDLE[$s]}" \
 			--http-port "${HPORT[$s]}" --orders "$ORDERS" --prefix "$s$r" \
 			>"$W/run.$s.$r.json" 2>"$W/run.$s.$r.err"
-		c1=$(cpu_ticks "${PID[$s]}") || c1=$c0
+		if ! c1=$(cpu_ticks "${PID[$s]}" 2>/dev/null); then
+			loud "$s (pid ${PID[$s]}) died during round $r: its CPU time is lost, the run is not counted"
+			continue
+		fi
 		if [ ! -s "$W/run.$s.$r.json" ]; then
 			tail -n 5 "$W/run.$s.$r.err" >&2
 			echo "{\"orders\": $ORDERS, \"issued\": 0, \"failed\": $ORDERS, \"errors\": {\"clientCrashed\": 1}, \"wall_s\": 0}" >"$W/run.$s.$r.json"
@@ -281,7 +284,8 @@ EOF
 echo "### Environment"
 echo
 echo "- $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
-	"$(uname -sr), client and servers on the same machine, loopback"
+	"$(uname -sr), client and servers on the same machine, loopback;" \
+	"load average at the end $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- moat: $("$MOAT" --version 2>&1 | head -n 1) ($MOAT)"
 [ -n "$STEPCA_DIR" ] && echo "- step-ca: 0.19 from Debian's golang-github-smallstep-certificates-dev ($(dpkg-query -W -f '${Version}' golang-github-smallstep-certificates-dev 2>/dev/null)), go $(go version 2>/dev/null | awk '{print $3}')"
 echo "- pebble: Debian's $(dpkg-query -W -f '${Version}' pebble 2>/dev/null), PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0"
@@ -295,6 +299,6 @@ echo "ROUNDS=$ROUNDS ORDERS=$ORDERS MOAT=$MOAT bench/ca_issue_load.sh"
 echo "pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 '' -dns01 127.0.0.1:$CHALL_DNS_PORT -management ${CHALL_MGMT_URL#http://} -http01 '' -https01 '' -tlsalpn01 ''"
 for s in "${RUNSERVERS[@]}"; do
 	echo "${CMD[$s]}"
-	echo "/usr/bin/python3 bench/acme_load.py --directory ${DIRURL[$s]} --ca-bundle ${BUNDLE[$s]} --http-port ${HPORT[$s]} --orders $ORDERS --prefix $s\$ROUND"
+	echo "/usr/bin/python3 bench/acme_load.py --directory ${DIRURL[$s]} --ca-bundle ${BUNDLE[$s]/#$W/\$W} --http-port ${HPORT[$s]} --orders $ORDERS --prefix $s\$ROUND"
 done
 printf '```\n\n</details>\n'
