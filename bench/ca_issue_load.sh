@@ -31,6 +31,9 @@
 #   SERVERS  which servers (default "moat step-ca pebble")
 #   STEPCA   the step-ca peer script (default /work/shared/peers/step-ca.sh)
 #   KEEP_TMP=1  keep the work dir (server logs, per-run JSON)
+#
+# Exit status 1 when a server asked for could not be measured (said loudly
+# in the output too) or moat failed an order.
 
 set -u
 
@@ -52,7 +55,9 @@ die() {
 	echo "bench/ca_issue_load.sh: $*" >&2
 	exit 1
 }
+STATUS=0 # 1 when a server could not be measured or moat lost an order
 loud() {
+	STATUS=1
 	printf '\n**%s**\n\n' "$*"
 	printf '!!! %s\n' "$*" >&2
 }
@@ -79,6 +84,7 @@ note() { printf '<!-- %s -->\n' "$*" >&2; }
 # step-ca is not our child (step-ca.sh starts it): at exit, after lib.sh's
 # cleanup has signalled it, wait until it is gone.
 STEPCA_PID=''
+# shellcheck disable=SC2317 # called by the EXIT trap
 _bench_cleanup() {
 	local pid=$STEPCA_PID
 	_cleanup
@@ -217,7 +223,7 @@ done
 # ---------------------------------------------------------------- report
 echo "### Per run"
 echo
-"$PY" - "$RES" "$HZ" "$ORDERS" <<'EOF'
+"$PY" - "$RES" "$HZ" "$ORDERS" <<'EOF' || STATUS=1
 import json, statistics, sys
 res, hz, orders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rows = []
@@ -279,6 +285,10 @@ if "moat" in per:
         print("| moat/%s | %.3f | %.3f–%.3f | ≤ %.1f %s |" % (
             o, med, min(rounds), max(rounds), goals[o], "met" if max(rounds) <= goals[o] else "NOT met"))
     print()
+if any(x["failed"] for x in rows if x["server"] == "moat"):
+    print("**moat lost orders: see the error types above**")
+    print()
+    sys.exit(1)
 EOF
 
 echo "### Environment"
@@ -288,7 +298,7 @@ echo "- $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed
 	"load average at the end $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- moat: $("$MOAT" --version 2>&1 | head -n 1) ($MOAT)"
 [ -n "$STEPCA_DIR" ] && echo "- step-ca: 0.19 from Debian's golang-github-smallstep-certificates-dev ($(dpkg-query -W -f '${Version}' golang-github-smallstep-certificates-dev 2>/dev/null)), go $(go version 2>/dev/null | awk '{print $3}')"
-echo "- pebble: Debian's $(dpkg-query -W -f '${Version}' pebble 2>/dev/null), PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0"
+[ -n "${PID[pebble]:-}" ] && echo "- pebble: Debian's $(dpkg-query -W -f '${Version}' pebble 2>/dev/null), PEBBLE_VA_NOSLEEP=1, PEBBLE_WFE_NONCEREJECT=0"
 echo "- client: bench/acme_load.py, python3 $("$PY" -c 'import platform; print(platform.python_version())'), one thread per order"
 for n in "${NOTES[@]}"; do
 	echo "- $n"
@@ -302,3 +312,4 @@ for s in "${RUNSERVERS[@]}"; do
 	echo "/usr/bin/python3 bench/acme_load.py --directory ${DIRURL[$s]} --ca-bundle ${BUNDLE[$s]/#$W/\$W} --http-port ${HPORT[$s]} --orders $ORDERS --prefix $s\$ROUND"
 done
 printf '```\n\n</details>\n'
+exit "$STATUS"
