@@ -222,6 +222,12 @@ static void new_account(struct caserve *s, struct caserve_req *q)
 		caserve_problem(s, r, 500, "serverInternal", err.msg);
 		return;
 	}
+	if (existing != NULL &&
+	    strcmp(json_string_value(json_object_get(existing, "status")), "valid") != 0) {
+		json_decref(existing); /* RFC 8555 7.3.6: a deactivated account is refused */
+		caserve_problem(s, r, 401, "unauthorized", "the account with this key is deactivated");
+		return;
+	}
 	if (existing != NULL) { /* RFC 8555 7.3.1: 200 with the account's URL */
 		caserve_url(s, url, sizeof(url), "acct", id);
 		caserve_json(s, r, 200, account_view(s, id, existing), url);
@@ -321,6 +327,8 @@ static void account(struct caserve *s, struct caserve_req *q, int64_t id)
 		json_object_set_new(q->account_doc, "status", json_string("deactivated"));
 		caserve_log(s, "account %lld deactivated", (long long)id);
 	}
+	caserve_key_cache_drop(s->keys, id); /* whatever the outcome, read it again */
+	q->key = NULL;                       /* it was borrowed from the dropped entry */
 	if (q->payload != NULL && caserve_store_put(s->db, id, q->account_doc, &err) != 0) {
 		caserve_problem(s, r, 500, "serverInternal", err.msg);
 		return;
@@ -369,6 +377,8 @@ static void key_change(struct caserve *s, struct caserve_req *q)
 		}
 	}
 	json_object_set_new(q->account_doc, "key", acme_jwk_object(&canon));
+	caserve_key_cache_drop(s->keys, q->account); /* q->key is borrowed from it: */
+	q->key = NULL;                               /* not used after this */
 	if (caserve_store_begin(s->db, &err) != 0)
 		goto internal;
 	if (caserve_store_rekey(s->db, q->account, tp, &taken, &err) != 0 ||

@@ -201,12 +201,14 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 int caserve_jws_inner(struct caserve *s, struct caserve_req *q, const json_t *jws,
 		      struct pki_key **key, json_t **payload);
 void caserve_req_clear(struct caserve_req *q);
-/* Parsed account keys by account id, so that a request signed by an
- * account does not parse its stored JWK again; an entry is used only while
- * the stored JWK is the same text (a keyChange replaces it). */
+/* Accounts by id with their keys parsed, so that a request signed by an
+ * account reads and parses nothing.  Only the request loop writes accounts
+ * (newAccount, update, deactivation, keyChange): it drops the entry of an
+ * account it changes (caserve_key_cache_drop). */
 struct caserve_key_cache;
 struct caserve_key_cache *caserve_key_cache_new(void);
 void caserve_key_cache_free(struct caserve_key_cache *c);
+void caserve_key_cache_drop(struct caserve_key_cache *c, int64_t id);
 /* The public key in a JWK object (a "jwk" member, a stored account key),
  * with its canonical JWK (caller clears) and RFC 7638 thumbprint. */
 struct pki_key *caserve_jwk_key(const json_t *jwk, struct pki_jwk *canon, char *tp, size_t tpn,

@@ -63,6 +63,7 @@ static bool alg_fits(const char *alg, const char *key_alg)
 struct cached_key {
 	int64_t id;      /* 0: free */
 	char *jwk_text;  /* the stored JWK, compact */
+	json_t *doc;     /* the account as stored */
 	struct pki_key *key;
 	const char *alg; /* static (pki_key_jwk's) */
 	char tp[64];
@@ -80,6 +81,7 @@ struct caserve_key_cache *caserve_key_cache_new(void)
 static void cached_clear(struct cached_key *k)
 {
 	free(k->jwk_text);
+	json_decref(k->doc);
 	pki_key_free(k->key);
 	memset(k, 0, sizeof(*k));
 }
@@ -93,22 +95,35 @@ void caserve_key_cache_free(struct caserve_key_cache *c)
 	free(c);
 }
 
-/* The key of account id, whose stored JWK is jwk: from the cache, or
- * parsed and kept there.  Borrowed: valid until the next call. */
-static struct cached_key *account_key(struct caserve_key_cache *c, int64_t id, const json_t *jwk,
+void caserve_key_cache_drop(struct caserve_key_cache *c, int64_t id)
+{
+	struct cached_key *k = &c->e[(uint64_t)id % KEY_CACHE];
+
+	if (k->id == id)
+		cached_clear(k);
+}
+
+/* Account id as cached, or NULL. */
+static struct cached_key *cached_account(struct caserve_key_cache *c, int64_t id)
+{
+	struct cached_key *k = &c->e[(uint64_t)id % KEY_CACHE];
+
+	return k->id == id ? k : NULL;
+}
+
+/* Account id (doc, as stored; borrowed) with its key parsed, kept in the
+ * cache.  Borrowed: valid until the next call. */
+static struct cached_key *account_key(struct caserve_key_cache *c, int64_t id, json_t *doc,
 				      struct moat_err *err)
 {
 	struct cached_key *k = &c->e[(uint64_t)id % KEY_CACHE];
+	const json_t *jwk = json_object_get(doc, "key");
 	char *text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
 	struct pki_jwk canon;
 
 	if (text == NULL) {
 		moat_err_set(err, "out of memory");
 		return NULL;
-	}
-	if (k->id == id && k->jwk_text != NULL && strcmp(k->jwk_text, text) == 0) {
-		free(text);
-		return k;
 	}
 	cached_clear(k);
 	memset(&canon, 0, sizeof(canon));
@@ -120,6 +135,7 @@ static struct cached_key *account_key(struct caserve_key_cache *c, int64_t id, c
 	pki_jwk_clear(&canon);
 	k->id = id;
 	k->jwk_text = text;
+	k->doc = json_incref(doc);
 	return k;
 }
 
@@ -327,21 +343,31 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 					"the kid is not an account URL of this server");
 			goto out;
 		}
-		q->account_doc = caserve_store_get(s->db, "account", id, NULL, NULL, &err);
-		if (q->account_doc == NULL) {
-			if (err.msg[0] != '\0')
-				caserve_problem(s, r, 500, "serverInternal", err.msg);
-			else
-				caserve_problem(s, r, 400, "accountDoesNotExist",
-						"no account has this kid");
+		if ((ck = cached_account(s->keys, id)) == NULL) {
+			json_t *doc = caserve_store_get(s->db, "account", id, NULL, NULL, &err);
+
+			if (doc == NULL) {
+				if (err.msg[0] != '\0')
+					caserve_problem(s, r, 500, "serverInternal", err.msg);
+				else
+					caserve_problem(s, r, 400, "accountDoesNotExist",
+							"no account has this kid");
+				goto out;
+			}
+			ck = account_key(s->keys, id, doc, &err);
+			json_decref(doc);
+			if (ck == NULL) {
+				caserve_problem(s, r, 500, "serverInternal",
+						"a stored account key is unusable");
+				goto out;
+			}
+		}
+		/* a copy: the resource may change it before storing it */
+		if ((q->account_doc = json_deep_copy(ck->doc)) == NULL) {
+			caserve_problem(s, r, 500, "serverInternal", "out of memory");
 			goto out;
 		}
 		q->account = id;
-		if ((ck = account_key(s->keys, id, json_object_get(q->account_doc, "key"), &err)) ==
-		    NULL) {
-			caserve_problem(s, r, 500, "serverInternal", "a stored account key is unusable");
-			goto out;
-		}
 		q->key = ck->key;
 		q->key_borrowed = true;
 		q->key_alg = ck->alg;

@@ -18,8 +18,14 @@
 #define BUSY_MS 5000
 #define DOC_MAX (256 * 1024) /* bytes of one stored document */
 
+#define STMT_CACHE 16 /* the queries below, each prepared once */
+
 struct caserve_store {
 	sqlite3 *h;
+	struct {
+		const char *sql; /* a string literal of this file: compared by address */
+		sqlite3_stmt *q;
+	} stmts[STMT_CACHE];
 };
 
 static const char schema[] =
@@ -71,13 +77,53 @@ void caserve_store_free(struct caserve_store *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(st->stmts[i].q);
 	sqlite3_close(st->h);
 	free(st);
 }
 
+/* sql (a string literal) prepared: once per connection, then reused (the
+ * caller hands it back with done). */
+static sqlite3_stmt *prepare(struct caserve_store *st, const char *sql, struct moat_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < STMT_CACHE && st->stmts[i].sql != NULL; i++)
+		if (st->stmts[i].sql == sql)
+			return st->stmts[i].q;
+	if (i == STMT_CACHE) {
+		moat_err_set(err, "ACME database: too many kinds of query");
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(st->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[i].q, NULL) !=
+	    SQLITE_OK) {
+		db_err(st, err, "cannot prepare a query");
+		st->stmts[i].q = NULL;
+		return NULL;
+	}
+	st->stmts[i].sql = sql;
+	return st->stmts[i].q;
+}
+
+/* A statement from prepare, ready for its next use. */
+static void done(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
+/* Run sql (a string literal) that returns no rows. */
 static int exec(struct caserve_store *st, const char *sql, struct moat_err *err)
 {
-	return sqlite3_exec(st->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_err(st, err, sql);
+	sqlite3_stmt *q = prepare(st, sql, err);
+	int rc;
+
+	if (q == NULL)
+		return -1;
+	rc = sqlite3_step(q);
+	done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, sql);
 }
 
 int caserve_store_begin(struct caserve_store *st, struct moat_err *err)
@@ -92,18 +138,10 @@ int caserve_store_commit(struct caserve_store *st, struct moat_err *err)
 
 void caserve_store_rollback(struct caserve_store *st)
 {
-	(void)sqlite3_exec(st->h, "ROLLBACK", NULL, NULL, NULL);
-}
+	struct moat_err err;
 
-static sqlite3_stmt *prepare(struct caserve_store *st, const char *sql, struct moat_err *err)
-{
-	sqlite3_stmt *q = NULL;
-
-	if (sqlite3_prepare_v2(st->h, sql, -1, &q, NULL) != SQLITE_OK) {
-		db_err(st, err, "cannot prepare a query");
-		return NULL;
-	}
-	return q;
+	if (sqlite3_get_autocommit(st->h) == 0)
+		(void)exec(st, "ROLLBACK", &err);
 }
 
 /* doc as compact text (malloc'd), or NULL. */
@@ -120,7 +158,7 @@ static char *dump(const json_t *doc, struct moat_err *err)
 }
 
 /* Run q (its doc parameter is number at; the others bound) with doc's
- * text; the statement is finalized. */
+ * text; the statement is handed back (done). */
 static int write_doc(struct caserve_store *st, sqlite3_stmt *q, int at, const json_t *doc,
 		     const char *what, struct moat_err *err)
 {
@@ -134,7 +172,7 @@ static int write_doc(struct caserve_store *st, sqlite3_stmt *q, int at, const js
 		else
 			db_err(st, err, what);
 	}
-	sqlite3_finalize(q);
+	done(q);
 	free(text);
 	return ret;
 }
@@ -186,7 +224,7 @@ int caserve_store_rekey(struct caserve_store *st, int64_t id, const char *key, b
 		*taken = true;
 	else
 		db_err(st, err, "cannot change a key");
-	sqlite3_finalize(q);
+	done(q);
 	return ret;
 }
 
@@ -212,7 +250,7 @@ static json_t *row(struct caserve_store *st, sqlite3_stmt *q, int64_t *id, int64
 }
 
 /* The one row q selects (its parameters bound); NULL with err cleared when
- * there is none.  q is finalized. */
+ * there is none.  q is handed back (done). */
 static json_t *one(struct caserve_store *st, sqlite3_stmt *q, int64_t *id, int64_t *parent,
 		   int64_t *account, struct moat_err *err)
 {
@@ -225,7 +263,7 @@ static json_t *one(struct caserve_store *st, sqlite3_stmt *q, int64_t *id, int64
 		moat_err_clear(err);
 	else
 		db_err(st, err, "cannot read an object");
-	sqlite3_finalize(q);
+	done(q);
 	return doc;
 }
 
@@ -290,7 +328,7 @@ int caserve_store_list(struct caserve_store *st, const char *kind, int64_t id, b
 	ret = 0;
 out:
 	free(v);
-	sqlite3_finalize(q);
+	done(q);
 	return ret;
 }
 
@@ -321,6 +359,6 @@ int caserve_store_each_processing(struct caserve_store *st,
 	}
 	if (rc != SQLITE_DONE)
 		ret = db_err(st, err, "cannot list the challenges being validated");
-	sqlite3_finalize(q);
+	done(q);
 	return ret;
 }
