@@ -317,6 +317,11 @@ out:
 	return ret;
 }
 
+int ca_serving(struct ca *ca, struct moat_err *err)
+{
+	return ca_db_keep_journal(ca->db, err);
+}
+
 int ca_check(const struct ca *ca, struct moat_err *err)
 {
 	const char *bad = NULL;

@@ -57,6 +57,12 @@ void ca_init_result_clear(struct ca_init_result *r);
 /* Open the CA in home (certificates, database; not the private key). */
 struct ca *ca_open(const char *home, struct moat_err *err);
 void ca_free(struct ca *ca);
+/* For a server that issues many certificates (moat ca serve): its
+ * connection to the database keeps the rollback journal file between
+ * transactions instead of creating and deleting it each time (measured:
+ * about 5% of the server's CPU per certificate).  moat issue and moat
+ * revoke beside it are unaffected. */
+int ca_serving(struct ca *ca, struct moat_err *err);
 /* The expensive consistency check ca_open leaves out: the root's own
  * signature and the intermediate's signature by the root. */
 int ca_check(const struct ca *ca, struct moat_err *err);

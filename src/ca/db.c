@@ -335,3 +335,12 @@ int ca_db_status(struct ca_db *db, const char *serial, struct ca_record *r, bool
 	}
 	return 0;
 }
+
+int ca_db_keep_journal(struct ca_db *db, struct moat_err *err)
+{
+	if (sqlite3_exec(db->h, "PRAGMA journal_mode=PERSIST", NULL, NULL, NULL) != SQLITE_OK) {
+		db_err(db, err, "cannot set its journal mode");
+		return -1;
+	}
+	return 0;
+}

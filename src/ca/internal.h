@@ -62,6 +62,10 @@ int ca_db_data_version(struct ca_db *db, int64_t *out, struct moat_err *err);
 /* The row of serial (exactly as stored): *found false when there is none. */
 int ca_db_status(struct ca_db *db, const char *serial, struct ca_record *r, bool *found,
 		 struct moat_err *err);
+/* For a long-running process: keep the rollback journal file between
+ * transactions (PRAGMA journal_mode=PERSIST) instead of creating and
+ * deleting it for each; the other processes' DELETE mode works beside it. */
+int ca_db_keep_journal(struct ca_db *db, struct moat_err *err);
 /* Increment and return the CRL number. */
 int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err);
 

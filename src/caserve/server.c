@@ -197,7 +197,7 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 		moat_err_set(err, "cannot make nonces");
 		goto fail;
 	}
-	if ((s->db = caserve_store_open(s->db_path, err)) == NULL ||
+	if (ca_serving(ca, err) != 0 || (s->db = caserve_store_open(s->db_path, err)) == NULL ||
 	    (s->rev = caserve_revocation_new(ca, err)) == NULL ||
 	    (s->tls = net_tls_ctx_new(&to, err)) == NULL || tls_cert(s, err) != 0 ||
 	    (s->net = net_server_new(err)) == NULL)
