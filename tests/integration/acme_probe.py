@@ -1,0 +1,799 @@
+#!/usr/bin/python3
+"""acme_probe.py: a raw ACME (RFC 8555) client that sends hand-made requests
+to an ACME server and checks, for each case, the HTTP status, the problem
+document's Content-Type (application/problem+json) and its type
+(urn:ietf:params:acme:error:*).  One line per named check:
+
+    ok NAME[: note]       the server did what RFC 8555 asks
+    FAIL NAME: why        it did not (followed by "#   request:" and
+                          "#   response:" lines with the exact exchange)
+    skip NAME: why        the case does not apply to this server
+
+Exit status 1 if any check failed, 2 on a usage or setup error.
+
+    acme_probe.py --directory URL --ca-bundle FILE --root FILE \
+        --http01-port N --domain D [--outside-name NAME] [--ip ADDR]
+
+Names under D (happy.D, fail.D, ...) and --ip must reach the probe's http-01
+server on 127.0.0.1:N through the server's validation (its resolver and its
+http-01 port); --outside-name is a name the CA must refuse at newOrder.
+
+Against pebble 2.4 (Debian; PEBBLE_WFE_NONCEREJECT=0), t_ca_serve_reject.sh
+with CA_SERVE_PEER=pebble, these checks FAIL -- pebble breaks RFC 8555 there,
+which proves the checks can fail:
+  nonce.head, nonce.get          no Cache-Control: no-store on newNonce (7.2)
+  jws.alg_none, jws.hs256        malformed, not badSignatureAlgorithm, and no
+                                 "algorithms" list (6.2)
+  jws.url_mismatch               malformed 400, not unauthorized (6.4)
+  jws.oversized_413              a 256 KiB request is accepted (201)
+  acct.tos_not_agreed            agreementRequired (not an RFC 8555 type)
+  acct.other_account_url, acct.signer_unchanged
+                                 a POST to another account's URL updates the
+                                 signer's own account, with 200 (7.3.2)
+  acct.key_change_to_used_key_409, no_5xx
+                                 a rollover to another account's key: HTTP 500
+  finalize.csr_bad_signature, finalize.csr_rsa1024, finalize.csr_p521
+                                 a CSR with a broken signature, RSA-1024 and
+                                 P-521 keys are accepted and signed
+  finalize.csr_extra_name, finalize.csr_other_name
+                                 unauthorized, not badCSR (7.4)
+  happy.retry_after_processing   a processing order without Retry-After (7.4)
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+from cryptography.x509.oid import NameOID
+
+PROB = "urn:ietf:params:acme:error:"
+TIMEOUT = 30  # seconds for one HTTP exchange and for one polling loop
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64u_json(o):
+    return b64u(json.dumps(o, separators=(",", ":")).encode())
+
+
+class Key:
+    """An ES256 key (P-256): an account key or a certificate key."""
+
+    def __init__(self, k=None):
+        self.k = k or ec.generate_private_key(ec.SECP256R1())
+        self.alg = "ES256"
+
+    def jwk(self):
+        n = self.k.public_key().public_numbers()
+        return {"crv": "P-256", "kty": "EC", "x": b64u(n.x.to_bytes(32, "big")),
+                "y": b64u(n.y.to_bytes(32, "big"))}
+
+    def thumbprint(self):
+        j = json.dumps(self.jwk(), sort_keys=True, separators=(",", ":")).encode()
+        return b64u(hashlib.sha256(j).digest())
+
+    def sign(self, data):
+        r, s = utils.decode_dss_signature(self.k.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+class Account:
+    def __init__(self, key, kid):
+        self.key = key
+        self.kid = kid
+
+
+# ------------------------------------------------------------ http-01 server
+
+class Http01(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port):
+        self.tokens = {}
+        self.hits = []
+        super().__init__(("127.0.0.1", port), Http01Handler)
+
+
+class Http01Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        pre = "/.well-known/acme-challenge/"
+        self.server.hits.append(self.path)
+        tok = self.path[len(pre):] if self.path.startswith(pre) else None
+        body = self.server.tokens.get(tok)
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        b = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+
+    def log_message(self, *a):
+        pass
+
+
+# ------------------------------------------------------------------- probe
+
+def csr_der(names, key=None, ips=()):
+    """A CSR (DER) for names, signed by key (a cryptography private key;
+    a new P-256 one by default)."""
+    import ipaddress
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    sans = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i))
+                                                for i in ips]
+    b = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (list(names) + list(ips))[0])]))
+    b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+class Probe:
+    def __init__(self, a):
+        self.a = a
+        self.s = requests.Session()
+        self.s.trust_env = False
+        self.s.verify = a.ca_bundle
+        self.nonce = None
+        self.n_ok = self.n_fail = self.n_skip = 0
+        self.seen = []  # (method, url, status) of every response
+        self.posts_without_nonce = []
+        self.last = None
+        self.http = Http01(a.http01_port)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        r = self.s.get(a.directory, timeout=TIMEOUT)
+        self.record("GET", a.directory, r)
+        r.raise_for_status()
+        self.dir = r.json()
+
+    # ---- reporting
+
+    def result(self, name, good, why="", r=None, note=""):
+        if good:
+            self.n_ok += 1
+            print("ok %s%s" % (name, ": " + note if note else ""))
+        else:
+            self.n_fail += 1
+            print("FAIL %s: %s" % (name, why))
+            self.show(r)
+        sys.stdout.flush()
+
+    def skip(self, name, why):
+        self.n_skip += 1
+        print("skip %s: %s" % (name, why))
+
+    def show(self, r):
+        if r is None:
+            return
+        if self.last is not None and self.last[4] is r:
+            method, url, prot, payload, _ = self.last
+            print("#   request: %s %s protected=%s payload=%s" % (
+                method, url, json.dumps(prot), json.dumps(payload)[:300]))
+        else:
+            print("#   request: %s %s" % (r.request.method, r.request.url))
+        hdrs = {k: v for k, v in r.headers.items() if k.lower() in (
+            "content-type", "replay-nonce", "location", "retry-after", "cache-control", "link")}
+        print("#   response: %d %s %s" % (r.status_code, json.dumps(hdrs),
+                                         r.text[:400].replace("\n", " ")))
+
+    # ---- transport
+
+    def record(self, method, url, r):
+        self.seen.append((method, url, r.status_code))
+        n = r.headers.get("Replay-Nonce")
+        if n:
+            self.nonce = n
+        elif method == "POST" and r.status_code < 300:
+            self.posts_without_nonce.append(url)
+
+    def fresh_nonce(self):
+        r = self.s.head(self.dir["newNonce"], timeout=TIMEOUT)
+        self.record("HEAD", self.dir["newNonce"], r)
+        n = r.headers.get("Replay-Nonce")
+        if not n:
+            raise RuntimeError("newNonce: no Replay-Nonce (HTTP %d)" % r.status_code)
+        self.nonce = None
+        return n
+
+    def take_nonce(self):
+        if self.nonce:
+            n, self.nonce = self.nonce, None
+            return n
+        return self.fresh_nonce()
+
+    def jws(self, url, payload, key, kid=None, extra=None, nonce=None, sign=None):
+        """A flattened JWS (dict) and its protected header.  payload None is
+        POST-as-GET (empty payload); extra overrides/adds header fields (a
+        value None removes the field)."""
+        prot = {"alg": key.alg, "nonce": nonce or self.take_nonce(), "url": url}
+        if kid:
+            prot["kid"] = kid
+        else:
+            prot["jwk"] = key.jwk()
+        for k, v in (extra or {}).items():
+            if v is None:
+                prot.pop(k, None)
+            else:
+                prot[k] = v
+        p64 = b64u_json(prot)
+        pl64 = "" if payload is None else b64u_json(payload)
+        sig = (sign or key.sign)(("%s.%s" % (p64, pl64)).encode())
+        return {"protected": p64, "payload": pl64, "signature": b64u(sig)}, prot
+
+    def post(self, url, payload, key, kid=None, extra=None, body=None, prot=None,
+             ctype="application/jose+json", accept=None):
+        if body is None:
+            obj, prot = self.jws(url, payload, key, kid, extra)
+            body = json.dumps(obj)
+        headers = {"Content-Type": ctype}
+        if accept:
+            headers["Accept"] = accept
+        r = self.s.post(url, data=body, headers=headers, timeout=TIMEOUT)
+        self.record("POST", url, r)
+        self.last = ("POST", url, prot, payload, r)
+        return r
+
+    def post_acct(self, acct, url, payload):
+        return self.post(url, payload, acct.key, acct.kid)
+
+    # ---- expectations
+
+    def expect_problem(self, name, r, statuses, types, extra=None, note=""):
+        """r is a problem document with one of the statuses and types;
+        extra(doc) returns a reason to fail or None.  Returns the document."""
+        why = []
+        if r.status_code not in statuses:
+            why.append("HTTP %d, want %s" % (r.status_code, "/".join(map(str, statuses))))
+        ct = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ct != "application/problem+json":
+            why.append("Content-Type %r, want application/problem+json" % ct)
+        try:
+            doc = r.json()
+        except ValueError:
+            doc = None
+        t = doc.get("type") if isinstance(doc, dict) else None
+        if t not in [PROB + x for x in types]:
+            why.append("type %r, want %s" % (t, " or ".join(types)))
+        if extra and isinstance(doc, dict):
+            w = extra(doc)
+            if w:
+                why.append(w)
+        if not note and isinstance(t, str):
+            note = t[len(PROB):] if t.startswith(PROB) else t
+        self.result(name, not why, "; ".join(why), r, note)
+        return doc
+
+    def expect_status(self, name, r, statuses, note=""):
+        good = r.status_code in statuses
+        self.result(name, good, "HTTP %d, want %s" % (
+            r.status_code, "/".join(map(str, statuses))), r, note)
+        return good
+
+    # ---- ACME steps (raise on a broken happy path)
+
+    def new_account(self, key=None, contact=None):
+        key = key or Key()
+        payload = {"termsOfServiceAgreed": True}
+        if contact:
+            payload["contact"] = contact
+        r = self.post(self.dir["newAccount"], payload, key)
+        if r.status_code != 201 or not r.headers.get("Location"):
+            self.show(r)
+            raise RuntimeError("newAccount: HTTP %d" % r.status_code)
+        return Account(key, r.headers["Location"]), r
+
+    def new_order(self, acct, idents):
+        payload = {"identifiers": [{"type": t, "value": v} for t, v in idents]}
+        return self.post_acct(acct, self.dir["newOrder"], payload)
+
+    def poll(self, acct, url, done, what):
+        end = time.time() + TIMEOUT
+        while True:
+            r = self.post_acct(acct, url, None)
+            if r.status_code != 200:
+                self.show(r)
+                raise RuntimeError("%s: HTTP %d" % (what, r.status_code))
+            doc = r.json()
+            if doc.get("status") in done or time.time() > end:
+                return r, doc
+            ra = r.headers.get("Retry-After", "")
+            time.sleep(min(float(ra), 2.0) if ra.isdigit() else 0.2)
+
+    def answer_http01(self, acct, authz_url, content=None):
+        """Answer the authorization's http-01 challenge (with the right key
+        authorization, or content) and poll it to a final state."""
+        r = self.post_acct(acct, authz_url, None)
+        if r.status_code != 200:
+            self.show(r)
+            raise RuntimeError("authz: HTTP %d" % r.status_code)
+        az = r.json()
+        if az.get("status") == "valid":
+            return az
+        ch = [c for c in az.get("challenges", []) if c.get("type") == "http-01"]
+        if not ch:
+            raise RuntimeError("authz %s offers no http-01" % authz_url)
+        tok = ch[0]["token"]
+        self.http.tokens[tok] = content if content is not None else (
+            "%s.%s" % (tok, acct.key.thumbprint()))
+        r = self.post_acct(acct, ch[0]["url"], {})
+        if r.status_code != 200:
+            self.show(r)
+            raise RuntimeError("challenge: HTTP %d" % r.status_code)
+        return self.poll(acct, authz_url, ("valid", "invalid", "deactivated", "expired",
+                                           "revoked"), "authz")[1]
+
+    def ready_order(self, acct, names):
+        r = self.new_order(acct, [("dns", n) for n in names])
+        if r.status_code != 201:
+            self.show(r)
+            raise RuntimeError("newOrder %s: HTTP %d" % (names, r.status_code))
+        url, order = r.headers["Location"], r.json()
+        for az in order["authorizations"]:
+            d = self.answer_http01(acct, az)
+            if d.get("status") != "valid":
+                raise RuntimeError("authz %s: %s %s" % (az, d.get("status"),
+                                                        json.dumps(d)[:300]))
+        r, order = self.poll(acct, url, ("ready", "invalid", "valid"), "order")
+        if order.get("status") != "ready":
+            raise RuntimeError("order %s: %s" % (url, order.get("status")))
+        return url, order
+
+    def order_still_ready(self, acct, url, names):
+        r = self.post_acct(acct, url, None)
+        if r.status_code == 200 and r.json().get("status") == "ready":
+            return url, r.json()
+        return self.ready_order(acct, names)
+
+    # ------------------------------------------------------------- the cases
+
+    def t_nonce(self):
+        for method in ("HEAD", "GET"):
+            r = self.s.request(method, self.dir["newNonce"], timeout=TIMEOUT)
+            self.record(method, self.dir["newNonce"], r)
+            why = []
+            if r.status_code != (200 if method == "HEAD" else 204):
+                why.append("HTTP %d" % r.status_code)
+            if not r.headers.get("Replay-Nonce"):
+                why.append("no Replay-Nonce")
+            cc = [x.strip().lower() for x in r.headers.get("Cache-Control", "").split(",")]
+            if "no-store" not in cc:
+                why.append("Cache-Control %r, want no-store (RFC 8555 7.2)"
+                           % r.headers.get("Cache-Control"))
+            self.result("nonce.%s" % method.lower(), not why, "; ".join(why), r)
+
+        # the same request twice: the second one's nonce was used
+        key = Key()
+        obj, prot = self.jws(self.dir["newAccount"], {"termsOfServiceAgreed": True}, key)
+        body = json.dumps(obj)
+        r1 = self.post(self.dir["newAccount"], None, key, body=body, prot=prot)
+        self.expect_status("nonce.first_use", r1, (201,))
+        r2 = self.post(self.dir["newAccount"], None, key, body=body, prot=prot)
+        self.expect_problem("nonce.replay", r2, (400,), ("badNonce",),
+                            lambda d: None if r2.headers.get("Replay-Nonce")
+                            else "no fresh Replay-Nonce in the badNonce response")
+        obj, prot = self.jws(self.dir["newAccount"], {"termsOfServiceAgreed": True}, Key(),
+                             nonce=b64u(b"not-a-nonce-of-this-server"))
+        r = self.post(self.dir["newAccount"], None, key, body=json.dumps(obj), prot=prot)
+        self.expect_problem("nonce.unknown", r, (400,), ("badNonce",),
+                            lambda d: None if r.headers.get("Replay-Nonce")
+                            else "no fresh Replay-Nonce in the badNonce response")
+        obj, prot = self.jws(self.dir["newAccount"], {"termsOfServiceAgreed": True}, Key(),
+                             extra={"nonce": None})
+        r = self.post(self.dir["newAccount"], None, key, body=json.dumps(obj), prot=prot)
+        self.expect_problem("nonce.missing", r, (400,), ("badNonce",))
+
+    def t_jws(self):
+        url = self.dir["newAccount"]
+        pl = {"termsOfServiceAgreed": True}
+
+        k = Key()
+        obj, prot = self.jws(url, pl, k, extra={"alg": "none"}, sign=lambda d: b"")
+        r = self.post(url, pl, k, body=json.dumps(obj), prot=prot)
+        self.expect_problem("jws.alg_none", r, (400,), ("badSignatureAlgorithm",))
+
+        mac = os.urandom(32)
+        obj, prot = self.jws(url, pl, k, extra={"alg": "HS256"},
+                             sign=lambda d: hmac.new(mac, d, hashlib.sha256).digest())
+        r = self.post(url, pl, k, body=json.dumps(obj), prot=prot)
+
+        def has_algorithms(d):
+            al = d.get("algorithms")
+            if not isinstance(al, list) or not al or "HS256" in al:
+                return "algorithms %r: want a list of the accepted ones (RFC 8555 6.2)" % (al,)
+            return None
+        self.expect_problem("jws.hs256", r, (400,), ("badSignatureAlgorithm",), has_algorithms)
+
+        acct, _ = self.new_account()
+        r = self.post(url, pl, acct.key, extra={"kid": acct.kid})
+        self.expect_problem("jws.jwk_and_kid", r, (400,), ("malformed",))
+        r = self.post(url, pl, acct.key, extra={"jwk": None})
+        self.expect_problem("jws.neither_jwk_nor_kid", r, (400,), ("malformed",))
+
+        r = self.post(acct.kid, None, acct.key, acct.kid, extra={"url": self.dir["newOrder"]})
+        self.expect_problem("jws.url_mismatch", r, (401, 403), ("unauthorized",))
+        r = self.post(acct.kid, None, acct.key, acct.kid, extra={"url": None})
+        self.expect_problem("jws.url_missing", r, (400, 401, 403), ("malformed", "unauthorized"))
+
+        obj, prot = self.jws(url, pl, Key())
+        general = {"payload": obj["payload"],
+                   "signatures": [{"protected": obj["protected"], "signature": obj["signature"]}]}
+        r = self.post(url, pl, k, body=json.dumps(general), prot=prot)
+        self.expect_problem("jws.general_serialization", r, (400,), ("malformed",))
+
+        obj, prot = self.jws(url, pl, Key())
+        compact = "%s.%s.%s" % (obj["protected"], obj["payload"], obj["signature"])
+        r = self.post(url, pl, k, body=compact, prot=prot)
+        self.expect_problem("jws.compact_serialization", r, (400,), ("malformed",))
+
+        obj, prot = self.jws(url, pl, Key())
+        r = self.post(url, pl, k, body=json.dumps(obj), prot=prot, ctype="application/json")
+        self.expect_problem("jws.content_type", r, (415,), ("malformed",))
+
+        obj, prot = self.jws(url, pl, Key())
+        sig = bytearray(base64.urlsafe_b64decode(obj["signature"] + "=="))
+        sig[5] ^= 0x40
+        obj["signature"] = b64u(bytes(sig))
+        r = self.post(url, pl, k, body=json.dumps(obj), prot=prot)
+        self.expect_problem("jws.bad_signature", r, (400, 401, 403), ("malformed", "unauthorized"))
+
+        obj, prot = self.jws(url, {"termsOfServiceAgreed": True,
+                                   "contact": ["mailto:%s@example.test" % ("a" * 262144)]}, Key())
+        try:
+            r = self.post(url, None, k, body=json.dumps(obj), prot=prot)
+            self.expect_status("jws.oversized_413", r, (413,))
+        except requests.RequestException as e:
+            self.result("jws.oversized_413", False, "no HTTP response to a %d-byte body: %s"
+                        % (len(json.dumps(obj)), e))
+
+    def t_accounts(self):
+        url = self.dir["newAccount"]
+        meta = self.dir.get("meta") or {}
+        if meta.get("termsOfService"):
+            r = self.post(url, {"termsOfServiceAgreed": False}, Key())
+            self.expect_problem("acct.tos_not_agreed", r, (400, 403),
+                                ("malformed", "userActionRequired"))
+        else:
+            self.skip("acct.tos_not_agreed", "the directory has no meta.termsOfService")
+
+        r = self.post(url, {"onlyReturnExisting": True}, Key())
+        self.expect_problem("acct.only_return_existing_unknown", r, (400,),
+                            ("accountDoesNotExist",))
+
+        a, r = self.new_account(contact=["mailto:a@example.test"])
+        doc = r.json()
+        self.result("acct.created_valid", doc.get("status") == "valid",
+                    "status %r" % doc.get("status"), r)
+        r = self.post(url, {"termsOfServiceAgreed": True}, a.key)
+        self.result("acct.same_key_again", r.status_code == 200 and
+                    r.headers.get("Location") == a.kid,
+                    "HTTP %d Location %r, want 200 and %s" % (
+                        r.status_code, r.headers.get("Location"), a.kid), r)
+        r = self.post(url, {"onlyReturnExisting": True}, a.key)
+        self.result("acct.only_return_existing", r.status_code == 200 and
+                    r.headers.get("Location") == a.kid,
+                    "HTTP %d Location %r" % (r.status_code, r.headers.get("Location")), r)
+        r = self.post_acct(a, a.kid, None)
+        self.result("acct.post_as_get", r.status_code == 200 and
+                    r.json().get("status") == "valid", "HTTP %d" % r.status_code, r)
+        r = self.post_acct(a, a.kid, {"contact": ["mailto:b@example.test"]})
+        self.result("acct.contact_update", r.status_code == 200 and
+                    r.json().get("contact") == ["mailto:b@example.test"],
+                    "HTTP %d contact %r" % (r.status_code,
+                                            r.json().get("contact") if r.status_code == 200
+                                            else None), r)
+        r = self.post_acct(a, a.kid, None)
+        self.result("acct.contact_update_kept", r.status_code == 200 and
+                    r.json().get("contact") == ["mailto:b@example.test"],
+                    "contact now %r" % (r.json().get("contact"),), r)
+
+        b, _ = self.new_account(contact=["mailto:other@example.test"])
+        r = self.post_acct(a, b.kid, {"contact": ["mailto:hijack@example.test"]})
+        self.expect_problem("acct.other_account_url", r, (401, 403), ("unauthorized",))
+        r = self.post_acct(b, b.kid, None)
+        self.result("acct.other_account_unchanged", r.status_code == 200 and
+                    r.json().get("contact") == ["mailto:other@example.test"],
+                    "the other account's contact is now %r" % (r.json().get("contact"),), r)
+        r = self.post_acct(a, a.kid, None)
+        self.result("acct.signer_unchanged", r.status_code == 200 and
+                    r.json().get("contact") == ["mailto:b@example.test"],
+                    "the signer's contact is now %r" % (r.json().get("contact"),), r)
+
+        r = self.post_acct(b, b.kid, {"status": "deactivated"})
+        self.result("acct.deactivate", r.status_code == 200 and
+                    r.json().get("status") == "deactivated", "HTTP %d %s" % (
+                        r.status_code, r.text[:200]), r)
+        r = self.post_acct(b, b.kid, None)
+        self.expect_problem("acct.deactivated_refused", r, (401, 403), ("unauthorized",))
+        r = self.new_order(b, [("dns", "deact." + self.a.domain)])
+        self.expect_problem("acct.deactivated_no_order", r, (401, 403), ("unauthorized",))
+
+        # key rollover (RFC 8555 7.3.5)
+        kc = self.dir.get("keyChange")
+        new = Key()
+        inner, _ = self.jws(kc, {"account": a.kid, "oldKey": a.key.jwk()}, new,
+                            extra={"nonce": None}, nonce="x")
+        r = self.post_acct(a, kc, inner)
+        self.expect_status("acct.key_change", r, (200,))
+        old = a.key
+        r = self.post(url, {"onlyReturnExisting": True}, old)
+        self.expect_problem("acct.old_key_unknown", r, (400,), ("accountDoesNotExist",))
+        r = self.post(a.kid, None, old, a.kid)
+        self.expect_problem("acct.old_key_kid_refused", r, (400, 401, 403),
+                            ("unauthorized", "malformed"))
+        a.key = new
+        r = self.post_acct(a, a.kid, None)
+        self.expect_status("acct.new_key_works", r, (200,))
+        r = self.post(url, {"onlyReturnExisting": True}, new)
+        self.result("acct.new_key_finds_account", r.status_code == 200 and
+                    r.headers.get("Location") == a.kid, "HTTP %d Location %r" % (
+                        r.status_code, r.headers.get("Location")), r)
+        # a rollover to a key another account has: conflict
+        c, _ = self.new_account()
+        inner, _ = self.jws(kc, {"account": a.kid, "oldKey": a.key.jwk()}, c.key,
+                            extra={"nonce": None}, nonce="x")
+        r = self.post_acct(a, kc, inner)
+        self.expect_status("acct.key_change_to_used_key_409", r, (409,))
+        self.acct = a
+
+    def t_orders(self):
+        a = self.acct
+        d = self.a.domain
+        r = self.new_order(a, [("email", "probe@" + d)])
+        self.expect_problem("order.identifier_type", r, (400, 403),
+                            ("unsupportedIdentifier", "malformed", "rejectedIdentifier"))
+        if self.a.outside_name:
+            r = self.new_order(a, [("dns", self.a.outside_name)])
+            self.expect_problem("order.outside_permits_at_new_order", r, (400, 403),
+                                ("rejectedIdentifier",))
+            r = self.new_order(a, [("dns", "in." + d), ("dns", self.a.outside_name)])
+            doc = self.expect_problem("order.outside_permits_mixed", r, (400, 403),
+                                      ("rejectedIdentifier",))
+            sub = doc.get("subproblems") if isinstance(doc, dict) else None
+            self.result("order.outside_permits_subproblem",
+                        isinstance(sub, list) and any(
+                            (s.get("identifier") or {}).get("value") == self.a.outside_name
+                            for s in sub if isinstance(s, dict)),
+                        "no subproblem for %s: %r" % (self.a.outside_name, sub), r)
+        else:
+            self.skip("order.outside_permits_at_new_order", "no --outside-name")
+
+        r = self.new_order(a, [("dns", "*.w." + d)])
+        if self.expect_status("order.wildcard_created", r, (201,)):
+            az = self.post_acct(a, r.json()["authorizations"][0], None).json()
+            types = sorted(c.get("type") for c in az.get("challenges", []))
+            self.result("order.wildcard_dns01_only", types == ["dns-01"],
+                        "challenges %s" % types, self.last[4])
+            self.result("order.wildcard_authz_flag", az.get("wildcard") is True and
+                        (az.get("identifier") or {}).get("value") == "w." + d,
+                        "identifier %r wildcard %r" % (az.get("identifier"), az.get("wildcard")),
+                        self.last[4])
+            orders_made = [r.headers.get("Location")]
+        else:
+            orders_made = []
+
+        r = self.new_order(a, [("ip", self.a.ip)])
+        if self.expect_status("order.ip_created", r, (201,)):
+            orders_made.append(r.headers.get("Location"))
+            az = self.post_acct(a, r.json()["authorizations"][0], None).json()
+            types = set(c.get("type") for c in az.get("challenges", []))
+            self.result("order.ip_challenges", types and types <= {"http-01", "tls-alpn-01"},
+                        "challenges %s (RFC 8738 7: no dns-01 for an IP)" % sorted(types),
+                        self.last[4])
+
+        r = self.new_order(a, [("dns", "nr." + d)])
+        if self.expect_status("order.created", r, (201,)):
+            orders_made.append(r.headers.get("Location"))
+            o = r.json()
+            self.result("order.pending", o.get("status") == "pending",
+                        "status %r" % o.get("status"), r)
+            ok_dates = "expires" in o
+            self.result("order.has_expires", ok_dates, "no expires", r)
+            r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["nr." + d]))})
+            self.expect_problem("order.finalize_not_ready", r, (403,), ("orderNotReady",))
+
+        # the account's orders list
+        r = self.post_acct(a, a.kid, None)
+        ourl = r.json().get("orders") if r.status_code == 200 else None
+        if not ourl:
+            self.result("order.list", False, "the account has no orders URL", r)
+        else:
+            r = self.post_acct(a, ourl, None)
+            try:
+                doc = r.json()
+            except ValueError:
+                doc = None
+            lst = doc.get("orders") if isinstance(doc, dict) else None
+            self.result("order.list", r.status_code == 200 and isinstance(lst, list) and
+                        all(u in lst for u in orders_made),
+                        "HTTP %d, want {\"orders\": [...]} with %s" % (
+                            r.status_code, orders_made), r)
+
+        # a failed challenge: the authorization (and the order) become invalid
+        r = self.new_order(a, [("dns", "fail." + d)])
+        if self.expect_status("order.fail_created", r, (201,)):
+            ourl, o = r.headers["Location"], r.json()
+            az = self.answer_http01(a, o["authorizations"][0], content="wrong.key-authorization")
+            self.result("authz.failed_challenge_invalid", az.get("status") == "invalid",
+                        "authorization status %r after a wrong key authorization" %
+                        az.get("status"), self.last[4])
+            ch = [c for c in az.get("challenges", []) if c.get("type") == "http-01"]
+            err = (ch[0].get("error") or {}) if ch else {}
+            self.result("authz.failed_challenge_error",
+                        ch and ch[0].get("status") == "invalid" and
+                        str(err.get("type", "")).startswith(PROB),
+                        "challenge %s" % json.dumps(ch)[:300], self.last[4])
+            r = self.post_acct(a, ourl, None)
+            self.result("order.failed_challenge_invalid", r.json().get("status") == "invalid",
+                        "order status %r" % r.json().get("status"), r)
+
+    def t_finalize(self):
+        a = self.acct
+        names = ["csr." + self.a.domain]
+        url, o = self.ready_order(a, names)
+        self.result("order.ready", True)
+
+        der = bytearray(csr_der(names))
+        der[-1] ^= 0x01  # in the signature
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(bytes(der))})
+        self.expect_problem("finalize.csr_bad_signature", r, (400,), ("badCSR",))
+
+        url, o = self.order_still_ready(a, url, names)
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(names + ["extra." +
+                                                                          self.a.domain]))})
+        self.expect_problem("finalize.csr_extra_name", r, (400, 403), ("badCSR",))
+        url, o = self.order_still_ready(a, url, names)
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["other." + self.a.domain]))})
+        self.expect_problem("finalize.csr_other_name", r, (400, 403), ("badCSR",))
+
+        url, o = self.order_still_ready(a, url, names)
+        weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(names, weak))})
+        self.expect_problem("finalize.csr_rsa1024", r, (400,), ("badCSR",))
+
+        url, o = self.order_still_ready(a, url, names)
+        p521 = ec.generate_private_key(ec.SECP521R1())
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(names, p521))})
+        self.expect_problem("finalize.csr_p521", r, (400,), ("badCSR",))
+
+        url, o = self.order_still_ready(a, url, names)
+        r = self.post_acct(a, o["finalize"], {"csr": "!!not base64url!!"})
+        self.expect_problem("finalize.csr_garbage", r, (400,), ("badCSR", "malformed"))
+
+    def t_happy(self):
+        a = self.acct
+        name = "happy." + self.a.domain
+        url, o = self.ready_order(a, [name])
+        ck = ec.generate_private_key(ec.SECP256R1())
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der([name], ck))})
+        self.expect_status("happy.finalize", r, (200,))
+        st = r.json().get("status") if r.status_code == 200 else None
+        if st == "processing":
+            self.result("happy.retry_after_processing", bool(r.headers.get("Retry-After")) or
+                        bool(self.post_acct(a, url, None).headers.get("Retry-After")),
+                        "a processing order answered without Retry-After (RFC 8555 7.4)", r)
+        else:
+            self.skip("happy.retry_after_processing",
+                      "finalize answered %r at once: no processing state to poll" % st)
+        r, o = self.poll(a, url, ("valid", "invalid"), "order")
+        self.result("happy.order_valid", o.get("status") == "valid" and
+                    bool(o.get("certificate")), "order %s" % json.dumps(o)[:300], r)
+        if not o.get("certificate"):
+            return
+        r = self.post(o["certificate"], None, a.key, a.kid,
+                      accept="application/pem-certificate-chain")
+        ct = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        self.result("happy.cert_content_type", r.status_code == 200 and
+                    ct == "application/pem-certificate-chain",
+                    "HTTP %d Content-Type %r" % (r.status_code, ct), r)
+        pems = [("-----BEGIN CERTIFICATE-----" + p).strip() + "\n"
+                for p in r.text.split("-----BEGIN CERTIFICATE-----")[1:]]
+        certs = [x509.load_pem_x509_certificate(p.encode()) for p in pems]
+        root = x509.load_pem_x509_certificate(open(self.a.root, "rb").read())
+        self.result("happy.chain_without_root", len(certs) >= 2 and all(
+            c != root and c.subject != c.issuer for c in certs),
+            "%d certificates, subjects %s" % (len(certs),
+                                              [c.subject.rfc4514_string() for c in certs]), r)
+        with tempfile.TemporaryDirectory() as td:
+            leaf, chain = os.path.join(td, "leaf.pem"), os.path.join(td, "chain.pem")
+            open(leaf, "w").write(pems[0] if pems else "")
+            open(chain, "w").write("".join(pems[1:]))
+            p = subprocess.run(["openssl", "verify", "-x509_strict", "-purpose", "sslserver",
+                                "-verify_hostname", name, "-CAfile", self.a.root,
+                                "-untrusted", chain, leaf], capture_output=True, text=True)
+            self.result("happy.openssl_verify", p.returncode == 0,
+                        (p.stdout + p.stderr).strip().replace("\n", " | "))
+        if not certs:
+            return
+        leaf_der = certs[0].public_bytes(serialization.Encoding.DER)
+        self.result("happy.cert_key_is_csr_key", certs[0].public_key().public_numbers() ==
+                    ck.public_key().public_numbers(), "the certificate's key is not the CSR's")
+
+        rv = self.dir["revokeCert"]
+        other, _ = self.new_account()
+        r = self.post_acct(other, rv, {"certificate": b64u(leaf_der), "reason": 1})
+        self.expect_problem("revoke.by_other_account", r, (401, 403), ("unauthorized",))
+        r = self.post_acct(a, rv, {"certificate": b64u(leaf_der), "reason": 1})
+        self.expect_status("revoke.by_account_key", r, (200,))
+        r = self.post_acct(a, rv, {"certificate": b64u(leaf_der), "reason": 1})
+        self.expect_problem("revoke.already_revoked", r, (400,), ("alreadyRevoked",))
+
+        # a second certificate, revoked with its own key (jwk)
+        name2 = "happy2." + self.a.domain
+        url, o = self.ready_order(a, [name2])
+        k2 = ec.generate_private_key(ec.SECP256R1())
+        self.post_acct(a, o["finalize"], {"csr": b64u(csr_der([name2], k2))})
+        r, o = self.poll(a, url, ("valid", "invalid"), "order")
+        r = self.post_acct(a, o.get("certificate") or url, None)
+        if r.status_code != 200 or "BEGIN CERTIFICATE" not in r.text:
+            self.result("revoke.by_certificate_key", False, "no second certificate", r)
+            return
+        der2 = x509.load_pem_x509_certificate(r.text.encode()).public_bytes(
+            serialization.Encoding.DER)
+        r = self.post(rv, {"certificate": b64u(der2), "reason": 99}, Key(k2))
+        self.expect_problem("revoke.bad_reason", r, (400,), ("badRevocationReason",))
+        r = self.post(rv, {"certificate": b64u(der2), "reason": 4}, Key(k2))
+        self.expect_status("revoke.by_certificate_key", r, (200,))
+
+    def t_global(self):
+        bad = [x for x in self.seen if x[2] >= 500]
+        self.result("no_5xx", not bad, "server errors: %s" % bad[:5])
+        self.result("replay_nonce_on_every_post_success", not self.posts_without_nonce,
+                    "no Replay-Nonce on: %s" % self.posts_without_nonce[:5])
+        self.result("http01_server_used", bool(self.http.hits),
+                    "the server never fetched an http-01 token from 127.0.0.1:%d"
+                    % self.a.http01_port)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--directory", required=True)
+    p.add_argument("--ca-bundle", required=True, help="trust for the ACME server's TLS")
+    p.add_argument("--root", required=True, help="the root the issued certificates chain to")
+    p.add_argument("--http01-port", type=int, required=True)
+    p.add_argument("--domain", required=True)
+    p.add_argument("--outside-name", default="")
+    p.add_argument("--ip", default="127.0.0.1")
+    p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
+    a = p.parse_args()
+    try:
+        pr = Probe(a)
+    except Exception as e:  # setup: no directory, port taken
+        print("FAIL setup: %s" % e)
+        return 2
+    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy"]
+    want = a.only.split(",") if a.only else groups
+    for g in groups:
+        if g not in want:
+            continue
+        if g in ("orders", "finalize", "happy") and not hasattr(pr, "acct"):
+            pr.acct, _ = pr.new_account()
+        try:
+            getattr(pr, "t_" + g)()
+        except Exception as e:  # a broken step: the rest of the group cannot run
+            pr.result("%s.completed" % g, False, "%s: %s" % (type(e).__name__, e))
+    pr.t_global()
+    print("# %d ok, %d FAIL, %d skip" % (pr.n_ok, pr.n_fail, pr.n_skip))
+    return 1 if pr.n_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

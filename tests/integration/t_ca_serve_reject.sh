@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# t_ca_serve_reject: `moat ca serve` keeps the RFC 8555 MUSTs that pebble and
+# step-ca break.  acme_probe.py (a raw ACME client sending hand-made
+# requests) checks nonces, strict JWS, accounts (another account's URL,
+# deactivation, key rollover), orders (identifiers outside the CA's permits
+# refused at newOrder, wildcards dns-01 only, IP identifiers, the orders
+# list, a failed challenge), finalize (bad CSRs) and the happy path through
+# revocation; every FAIL line fails this test.
+#
+# CA_SERVE_PEER=pebble runs the same probe against pebble to prove the
+# checks can fail: then the test passes only if pebble fails exactly the
+# checks listed in PEBBLE_KNOWN_FAILS below (pebble 2.4, Debian).
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/lib_acme.sh"
+. "$IT_DIR/lib_ca_serve.sh"
+
+DOMAIN=probe.test
+OUTSIDE=outside.example
+
+# What pebble 2.4 does not do (RFC 8555 MUSTs and SHOULDs); see acme_probe.py.
+PEBBLE_KNOWN_FAILS='acct.key_change_to_used_key_409 acct.other_account_url acct.signer_unchanged acct.tos_not_agreed finalize.csr_bad_signature finalize.csr_extra_name finalize.csr_other_name finalize.csr_p521 finalize.csr_rsa1024 happy.retry_after_processing jws.alg_none jws.hs256 jws.oversized_413 jws.url_mismatch no_5xx nonce.get nonce.head'
+
+cs_require
+cs_start --permit "$DOMAIN" --permit 127.0.0.0/8 || cs_finish
+if [ "$CS_PEER" = pebble ]; then
+	OUTSIDE='' # pebble has no permits
+fi
+
+run /usr/bin/python3 "$IT_DIR/acme_probe.py" --directory "$CS_DIRECTORY" \
+	--ca-bundle "$CS_CA_BUNDLE" --root "$CS_ROOT" --http01-port "$CS_HTTP01_PORT" \
+	--domain "$DOMAIN" --outside-name "$OUTSIDE" --ip 127.0.0.1
+sed -e 's/^/# probe: /' "$OUT_F"
+if [ -s "$ERR_F" ]; then
+	sed -e 's/^/# probe stderr: /' "$ERR_F" | tail -n 20
+fi
+n_ok=$(grep -c '^ok ' "$OUT_F")
+n_fail=$(grep -c '^FAIL ' "$OUT_F")
+n_skip=$(grep -c '^skip ' "$OUT_F")
+note "probe against $CS_PEER: $n_ok ok, $n_fail FAIL, $n_skip skip (exit $RC)"
+assert_int_between "$n_ok" 40 1000 "the probe ran its checks (at least 40 passed)"
+cs_alive "$CS_PEER still running after the probe"
+
+if [ "$CS_PEER" = pebble ]; then
+	got=$(sed -n 's/^FAIL \([^:]*\):.*/\1/p' "$OUT_F" | LC_ALL=C sort | paste -sd ' ')
+	assert_eq "$got" "$PEBBLE_KNOWN_FAILS" "pebble fails exactly the known checks"
+else
+	assert_eq "$n_fail" 0 "no FAIL line"
+	assert_rc 0 "the probe exits 0"
+	# the two skips moat may have: finalize may answer valid at once
+	assert_eq "$(sed -n 's/^skip \([^:]*\):.*/\1/p' "$OUT_F" | grep -cv '^happy.retry_after_processing$\|^acct.tos_not_agreed$')" 0 \
+		"no check skipped but the two that may not apply"
+fi
+
+cs_finish
