@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# t_ca_serve_clients: ACME clients no one here wrote get certificates from
+# `moat ca serve` -- certbot (standalone http-01, then revocation: OCSP says
+# revoked and the CRL lists it), lego (http-01, tls-alpn-01, dns-01 through
+# pebble-challtestsrv's DNS), uacme (a hook and a webroot), dehydrated (a
+# webroot), Caddy (acme_ca + acme_ca_root; curl then trusts its site with only
+# the root) and moat's own `moat acme issue` -- and each certificate verifies
+# against the moat root for its name.  Every name resolves to 127.0.0.1
+# through challtestsrv (the server's --dns-resolver), and the server
+# validates on the test ports (--http01-port, --tls-alpn-port).
+#
+# CA_SERVE_PEER=pebble runs every client flow against pebble instead, to
+# prove the harness (revocation is then read from pebble's management API).
+# A missing client fails (lib.sh's skip_part: a failure in CI).
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/lib_acme.sh"
+. "$IT_DIR/lib_ca_serve.sh"
+
+cs_require
+cs_start || cs_finish
+H01=$CS_HTTP01_PORT
+
+# have TOOL: the client is installed; otherwise its part is skipped
+# (a failed assertion in CI).
+have() {
+	if command -v "$1" >/dev/null 2>&1; then
+		return 0
+	fi
+	skip_part "$1 part: $1 is not installed"
+	return 1
+}
+
+# show_last_if_failed: the last command's output, if it failed.
+show_last_if_failed() {
+	if [ "$RC" -ne 0 ]; then
+		show_last
+	fi
+}
+
+# check_cert FULLCHAIN NAME [CHAIN]: verifies against the root for NAME
+# (strict, serverAuth), and carries exactly that DNS name.
+check_cert() {
+	local full=$1 name=$2 chain=${3:-} got
+	if [ ! -s "$full" ]; then
+		fail "$name: certificate exists ($full)"
+		return
+	fi
+	run verify_acme_cert "$full" "$CS_ROOT" "$name" "$chain"
+	assert_rc 0 "$name: $(basename "$full") verifies against the $CS_PEER root (openssl verify)"
+	got=$(openssl x509 -in "$full" -noout -ext subjectAltName 2>/dev/null |
+		tr ',' '\n' | sed -n 's/^ *DNS://p' | paste -sd ' ')
+	assert_eq "$got" "$name" "$name: its only DNS name"
+	if [ "$CS_PEER" = moat ]; then
+		assert_eq "$(openssl x509 -in "$full" -noout -issuer | sed 's/^issuer=//')" \
+			"$(openssl x509 -in "$MOAT_HOME/ca/intermediate.pem" -noout -subject | sed 's/^subject=//')" \
+			"$name: issued by the moat intermediate"
+	fi
+}
+
+# ------------------------------------------------------------------ certbot
+
+CB=$T/certbot
+cb() {
+	env REQUESTS_CA_BUNDLE="$CS_CA_BUNDLE" certbot -n --server "$CS_DIRECTORY" \
+		--config-dir "$CB/config" --work-dir "$CB/work" --logs-dir "$CB/logs" "$@"
+}
+if have certbot; then
+	assert_ok "certbot certonly --standalone (http-01 on 127.0.0.1:$H01)" \
+		cb certonly --agree-tos --register-unsafely-without-email \
+		--standalone --preferred-challenges http \
+		--http-01-address 127.0.0.1 --http-01-port "$H01" -d c1.test
+	[ "$RC" -eq 0 ] || sed -e 's/^/#   certbot log: /' "$CB/logs/letsencrypt.log" 2>/dev/null | tail -n 30
+	live=$CB/config/live/c1.test
+	check_cert "$live/fullchain.pem" c1.test "$live/chain.pem"
+	assert_ok "certbot: the key matches the certificate" cmp \
+		<(key_pubkey "$live/privkey.pem") <(cert_pubkey "$live/cert.pem")
+	assert_eq "$(count_certs "$live/chain.pem")" 1 "certbot: the chain is the intermediate alone (no root)"
+fi
+
+# --------------------------------------------------------------------- lego
+
+LEGO_ARGS=()
+lego_args() {
+	LEGO_ARGS=(--server "$CS_DIRECTORY" --accept-tos --email lego@example.test --path "$1")
+}
+if have lego; then
+	export LEGO_CA_CERTIFICATES=$CS_CA_BUNDLE
+	lego_args "$T/lego"
+	assert_ok "lego: http-01 on 127.0.0.1:$H01" \
+		lego "${LEGO_ARGS[@]}" -d c2.test --http --http.port "127.0.0.1:$H01" run
+	show_last_if_failed
+	check_cert "$T/lego/certificates/c2.test.crt" c2.test
+	assert_ok "lego: tls-alpn-01 on 127.0.0.1:$CS_TLSALPN_PORT" \
+		lego "${LEGO_ARGS[@]}" -d c2t.test --tls --tls.port "127.0.0.1:$CS_TLSALPN_PORT" run
+	check_cert "$T/lego/certificates/c2t.test.crt" c2t.test
+	# dns-01: lego's exec provider puts the TXT record into challtestsrv,
+	# the server's resolver.
+	cat >"$T/lego-dns.sh" <<HOOK
+#!/bin/sh
+# lego exec provider: present|cleanup FQDN VALUE
+case \$1 in
+present) curl -sS --fail --noproxy '*' -o /dev/null -H 'Content-Type: application/json' \\
+	--data-binary "{\"host\": \"\$2\", \"value\": \"\$3\"}" $CHALL_MGMT_URL/set-txt ;;
+cleanup) curl -sS --fail --noproxy '*' -o /dev/null -H 'Content-Type: application/json' \\
+	--data-binary "{\"host\": \"\$2\"}" $CHALL_MGMT_URL/clear-txt ;;
+esac
+HOOK
+	chmod 755 "$T/lego-dns.sh"
+	# (--dns.disable-cp: lego's own propagation check asks for SOA and NS
+	# records, which challtestsrv does not serve; the server checks the TXT.)
+	assert_ok "lego: dns-01 for a wildcard (exec provider into challtestsrv)" \
+		env EXEC_PATH="$T/lego-dns.sh" EXEC_PROPAGATION_TIMEOUT=30 EXEC_POLLING_INTERVAL=1 \
+		lego "${LEGO_ARGS[@]}" -d '*.c2d.test' --dns exec \
+		--dns.resolvers "127.0.0.1:$CHALL_DNS_PORT" --dns.disable-cp run
+	show_last_if_failed
+	f=$T/lego/certificates/_.c2d.test.crt
+	if [ -s "$f" ]; then
+		run verify_acme_cert "$f" "$CS_ROOT" x.c2d.test
+		assert_rc 0 "lego dns-01: the wildcard verifies for x.c2d.test"
+		run verify_acme_cert "$f" "$CS_ROOT" c2d.test
+		assert_rc 2 "lego dns-01: but not for c2d.test (not asked for)"
+	else
+		fail "lego dns-01: certificate exists ($f)"
+	fi
+fi
+
+# ------------------------------------------------ uacme and dehydrated: webroot
+
+WEB=$T/webroot
+if start_webroot "$WEB" 127.0.0.1 "$H01"; then
+	pass "webroot server on 127.0.0.1:$H01"
+else
+	fail "webroot server on 127.0.0.1:$H01 starts"
+fi
+
+if have uacme; then
+	ACME_CA_BUNDLE=$CS_CA_BUNDLE
+	if acme_can_trust; then
+		acme_uacme_hook "$T/uacme-hook.sh" "$WEB"
+		assert_ok "uacme new" acme_trusting uacme -y -c "$T/uacme" -a "$CS_DIRECTORY" new
+		assert_ok "uacme issue: http-01 through a hook and the webroot" \
+			acme_trusting uacme -y -c "$T/uacme" -a "$CS_DIRECTORY" -t EC \
+			-h "$T/uacme-hook.sh" issue c3.test
+		show_last_if_failed
+		check_cert "$T/uacme/c3.test/cert.pem" c3.test
+	else
+		skip_part "uacme part: cannot bind-mount a CA bundle in a mount namespace here (uacme 1.7.4 has no CA option)"
+	fi
+fi
+
+if have dehydrated; then
+	DH=$T/dehydrated
+	mkdir -p "$DH" "$WEB/.well-known/acme-challenge"
+	cat >"$DH/config" <<CONF
+CA="$CS_DIRECTORY"
+CHALLENGETYPE="http-01"
+BASEDIR="$DH"
+WELLKNOWN="$WEB/.well-known/acme-challenge"
+KEY_ALGO=prime256v1
+CONTACT_EMAIL="dehydrated@example.test"
+CONF
+	assert_ok "dehydrated --register --accept-terms" \
+		env CURL_CA_BUNDLE="$CS_CA_BUNDLE" dehydrated -f "$DH/config" --register --accept-terms
+	show_last_if_failed
+	assert_ok "dehydrated -c -d c4.test: http-01 through the webroot" \
+		env CURL_CA_BUNDLE="$CS_CA_BUNDLE" dehydrated -f "$DH/config" -c -d c4.test
+	show_last_if_failed
+	check_cert "$DH/certs/c4.test/fullchain.pem" c4.test "$DH/certs/c4.test/chain.pem"
+fi
+if [ -n "$WEBROOT_PID" ]; then
+	# (the validations really went through the webroot; pebble fetches each
+	# token three times)
+	assert_int_between "$(grep -cE '"GET /\.well-known/acme-challenge/[A-Za-z0-9_-]+ HTTP/1\.[01]" 200' \
+		"$ACME_DIR/webroot.$H01.log")" "$(($(command -v uacme >/dev/null && echo 1 || echo 0) + \
+		$(command -v dehydrated >/dev/null && echo 1 || echo 0)))" 100 \
+		"the $CS_PEER validation fetched the tokens from the webroot (uacme, dehydrated)"
+fi
+stop_webroot
+
+# -------------------------------------------------------------------- Caddy
+
+caddy_get() {
+	curl -sS --fail --max-time 5 --noproxy '*' --cacert "$CS_ROOT" --capath "$T/.empty-capath" \
+		--resolve "c5.test:$CADDY_HTTPS:127.0.0.1" "https://c5.test:$CADDY_HTTPS/"
+}
+if have caddy; then
+	mkdir -p "$T/caddy" "$T/.empty-capath"
+	CADDY_HTTPS=$(free_port)
+	cat >"$T/caddy/Caddyfile" <<CONF
+{
+	admin off
+	http_port $H01
+	https_port $CADDY_HTTPS
+	acme_ca $CS_DIRECTORY
+	acme_ca_root $CS_CA_BUNDLE
+	skip_install_trust
+	storage file_system {
+		root $T/caddy/data
+	}
+}
+
+c5.test {
+	bind 127.0.0.1
+	tls {
+		issuer acme {
+			email caddy@example.test
+			dir $CS_DIRECTORY
+			trusted_roots $CS_CA_BUNDLE
+			disable_tlsalpn_challenge
+		}
+	}
+	respond "hello from caddy"
+}
+CONF
+	env HOME="$T/caddy" XDG_DATA_HOME="$T/caddy/xdg-data" XDG_CONFIG_HOME="$T/caddy/xdg-config" \
+		caddy run --config "$T/caddy/Caddyfile" --adapter caddyfile \
+		</dev/null >"$T/caddy/log" 2>&1 &
+	CADDY_PID=$!
+	SERVER_PIDS+=("$CADDY_PID")
+	if poll_pid "$CADDY_PID" 60 caddy_get; then
+		pass "Caddy got a certificate (http-01 on 127.0.0.1:$H01) and serves c5.test"
+		run caddy_get
+		assert_eq "$OUT" "hello from caddy" "curl trusting only the $CS_PEER root gets Caddy's page"
+		assert_contains "$(cat "$T/caddy/log")" '"challenge_type":"http-01"' "Caddy solved http-01"
+		crt=$(find "$T/caddy/data" -name c5.test.crt | head -n 1)
+		if [ -n "$crt" ]; then
+			check_cert "$crt" c5.test
+		else
+			fail "Caddy stored its certificate under $T/caddy/data"
+		fi
+	else
+		fail "Caddy gets a certificate and serves c5.test within 60 s"
+		tail -n 25 "$T/caddy/log" | sed -e 's/^/#   caddy: /'
+	fi
+	stop_server "$CADDY_PID"
+fi
+
+# --------------------------------------------------------- moat acme issue
+
+assert_ok "moat acme register" env MOAT_HOME="$T/client" "$MOAT" acme register \
+	--email moat@example.test --agree-tos --server "$CS_DIRECTORY" --ca-bundle "$CS_CA_BUNDLE"
+show_last_if_failed
+assert_ok "moat acme issue --standalone (http-01 on 127.0.0.1:$H01)" \
+	env MOAT_HOME="$T/client" "$MOAT" acme issue c6.test --server "$CS_DIRECTORY" \
+	--ca-bundle "$CS_CA_BUNDLE" --standalone --http-port "$H01" --http-address 127.0.0.1
+show_last_if_failed
+check_cert "$T/client/live/c6.test/fullchain.pem" c6.test "$T/client/live/c6.test/chain.pem"
+
+cs_alive "$CS_PEER still running after every client"
+
+# ----------------------------------------- certbot revokes; OCSP and the CRL
+
+if command -v certbot >/dev/null 2>&1 && [ -s "$CB/config/live/c1.test/cert.pem" ]; then
+	live=$CB/config/live/c1.test
+	serial=$(cert_serial "$live/cert.pem")
+	assert_ok "certbot revoke --reason keycompromise" \
+		cb revoke --cert-path "$live/cert.pem" --reason keycompromise --no-delete-after-revoke
+	show_last_if_failed
+	if [ "$CS_PEER" = pebble ]; then
+		run curl -sS --fail --noproxy '*' --cacert "$ACME_CA_BUNDLE" \
+			"$PEBBLE_MGMT/cert-status-by-serial/$serial"
+		assert_eq "$(json_get 'd["Status"]' <<<"$OUT")" Revoked "pebble says c1.test ($serial) is revoked"
+	else
+		run curl -sS --fail --noproxy '*' --max-time 10 -o "$T/crl.der" "$CS_HTTP_URL/crl"
+		assert_rc 0 "GET $CS_HTTP_URL/crl"
+		run openssl crl -inform DER -in "$T/crl.der" -noout -text
+		assert_contains "$(tr 'A-F' 'a-f' <<<"$OUT" | tr -d ' ')" "serialnumber:$serial" \
+			"the CRL lists c1.test's serial $serial"
+		run openssl ocsp -issuer "$live/chain.pem" -cert "$live/cert.pem" \
+			-url "$CS_HTTP_URL/ocsp" -CAfile "$CS_ROOT" -no_nonce
+		assert_contains "$OUT" "$live/cert.pem: revoked" "openssl ocsp: c1.test is revoked"
+		assert_contains "$OUT" "Reason: keyCompromise" "openssl ocsp: reason keyCompromise"
+	fi
+fi
+
+cs_finish
