@@ -93,6 +93,13 @@ json_t *acme_client_jwk(const struct acme_client *c);
 int acme_post(struct acme_client *c, const char *url, json_t *payload, const char *doing,
 	      struct acme_resp *resp, json_t **json, struct moat_err *err);
 
+/* A public key's JWK with only the required members, as RFC 7638 hashes
+ * them (new reference; NULL when out of memory). */
+json_t *acme_jwk_object(const struct pki_jwk *j);
+/* The RFC 7638 thumbprint (SHA-256, base64url) of j into out; -1 when it
+ * does not fit or memory runs out. */
+#define ACME_THUMBPRINT_LEN 43
+int acme_jwk_thumbprint(const struct pki_jwk *j, char *out, size_t n);
 /* token "." thumbprint (RFC 8555 section 8.1). */
 int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
 			   struct moat_err *err);

@@ -151,7 +151,7 @@ int acme_client_set_account(struct acme_client *c, const struct pki_key *key, co
 
 /* The JWK object of the account key: only the required members, which is
  * also what the RFC 7638 thumbprint hashes. */
-static json_t *jwk_object(const struct pki_jwk *j)
+json_t *acme_jwk_object(const struct pki_jwk *j)
 {
 	if (strcmp(j->kty, "RSA") == 0)
 		return json_pack("{s:s, s:s, s:s}", "e", (const char *)j->e.data, "kty", j->kty, "n",
@@ -165,34 +165,43 @@ static json_t *jwk_object(const struct pki_jwk *j)
 
 json_t *acme_client_jwk(const struct acme_client *c)
 {
-	return c->key != NULL ? jwk_object(&c->jwk) : NULL;
+	return c->key != NULL ? acme_jwk_object(&c->jwk) : NULL;
 }
 
-int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
-			   struct moat_err *err)
+int acme_jwk_thumbprint(const struct pki_jwk *j, char *out, size_t n)
 {
-	json_t *o = c->key != NULL ? jwk_object(&c->jwk) : NULL;
+	json_t *o = acme_jwk_object(j);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	unsigned char md[32];
 	struct moat_buf tp = MOAT_BUF_INIT;
 	int ret = -1;
 
-	/* tp: the RFC 7638 thumbprint of the account key, base64url */
-	if (s == NULL || pki_sha256(s, strlen(s), md) != 0 ||
-	    moat_b64url_encode(&tp, md, sizeof(md)) != 0) {
-		moat_err_set(err, "cannot compute the account key's thumbprint");
-		goto out;
+	if (s != NULL && pki_sha256(s, strlen(s), md) == 0 &&
+	    moat_b64url_encode(&tp, md, sizeof(md)) == 0 && tp.len < n) {
+		memcpy(out, tp.data, tp.len + 1);
+		ret = 0;
 	}
-	if ((size_t)snprintf(out, n, "%s.%s", token, (const char *)tp.data) >= n) {
-		moat_err_set(err, "the challenge token is too long");
-		goto out;
-	}
-	ret = 0;
-out:
 	moat_buf_free(&tp);
 	free(s);
 	json_decref(o);
 	return ret;
+}
+
+int acme_key_authorization(const struct acme_client *c, const char *token, char *out, size_t n,
+			   struct moat_err *err)
+{
+	char tp[ACME_THUMBPRINT_LEN + 1];
+
+	/* tp: the RFC 7638 thumbprint of the account key, base64url */
+	if (c->key == NULL || acme_jwk_thumbprint(&c->jwk, tp, sizeof(tp)) != 0) {
+		moat_err_set(err, "cannot compute the account key's thumbprint");
+		return -1;
+	}
+	if ((size_t)snprintf(out, n, "%s.%s", token, tp) >= n) {
+		moat_err_set(err, "the challenge token is too long");
+		return -1;
+	}
+	return 0;
 }
 
 static int get_nonce(struct acme_client *c, char *out, size_t n, struct moat_err *err)
@@ -232,7 +241,7 @@ static char *build_jws(struct acme_client *c, const char *url, const char *nonce
 				 url, "kid", c->kid);
 	else
 		prot = json_pack("{s:s, s:s, s:s, s:o*}", "alg", c->jwk.alg, "nonce", nonce, "url",
-				 url, "jwk", jwk_object(&c->jwk));
+				 url, "jwk", acme_jwk_object(&c->jwk));
 	if (prot == NULL || acme_jws_input(prot, payload, &input) != 0) {
 		moat_err_set(err, "out of memory");
 		goto out;

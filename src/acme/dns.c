@@ -30,42 +30,60 @@ static int parse_server(const char *s, struct sockaddr_in *sa, struct moat_err *
 	return 0;
 }
 
-int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,
+/* Ask server (or the system's resolvers) for name's records of type into
+ * ans (ANSWER_MAX bytes): the answer's length, 0 when there is none
+ * (NXDOMAIN, no data), -1 with err for errors that are not answers. */
+static int query(const char *name, const char *server, int type, unsigned char *ans,
 		 struct moat_err *err)
 {
 	struct __res_state rs;
-	unsigned char *ans = malloc(ANSWER_MAX);
-	ns_msg msg;
-	ns_rr rr;
-	int len, ret = -1, count;
+	int len;
 
-	memset(out, 0, sizeof(*out));
 	memset(&rs, 0, sizeof(rs));
-	if (ans == NULL) {
-		moat_err_set(err, "out of memory");
-		return -1;
-	}
 	if (res_ninit(&rs) != 0) {
 		moat_err_set(err, "cannot initialise the DNS resolver");
-		goto out;
+		return -1;
 	}
 	rs.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
 	rs.retrans = 2;
 	rs.retry = 2;
 	if (server != NULL) {
 		struct sockaddr_in sa;
-		if (parse_server(server, &sa, err) != 0)
-			goto out;
+
+		if (parse_server(server, &sa, err) != 0) {
+			res_nclose(&rs);
+			return -1;
+		}
 		rs.nsaddr_list[0] = sa;
 		rs.nscount = 1;
 	}
-	len = res_nquery(&rs, name, ns_c_in, ns_t_txt, ans, ANSWER_MAX);
-	if (len < 0) {
-		/* NXDOMAIN / no data: no TXT records (yet). */
-		ret = 0;
+	len = res_nquery(&rs, name, ns_c_in, type, ans, ANSWER_MAX);
+	res_nclose(&rs);
+	if (len > ANSWER_MAX) {
+		moat_err_set(err, "unreadable DNS answer for %s", name);
+		return -1;
+	}
+	return len < 0 ? 0 : len;
+}
+
+int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,
+		 struct moat_err *err)
+{
+	unsigned char *ans = malloc(ANSWER_MAX);
+	ns_msg msg;
+	ns_rr rr;
+	int len, ret = -1, count;
+
+	memset(out, 0, sizeof(*out));
+	if (ans == NULL) {
+		moat_err_set(err, "out of memory");
+		return -1;
+	}
+	if ((len = query(name, server, ns_t_txt, ans, err)) <= 0) {
+		ret = len; /* 0: no TXT records (yet) */
 		goto out;
 	}
-	if (len > ANSWER_MAX || ns_initparse(ans, len, &msg) != 0) {
+	if (ns_initparse(ans, len, &msg) != 0) {
 		moat_err_set(err, "unreadable DNS answer for %s", name);
 		goto out;
 	}
@@ -96,7 +114,46 @@ int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,
 	}
 	ret = 0;
 out:
-	res_nclose(&rs);
+	free(ans);
+	return ret;
+}
+
+int acme_dns_addr(const char *name, const char *server, char *out, size_t n,
+		  struct moat_err *err)
+{
+	static const int types[2] = {ns_t_a, ns_t_aaaa};
+	unsigned char *ans = malloc(ANSWER_MAX);
+	int ret = -1;
+
+	out[0] = '\0';
+	if (ans == NULL) {
+		moat_err_set(err, "out of memory");
+		return -1;
+	}
+	for (int t = 0; t < 2 && out[0] == '\0'; t++) {
+		ns_msg msg;
+		ns_rr rr;
+		int len = query(name, server, types[t], ans, err);
+
+		if (len < 0)
+			goto out;
+		if (len == 0 || ns_initparse(ans, len, &msg) != 0)
+			continue;
+		for (int i = 0; i < ns_msg_count(msg, ns_s_an) && out[0] == '\0'; i++) {
+			if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || (int)ns_rr_type(rr) != types[t] ||
+			    ns_rr_rdlen(rr) != (t == 0 ? 4 : 16))
+				continue;
+			if (inet_ntop(t == 0 ? AF_INET : AF_INET6, ns_rr_rdata(rr), out,
+				      (socklen_t)n) == NULL)
+				out[0] = '\0';
+		}
+	}
+	if (out[0] == '\0') {
+		moat_err_set(err, "%s has no address in DNS", name);
+		goto out;
+	}
+	ret = 0;
+out:
 	free(ans);
 	return ret;
 }

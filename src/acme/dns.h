@@ -1,5 +1,6 @@
 /* dns.h: asking DNS for TXT records (dns-01 propagation checks, in
- * solve_dns.c).  Not for use outside src/acme/. */
+ * solve_dns.c) and addresses (moat ca serve's validation, when told which
+ * server to ask).  Not for use outside src/acme/ and src/caserve/. */
 #ifndef MOAT_ACME_DNS_H
 #define MOAT_ACME_DNS_H
 
@@ -19,5 +20,10 @@ struct acme_dns_txt {
  * -1 only for errors that are not answers. */
 int acme_dns_txt(const char *name, const char *server, struct acme_dns_txt *out,
 		 struct moat_err *err);
+
+/* The first address (A, else AAAA) of name as text into out (n bytes),
+ * from server or the system's resolvers; -1 with err when there is none. */
+int acme_dns_addr(const char *name, const char *server, char *out, size_t n,
+		  struct moat_err *err);
 
 #endif

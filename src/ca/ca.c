@@ -134,7 +134,9 @@ static int init_stage(const char *stage, const struct ca_init_opts *o, const cha
 	if (ca_db_meta_set(db, "name", name, err) != 0 ||
 	    ca_db_meta_set(db, "permits", (const char *)permits.data, err) != 0 ||
 	    ca_db_meta_set(db, "created", now_s, err) != 0 ||
-	    ca_db_meta_set(db, "crl_number", "1", err) != 0 || ca_db_commit(db, err) != 0) {
+	    ca_db_meta_set(db, "crl_number", "1", err) != 0 ||
+	    (o->url != NULL && ca_db_meta_set(db, "url", o->url, err) != 0) ||
+	    ca_db_commit(db, err) != 0) {
 		ca_db_rollback(db);
 		goto out;
 	}
@@ -163,6 +165,8 @@ int ca_init(const char *home, const struct ca_init_opts *o, struct ca_init_resul
 	    struct moat_err *err)
 {
 	char stage[PATH_MAX], dir[PATH_MAX], backup[PATH_MAX] = "", name[CA_NAME_MAX + 1];
+	char url[CA_URL_MAX + 1];
+	struct ca_init_opts oo = *o;
 	bool staged = false, home_created = !moat_dir_exists(home);
 	int ret = -1;
 
@@ -172,6 +176,8 @@ int ca_init(const char *home, const struct ca_init_opts *o, struct ca_init_resul
 	else
 		default_name(name, sizeof(name));
 	if (check_ca_name(o->name ? o->name : name, err) != 0)
+		goto out;
+	if (o->url != NULL && ca_url_check(o->url, url, sizeof(url), err) != 0)
 		goto out;
 	if (o->npermits > CA_MAX_PERMITS) {
 		moat_err_set(err, "too many --permit constraints (at most %d)", CA_MAX_PERMITS);
@@ -195,7 +201,8 @@ int ca_init(const char *home, const struct ca_init_opts *o, struct ca_init_resul
 		goto out;
 	}
 	staged = true;
-	if (init_stage(stage, o, name, res, err) != 0)
+	oo.url = o->url != NULL ? url : NULL; /* normalised */
+	if (init_stage(stage, &oo, name, res, err) != 0)
 		goto out;
 	if (moat_file_exists(dir)) {
 		char stamp[32];
@@ -291,7 +298,8 @@ struct ca *ca_open(const char *home, struct moat_err *err)
 	    (ca->db = ca_db_open(path, false, err)) == NULL)
 		goto out;
 	if (ca_db_meta_get(ca->db, "name", ca->name, sizeof(ca->name), err) != 0 ||
-	    ca_db_meta_get(ca->db, "permits", permits, sizeof(permits), err) != 0)
+	    ca_db_meta_get(ca->db, "permits", permits, sizeof(permits), err) != 0 ||
+	    ca_url_load(ca, err) != 0)
 		goto out;
 	for (char *save = NULL, *t = strtok_r(permits, "\n", &save); t != NULL;
 	     t = strtok_r(NULL, "\n", &save)) {

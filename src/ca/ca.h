@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/names.h"
 #include "core/permit.h"
@@ -38,6 +39,7 @@ struct ca_init_opts {
 	const char *int_pass;        /* NULL: intermediate key unencrypted */
 	size_t int_passlen;
 	bool force;                  /* replace an existing CA (kept as a backup) */
+	const char *url;             /* NULL: none; else as ca_url_check wants */
 };
 
 struct ca_init_result {
@@ -101,8 +103,45 @@ struct ca_issued {
  * --out copies) all or nothing. */
 int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res,
 	     struct moat_err *err);
+/* ---- ca_sign: a leaf for a given public key (the ACME server's finalize) ---- */
+
+struct ca_sign_opts {
+	const struct moat_name *names; size_t nnames;
+	const struct pki_key *key;   /* the subject's public key (e.g. from a CSR); borrowed */
+	int days;                    /* 0: CA_DEFAULT_DAYS; checked with ca_check_days */
+	bool client;                 /* add clientAuth */
+	const char *lineage;         /* recorded in the database, e.g. "acme:12" */
+};
+struct ca_signed {
+	char serial[80];             /* as pki_cert_info.serial_hex */
+	int64_t not_before, not_after;
+	struct moat_buf cert_pem;    /* the certificate */
+	struct moat_buf chain_pem;   /* the intermediate (no root) */
+};
+/* Needs ca_unlock.  Checks names against the CA's permits (ca_check_names), signs, verifies the
+ * result with the strict verifier, records it (fsync) and only then returns it.  The caller
+ * frees out with ca_signed_clear.  Writes no file. */
+int ca_sign(struct ca *ca, const struct ca_sign_opts *o, struct ca_signed *out, struct moat_err *err);
+void ca_signed_clear(struct ca_signed *s);
+
 /* Validate a validity in days against CA_MAX_DAYS and the intermediate. */
 int ca_check_days(const struct ca *ca, int days, struct moat_err *err);
+
+/* ---- URLs: where the CA's revocation services are (moat ca serve --http-port) ---- */
+
+#define CA_URL_MAX 200
+/* A base URL: "http://" HOST [":" PORT] [PATH], HOST a DNS name, an IPv4
+ * address or a bracketed IPv6 address, PATH of letters, digits, "-._~" and
+ * single slashes.  out (n bytes) receives it normalised (host lower case,
+ * no trailing slash).  https:// is refused (RFC 5280 CRL and RFC 6960 OCSP
+ * URLs are fetched over plain HTTP).  err shows the input escaped. */
+int ca_url_check(const char *url, char *out, size_t n, struct moat_err *err);
+/* The CA's base URL, "" when none.  Borrowed from ca. */
+const char *ca_url(const struct ca *ca);
+/* Store url (NULL or "": remove it).  From then on every certificate the
+ * CA issues carries cRLDistributionPoints URL/crl and authorityInfoAccess
+ * OCSP URL/ocsp and caIssuers URL/ca/intermediate.der. */
+int ca_set_url(struct ca *ca, const char *url, struct moat_err *err);
 
 /* ---- records --------------------------------------------------------- */
 

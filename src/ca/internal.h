@@ -20,7 +20,21 @@ struct ca {
 	struct moat_permit permits[CA_MAX_PERMITS];
 	size_t npermits;
 	struct ca_db *db;
+	char url[CA_URL_MAX + 1];            /* "" when none (url.c) */
+	char url_crl[CA_URL_MAX + 8];
+	char url_ocsp[CA_URL_MAX + 8];
+	char url_issuers[CA_URL_MAX + 24];
 };
+
+/* ---- URLs (url.c) -------------------------------------------------------- */
+
+/* The URLs a new certificate carries; each NULL when the CA has none. */
+struct ca_urls {
+	const char *crl, *ocsp, *ca_issuers;
+};
+void ca_urls_of(const struct ca *ca, struct ca_urls *u);
+/* Read meta "url" into ca (ca_open). */
+int ca_url_load(struct ca *ca, struct moat_err *err);
 
 /* ---- the database (db.c, SQLite) ----------------------------------------- */
 

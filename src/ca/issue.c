@@ -158,6 +158,70 @@ static void remove_stale(const char *dir, const struct ca_bundle *b)
 		(void)unlink(p);
 }
 
+/* Sign key for names as a leaf -- with the CA's URLs when it has them --
+ * and check the result as a strict client would.  li receives its reading. */
+static struct pki_cert *sign_leaf(struct ca *ca, const struct moat_name *names, size_t n,
+				  const struct pki_key *key, int days, bool client,
+				  struct pki_cert_info *li, struct moat_err *err)
+{
+	struct pki_cert *leaf = NULL;
+	struct ca_urls u;
+	int64_t nb = time(NULL) - CA_BACKDATE;
+
+	ca_urls_of(ca, &u);
+	struct pki_cert_spec spec = {
+		.profile = PKI_PROFILE_LEAF,
+		.common_name = leaf_common_name(names, n),
+		.names = names, .nnames = n, .client_auth = client,
+		.not_before = nb, .not_after = nb + (int64_t)days * 86400 - 1,
+		.crl_url = u.crl, .ocsp_url = u.ocsp, .ca_issuers_url = u.ca_issuers,
+	};
+	if ((leaf = pki_cert_build(&spec, key, ca->intermediate, ca->int_key, err)) == NULL) {
+		moat_err_prefix(err, "cannot sign the certificate");
+		return NULL;
+	}
+	if (pki_verify_chain(leaf, &ca->intermediate, 1, ca->root, NULL, 0, err) != 0) {
+		moat_err_prefix(err, "the new certificate does not verify (nothing was written)");
+		goto fail;
+	}
+	if (pki_cert_info(leaf, li, err) != 0)
+		goto fail;
+	return leaf;
+fail:
+	pki_cert_free(leaf);
+	return NULL;
+}
+
+/* The database row of a new certificate. */
+static int make_record(const struct moat_name *names, size_t n, const char *lineage,
+		       const struct pki_cert_info *li, struct ca_record *rec, struct moat_err *err)
+{
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->serial, sizeof(rec->serial), "%s", li->serial_hex);
+	snprintf(rec->lineage, sizeof(rec->lineage), "%s", lineage);
+	if (join_names(names, n, rec->names, sizeof(rec->names), err) != 0)
+		return -1;
+	rec->not_before = li->not_before;
+	rec->not_after = li->not_after;
+	rec->issued_at = time(NULL);
+	return 0;
+}
+
+/* What ca_issue and ca_sign check before signing. */
+static int check_request(struct ca *ca, const struct moat_name *names, size_t n, int days,
+			 struct moat_err *err)
+{
+	if (n == 0) {
+		moat_err_set(err, "no names given");
+		return -1;
+	}
+	if (ca->int_key == NULL) {
+		moat_err_set(err, "the CA's signing key is locked");
+		return -1;
+	}
+	return ca_check_names(ca, names, n, err) != 0 || ca_check_days(ca, days, err) != 0 ? -1 : 0;
+}
+
 int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res,
 	     struct moat_err *err)
 {
@@ -176,16 +240,7 @@ int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res
 
 	memset(&li, 0, sizeof(li));
 	memset(res, 0, sizeof(*res));
-	memset(&rec, 0, sizeof(rec));
-	if (o->nnames == 0) {
-		moat_err_set(err, "no names given");
-		goto out;
-	}
-	if (ca->int_key == NULL) {
-		moat_err_set(err, "the CA's signing key is locked");
-		goto out;
-	}
-	if (ca_check_names(ca, o->names, o->nnames, err) != 0 || ca_check_days(ca, days, err) != 0)
+	if (check_request(ca, o->names, o->nnames, days, err) != 0)
 		goto out;
 	moat_name_lineage(&o->names[0], res->lineage, sizeof(res->lineage));
 	if (moat_path_join(live, sizeof(live), ca->home, "live", err) != 0 ||
@@ -205,32 +260,10 @@ int ca_issue(struct ca *ca, const struct ca_issue_opts *o, struct ca_issued *res
 		key = gen;
 	}
 
-	int64_t nb = time(NULL) - CA_BACKDATE;
-	struct pki_cert_spec spec = {
-		.profile = PKI_PROFILE_LEAF,
-		.common_name = leaf_common_name(o->names, o->nnames),
-		.names = o->names, .nnames = o->nnames, .client_auth = o->client,
-		.not_before = nb, .not_after = nb + (int64_t)days * 86400 - 1,
-	};
-	if ((leaf = pki_cert_build(&spec, key, ca->intermediate, ca->int_key, err)) == NULL) {
-		moat_err_prefix(err, "cannot sign the certificate");
+	if ((leaf = sign_leaf(ca, o->names, o->nnames, key, days, o->client, &li, err)) == NULL ||
+	    make_bundle(ca, o, key, leaf, &b, err) != 0 ||
+	    make_record(o->names, o->nnames, res->lineage, &li, &rec, err) != 0)
 		goto out;
-	}
-	/* Check our own work the way a strict client would before handing it out. */
-	if (pki_verify_chain(leaf, &ca->intermediate, 1, ca->root, NULL, 0, err) != 0) {
-		moat_err_prefix(err, "the new certificate does not verify (nothing was written)");
-		goto out;
-	}
-	if (pki_cert_info(leaf, &li, err) != 0 || make_bundle(ca, o, key, leaf, &b, err) != 0)
-		goto out;
-
-	snprintf(rec.serial, sizeof(rec.serial), "%s", li.serial_hex);
-	snprintf(rec.lineage, sizeof(rec.lineage), "%s", res->lineage);
-	if (join_names(o->names, o->nnames, rec.names, sizeof(rec.names), err) != 0)
-		goto out;
-	rec.not_before = li.not_before;
-	rec.not_after = li.not_after;
-	rec.issued_at = time(NULL);
 
 	if ((fs = moat_fileset_new()) == NULL) {
 		moat_err_set(err, "out of memory");
@@ -263,5 +296,63 @@ out:
 	pki_cert_info_clear(&li);
 	pki_cert_free(leaf);
 	pki_key_free(gen);
+	return ret;
+}
+
+/* ---- ca_sign: a leaf for a given key, recorded, no files ------------------ */
+
+void ca_signed_clear(struct ca_signed *s)
+{
+	if (s == NULL)
+		return;
+	moat_buf_free(&s->cert_pem);
+	moat_buf_free(&s->chain_pem);
+	memset(s, 0, sizeof(*s));
+}
+
+int ca_sign(struct ca *ca, const struct ca_sign_opts *o, struct ca_signed *out,
+	    struct moat_err *err)
+{
+	struct pki_cert *leaf = NULL;
+	struct pki_cert_info li;
+	struct ca_record rec;
+	int days = o->days ? o->days : CA_DEFAULT_DAYS;
+	bool in_tx = false;
+	int ret = -1;
+
+	memset(&li, 0, sizeof(li));
+	memset(out, 0, sizeof(*out));
+	if (o->key == NULL) {
+		moat_err_set(err, "ca_sign: no key to certify");
+		goto out;
+	}
+	if (check_request(ca, o->names, o->nnames, days, err) != 0 ||
+	    (leaf = sign_leaf(ca, o->names, o->nnames, o->key, days, o->client, &li, err)) == NULL ||
+	    make_record(o->names, o->nnames, o->lineage ? o->lineage : "", &li, &rec, err) != 0)
+		goto out;
+	if (pki_cert_to_pem(leaf, &out->cert_pem, err) != 0 ||
+	    pki_cert_to_pem(ca->intermediate, &out->chain_pem, err) != 0) {
+		moat_err_prefix(err, "cannot encode the certificate");
+		goto out;
+	}
+	/* Recorded (committed; synchronous=FULL syncs it) before anyone sees it. */
+	if (ca_db_begin(ca->db, err) != 0)
+		goto out;
+	in_tx = true;
+	if (ca_db_add(ca->db, &rec, (const char *)out->cert_pem.data, err) != 0 ||
+	    ca_db_commit(ca->db, err) != 0)
+		goto out;
+	in_tx = false;
+	snprintf(out->serial, sizeof(out->serial), "%s", li.serial_hex);
+	out->not_before = li.not_before;
+	out->not_after = li.not_after;
+	ret = 0;
+out:
+	if (in_tx)
+		ca_db_rollback(ca->db);
+	if (ret != 0)
+		ca_signed_clear(out);
+	pki_cert_info_clear(&li);
+	pki_cert_free(leaf);
 	return ret;
 }

@@ -2,6 +2,7 @@
 #ifndef MOAT_CLI_H
 #define MOAT_CLI_H
 
+#include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +31,11 @@ int cli_fail(const struct moat_err *e);
 int cli_usage_error(const char *cmd, const char *fmt, ...) MOAT_PRINTF(2, 3);
 /* "moat: <notice>" on stderr. */
 void cli_notice(const char *fmt, ...) MOAT_PRINTF(1, 2);
+/* Block SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads
+ * it starts afterwards), for a long-running command to wait for them with
+ * sigwaitinfo; set receives them, old the mask to restore.  false if the
+ * mask could not be changed. */
+bool cli_stop_signals_block(sigset_t *set, sigset_t *old);
 /* Progress for slow work: on stderr, only when it is a terminal. */
 void cli_progress(const char *fmt, ...) MOAT_PRINTF(1, 2);
 /* Print a JSON document on stdout (steals the reference); CLI_OK or CLI_FAIL. */
@@ -87,6 +93,7 @@ int cli_print_issued(const struct ca_issued *r, const struct moat_name *names, s
 
 /* ---- commands: argv[0] is the command name ---- */
 int cli_cmd_ca(int argc, char **argv);
+int cli_ca_serve(int argc, char **argv); /* cmd_ca_serve.c */
 int cli_cmd_issue(int argc, char **argv);
 int cli_cmd_csr(int argc, char **argv);
 int cli_cmd_sign(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* cmd_ca.c: moat ca init | show | list */
+/* cmd_ca.c: moat ca init | show | list | url */
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -36,6 +36,7 @@ static int ca_init_cmd(int argc, char **argv)
 		{"encrypt-intermediate", no_argument, NULL, 'E'},
 		{"force", no_argument, NULL, 'f'},
 		{"json", no_argument, NULL, 'j'},
+		{"url", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
 	struct moat_permit permits[CA_MAX_PERMITS];
@@ -45,7 +46,7 @@ static int ca_init_cmd(int argc, char **argv)
 	struct moat_err err;
 	const char *pass_file = NULL;
 	bool no_pass = false, enc_int = false, json = false;
-	char home[PATH_MAX], date_r[16], date_i[16];
+	char home[PATH_MAX], date_r[16], date_i[16], url[CA_URL_MAX + 1];
 	int c, ret = CLI_FAIL;
 
 	moat_err_clear(&err);
@@ -70,6 +71,11 @@ static int ca_init_cmd(int argc, char **argv)
 		case 'E': enc_int = true; break;
 		case 'f': o.force = true; break;
 		case 'j': json = true; break;
+		case 'u':
+			if (ca_url_check(optarg, url, sizeof(url), &err) != 0)
+				return cli_fail(&err);
+			o.url = url;
+			break;
 		default: return cli_bad_option("ca init", c, argv);
 		}
 	}
@@ -104,10 +110,10 @@ static int ca_init_cmd(int argc, char **argv)
 		for (size_t i = 0; i < o.npermits; i++)
 			json_array_append_new(permit_list, json_string(permits[i].text));
 		ret = cli_json_print(json_pack(
-			"{s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:b}", "dir", res.dir, "name", res.name,
-			"backup", res.backup, "root", cert_json(&res.root), "intermediate",
+			"{s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:b, s:s}", "dir", res.dir, "name",
+			res.name, "backup", res.backup, "root", cert_json(&res.root), "intermediate",
 			cert_json(&res.intermediate), "permitted", permit_list, "root_key_encrypted",
-			!no_pass, "intermediate_key_encrypted", enc_int));
+			!no_pass, "intermediate_key_encrypted", enc_int, "url", o.url ? o.url : ""));
 		goto out;
 	}
 	moat_date(res.root.not_after, date_r, sizeof(date_r));
@@ -124,6 +130,9 @@ static int ca_init_cmd(int argc, char **argv)
 		printf("\n");
 	}
 	printf("  fingerprint   SHA-256 %s\n", res.root.sha256);
+	if (o.url != NULL)
+		printf("  URL           %s (CRL, OCSP and CA certificates in every certificate)\n",
+		       o.url);
 	if (res.backup[0] != '\0')
 		printf("The previous CA was moved to %s\n"
 		       "Certificates it issued (in %s/live) no longer verify against the new root:\n"
@@ -263,10 +272,62 @@ out:
 	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
 }
 
+/* moat ca url [URL | --clear] [--json] */
+static int ca_url_cmd(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"clear", no_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct moat_err err;
+	struct ca *ca = NULL;
+	bool json = false, clear = false;
+	const char *url;
+	int c, ret = CLI_FAIL;
+
+	moat_err_clear(&err);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': clear = true; break;
+		case 'j': json = true; break;
+		default: return cli_bad_option("ca url", c, argv);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("ca url", "unexpected argument \"%.40s\"", argv[optind + 1]);
+	if (clear && optind < argc)
+		return cli_usage_error("ca url", "give a URL or --clear, not both");
+	if (cli_ca_open(false, NULL, &ca, &err) != 0)
+		goto out;
+	if ((clear || optind < argc) && ca_set_url(ca, clear ? NULL : argv[optind], &err) != 0)
+		goto out;
+	url = ca_url(ca);
+	if (json) {
+		ret = cli_json_print(json_pack("{s:s?}", "url", url[0] ? url : NULL));
+		goto out;
+	}
+	if (url[0] == '\0')
+		printf("%s\n", clear ? "The CA's URL is removed: new certificates carry no "
+					"revocation URLs."
+				      : "The CA has no URL: its certificates carry no revocation URLs.\n"
+					"Set one with `moat ca url http://HOST:9080`.");
+	else
+		printf("%s\n%s", url,
+		       optind < argc ? "New certificates carry its /crl, /ocsp and /ca/intermediate.der "
+				       "(served by `moat ca serve`).\n"
+				     : "");
+	ret = CLI_OK;
+out:
+	ca_free(ca);
+	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
+}
+
 int cli_cmd_ca(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error("ca", "which? moat ca init | show | list");
+		return cli_usage_error("ca", "which? moat ca init | show | list | url | serve");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cli_help("ca", stdout);
 	if (cli_wants_help(argc - 1, argv + 1)) {
@@ -280,6 +341,10 @@ int cli_cmd_ca(int argc, char **argv)
 		return ca_show_cmd(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return ca_list_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "url") == 0)
+		return ca_url_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cli_ca_serve(argc - 1, argv + 1);
 	return cli_usage_error("ca", "unknown command \"ca %.40s\"", argv[1]);
 }
 

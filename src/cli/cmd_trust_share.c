@@ -181,12 +181,7 @@ int cli_trust_share(int argc, char **argv)
 
 	/* Ctrl-C, kill and hang-up are waited for below, never delivered:
 	 * blocked now, before the server's thread exists (it blocks them too). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (pthread_sigmask(SIG_BLOCK, &set, &old) == 0)
-		sig_blocked = true;
+	sig_blocked = cli_stop_signals_block(&set, &old);
 
 	if (cli_ca_open(false, NULL, &ca, &err) != 0)
 		goto out;

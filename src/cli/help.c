@@ -282,12 +282,13 @@ static const struct help helps[] = {
 	 "  ca init   create a root CA and an intermediate\n"
 	 "  ca show   describe the CA\n"
 	 "  ca list   list issued certificates\n"
+	 "  ca url    show or set the URL of the CA's revocation services\n"
 	 "\n"
 	 "See `moat help ca init` and so on.\n"},
 	{"ca init",
 	 "Usage: moat ca init [--name NAME] [--key-type T] [--permit NAME|CIDR]...\n"
 	 "                    [--passphrase-file F | --no-passphrase] [--encrypt-intermediate]\n"
-	 "                    [--force] [--json]\n"
+	 "                    [--url http://HOST[:PORT]] [--force] [--json]\n"
 	 "\n"
 	 "Creates a root certificate (10 years) and an intermediate signed by it\n"
 	 "(5 years, path length 0) in $MOAT_HOME/ca.  The root key is encrypted\n"
@@ -307,6 +308,10 @@ static const struct help helps[] = {
 	 "  --no-passphrase         store the root key unencrypted (not recommended)\n"
 	 "  --encrypt-intermediate  encrypt the intermediate key with the same passphrase;\n"
 	 "                          every `moat issue` then asks for it\n"
+	 "  --url http://HOST[:PORT]  where `moat ca serve --http-port` answers: every\n"
+	 "                          certificate the CA issues then names URL/crl (CRL),\n"
+	 "                          URL/ocsp (OCSP) and URL/ca/intermediate.der (see\n"
+	 "                          `moat help ca url`)\n"
 	 "  --force                 replace an existing CA (the old one is kept as\n"
 	 "                          $MOAT_HOME/ca.replaced-TIME)\n"
 	 "  --json                  machine-readable output\n"},
@@ -314,6 +319,19 @@ static const struct help helps[] = {
 	{"ca list",
 	 "Usage: moat ca list [--json]\n\nLists every certificate the CA issued: serial, names, status (valid,\n"
 	 "revoked, expired) and days left.\n"},
+	{"ca url",
+	 "Usage: moat ca url [URL | --clear] [--json]\n"
+	 "\n"
+	 "Shows, sets or removes the CA's URL: http://HOST[:PORT] where `moat ca serve\n"
+	 "--http-port` answers.  Every certificate issued from then on (moat issue,\n"
+	 "moat sign, moat serve --local, ACME) carries its CRL distribution point\n"
+	 "URL/crl and the authority information access URLs URL/ocsp (OCSP) and\n"
+	 "URL/ca/intermediate.der (caIssuers); clients such as `moat check` then check\n"
+	 "revocation.  Only http:// URLs: CRL and OCSP are fetched over plain HTTP\n"
+	 "(RFC 5280, RFC 6960).  Certificates issued before keep what they carry.\n"
+	 "\n"
+	 "  --clear   remove the URL (new certificates carry no revocation URLs)\n"
+	 "  --json    machine-readable output: {\"url\": URL or null}\n"},
 	{"issue",
 	 "Usage: moat issue NAME... [--key-type T] [--days N] [--client] [--out DIR]\n"
 	 "                  [--p12] [--p12-passphrase-file F] [--passphrase-file F]\n"

@@ -1,6 +1,8 @@
 /* out.c: how moat talks to the user. */
 #include "cli/cli.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +104,13 @@ int cli_ca_pass(const char *file, bool confirm, struct moat_buf *out, struct moa
 	return moat_pass_get(file, CLI_ENV_CA_PASS,
 			     confirm ? "Passphrase for the new CA key: " : "Passphrase for the CA key: ",
 			     confirm, out, err);
+}
+
+bool cli_stop_signals_block(sigset_t *set, sigset_t *old)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	return pthread_sigmask(SIG_BLOCK, set, old) == 0;
 }

@@ -28,11 +28,13 @@ static bool printable_ascii(const char *s, size_t len)
 	return true;
 }
 
-/* A dNSName (GEN_DNS: IA5String) or an iPAddress (GEN_IPADD: OCTET STRING). */
+/* A dNSName or a URI (GEN_DNS, GEN_URI: IA5String) or an iPAddress
+ * (GEN_IPADD: OCTET STRING). */
 static GENERAL_NAME *gn_new(int type, const void *data, size_t len)
 {
 	GENERAL_NAME *gn = GENERAL_NAME_new();
-	ASN1_STRING *s = type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
+	ASN1_STRING *s = type == GEN_DNS || type == GEN_URI ? ASN1_IA5STRING_new()
+							    : ASN1_OCTET_STRING_new();
 
 	if (gn == NULL || s == NULL || ASN1_STRING_set(s, data, (int)len) != 1) {
 		GENERAL_NAME_free(gn);
@@ -249,17 +251,17 @@ out:
 	return rc;
 }
 
-static int add_ext_key_usage(X509 *x, bool server, bool client, struct moat_err *err)
+/* EKU with the purposes nids[0..n). */
+static int add_ext_key_usage(X509 *x, const int *nids, size_t n, struct moat_err *err)
 {
 	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
 	int rc = -1;
 
 	if (eku == NULL)
 		goto out;
-	if (server && !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
-		goto out;
-	if (client && !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)))
-		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(nids[i])))
+			goto out;
 	rc = add_ext(x, NID_ext_key_usage, eku, false, err);
 out:
 	if (rc != 0 && !moat_err_isset(err))
@@ -299,26 +301,121 @@ out:
  * the DER of Authorization ::= OCTET STRING (SIZE (32)). */
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
 
-static int add_acme_identifier(X509 *x, const unsigned char *digest, struct moat_err *err)
+/* An extension whose extnValue is der as given (obj borrowed). */
+static int add_raw_ext(X509 *x, const ASN1_OBJECT *obj, bool crit, const unsigned char *der,
+		       size_t len, const char *what, struct moat_err *err)
 {
-	unsigned char der[2 + 32] = {0x04, 0x20};
-	ASN1_OBJECT *obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
 	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
 	X509_EXTENSION *ext = NULL;
 	int rc = -1;
 
-	memcpy(der + 2, digest, 32);
-	if (obj == NULL || val == NULL || ASN1_OCTET_STRING_set(val, der, sizeof(der)) != 1 ||
-	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, val)) == NULL ||
+	if (obj == NULL || val == NULL || ASN1_OCTET_STRING_set(val, der, (int)len) != 1 ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, crit ? 1 : 0, val)) == NULL ||
 	    X509_add_ext(x, ext, -1) != 1) {
-		pki_err_drain(err, "cannot add the acmeIdentifier extension");
+		pki_err_drain(err, "cannot add the %s extension", what);
 		goto out;
 	}
 	rc = 0;
 out:
 	X509_EXTENSION_free(ext);
 	ASN1_OCTET_STRING_free(val);
+	return rc;
+}
+
+static int add_acme_identifier(X509 *x, const unsigned char *digest, struct moat_err *err)
+{
+	unsigned char der[2 + 32] = {0x04, 0x20};
+	ASN1_OBJECT *obj = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
+	int rc;
+
+	memcpy(der + 2, digest, 32);
+	rc = add_raw_ext(x, obj, true, der, sizeof(der), "acmeIdentifier", err);
 	ASN1_OBJECT_free(obj);
+	return rc;
+}
+
+/* RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck, extnValue the DER of NULL. */
+static int add_ocsp_nocheck(X509 *x, struct moat_err *err)
+{
+	static const unsigned char null_der[] = {0x05, 0x00};
+
+	return add_raw_ext(x, OBJ_nid2obj(NID_id_pkix_OCSP_noCheck), false, null_der,
+			   sizeof(null_der), "OCSP no-check", err);
+}
+
+static GENERAL_NAME *uri_name(const char *url)
+{
+	return gn_new(GEN_URI, url, strlen(url));
+}
+
+/* One AccessDescription (method nid, a URI) pushed on aia. */
+static int push_access(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
+{
+	ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+	GENERAL_NAME *gn = uri_name(url);
+
+	if (ad == NULL || gn == NULL) {
+		ACCESS_DESCRIPTION_free(ad);
+		GENERAL_NAME_free(gn);
+		return -1;
+	}
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(nid);
+	GENERAL_NAME_free(ad->location);
+	ad->location = gn;
+	if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+		ACCESS_DESCRIPTION_free(ad);
+		return -1;
+	}
+	return 0;
+}
+
+/* cRLDistributionPoints (one point, fullName = the URI) and
+ * authorityInfoAccess (OCSP, then caIssuers), as far as spec names them. */
+static int add_urls(X509 *x, const struct pki_cert_spec *spec, struct moat_err *err)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	CRL_DIST_POINTS *dps = NULL;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	int rc = -1;
+
+	if (spec->crl_url != NULL) {
+		if ((dps = sk_DIST_POINT_new_null()) == NULL || (dp = DIST_POINT_new()) == NULL ||
+		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+		    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL ||
+		    (gn = uri_name(spec->crl_url)) == NULL ||
+		    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
+			pki_err_drain(err, "cannot build the CRL distribution point");
+			goto out;
+		}
+		gn = NULL;
+		dp->distpoint->type = 0; /* fullName */
+		if (!sk_DIST_POINT_push(dps, dp)) {
+			pki_err_drain(err, "out of memory");
+			goto out;
+		}
+		dp = NULL;
+		if (add_ext(x, NID_crl_distribution_points, dps, false, err) != 0)
+			goto out;
+	}
+	if (spec->ocsp_url != NULL || spec->ca_issuers_url != NULL) {
+		if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
+		    (spec->ocsp_url != NULL && push_access(aia, NID_ad_OCSP, spec->ocsp_url) != 0) ||
+		    (spec->ca_issuers_url != NULL &&
+		     push_access(aia, NID_ad_ca_issuers, spec->ca_issuers_url) != 0)) {
+			pki_err_drain(err, "cannot build the authority information access");
+			goto out;
+		}
+		if (add_ext(x, NID_info_access, aia, false, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
 	return rc;
 }
 
@@ -329,6 +426,8 @@ static int add_extensions(X509 *x, X509 *issuer, const struct pki_cert_spec *spe
 	static const int inter_ku[] = {KU_BIT_DIGITAL_SIGNATURE, KU_BIT_KEY_CERT_SIGN,
 				       KU_BIT_CRL_SIGN};
 	static const int leaf_ku[] = {KU_BIT_DIGITAL_SIGNATURE, KU_BIT_KEY_ENCIPHERMENT};
+	static const int server_client[] = {NID_server_auth, NID_client_auth};
+	static const int ocsp_sign[] = {NID_OCSP_sign};
 	NAME_CONSTRAINTS *nc = NULL;
 	GENERAL_NAMES *san = NULL;
 	int rc = -1;
@@ -342,13 +441,14 @@ static int add_extensions(X509 *x, X509 *issuer, const struct pki_cert_spec *spe
 	case PKI_PROFILE_INTERMEDIATE:
 		if (add_basic_constraints(x, true, 0, err) != 0 ||
 		    add_key_usage(x, inter_ku, 3, err) != 0 ||
-		    add_ext_key_usage(x, true, true, err) != 0)
+		    add_ext_key_usage(x, server_client, 2, err) != 0)
 			goto out;
 		break;
 	case PKI_PROFILE_LEAF:
 		if (add_basic_constraints(x, false, -1, err) != 0 ||
 		    add_key_usage(x, leaf_ku, pki_key_is_rsa(subject_key) ? 2 : 1, err) != 0 ||
-		    add_ext_key_usage(x, true, spec->client_auth, err) != 0)
+		    add_ext_key_usage(x, server_client, spec->client_auth ? 2 : 1, err) != 0 ||
+		    add_urls(x, spec, err) != 0)
 			goto out;
 		if (spec->nnames > 0) {
 			san = pki_san_from_names(spec->names, spec->nnames, err);
@@ -356,6 +456,12 @@ static int add_extensions(X509 *x, X509 *issuer, const struct pki_cert_spec *spe
 			    add_ext(x, NID_subject_alt_name, san, spec->common_name == NULL, err) != 0)
 				goto out;
 		}
+		break;
+	case PKI_PROFILE_OCSP_SIGNER:
+		if (add_basic_constraints(x, false, -1, err) != 0 ||
+		    add_key_usage(x, leaf_ku, 1, err) != 0 ||
+		    add_ext_key_usage(x, ocsp_sign, 1, err) != 0 || add_ocsp_nocheck(x, err) != 0)
+			goto out;
 		break;
 	case PKI_PROFILE_ACME_TLS_ALPN:
 		san = pki_san_from_names(spec->names, 1, err);
@@ -467,6 +573,28 @@ out:
 	return rc;
 }
 
+/* URLs go in leaf certificates only, as http:// or https:// printable ASCII. */
+static int check_urls(const struct pki_cert_spec *spec, struct moat_err *err)
+{
+	const char *urls[] = {spec->crl_url, spec->ocsp_url, spec->ca_issuers_url};
+
+	for (size_t i = 0; i < 3; i++) {
+		if (urls[i] == NULL)
+			continue;
+		if (spec->profile != PKI_PROFILE_LEAF) {
+			moat_err_set(err, "revocation URLs are for leaf certificates only");
+			return -1;
+		}
+		size_t len = strlen(urls[i]);
+		if (len > 1024 || !printable_ascii(urls[i], len) ||
+		    (strncmp(urls[i], "http://", 7) != 0 && strncmp(urls[i], "https://", 8) != 0)) {
+			moat_err_set(err, "a revocation URL must be an http:// URL of printable ASCII");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int check_spec(const struct pki_cert_spec *spec, const struct pki_key *subject_key,
 		      const struct pki_cert *issuer, const struct pki_key *issuer_key,
 		      struct moat_err *err)
@@ -476,8 +604,17 @@ static int check_spec(const struct pki_cert_spec *spec, const struct pki_key *su
 		return -1;
 	}
 	if (spec->profile != PKI_PROFILE_ROOT && spec->profile != PKI_PROFILE_INTERMEDIATE &&
-	    spec->profile != PKI_PROFILE_LEAF && spec->profile != PKI_PROFILE_ACME_TLS_ALPN) {
+	    spec->profile != PKI_PROFILE_LEAF && spec->profile != PKI_PROFILE_ACME_TLS_ALPN &&
+	    spec->profile != PKI_PROFILE_OCSP_SIGNER) {
 		moat_err_set(err, "unknown certificate profile %d", (int)spec->profile);
+		return -1;
+	}
+	if (check_urls(spec, err) != 0)
+		return -1;
+	if (spec->profile == PKI_PROFILE_OCSP_SIGNER &&
+	    (issuer == NULL || spec->nnames > 0 || spec->npermits > 0 || spec->common_name == NULL)) {
+		moat_err_set(err, "an OCSP signing certificate is issued by a CA, with a common name "
+				  "and no other names");
 		return -1;
 	}
 	if (spec->profile == PKI_PROFILE_ACME_TLS_ALPN) {

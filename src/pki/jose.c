@@ -2,6 +2,7 @@
  * as JWK (RFC 7517, 7518 section 6, RFC 8037), JWS signatures in their raw
  * form (RFC 7518 section 3: ECDSA r || s of fixed size, not DER), and
  * HMAC-SHA256 for external account binding. */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -9,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 #include "core/b64.h"
 #include "pki/internal.h"
@@ -115,6 +118,90 @@ void pki_jwk_clear(struct pki_jwk *j)
 	moat_buf_free(&j->n);
 	moat_buf_free(&j->e);
 	memset(j, 0, sizeof(*j));
+}
+
+/* Decode a base64url member into out (cleared first); its length must be
+ * exactly want bytes (want 0: 1 to max bytes). */
+static int member(const char *s, size_t want, size_t max, struct moat_buf *out)
+{
+	moat_buf_free(out);
+	if (s == NULL || strlen(s) > 4 * (max + 2) / 3 + 4 ||
+	    moat_b64url_decode(out, s, strlen(s)) != 0)
+		return -1;
+	return want > 0 ? (out->len == want ? 0 : -1) : (out->len >= 1 && out->len <= max ? 0 : -1);
+}
+
+struct pki_key *pki_key_from_jwk(const char *kty, const char *crv, const char *x, const char *y,
+				 const char *n, const char *e, struct moat_err *err)
+{
+	struct moat_buf a = MOAT_BUF_INIT, b = MOAT_BUF_INIT;
+	unsigned char point[1 + 2 * FIELD_MAX];
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *bn_n = NULL, *bn_e = NULL;
+	const char *type = NULL;
+	struct pki_key *k = NULL;
+	size_t field = 0;
+
+	ERR_clear_error();
+	if (bld == NULL || kty == NULL)
+		goto bad;
+	if (strcmp(kty, "EC") == 0 && crv != NULL &&
+	    (field = strcmp(crv, "P-256") == 0 ? 32 : strcmp(crv, "P-384") == 0 ? 48 : 0) > 0) {
+		if (member(x, field, field, &a) != 0 || member(y, field, field, &b) != 0)
+			goto bad;
+		point[0] = 0x04;
+		memcpy(point + 1, a.data, field);
+		memcpy(point + 1 + field, b.data, field);
+		type = "EC";
+		if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, crv, 0) != 1 ||
+		    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
+						     1 + 2 * field) != 1)
+			goto bad;
+	} else if (strcmp(kty, "OKP") == 0 && crv != NULL && strcmp(crv, "Ed25519") == 0) {
+		if (member(x, 32, 32, &a) != 0)
+			goto bad;
+		type = "ED25519";
+		if (OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, a.data, 32) != 1)
+			goto bad;
+	} else if (strcmp(kty, "RSA") == 0) {
+		/* 2048 to 8192 bits, no leading zero byte (RFC 7518 6.3.1.1), e odd */
+		if (member(n, 0, 1024, &a) != 0 || a.len < 256 || a.data[0] == 0 ||
+		    member(e, 0, 8, &b) != 0 || b.data[0] == 0 || (b.data[b.len - 1] & 1) == 0 ||
+		    (bn_n = BN_bin2bn(a.data, (int)a.len, NULL)) == NULL ||
+		    (bn_e = BN_bin2bn(b.data, (int)b.len, NULL)) == NULL || BN_num_bits(bn_n) < 2048)
+			goto bad;
+		type = "RSA";
+		if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
+			goto bad;
+	} else {
+		goto bad;
+	}
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto bad; /* an EC point off the curve fails here */
+	k = pki_key_wrap(pkey, false, err);
+	pkey = NULL;
+	goto out;
+bad:
+	moat_err_set(err, "the JWK is not a public key moat accepts (EC P-256 or P-384, RSA of 2048 "
+			  "bits or more, or Ed25519)");
+out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn_n);
+	BN_free(bn_e);
+	moat_buf_free(&a);
+	moat_buf_free(&b);
+	ERR_clear_error();
+	return k;
 }
 
 /* ECDSA's DER ECDSA-Sig-Value to JWS's r || s, each field bytes long. */
@@ -227,6 +314,16 @@ int pki_sha256(const void *data, size_t len, unsigned char out[32])
 	unsigned int n = 0;
 
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}
+
+int pki_random(void *out, size_t len)
+{
+	return len <= INT_MAX && RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+bool pki_mem_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err)

@@ -119,6 +119,9 @@ enum pki_profile {
 	                            * DNS or IP); critical acmeIdentifier
 	                            * (1.3.6.1.5.5.7.1.31) holding OCTET STRING
 	                            * acme_digest; SKI; AKI keyid */
+	PKI_PROFILE_OCSP_SIGNER,  /* a delegated OCSP responder (RFC 6960 4.2.2.2): CA:FALSE
+	                           * critical; KU digitalSignature critical; EKU OCSPSigning;
+	                           * id-pkix-ocsp-nocheck; subject CN only; SKI; AKI keyid */
 };
 
 struct pki_cert_spec {
@@ -135,6 +138,10 @@ struct pki_cert_spec {
 	 * npermits == 0: no nameConstraints extension. */
 	const struct moat_permit *permits;
 	size_t npermits;
+	/* LEAF and OCSP_SIGNER: where relying parties find revocation and the
+	 * issuer (http:// URLs, NULL: none): cRLDistributionPoints with one
+	 * fullName URI, authorityInfoAccess with OCSP and caIssuers. */
+	const char *crl_url, *ocsp_url, *ca_issuers_url;
 	/* ACME_TLS_ALPN: the 32-byte SHA-256 of the key authorization. */
 	const unsigned char *acme_digest;
 	int64_t not_before;
@@ -271,6 +278,13 @@ struct pki_jwk {
 /* Keys JOSE has no algorithm for (P-521 aside, RSA < 2048) fail with err. */
 int pki_key_jwk(const struct pki_key *k, struct pki_jwk *out, struct moat_err *err);
 void pki_jwk_clear(struct pki_jwk *j);
+/* A public key from JWK members as a peer sent them (base64url text; crv,
+ * x, y for EC and OKP, n and e for RSA; the others NULL).  Only what JWS
+ * for ACME takes: EC P-256 or P-384 (x and y of the field's size, a point
+ * on the curve), RSA of 2048 to 8192 bits (no leading zero, odd e),
+ * Ed25519.  NULL with err otherwise; the caller frees the key. */
+struct pki_key *pki_key_from_jwk(const char *kty, const char *crv, const char *x, const char *y,
+				 const char *n, const char *e, struct moat_err *err);
 /* The JWS signature of data with k, in JWS form (ECDSA: r || s). */
 int pki_jws_sign(const struct pki_key *k, const void *data, size_t len, struct moat_buf *sig,
 		 struct moat_err *err);
@@ -279,6 +293,10 @@ bool pki_jws_verify(const struct pki_key *k, const void *data, size_t len, const
 int pki_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		    unsigned char out[32], struct moat_err *err);
 int pki_sha256(const void *data, size_t len, unsigned char out[32]);
+/* len bytes from the random generator moat draws keys from; -1 on failure. */
+int pki_random(void *out, size_t len);
+/* Equal, in a time that does not depend on where they differ. */
+bool pki_mem_equal(const void *a, const void *b, size_t len);
 /* RFC 9773 (ACME Renewal Information) certificate identifier:
  * base64url(authority key identifier) "." base64url(serial DER contents). */
 int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err);

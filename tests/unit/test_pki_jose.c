@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -80,6 +81,18 @@ static void roundtrip(enum pki_key_type t, const char *kty, const char *crv, con
 		assert_int_equal(sig.len, siglen);
 		assert_true(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len));
 	}
+	/* The JWK read back is the same public key, and verifies what k signs. */
+	{
+		struct pki_key *pub = pki_key_from_jwk(j.kty, j.crv, (char *)j.x.data,
+						       (char *)j.y.data, (char *)j.n.data,
+						       (char *)j.e.data, &err);
+
+		assert_non_null(pub);
+		assert_false(pki_key_is_private(pub));
+		assert_true(pki_key_matches_key(pub, k));
+		assert_true(pki_jws_verify(pub, msg, strlen(msg), sig.data, sig.len));
+		pki_key_free(pub);
+	}
 	sig.data[sig.len - 1] ^= 0x80;
 	assert_false(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len));
 	assert_false(pki_jws_verify(k, msg, strlen(msg), sig.data, sig.len - 1));
@@ -104,6 +117,60 @@ static void test_rs256(void **state)
 {
 	(void)state;
 	roundtrip(PKI_KEY_RSA_2048, "RSA", NULL, "RS256", 256, 0);
+}
+
+static void test_jwk_refused(void **state)
+{
+	struct moat_err err;
+	struct pki_key *k = pki_key_generate(PKI_KEY_EC_P256, &err);
+	struct pki_jwk j;
+	char x[64], y[64];
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(pki_key_jwk(k, &j, &err), 0);
+	snprintf(x, sizeof(x), "%s", (char *)j.x.data);
+	snprintf(y, sizeof(y), "%s", (char *)j.y.data);
+	/* the right curve name only */
+	assert_null(pki_key_from_jwk("EC", "P-384", x, y, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk("EC", "P-521", x, y, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk("EC", NULL, x, y, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk("ec", "P-256", x, y, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk(NULL, "P-256", x, y, NULL, NULL, &err));
+	/* a coordinate missing, short, or with padding characters */
+	assert_null(pki_key_from_jwk("EC", "P-256", x, NULL, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk("EC", "P-256", x + 2, y, NULL, NULL, &err));
+	assert_null(pki_key_from_jwk("EC", "P-256", "", y, NULL, NULL, &err));
+	/* a point off the curve */
+	y[10] = y[10] == 'A' ? 'B' : 'A';
+	assert_null(pki_key_from_jwk("EC", "P-256", x, y, NULL, NULL, &err));
+	assert_non_null(strstr(err.msg, "JWK"));
+	/* RSA below 2048 bits, an even exponent, a leading zero byte */
+	{
+		struct moat_buf n = MOAT_BUF_INIT, e = MOAT_BUF_INIT;
+		unsigned char raw[257];
+
+		memset(raw, 0xab, sizeof(raw));
+		assert_int_equal(moat_b64url_encode(&n, raw + 1, 128), 0);
+		assert_int_equal(moat_b64url_encode(&e, (const unsigned char *)"\x01\x00\x01", 3), 0);
+		assert_null(pki_key_from_jwk("RSA", NULL, NULL, NULL, (char *)n.data, (char *)e.data,
+					     &err));
+		moat_buf_free(&n);
+		raw[0] = 0;
+		assert_int_equal(moat_b64url_encode(&n, raw, sizeof(raw)), 0);
+		assert_null(pki_key_from_jwk("RSA", NULL, NULL, NULL, (char *)n.data, (char *)e.data,
+					     &err));
+		moat_buf_free(&n);
+		moat_buf_free(&e);
+		assert_int_equal(moat_b64url_encode(&n, raw + 1, 256), 0);
+		assert_int_equal(moat_b64url_encode(&e, (const unsigned char *)"\x01\x00\x02", 3), 0);
+		assert_null(pki_key_from_jwk("RSA", NULL, NULL, NULL, (char *)n.data, (char *)e.data,
+					     &err));
+		moat_buf_free(&n);
+		moat_buf_free(&e);
+	}
+	pki_jwk_clear(&j);
+	pki_key_free(k);
 }
 
 /* RFC 4231 test case 2. */
@@ -141,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_ed25519_rfc8037), cmocka_unit_test(test_es256),
 		cmocka_unit_test(test_es384),           cmocka_unit_test(test_rs256),
 		cmocka_unit_test(test_hmac),            cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_jwk_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

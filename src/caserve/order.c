@@ -1,0 +1,718 @@
+/* order.c: what an account does -- orders (RFC 8555 7.4), authorizations
+ * and challenges (7.5), finalize and the certificate (7.4.2), revocation
+ * (7.6), the account's order list (7.1.2.1).
+ *
+ * States (RFC 8555 7.1.6), with the transitions this file makes:
+ *   order:  pending -> ready (every authorization valid)
+ *           pending -> invalid (an authorization invalid or expired)
+ *           ready -> valid (finalize signs at once: "processing" is never
+ *           seen, the certificate is recorded before the answer)
+ *   authz:  pending -> valid | invalid (va.c, caserve_authz_settle);
+ *           pending -> expired (its expiry passes)
+ *   challenge: pending -> processing (the client's POST) -> valid | invalid */
+#include "caserve/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ca/ca.h"
+#include "core/b64.h"
+#include "core/names.h"
+
+#define URL_MAX 400
+
+static const char *str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void internal(struct caserve *s, struct net_http_reply *r, const struct moat_err *err)
+{
+	caserve_problem(s, r, 500, "serverInternal",
+			err != NULL && err->msg[0] != '\0' ? err->msg : "out of memory");
+}
+
+/* The object of kind id if it belongs to q's account; else the answer is
+ * sent (404 when there is none, 401 when it is another account's). */
+static json_t *owned(struct caserve *s, struct caserve_req *q, const char *kind, int64_t id,
+		     int64_t *parent)
+{
+	struct moat_err err;
+	int64_t account = 0;
+	json_t *doc;
+
+	moat_err_clear(&err);
+	doc = caserve_store_get(s->db, kind, id, parent, &account, &err);
+	if (doc == NULL) {
+		if (err.msg[0] != '\0')
+			internal(s, q->reply, &err);
+		else
+			caserve_problem(s, q->reply, 404, "malformed", "no such object");
+		return NULL;
+	}
+	if (account != q->account) {
+		json_decref(doc);
+		caserve_problem(s, q->reply, 401, "unauthorized",
+				"this object belongs to another account");
+		return NULL;
+	}
+	return doc;
+}
+
+/* ---- authorizations ------------------------------------------------------- */
+
+/* The authorization's status now (an expired pending one is "expired"). */
+static const char *authz_status(const json_t *a)
+{
+	const char *st = str(a, "status");
+
+	if (st == NULL)
+		return "invalid";
+	if (strcmp(st, "pending") == 0 &&
+	    json_integer_value(json_object_get(a, "_expires")) < (json_int_t)time(NULL))
+		return "expired";
+	return st;
+}
+
+static json_t *chall_view(struct caserve *s, int64_t authz, int index, const json_t *c)
+{
+	char url[URL_MAX];
+	json_t *v = json_pack("{s:s, s:s, s:s}", "type", str(c, "type"), "status", str(c, "status"),
+			      "token", str(c, "token"));
+
+	snprintf(url, sizeof(url), "%s/acme/chall/%lld/%d", s->base, (long long)authz, index);
+	if (v == NULL)
+		return NULL;
+	json_object_set_new(v, "url", json_string(url));
+	if (json_object_get(c, "validated") != NULL)
+		json_object_set(v, "validated", json_object_get(c, "validated"));
+	if (json_object_get(c, "error") != NULL)
+		json_object_set(v, "error", json_object_get(c, "error"));
+	return v;
+}
+
+static json_t *authz_view(struct caserve *s, int64_t id, const json_t *a)
+{
+	char expires[32];
+	json_t *v, *list = json_array(), *c;
+	size_t i;
+
+	caserve_time(json_integer_value(json_object_get(a, "_expires")), expires);
+	v = json_pack("{s:O, s:s, s:s}", "identifier", json_object_get(a, "identifier"), "status",
+		      authz_status(a), "expires", expires);
+	if (v == NULL || list == NULL) {
+		json_decref(v);
+		json_decref(list);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(a, "challenges"), i, c)
+		json_array_append_new(list, chall_view(s, id, (int)i, c));
+	json_object_set_new(v, "challenges", list);
+	if (json_is_true(json_object_get(a, "wildcard")))
+		json_object_set_new(v, "wildcard", json_true());
+	return v;
+}
+
+void caserve_authz(struct caserve *s, struct caserve_req *q, int64_t id)
+{
+	json_t *a = owned(s, q, "authz", id, NULL);
+	const char *want = str(q->payload, "status");
+	struct moat_err err;
+	char url[URL_MAX];
+
+	if (a == NULL)
+		return;
+	moat_err_clear(&err);
+	if (want != NULL) { /* deactivation (RFC 8555 7.5.2) */
+		if (strcmp(want, "deactivated") != 0 ||
+		    (strcmp(authz_status(a), "valid") != 0 && strcmp(authz_status(a), "pending") != 0)) {
+			caserve_problem(s, q->reply, 400, "malformed",
+					"only a pending or valid authorization can be deactivated");
+			json_decref(a);
+			return;
+		}
+		json_object_set_new(a, "status", json_string("deactivated"));
+		if (caserve_store_put(s->db, id, a, &err) != 0) {
+			internal(s, q->reply, &err);
+			json_decref(a);
+			return;
+		}
+	}
+	caserve_url(s, url, sizeof(url), "authz", id);
+	caserve_json(s, q->reply, 200, authz_view(s, id, a), NULL);
+	json_decref(a);
+}
+
+/* Which challenges an identifier gets: dns-01 alone for a wildcard,
+ * http-01 and tls-alpn-01 for an IP address (RFC 8738), all three for a
+ * DNS name. */
+static json_t *challenges_for(const struct moat_name *n)
+{
+	static const char *const all[] = {"http-01", "dns-01", "tls-alpn-01"};
+	json_t *list = json_array();
+
+	for (size_t i = 0; list != NULL && i < 3; i++) {
+		unsigned char raw[32];
+		struct moat_buf tok = MOAT_BUF_INIT;
+
+		if ((n->type == MOAT_NAME_WILDCARD && strcmp(all[i], "dns-01") != 0) ||
+		    (moat_name_is_ip(n) && strcmp(all[i], "dns-01") == 0))
+			continue;
+		if (pki_random(raw, sizeof(raw)) != 0 ||
+		    moat_b64url_encode(&tok, raw, sizeof(raw)) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "type", all[i], "status",
+						      "pending", "token", (const char *)tok.data));
+		moat_buf_free(&tok);
+	}
+	return list;
+}
+
+void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, int index)
+{
+	json_t *a = owned(s, q, "authz", authz, NULL), *c;
+	struct moat_err err;
+	char up[URL_MAX], link[URL_MAX + 16];
+
+	if (a == NULL)
+		return;
+	moat_err_clear(&err);
+	c = json_array_get(json_object_get(a, "challenges"), (size_t)index);
+	if (c == NULL) {
+		caserve_problem(s, q->reply, 404, "malformed", "no such challenge");
+		goto out;
+	}
+	/* A POST with a payload ({}) asks for validation; POST-as-GET reads. */
+	if (q->payload != NULL && strcmp(str(c, "status"), "pending") == 0) {
+		if (strcmp(authz_status(a), "pending") != 0) {
+			caserve_problem(s, q->reply, 403, "malformed",
+					"the authorization is no longer pending");
+			goto out;
+		}
+		json_object_set_new(c, "status", json_string("processing"));
+		if (caserve_store_put(s->db, authz, a, &err) != 0) {
+			internal(s, q->reply, &err);
+			goto out;
+		}
+		if (caserve_va_queue(s->va, authz, index) != 0) {
+			caserve_problem(s, q->reply, 503, "serverInternal",
+					"too many validations at once; retry later");
+			goto out;
+		}
+	}
+	caserve_url(s, up, sizeof(up), "authz", authz);
+	snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
+	caserve_json(s, q->reply, 200, chall_view(s, authz, index, c), NULL);
+	(void)net_http_reply_field(q->reply, "Link", link);
+	if (strcmp(str(c, "status"), "processing") == 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%d", CASERVE_RETRY_AFTER);
+		(void)net_http_reply_field(q->reply, "Retry-After", ra);
+	}
+out:
+	json_decref(a);
+}
+
+/* ---- orders -------------------------------------------------------------------- */
+
+/* Bring a pending order's status up to date with its authorizations;
+ * stores it when it changed. */
+static int order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_err *err)
+{
+	const char *st = str(o, "status");
+	bool all_valid = true, failed = false;
+	size_t i;
+	json_t *v;
+
+	if (st == NULL || strcmp(st, "pending") != 0)
+		return 0;
+	json_array_foreach(json_object_get(o, "_authz"), i, v) {
+		json_t *a = caserve_store_get(s->db, "authz", json_integer_value(v), NULL, NULL, err);
+		const char *as;
+
+		if (a == NULL)
+			return -1;
+		as = authz_status(a);
+		if (strcmp(as, "valid") != 0)
+			all_valid = false;
+		if (strcmp(as, "pending") != 0 && strcmp(as, "valid") != 0) {
+			failed = true;
+			if (json_object_get(o, "error") == NULL) {
+				json_t *ch;
+				size_t k;
+
+				json_array_foreach(json_object_get(a, "challenges"), k, ch)
+					if (json_object_get(ch, "error") != NULL)
+						json_object_set(o, "error", json_object_get(ch, "error"));
+			}
+		}
+		json_decref(a);
+	}
+	if (json_integer_value(json_object_get(o, "_expires")) < (json_int_t)time(NULL))
+		failed = true;
+	if (!failed && !all_valid)
+		return 0;
+	json_object_set_new(o, "status", json_string(failed ? "invalid" : "ready"));
+	return caserve_store_put(s->db, id, o, err);
+}
+
+static json_t *order_view(struct caserve *s, int64_t id, const json_t *o)
+{
+	char expires[32], url[URL_MAX];
+	json_t *v, *list = json_array(), *a;
+	size_t i;
+
+	caserve_time(json_integer_value(json_object_get(o, "_expires")), expires);
+	v = json_pack("{s:s, s:s, s:O}", "status", str(o, "status"), "expires", expires,
+		      "identifiers", json_object_get(o, "identifiers"));
+	if (v == NULL || list == NULL) {
+		json_decref(v);
+		json_decref(list);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(o, "_authz"), i, a) {
+		caserve_url(s, url, sizeof(url), "authz", json_integer_value(a));
+		json_array_append_new(list, json_string(url));
+	}
+	json_object_set_new(v, "authorizations", list);
+	snprintf(url, sizeof(url), "%s/acme/order/%lld/finalize", s->base, (long long)id);
+	json_object_set_new(v, "finalize", json_string(url));
+	if (json_object_get(o, "_cert") != NULL) {
+		caserve_url(s, url, sizeof(url), "cert",
+			    json_integer_value(json_object_get(o, "_cert")));
+		json_object_set_new(v, "certificate", json_string(url));
+	}
+	if (json_object_get(o, "error") != NULL)
+		json_object_set(v, "error", json_object_get(o, "error"));
+	return v;
+}
+
+/* The order's identifiers as names, checked (RFC 8555 7.1.4, RFC 8738);
+ * -1 with the problem sent. */
+static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *ids,
+		       struct moat_name **out, size_t *n)
+{
+	struct moat_name *names = NULL;
+	json_t *subs = NULL, *v;
+	struct moat_err err;
+	size_t i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > CASERVE_MAX_IDENTIFIERS) {
+		caserve_problem(s, q->reply, 400, "malformed",
+				"identifiers must be a list of 1 to 100 identifiers");
+		return -1;
+	}
+	if ((names = calloc(json_array_size(ids), sizeof(*names))) == NULL ||
+	    (subs = json_array()) == NULL) {
+		free(names);
+		internal(s, q->reply, NULL);
+		return -1;
+	}
+	json_array_foreach(ids, i, v) {
+		const char *type = str(v, "type"), *value = str(v, "value");
+		char shown[300], detail[400];
+		bool ip = type != NULL && strcmp(type, "ip") == 0;
+
+		moat_err_clear(&err);
+		moat_escape(shown, sizeof(shown), value != NULL ? value : "",
+			    value != NULL ? strlen(value) : 0);
+		if (type == NULL || value == NULL || (strcmp(type, "dns") != 0 && !ip)) {
+			snprintf(detail, sizeof(detail), "identifier type must be dns or ip");
+			json_array_append_new(subs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+					      "urn:ietf:params:acme:error:unsupportedIdentifier",
+					      "detail", detail, "identifier", "type",
+					      type != NULL ? type : "", "value", shown));
+			continue;
+		}
+		if (moat_name_parse(value, &names[k], &err) != 0 || moat_name_is_ip(&names[k]) != ip ||
+		    (ip && strchr(value, '[') != NULL) ||
+		    (ca_check_names(s->ca, &names[k], 1, &err) != 0)) {
+			snprintf(detail, sizeof(detail), "%.390s", err.msg[0] != '\0' ? err.msg
+						: "the value does not fit the identifier type");
+			json_array_append_new(subs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+					      "urn:ietf:params:acme:error:rejectedIdentifier",
+					      "detail", detail, "identifier", "type", type,
+					      "value", shown));
+			continue;
+		}
+		k++;
+	}
+	if (json_array_size(subs) > 0) {
+		const char *type = str(json_array_get(subs, 0), "type") + 27;
+		json_t *doc = json_pack("{s:s, s:s, s:i, s:O}", "type",
+					str(json_array_get(subs, 0), "type"), "detail",
+					json_array_size(subs) == 1
+						? str(json_array_get(subs, 0), "detail")
+						: "some identifiers cannot be issued for",
+					"status", 400, "subproblems", subs);
+
+		(void)type;
+		caserve_json(s, q->reply, 400, doc, NULL);
+		q->reply->content_type = "application/problem+json";
+		json_decref(subs);
+		free(names);
+		return -1;
+	}
+	json_decref(subs);
+	*out = names;
+	*n = k;
+	return 0;
+}
+
+void caserve_new_order(struct caserve *s, struct caserve_req *q)
+{
+	struct moat_name *names = NULL;
+	json_t *o = NULL, *idl = NULL, *authz_ids = NULL;
+	struct moat_err err;
+	int64_t now = time(NULL), oid = 0;
+	char url[URL_MAX];
+	size_t n = 0;
+
+	moat_err_clear(&err);
+	if (!json_is_object(q->payload)) {
+		caserve_problem(s, q->reply, 400, "malformed", "newOrder takes an object");
+		return;
+	}
+	if (json_object_get(q->payload, "notBefore") != NULL ||
+	    json_object_get(q->payload, "notAfter") != NULL) {
+		caserve_problem(s, q->reply, 400, "malformed",
+				"notBefore and notAfter are not supported: the CA sets the lifetime");
+		return;
+	}
+	if (identifiers(s, q, json_object_get(q->payload, "identifiers"), &names, &n) != 0)
+		return;
+	if ((idl = json_array()) == NULL || (authz_ids = json_array()) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(idl, json_pack("{s:s, s:s}", "type",
+						     moat_name_is_ip(&names[i]) ? "ip" : "dns",
+						     "value", names[i].text));
+	if (caserve_store_begin(s->db, &err) != 0)
+		goto fail;
+	o = json_pack("{s:s, s:I, s:O}", "status", "pending", "_expires",
+		      (json_int_t)(now + CASERVE_ORDER_LIFETIME), "identifiers", idl);
+	if (o == NULL || caserve_store_add(s->db, "order", 0, q->account, NULL, o, &oid, &err) != 0)
+		goto rollback;
+	for (size_t i = 0; i < n; i++) {
+		const char *value = names[i].type == MOAT_NAME_WILDCARD ? names[i].text + 2
+									 : names[i].text;
+		json_t *a = json_pack("{s:{s:s, s:s}, s:s, s:I, s:o}", "identifier", "type",
+				      moat_name_is_ip(&names[i]) ? "ip" : "dns", "value", value,
+				      "status", "pending", "_expires",
+				      (json_int_t)(now + CASERVE_AUTHZ_LIFETIME), "challenges",
+				      challenges_for(&names[i]));
+		int64_t aid = 0;
+
+		if (a != NULL && names[i].type == MOAT_NAME_WILDCARD)
+			json_object_set_new(a, "wildcard", json_true());
+		if (a == NULL ||
+		    caserve_store_add(s->db, "authz", oid, q->account, NULL, a, &aid, &err) != 0) {
+			json_decref(a);
+			goto rollback;
+		}
+		json_decref(a);
+		json_array_append_new(authz_ids, json_integer(aid));
+	}
+	json_object_set(o, "_authz", authz_ids);
+	if (caserve_store_put(s->db, oid, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0)
+		goto rollback;
+	caserve_url(s, url, sizeof(url), "order", oid);
+	caserve_log(s, "order %lld by account %lld for %zu identifier(s), first %s", (long long)oid,
+		    (long long)q->account, n, names[0].text);
+	caserve_json(s, q->reply, 201, order_view(s, oid, o), url);
+	goto out;
+rollback:
+	caserve_store_rollback(s->db);
+fail:
+	internal(s, q->reply, &err);
+out:
+	json_decref(o);
+	json_decref(idl);
+	json_decref(authz_ids);
+	free(names);
+}
+
+void caserve_order(struct caserve *s, struct caserve_req *q, int64_t id)
+{
+	json_t *o = owned(s, q, "order", id, NULL);
+	struct moat_err err;
+	char url[URL_MAX];
+
+	if (o == NULL)
+		return;
+	moat_err_clear(&err);
+	if (order_refresh(s, id, o, &err) != 0) {
+		internal(s, q->reply, &err);
+	} else {
+		caserve_url(s, url, sizeof(url), "order", id);
+		caserve_json(s, q->reply, 200, order_view(s, id, o), url);
+		if (strcmp(str(o, "status"), "processing") == 0)
+			(void)net_http_reply_field(q->reply, "Retry-After", "1");
+	}
+	json_decref(o);
+}
+
+void caserve_orders(struct caserve *s, struct caserve_req *q, int64_t account)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	struct moat_err err;
+	json_t *list;
+	char url[URL_MAX];
+
+	if (account != q->account) {
+		caserve_problem(s, q->reply, 401, "unauthorized", "this is not the signer's account");
+		return;
+	}
+	moat_err_clear(&err);
+	if (caserve_store_list(s->db, "order", account, true, 1000, &ids, &n, &err) != 0 ||
+	    (list = json_array()) == NULL) {
+		internal(s, q->reply, &err);
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		caserve_url(s, url, sizeof(url), "order", ids[i]);
+		json_array_append_new(list, json_string(url));
+	}
+	free(ids);
+	caserve_json(s, q->reply, 200, json_pack("{s:o}", "orders", list), NULL);
+}
+
+/* ---- finalize and the certificate -------------------------------------------------- */
+
+/* Is the CSR's key one the CA signs (EC P-256/P-384, RSA >= 2048)? */
+static bool key_ok(const struct pki_key *k)
+{
+	char d[64];
+
+	pki_key_describe(k, d, sizeof(d));
+	if (strcmp(d, "EC P-256") == 0 || strcmp(d, "EC P-384") == 0)
+		return true;
+	return strncmp(d, "RSA ", 4) == 0 && atoi(d + 4) >= 2048 && atoi(d + 4) <= 8192;
+}
+
+/* The CSR asks for exactly the order's identifiers? */
+static bool same_names(const json_t *ids, const struct moat_name *names, size_t n)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(ids) != n)
+		return false;
+	json_array_foreach(ids, i, v) {
+		bool found = false;
+
+		for (size_t k = 0; k < n && !found; k++)
+			found = strcmp(names[k].text, str(v, "value")) == 0;
+		if (!found)
+			return false;
+	}
+	for (size_t k = 0; k < n; k++) /* and no name twice */
+		for (size_t j = k + 1; j < n; j++)
+			if (strcmp(names[k].text, names[j].text) == 0)
+				return false;
+	return true;
+}
+
+void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
+{
+	json_t *o = owned(s, q, "order", id, NULL), *cert = NULL;
+	struct moat_buf der = MOAT_BUF_INIT, pem = MOAT_BUF_INIT;
+	struct pki_csr *csr = NULL;
+	struct pki_key *key = NULL;
+	struct moat_name *names = NULL;
+	struct ca_signed sig;
+	struct moat_err err;
+	char cn[256], lineage[64], url[URL_MAX];
+	const char *b64;
+	size_t n = 0;
+	int64_t cid = 0;
+
+	memset(&sig, 0, sizeof(sig));
+	if (o == NULL)
+		return;
+	moat_err_clear(&err);
+	if (order_refresh(s, id, o, &err) != 0) {
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	if (strcmp(str(o, "status"), "ready") != 0) {
+		caserve_problem(s, q->reply, 403, "orderNotReady",
+				strcmp(str(o, "status"), "pending") == 0
+					? "the order is not ready: its authorizations are pending"
+					: "the order is not ready to be finalized");
+		goto out;
+	}
+	b64 = str(q->payload, "csr");
+	if (b64 == NULL || moat_b64url_decode(&der, b64, strlen(b64)) != 0 || der.len == 0) {
+		caserve_problem(s, q->reply, 400, "malformed", "finalize takes a base64url csr");
+		goto out;
+	}
+	if ((csr = pki_csr_from_pem(der.data, der.len, &err)) == NULL ||
+	    pki_csr_verify(csr, &err) != 0 || (key = pki_csr_pubkey(csr, &err)) == NULL ||
+	    pki_csr_names(csr, &names, &n, cn, sizeof(cn), &err) != 0) {
+		char detail[300];
+
+		snprintf(detail, sizeof(detail), "the CSR is not acceptable: %.250s", err.msg);
+		caserve_problem(s, q->reply, 400, "badCSR", detail);
+		goto out;
+	}
+	if (!key_ok(key)) {
+		caserve_problem(s, q->reply, 400, "badCSR",
+				"the CSR's key must be EC P-256, EC P-384 or RSA of 2048 bits or more");
+		goto out;
+	}
+	if (!same_names(json_object_get(o, "identifiers"), names, n)) {
+		caserve_problem(s, q->reply, 400, "badCSR",
+				"the CSR must ask for exactly the order's identifiers");
+		goto out;
+	}
+	snprintf(lineage, sizeof(lineage), "acme:%lld", (long long)q->account);
+	{
+		struct ca_sign_opts so = {.names = names, .nnames = n, .key = key, .lineage = lineage};
+
+		if (ca_sign(s->ca, &so, &sig, &err) != 0) {
+			caserve_log(s, "order %lld: signing failed: %s", (long long)id, err.msg);
+			internal(s, q->reply, &err);
+			goto out;
+		}
+	}
+	if (moat_buf_append(&pem, sig.cert_pem.data, sig.cert_pem.len) != 0 ||
+	    moat_buf_append(&pem, sig.chain_pem.data, sig.chain_pem.len) != 0 ||
+	    moat_buf_append(&pem, "", 1) != 0 ||
+	    (cert = json_pack("{s:s, s:s, s:b}", "pem", (const char *)pem.data, "serial",
+			      sig.serial, "revoked", false)) == NULL ||
+	    caserve_store_begin(s->db, &err) != 0) {
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	json_object_set_new(o, "status", json_string("valid"));
+	if (caserve_store_add(s->db, "cert", id, q->account, sig.serial, cert, &cid, &err) != 0 ||
+	    json_object_set_new(o, "_cert", json_integer(cid)) != 0 ||
+	    caserve_store_put(s->db, id, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0) {
+		caserve_store_rollback(s->db);
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	caserve_log(s, "issued %s for %s (%zu name(s)) to account %lld, order %lld", sig.serial,
+		    names[0].text, n, (long long)q->account, (long long)id);
+	caserve_url(s, url, sizeof(url), "order", id);
+	caserve_json(s, q->reply, 200, order_view(s, id, o), url);
+out:
+	ca_signed_clear(&sig);
+	json_decref(o);
+	json_decref(cert);
+	moat_buf_free(&der);
+	moat_buf_free(&pem);
+	pki_csr_free(csr);
+	pki_key_free(key);
+	free(names);
+}
+
+void caserve_cert(struct caserve *s, struct caserve_req *q, int64_t id)
+{
+	json_t *c = owned(s, q, "cert", id, NULL);
+	const char *pem;
+
+	if (c == NULL)
+		return;
+	if (q->payload != NULL) {
+		caserve_problem(s, q->reply, 400, "malformed",
+				"the certificate is read with POST-as-GET (an empty payload)");
+		json_decref(c);
+		return;
+	}
+	pem = str(c, "pem");
+	caserve_json(s, q->reply, 200, NULL, NULL);
+	q->reply->status = 200;
+	q->reply->content_type = "application/pem-certificate-chain";
+	q->reply->body = pem != NULL ? strdup(pem) : NULL;
+	q->reply->len = q->reply->body != NULL ? strlen(q->reply->body) : 0;
+	q->reply->free_body = q->reply->body != NULL;
+	if (q->reply->body == NULL)
+		q->reply->status = 500;
+	json_decref(c);
+}
+
+/* ---- revocation --------------------------------------------------------------------- */
+
+void caserve_revoke(struct caserve *s, struct caserve_req *q)
+{
+	const char *b64 = str(q->payload, "certificate");
+	json_t *reason_v = json_object_get(q->payload, "reason"), *doc = NULL;
+	struct moat_buf der = MOAT_BUF_INIT;
+	struct pki_cert *c = NULL;
+	struct pki_cert_info info;
+	struct ca_record *out = NULL;
+	struct moat_err err;
+	int64_t reason = 0, id = 0, owner = 0;
+	size_t nout = 0;
+
+	memset(&info, 0, sizeof(info));
+	moat_err_clear(&err);
+	if (reason_v != NULL) {
+		reason = json_integer_value(reason_v);
+		if (!json_is_integer(reason_v) || reason < 0 || reason == 2 || reason == 7 ||
+		    (reason > 5 && reason != 9)) {
+			caserve_problem(s, q->reply, 400, "badRevocationReason",
+					"reason must be 0, 1, 3, 4, 5 or 9 (RFC 5280)");
+			goto out;
+		}
+	}
+	if (b64 == NULL || moat_b64url_decode(&der, b64, strlen(b64)) != 0 ||
+	    (c = pki_cert_from_pem(der.data, der.len, &err)) == NULL ||
+	    pki_cert_info(c, &info, &err) != 0) {
+		caserve_problem(s, q->reply, 400, "malformed", "certificate must be a base64url DER "
+							       "certificate");
+		goto out;
+	}
+	if (!pki_cert_signed_by(c, ca_intermediate(s->ca))) {
+		caserve_problem(s, q->reply, 404, "malformed", "this CA did not issue the certificate");
+		goto out;
+	}
+	doc = caserve_store_find(s->db, "cert", info.serial_hex, &id, &owner, &err);
+	if (doc == NULL && err.msg[0] != '\0') {
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	/* Who may revoke: the account that ordered it, or the certificate's key. */
+	if (!(q->account != 0 && doc != NULL && owner == q->account) &&
+	    !(q->account == 0 && pki_key_matches_cert(q->key, c))) {
+		caserve_problem(s, q->reply, 403, "unauthorized",
+				"neither the account that ordered this certificate nor its key");
+		goto out;
+	}
+	if (doc != NULL && json_is_true(json_object_get(doc, "revoked"))) {
+		caserve_problem(s, q->reply, 400, "alreadyRevoked", "the certificate is revoked");
+		goto out;
+	}
+	if (ca_revoke(s->ca, info.serial_hex, (enum pki_reason)reason, &out, &nout, &err) != 0) {
+		/* Revoked by `moat revoke` beside us, or expired. */
+		caserve_problem(s, q->reply, 400, "alreadyRevoked", err.msg);
+		goto out;
+	}
+	if (doc != NULL) {
+		json_object_set_new(doc, "revoked", json_true());
+		(void)caserve_store_put(s->db, id, doc, &err);
+	}
+	caserve_revocation_changed(s->rev);
+	caserve_log(s, "revoked %s (reason %lld) by %s %lld", info.serial_hex, (long long)reason,
+		    q->account != 0 ? "account" : "the certificate's key", (long long)q->account);
+	caserve_json(s, q->reply, 200, json_object(), NULL);
+	q->reply->content_type = "application/json";
+out:
+	free(out);
+	json_decref(doc);
+	pki_cert_info_clear(&info);
+	pki_cert_free(c);
+	moat_buf_free(&der);
+}
