@@ -38,6 +38,11 @@ which proves the checks can fail:
   finalize.csr_extra_name, finalize.csr_other_name
                                  unauthorized, not badCSR (7.4)
   happy.retry_after_processing   a processing order without Retry-After (7.4)
+  finalize.csr_extra_ip          unauthorized, not badCSR
+  ident.double_dot, ident.leading_hyphen, ident.label_64, ident.too_many
+                                 orders for invalid DNS names and for 1000
+                                 names are accepted
+  res.unknown_order              a 404 without a problem document
 """
 
 import argparse
@@ -273,6 +278,9 @@ class Probe:
         t = doc.get("type") if isinstance(doc, dict) else None
         if t not in [PROB + x for x in types]:
             why.append("type %r, want %s" % (t, " or ".join(types)))
+        if isinstance(doc, dict) and isinstance(doc.get("status"), int) and \
+                doc["status"] != r.status_code:
+            why.append("the problem's status %r is not the HTTP status" % (doc["status"],))
         if extra and isinstance(doc, dict):
             w = extra(doc)
             if w:
@@ -753,6 +761,175 @@ class Probe:
         r = self.post(rv, {"certificate": b64u(der2), "reason": 4}, Key(k2))
         self.expect_status("revoke.by_certificate_key", r, (200,))
 
+    def t_more(self):
+        """Ownership of orders/authorizations/certificates, which key form
+        each resource takes, identifier syntax, and odd but legal requests."""
+        a, d = self.acct, self.a.domain
+        b, _ = self.new_account()
+        url, o = self.ready_order(a, ["own." + d])
+        az_url = o["authorizations"][0]
+        r = self.post_acct(b, url, None)
+        self.expect_problem("own.order_of_other_account", r, (401, 403, 404),
+                            ("unauthorized", "malformed"))
+        r = self.post_acct(b, az_url, None)
+        self.expect_problem("own.authz_of_other_account", r, (401, 403, 404),
+                            ("unauthorized", "malformed"))
+        r = self.post_acct(b, o["finalize"], {"csr": b64u(csr_der(["own." + d]))})
+        self.expect_problem("own.finalize_of_other_account", r, (401, 403, 404),
+                            ("unauthorized", "malformed"))
+        r = self.post_acct(a, url, None)
+        self.result("own.order_still_ready", r.status_code == 200 and
+                    r.json().get("status") == "ready", "order %s" % r.text[:200], r)
+
+        # a pending authorization: another account cannot trigger its challenge
+        r = self.new_order(a, [("dns", "own2." + d)])
+        if self.expect_status("own.order2_created", r, (201,)):
+            az2 = r.json()["authorizations"][0]
+            azd = self.post_acct(a, az2, None).json()
+            ch = [c for c in azd.get("challenges", []) if c.get("type") == "http-01"]
+            if ch:
+                r = self.post_acct(b, ch[0]["url"], {})
+                self.expect_problem("own.challenge_of_other_account", r, (401, 403, 404),
+                                    ("unauthorized", "malformed"))
+                r = self.post_acct(a, ch[0]["url"], None)
+                self.result("own.challenge_untouched", r.status_code == 200 and
+                            r.json().get("status") == "pending",
+                            "challenge after the other account's POST: %s" % r.text[:200], r)
+            # client deactivation of an authorization (RFC 8555 7.5.2)
+            r = self.post_acct(a, az2, {"status": "deactivated"})
+            self.result("authz.client_deactivate", r.status_code == 200 and
+                        r.json().get("status") == "deactivated",
+                        "HTTP %d %s" % (r.status_code, r.text[:200]), r)
+
+        # key forms (RFC 8555 6.2): newAccount takes jwk, the rest kid
+        r = self.post(self.dir["newOrder"], {"identifiers": [{"type": "dns", "value":
+                                                               "jwk." + d}]}, a.key)
+        self.expect_problem("keyform.new_order_with_jwk", r, (400, 401, 403),
+                            ("malformed", "unauthorized"))
+        r = self.post(self.dir["newAccount"], {"termsOfServiceAgreed": True}, a.key, a.kid)
+        self.expect_problem("keyform.new_account_with_kid", r, (400,), ("malformed",))
+        ghost = a.kid.rstrip("/").rsplit("/", 1)[0] + "/999999999"
+        r = self.post(a.kid, None, a.key, ghost)
+        self.expect_problem("keyform.unknown_kid", r, (400, 401, 403),
+                            ("accountDoesNotExist", "unauthorized"))
+        # an ES256 signature in DER form instead of r||s
+        obj, prot = self.jws(a.kid, None, a.key, a.kid,
+                             sign=lambda m: a.key.k.sign(m, ec.ECDSA(hashes.SHA256())))
+        r = self.post(a.kid, None, a.key, body=json.dumps(obj), prot=prot)
+        self.expect_problem("jws.es256_der_signature", r, (400, 401, 403),
+                            ("malformed", "unauthorized"))
+        # ES384 header over a P-256 key
+        r = self.post(a.kid, None, a.key, a.kid, extra={"alg": "ES384"})
+        self.expect_problem("jws.alg_key_mismatch", r, (400, 401, 403),
+                            ("malformed", "badSignatureAlgorithm", "unauthorized"))
+
+        # identifiers
+        bad_names = [("empty_list", []),
+                     ("double_dot", [("dns", "a..%s" % d)]),
+                     ("underscore", [("dns", "a_b.%s" % d)]),
+                     ("leading_hyphen", [("dns", "-a.%s" % d)]),
+                     ("label_64", [("dns", "%s.%s" % ("a" * 64, d))]),
+                     ("ip_as_dns", [("dns", self.a.ip)]),
+                     ("bad_ip", [("ip", "127.0.0.256")]),
+                     ("wildcard_middle", [("dns", "a.*.%s" % d)]),
+                     ("uppercase_unicode", [("dns", "\u00e9t\u00e9.%s" % d)]),
+                     ("too_many", [("dns", "n%d.%s" % (i, d)) for i in range(1000)])]
+        for tag, idents in bad_names:
+            r = self.new_order(a, idents)
+            self.expect_problem("ident.%s" % tag, r, (400, 403),
+                                ("malformed", "rejectedIdentifier", "unsupportedIdentifier"))
+        if self.a.outside_ip:
+            r = self.new_order(a, [("ip", self.a.outside_ip)])
+            self.expect_problem("ident.ip_outside_permits", r, (400, 403),
+                                ("rejectedIdentifier",))
+        else:
+            self.skip("ident.ip_outside_permits", "no --outside-ip")
+        r = self.new_order(a, [("dns", "Dup." + d), ("dns", "dup." + d)])
+        if r.status_code == 201:
+            ids = r.json().get("identifiers", [])
+            self.result("ident.duplicates_merged", len(ids) == 1 and
+                        ids[0].get("value") == "dup." + d and
+                        len(r.json().get("authorizations", [])) == 1,
+                        "identifiers %s" % ids, r)
+        else:
+            self.expect_problem("ident.duplicates_merged", r, (400,),
+                                ("malformed", "rejectedIdentifier"))
+
+        # resources: unknown ones are 404 problems, GET on POST-only ones 405
+        r = self.post_acct(a, url.rstrip("/").rsplit("/", 1)[0] + "/999999999", None)
+        self.expect_problem("res.unknown_order", r, (404,), ("malformed",))
+        r = self.s.get(url, timeout=TIMEOUT)
+        self.record("GET", url, r)
+        self.expect_status("res.get_on_order_405", r, (405,))
+        r = self.s.get(self.dir["newOrder"], timeout=TIMEOUT)
+        self.record("GET", self.dir["newOrder"], r)
+        self.expect_status("res.get_on_new_order_405", r, (405,))
+
+        # finalize: a CSR with an extra IP SAN, then twice
+        url, o = self.order_still_ready(a, url, ["own." + d])
+        r = self.post_acct(a, o["finalize"],
+                           {"csr": b64u(csr_der(["own." + d], ips=[self.a.ip]))})
+        self.expect_problem("finalize.csr_extra_ip", r, (400, 403), ("badCSR",))
+        url, o = self.order_still_ready(a, url, ["own." + d])
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["own." + d]))})
+        if self.expect_status("finalize.good", r, (200,)):
+            r, o = self.poll(a, url, ("valid", "invalid"), "order")
+            r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["own." + d]))})
+            self.expect_problem("finalize.twice", r, (403,), ("orderNotReady",))
+            if o.get("certificate"):
+                r = self.post_acct(b, o["certificate"], None)
+                self.expect_problem("own.cert_of_other_account", r, (401, 403, 404),
+                                    ("unauthorized", "malformed"))
+                r = self.post_acct(a, o["certificate"], None)
+                der = x509.load_pem_x509_certificate(r.text.encode()).public_bytes(
+                    serialization.Encoding.DER)
+                r = self.post_acct(a, self.dir["revokeCert"],
+                                   {"certificate": b64u(der), "reason": 7})
+                self.expect_problem("revoke.reason_7_unused", r, (400,),
+                                    ("badRevocationReason",))
+
+        # a certificate this CA did not issue
+        k = ec.generate_private_key(ec.SECP256R1())
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc)
+        nm = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger." + d)])
+        stranger = (x509.CertificateBuilder().subject_name(nm).issuer_name(nm)
+                    .public_key(k.public_key()).serial_number(x509.random_serial_number())
+                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                    .sign(k, hashes.SHA256()))
+        r = self.post(self.dir["revokeCert"], {"certificate": b64u(stranger.public_bytes(
+            serialization.Encoding.DER))}, Key(k))
+        self.expect_problem("revoke.foreign_certificate", r, (400, 401, 403, 404),
+                            ("malformed", "unauthorized", "notFound"))
+
+        # key rollover edge cases
+        kc = self.dir["keyChange"]
+        new = Key()
+        inner, _ = self.jws(kc, {"account": a.kid, "oldKey": Key().jwk()}, new,
+                            extra={"nonce": None}, nonce="x")
+        r = self.post_acct(a, kc, inner)
+        self.expect_problem("keychange.wrong_old_key", r, (400, 401, 403),
+                            ("malformed", "unauthorized"))
+        inner, _ = self.jws(kc, {"account": b.kid, "oldKey": a.key.jwk()}, new,
+                            extra={"nonce": None}, nonce="x")
+        r = self.post_acct(a, kc, inner)
+        self.expect_problem("keychange.other_account", r, (400, 401, 403),
+                            ("malformed", "unauthorized"))
+        inner, _ = self.jws(kc, {"account": a.kid, "oldKey": a.key.jwk()}, new,
+                            extra={"nonce": None, "url": self.dir["newOrder"]}, nonce="x")
+        r = self.post_acct(a, kc, inner)
+        self.expect_problem("keychange.inner_url", r, (400, 401, 403),
+                            ("malformed", "unauthorized"))
+        r = self.post_acct(a, a.kid, None)
+        self.result("keychange.refused_ones_changed_nothing", r.status_code == 200,
+                    "the account no longer answers to its key: HTTP %d" % r.status_code, r)
+
+        # a deactivated account's key cannot come back through newAccount
+        c, _ = self.new_account()
+        self.post_acct(c, c.kid, {"status": "deactivated"})
+        r = self.post(self.dir["newAccount"], {"termsOfServiceAgreed": True}, c.key)
+        self.expect_problem("acct.deactivated_new_account", r, (401, 403), ("unauthorized",))
+
     def t_global(self):
         bad = [x for x in self.seen if x[2] >= 500]
         self.result("no_5xx", not bad, "server errors: %s" % bad[:5])
@@ -772,6 +949,7 @@ def main():
     p.add_argument("--domain", required=True)
     p.add_argument("--outside-name", default="")
     p.add_argument("--ip", default="127.0.0.1")
+    p.add_argument("--outside-ip", default="", help="an address the CA must refuse")
     p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
     a = p.parse_args()
     try:
@@ -779,12 +957,12 @@ def main():
     except Exception as e:  # setup: no directory, port taken
         print("FAIL setup: %s" % e)
         return 2
-    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy"]
+    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "more"]
     want = a.only.split(",") if a.only else groups
     for g in groups:
         if g not in want:
             continue
-        if g in ("orders", "finalize", "happy") and not hasattr(pr, "acct"):
+        if g in ("orders", "finalize", "happy", "more") and not hasattr(pr, "acct"):
             pr.acct, _ = pr.new_account()
         try:
             getattr(pr, "t_" + g)()

@@ -20,16 +20,6 @@ cs_require
 cs_start || cs_finish
 H01=$CS_HTTP01_PORT
 
-# have TOOL: the client is installed; otherwise its part is skipped
-# (a failed assertion in CI).
-have() {
-	if command -v "$1" >/dev/null 2>&1; then
-		return 0
-	fi
-	skip_part "$1 part: $1 is not installed"
-	return 1
-}
-
 # show_last_if_failed: the last command's output, if it failed.
 show_last_if_failed() {
 	if [ "$RC" -ne 0 ]; then
@@ -64,7 +54,7 @@ cb() {
 	env REQUESTS_CA_BUNDLE="$CS_CA_BUNDLE" certbot -n --server "$CS_DIRECTORY" \
 		--config-dir "$CB/config" --work-dir "$CB/work" --logs-dir "$CB/logs" "$@"
 }
-if have certbot; then
+if cs_have certbot; then
 	assert_ok "certbot certonly --standalone (http-01 on 127.0.0.1:$H01)" \
 		cb certonly --agree-tos --register-unsafely-without-email \
 		--standalone --preferred-challenges http \
@@ -83,7 +73,7 @@ LEGO_ARGS=()
 lego_args() {
 	LEGO_ARGS=(--server "$CS_DIRECTORY" --accept-tos --email lego@example.test --path "$1")
 }
-if have lego; then
+if cs_have lego; then
 	export LEGO_CA_CERTIFICATES=$CS_CA_BUNDLE
 	lego_args "$T/lego"
 	assert_ok "lego: http-01 on 127.0.0.1:$H01" \
@@ -133,7 +123,7 @@ else
 	fail "webroot server on 127.0.0.1:$H01 starts"
 fi
 
-if have uacme; then
+if cs_have uacme; then
 	ACME_CA_BUNDLE=$CS_CA_BUNDLE
 	if acme_can_trust; then
 		acme_uacme_hook "$T/uacme-hook.sh" "$WEB"
@@ -148,7 +138,7 @@ if have uacme; then
 	fi
 fi
 
-if have dehydrated; then
+if cs_have dehydrated; then
 	DH=$T/dehydrated
 	mkdir -p "$DH" "$WEB/.well-known/acme-challenge"
 	cat >"$DH/config" <<CONF
@@ -183,7 +173,7 @@ caddy_get() {
 	curl -sS --fail --max-time 5 --noproxy '*' --cacert "$CS_ROOT" --capath "$T/.empty-capath" \
 		--resolve "c5.test:$CADDY_HTTPS:127.0.0.1" "https://c5.test:$CADDY_HTTPS/"
 }
-if have caddy; then
+if cs_have caddy; then
 	mkdir -p "$T/caddy" "$T/.empty-capath"
 	CADDY_HTTPS=$(free_port)
 	cat >"$T/caddy/Caddyfile" <<CONF
