@@ -735,6 +735,7 @@ class Probe:
         self.result("happy.cert_key_is_csr_key", certs[0].public_key().public_numbers() ==
                     ck.public_key().public_numbers(), "the certificate's key is not the CSR's")
 
+        self.ari(certs[0], "ari.before_revocation", revoked=False)
         rv = self.dir["revokeCert"]
         other, _ = self.new_account()
         r = self.post_acct(other, rv, {"certificate": b64u(leaf_der), "reason": 1})
@@ -743,6 +744,7 @@ class Probe:
         self.expect_status("revoke.by_account_key", r, (200,))
         r = self.post_acct(a, rv, {"certificate": b64u(leaf_der), "reason": 1})
         self.expect_problem("revoke.already_revoked", r, (400,), ("alreadyRevoked",))
+        self.ari(certs[0], "ari.after_revocation", revoked=True)
 
         # a second certificate, revoked with its own key (jwk)
         name2 = "happy2." + self.a.domain
@@ -930,11 +932,135 @@ class Probe:
         r = self.post(self.dir["newAccount"], {"termsOfServiceAgreed": True}, c.key)
         self.expect_problem("acct.deactivated_new_account", r, (401, 403), ("unauthorized",))
 
+    def ari(self, cert, name, revoked):
+        """RFC 9773: GET renewalInfo/<certID> gives a suggestedWindow inside
+        the validity (in the past once revoked: a SHOULD) and Retry-After."""
+        base = self.dir.get("renewalInfo")
+        if not base:
+            self.skip(name, "the directory has no renewalInfo")
+            return
+        import datetime
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        ser = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+        url = base.rstrip("/") + "/" + b64u(aki.key_identifier) + "." + b64u(ser)
+        r = self.s.get(url, timeout=TIMEOUT)
+        self.record("GET", url, r)
+        why = []
+        try:
+            w = r.json()["suggestedWindow"]
+            start = datetime.datetime.fromisoformat(w["start"].replace("Z", "+00:00"))
+            end = datetime.datetime.fromisoformat(w["end"].replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            self.result(name, False, "HTTP %d, no suggestedWindow (%s)" % (r.status_code, e), r)
+            return
+        nb = cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+        na = cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if r.status_code != 200:
+            why.append("HTTP %d" % r.status_code)
+        if not start < end:
+            why.append("start %s not before end %s" % (start, end))
+        if revoked and not end <= now + datetime.timedelta(minutes=1):
+            why.append("a revoked certificate's window ends %s, in the future (RFC 9773 4.2)"
+                       % end)
+        if not revoked and not (nb <= start and end <= na and start > now):
+            why.append("window %s..%s, validity %s..%s" % (start, end, nb, na))
+        if not r.headers.get("Retry-After"):
+            why.append("no Retry-After")
+        self.result(name, not why, "; ".join(why), r)
+        if not revoked:
+            bad = base.rstrip("/") + "/" + b64u(aki.key_identifier) + "." + b64u(b"\x01\x02")
+            r = self.s.get(bad, timeout=TIMEOUT)
+            self.record("GET", bad, r)
+            self.expect_problem("ari.unknown_serial", r, (404,), ("malformed",))
+            r = self.s.get(base.rstrip("/") + "/not-a-cert-id", timeout=TIMEOUT)
+            self.record("GET", base, r)
+            self.expect_problem("ari.bad_cert_id", r, (400, 404), ("malformed",))
+
+    def t_race(self):
+        """One nonce, 16 requests at once: exactly one may succeed."""
+        a = self.acct
+        obj, prot = self.jws(a.kid, None, a.key, a.kid)
+        body = json.dumps(obj)
+        go = threading.Barrier(16)
+        codes = []
+
+        def one():
+            s = requests.Session()
+            s.trust_env = False
+            s.verify = self.a.ca_bundle
+            s.get(self.dir["newNonce"], timeout=TIMEOUT)  # connect first
+            go.wait()
+            try:
+                r = s.post(a.kid, data=body, timeout=TIMEOUT,
+                           headers={"Content-Type": "application/jose+json"})
+                t = r.json().get("type", "") if r.status_code != 200 else ""
+                codes.append((r.status_code, t))
+            except (requests.RequestException, ValueError) as e:
+                codes.append((0, str(e)))
+        th = [threading.Thread(target=one) for _ in range(16)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        for c in codes:
+            self.seen.append(("POST", a.kid, c[0]))
+        n200 = sum(1 for c in codes if c[0] == 200)
+        nbad = sum(1 for c in codes if c == (400, PROB + "badNonce"))
+        self.result("nonce.race_single_use", n200 == 1 and nbad == 15,
+                    "16 concurrent uses of one nonce: %d succeeded, %d badNonce, others %s"
+                    % (n200, nbad, [c for c in codes if c[0] not in (200, 400)][:3]))
+
+    def save(self, path):
+        """Before a restart: an account, a pending order, and a request whose
+        nonce was used (to replay after the restart)."""
+        a, _ = self.new_account()
+        r = self.new_order(a, [("dns", "restart." + self.a.domain)])
+        self.expect_status("restart.order_before", r, (201,))
+        order = r.headers.get("Location", "")
+        obj, prot = self.jws(a.kid, None, a.key, a.kid)
+        body = json.dumps(obj)
+        r = self.post(a.kid, None, a.key, body=body, prot=prot)
+        self.expect_status("restart.nonce_used_before", r, (200,))
+        st = {"key": a.key.k.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()).decode(),
+              "kid": a.kid, "order": order, "body": body}
+        with open(path, "w") as f:
+            json.dump(st, f)
+
+    def resume(self, st):
+        a = Account(Key(serialization.load_pem_private_key(st["key"].encode(), None)),
+                    st["kid"])
+        r = self.post(a.kid, None, a.key, body=st["body"])
+        self.expect_problem("restart.used_nonce_still_refused", r, (400,), ("badNonce",))
+        r = self.post_acct(a, a.kid, None)
+        self.result("restart.account_kept", r.status_code == 200 and
+                    r.json().get("status") == "valid", "HTTP %d" % r.status_code, r)
+        r = self.post_acct(a, st["order"], None)
+        self.result("restart.order_kept", r.status_code == 200 and
+                    r.json().get("status") == "pending", "HTTP %d %s" % (
+                        r.status_code, r.text[:200]), r)
+        if r.status_code != 200:
+            return
+        o = r.json()
+        for az in o.get("authorizations", []):
+            self.answer_http01(a, az)
+        r, o = self.poll(a, st["order"], ("ready", "invalid"), "order")
+        self.result("restart.order_ready", o.get("status") == "ready", "order %s" % o, r)
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["restart." +
+                                                                     self.a.domain]))})
+        r, o = self.poll(a, st["order"], ("valid", "invalid"), "order")
+        self.result("restart.order_completes", o.get("status") == "valid" and
+                    bool(o.get("certificate")), "order %s" % json.dumps(o)[:300], r)
+
     def t_global(self):
         bad = [x for x in self.seen if x[2] >= 500]
         self.result("no_5xx", not bad, "server errors: %s" % bad[:5])
         self.result("replay_nonce_on_every_post_success", not self.posts_without_nonce,
                     "no Replay-Nonce on: %s" % self.posts_without_nonce[:5])
+        if self.a.save:
+            return
         self.result("http01_server_used", bool(self.http.hits),
                     "the server never fetched an http-01 token from 127.0.0.1:%d"
                     % self.a.http01_port)
@@ -951,18 +1077,30 @@ def main():
     p.add_argument("--ip", default="127.0.0.1")
     p.add_argument("--outside-ip", default="", help="an address the CA must refuse")
     p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
+    p.add_argument("--save", default="", help="before a restart: make state, write it here")
+    p.add_argument("--resume", default="", help="after a restart: go on from this state")
     a = p.parse_args()
     try:
         pr = Probe(a)
     except Exception as e:  # setup: no directory, port taken
         print("FAIL setup: %s" % e)
         return 2
-    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "more"]
+    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "more", "race"]
     want = a.only.split(",") if a.only else groups
+    if a.save or a.resume:
+        try:
+            if a.save:
+                pr.save(a.save)
+            else:
+                with open(a.resume) as f:
+                    pr.resume(json.load(f))
+        except Exception as e:  # a broken step
+            pr.result("restart.completed", False, "%s: %s" % (type(e).__name__, e))
+        want = []
     for g in groups:
         if g not in want:
             continue
-        if g in ("orders", "finalize", "happy", "more") and not hasattr(pr, "acct"):
+        if g in ("orders", "finalize", "happy", "more", "race") and not hasattr(pr, "acct"):
             pr.acct, _ = pr.new_account()
         try:
             getattr(pr, "t_" + g)()

@@ -91,9 +91,38 @@ cs_show_log() {
 	fi
 }
 
+# _cs_moat_launch HTTPS HTTP HTTP01 TLSALPN: run `moat ca serve` on those
+# ports (and CS_SERVE_ARGS, an array of extra options) and wait until its
+# directory answers; sets CS_* on success.
+CS_SERVE_ARGS=()
+_cs_moat_launch() {
+	local pid log
+	_CS_N=$((_CS_N + 1))
+	log=$T/ca-serve.$_CS_N.log
+	"$MOAT" ca serve --listen 127.0.0.1 --https-port "$1" --http-port "$2" \
+		--name 127.0.0.1 --http01-port "$3" --tls-alpn-port "$4" \
+		--dns-resolver "127.0.0.1:$CHALL_DNS_PORT" "${CS_SERVE_ARGS[@]}" \
+		</dev/null >"$log" 2>&1 &
+	pid=$!
+	SERVER_PIDS+=("$pid")
+	CS_LOG=$log
+	CS_DIRECTORY=https://127.0.0.1:$1/acme/directory
+	if poll_pid "$pid" "${ACME_START_TIMEOUT:-20}" _cs_ready; then
+		CS_PID=$pid
+		CS_HTTPS_PORT=$1
+		CS_HTTP_PORT=$2
+		CS_HTTP_URL=http://127.0.0.1:$2
+		CS_HTTP01_PORT=$3
+		CS_TLSALPN_PORT=$4
+		return 0
+	fi
+	_acme_kill "$pid"
+	return 1
+}
+
 # _cs_start_moat [CA INIT ARGS...]
 _cs_start_moat() {
-	local attempt ports https http h01 alpn pid log
+	local attempt ports https http h01 alpn
 	if [ ! -s "$MOAT_HOME/ca/root.pem" ]; then
 		make_ca "$@" || return 1
 	fi
@@ -102,30 +131,34 @@ _cs_start_moat() {
 	for attempt in 1 2 3; do
 		ports=$(acme_free_ports 4) || return 1
 		{ read -r https && read -r http && read -r h01 && read -r alpn; } <<<"$ports"
-		_CS_N=$((_CS_N + 1))
-		log=$T/ca-serve.$_CS_N.log
-		"$MOAT" ca serve --listen 127.0.0.1 --https-port "$https" --http-port "$http" \
-			--name 127.0.0.1 --http01-port "$h01" --tls-alpn-port "$alpn" \
-			--dns-resolver "127.0.0.1:$CHALL_DNS_PORT" \
-			</dev/null >"$log" 2>&1 &
-		pid=$!
-		SERVER_PIDS+=("$pid")
-		CS_LOG=$log
-		CS_DIRECTORY=https://127.0.0.1:$https/acme/directory
-		if poll_pid "$pid" "${ACME_START_TIMEOUT:-20}" _cs_ready; then
-			CS_PID=$pid
-			CS_HTTPS_PORT=$https
-			CS_HTTP_PORT=$http
-			CS_HTTP_URL=http://127.0.0.1:$http
-			CS_HTTP01_PORT=$h01
-			CS_TLSALPN_PORT=$alpn
+		if _cs_moat_launch "$https" "$http" "$h01" "$alpn"; then
 			return 0
 		fi
-		_acme_kill "$pid"
 		note "moat ca serve attempt $attempt (https $https, http $http) did not answer $CS_DIRECTORY"
 		cs_show_log 10
 	done
 	CS_DIRECTORY=''
+	return 1
+}
+
+# cs_restart: stop `moat ca serve` with SIGTERM (it must exit 0 within 10 s)
+# and start it again on the same ports and CA; a pass or a failure says so.
+cs_restart() {
+	local old=$CS_PID
+	kill -TERM "$old" 2>/dev/null
+	if wait_exit "$old" 10 && [ "$WAIT_RC" -eq 0 ]; then
+		pass "moat ca serve exits 0 on SIGTERM"
+	else
+		fail "moat ca serve exits 0 within 10 s of SIGTERM (exit $WAIT_RC)"
+		cs_show_log 10
+	fi
+	CS_PID=''
+	if _cs_moat_launch "$CS_HTTPS_PORT" "$CS_HTTP_PORT" "$CS_HTTP01_PORT" "$CS_TLSALPN_PORT"; then
+		pass "moat ca serve up again on the same ports"
+		return 0
+	fi
+	fail "moat ca serve starts again on the same ports"
+	cs_show_log
 	return 1
 }
 
