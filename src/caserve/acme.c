@@ -96,6 +96,12 @@ void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, co
 
 /* ---- the directory and nonces ----------------------------------------------------- */
 
+const struct caserve_profile caserve_profiles[] = {
+	{"default", 90, "a server certificate valid for 90 days"},
+	{"shortlived", 7, "a server certificate valid for 7 days"},
+};
+const size_t caserve_nprofiles = sizeof(caserve_profiles) / sizeof(caserve_profiles[0]);
+
 static void directory(struct caserve *s, struct net_http_reply *r)
 {
 	char u[6][sizeof(s->base) + 32];
@@ -109,6 +115,14 @@ static void directory(struct caserve *s, struct net_http_reply *r)
 			u[1], "newOrder", u[2], "revokeCert", u[3], "keyChange", u[4],
 			"renewalInfo", u[5], "meta", "externalAccountRequired",
 			s->o.require_eab);
+	if (doc != NULL) {
+		json_t *profiles = json_object();
+
+		for (size_t i = 0; profiles != NULL && i < caserve_nprofiles; i++)
+			json_object_set_new(profiles, caserve_profiles[i].name,
+					    json_string(caserve_profiles[i].description));
+		json_object_set_new(json_object_get(doc, "meta"), "profiles", profiles);
+	}
 	caserve_json(s, r, 200, doc, NULL);
 }
 
@@ -414,8 +428,9 @@ void caserve_acme_handle(void *arg, const struct net_http_request *h, struct net
 	} else if (strcmp(q.path, "new-nonce") == 0 &&
 		   (strcmp(h->method, "GET") == 0 || strcmp(h->method, "HEAD") == 0)) {
 		new_nonce(s, h, r);
-	} else if (strncmp(q.path, "renewal-info/", 13) == 0 && strcmp(h->method, "GET") == 0) {
-		caserve_problem(s, r, 404, "malformed", "no renewal information for this certificate");
+	} else if (strncmp(q.path, "renewal-info/", 13) == 0 &&
+		   (strcmp(h->method, "GET") == 0 || strcmp(h->method, "HEAD") == 0)) {
+		caserve_renewal_info(s, q.path + 13, r);
 	} else if (strcmp(h->method, "POST") == 0) {
 		post(s, &q);
 	} else {

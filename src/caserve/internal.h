@@ -26,6 +26,17 @@
 #define CASERVE_RETRY_AFTER 1           /* seconds, for orders and challenges being processed */
 #define CASERVE_TOKEN_LEN 43            /* base64url of 32 random bytes */
 
+/* Certificate profiles offered in the directory's meta.profiles and taken
+ * by newOrder's "profile" (draft-ietf-acme-profiles): the first is the
+ * default. */
+struct caserve_profile {
+	const char *name;
+	int days;
+	const char *description;
+};
+extern const struct caserve_profile caserve_profiles[];
+extern const size_t caserve_nprofiles;
+
 /* ---- nonces (nonce.c) --------------------------------------------------- */
 
 /* Single-use nonces: a counter and its HMAC under a key made at start, so
@@ -171,6 +182,12 @@ void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_
 void caserve_url(const struct caserve *s, char *out, size_t n, const char *what, int64_t id);
 /* RFC 3339 UTC */
 void caserve_time(int64_t t, char out[32]);
+
+/* ari.c: renewal information (RFC 9773).  The certificate object (new
+ * reference) a certID names, or NULL (err cleared when there is none). */
+json_t *caserve_ari_find(struct caserve *s, const char *certid, int64_t *id, int64_t *account,
+			 struct moat_err *err);
+void caserve_renewal_info(struct caserve *s, const char *certid, struct net_http_reply *r);
 
 /* order.c: the resources behind an account */
 void caserve_new_order(struct caserve *s, struct caserve_req *q);

@@ -289,6 +289,10 @@ static json_t *order_view(struct caserve *s, int64_t id, const json_t *o)
 	}
 	if (json_object_get(o, "error") != NULL)
 		json_object_set(v, "error", json_object_get(o, "error"));
+	if (json_object_get(o, "profile") != NULL)
+		json_object_set(v, "profile", json_object_get(o, "profile"));
+	if (json_object_get(o, "replaces") != NULL)
+		json_object_set(v, "replaces", json_object_get(o, "replaces"));
 	return v;
 }
 
@@ -367,8 +371,21 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 	return 0;
 }
 
+/* The lifetime of a profile, 0 when there is no such profile (NULL: the
+ * default). */
+static int profile_days(const char *name)
+{
+	if (name == NULL)
+		return caserve_profiles[0].days;
+	for (size_t i = 0; i < caserve_nprofiles; i++)
+		if (strcmp(name, caserve_profiles[i].name) == 0)
+			return caserve_profiles[i].days;
+	return 0;
+}
+
 void caserve_new_order(struct caserve *s, struct caserve_req *q)
 {
+	const char *profile, *replaces;
 	struct moat_name *names = NULL;
 	json_t *o = NULL, *idl = NULL, *authz_ids = NULL;
 	struct moat_err err;
@@ -387,6 +404,35 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 				"notBefore and notAfter are not supported: the CA sets the lifetime");
 		return;
 	}
+	profile = json_string_value(json_object_get(q->payload, "profile"));
+	if (json_object_get(q->payload, "profile") != NULL && profile_days(profile) == 0) {
+		caserve_problem(s, q->reply, 400, "invalidProfile",
+				"no such profile (see the directory's meta.profiles)");
+		return;
+	}
+	replaces = json_string_value(json_object_get(q->payload, "replaces"));
+	if (json_object_get(q->payload, "replaces") != NULL) {
+		int64_t cid = 0, owner = 0;
+		json_t *old = replaces != NULL ? caserve_ari_find(s, replaces, &cid, &owner, &err)
+					       : NULL;
+
+		if (old == NULL || owner != q->account) {
+			json_decref(old);
+			if (err.msg[0] != '\0')
+				internal(s, q->reply, &err);
+			else
+				caserve_problem(s, q->reply, 400, "malformed",
+						"replaces does not name a certificate of this account");
+			return;
+		}
+		if (json_object_get(old, "replaced_by") != NULL) {
+			json_decref(old);
+			caserve_problem(s, q->reply, 409, "alreadyReplaced",
+					"another order has replaced this certificate");
+			return;
+		}
+		json_decref(old);
+	}
 	if (identifiers(s, q, json_object_get(q->payload, "identifiers"), &names, &n) != 0)
 		return;
 	if ((idl = json_array()) == NULL || (authz_ids = json_array()) == NULL)
@@ -399,6 +445,10 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 		goto fail;
 	o = json_pack("{s:s, s:I, s:O}", "status", "pending", "_expires",
 		      (json_int_t)(now + CASERVE_ORDER_LIFETIME), "identifiers", idl);
+	if (o != NULL && profile != NULL)
+		json_object_set_new(o, "profile", json_string(profile));
+	if (o != NULL && replaces != NULL)
+		json_object_set_new(o, "replaces", json_string(replaces));
 	if (o == NULL || caserve_store_add(s->db, "order", 0, q->account, NULL, o, &oid, &err) != 0)
 		goto rollback;
 	for (size_t i = 0; i < n; i++) {
@@ -578,7 +628,8 @@ void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
 	}
 	snprintf(lineage, sizeof(lineage), "acme:%lld", (long long)q->account);
 	{
-		struct ca_sign_opts so = {.names = names, .nnames = n, .key = key, .lineage = lineage};
+		struct ca_sign_opts so = {.names = names, .nnames = n, .key = key, .lineage = lineage,
+					  .days = profile_days(str(o, "profile"))};
 
 		if (ca_sign(s->ca, &so, &sig, &err) != 0) {
 			caserve_log(s, "order %lld: signing failed: %s", (long long)id, err.msg);
@@ -589,13 +640,29 @@ void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
 	if (moat_buf_append(&pem, sig.cert_pem.data, sig.cert_pem.len) != 0 ||
 	    moat_buf_append(&pem, sig.chain_pem.data, sig.chain_pem.len) != 0 ||
 	    moat_buf_append(&pem, "", 1) != 0 ||
-	    (cert = json_pack("{s:s, s:s, s:b}", "pem", (const char *)pem.data, "serial",
-			      sig.serial, "revoked", false)) == NULL ||
+	    (cert = json_pack("{s:s, s:s, s:b, s:I, s:I}", "pem", (const char *)pem.data, "serial",
+			      sig.serial, "revoked", false, "not_before", (json_int_t)sig.not_before,
+			      "not_after", (json_int_t)sig.not_after)) == NULL ||
 	    caserve_store_begin(s->db, &err) != 0) {
 		internal(s, q->reply, &err);
 		goto out;
 	}
 	json_object_set_new(o, "status", json_string("valid"));
+	if (str(o, "replaces") != NULL) {
+		int64_t rid = 0;
+		json_t *old = caserve_ari_find(s, str(o, "replaces"), &rid, NULL, &err);
+
+		if (old != NULL) {
+			json_object_set_new(old, "replaced_by", json_integer(id));
+			if (caserve_store_put(s->db, rid, old, &err) != 0) {
+				json_decref(old);
+				caserve_store_rollback(s->db);
+				internal(s, q->reply, &err);
+				goto out;
+			}
+			json_decref(old);
+		}
+	}
 	if (caserve_store_add(s->db, "cert", id, q->account, sig.serial, cert, &cid, &err) != 0 ||
 	    json_object_set_new(o, "_cert", json_integer(cid)) != 0 ||
 	    caserve_store_put(s->db, id, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0) {

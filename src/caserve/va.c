@@ -4,23 +4,26 @@
  *
  * A bounded queue of (authorization, challenge index); the thread reads
  * the challenge from the database with a connection of its own, validates
- * it -- http-01 through src/fetch (redirects followed, at most 10, http or
+ * it -- tls-alpn-01 through moat check's TLS client, http-01 through src/fetch (redirects followed, at most 10, http or
  * https, certificates not checked as section 8.3 says; the name resolved
  * through --dns-resolver when given), dns-01 through acme/dns.c's TXT
  * lookups -- and writes the outcome (caserve_authz_settle).  Network
  * failures are tried again (VA_ATTEMPTS in all); a wrong answer is final. */
 #include "caserve/internal.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "acme/acme.h"
 #include "acme/dns.h"
+#include "check/tls_probe.h"
 #include "core/b64.h"
 #include "fetch/fetch.h"
 
@@ -143,6 +146,82 @@ static json_t *http01(struct caserve_va *va, const char *host, bool ip, const ch
 	}
 out:
 	fetch_resp_clear(&r);
+	return p;
+}
+
+/* The reverse-DNS name of an IP address (RFC 8738 section 6), the SNI a
+ * tls-alpn-01 validation of an IP identifier sends. */
+static void reverse_name(const char *ip, char *out, size_t n)
+{
+	unsigned char a[16];
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		snprintf(out, n, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
+		for (int i = 15; i >= 0 && used + 4 < n; i--)
+			used += (size_t)snprintf(out + used, n - used, "%x.%x.", a[i] & 15, a[i] >> 4);
+		snprintf(out + used, n - used, "ip6.arpa");
+	}
+}
+
+/* tls-alpn-01 (RFC 8737): a handshake for acme-tls/1 with the name as SNI
+ * whose certificate names exactly the identifier and carries the digest. */
+static json_t *tlsalpn01(struct caserve_va *va, const char *host, bool ip, const char *keyauth,
+			 bool *retry)
+{
+	struct check_tls_probe_opts o = {0};
+	struct check_tls_probe pr;
+	struct pki_cert_info info;
+	struct moat_err err;
+	unsigned char want[32], got[32];
+	char sni[80], addr[64], shown[300], d[400], san[300];
+	json_t *p = NULL;
+
+	memset(&pr, 0, sizeof(pr));
+	memset(&info, 0, sizeof(info));
+	moat_err_clear(&err);
+	*retry = false;
+	moat_escape(shown, sizeof(shown), host, strlen(host));
+	if (ip)
+		reverse_name(host, sni, sizeof(sni));
+	o.host = host;
+	o.port = va->o.tls_alpn_port != 0 ? va->o.tls_alpn_port : 443;
+	o.servername = ip ? sni : host;
+	o.alpn = "acme-tls/1";
+	o.timeout_ms = VA_TIMEOUT_MS;
+	if (!ip && va->resolver[0] != '\0') {
+		if (acme_dns_addr(host, va->resolver, addr, sizeof(addr), &err) != 0) {
+			*retry = true;
+			return problem("dns", err.msg);
+		}
+		o.connect_to = addr;
+	}
+	if (pki_sha256(keyauth, strlen(keyauth), want) != 0)
+		return problem("serverInternal", "cannot compute the digest");
+	if (check_tls_probe(&o, &pr, &err) != 0) {
+		*retry = pr.stage == CHECK_PROBE_CONNECT || pr.stage == CHECK_PROBE_RESOLVE;
+		snprintf(d, sizeof(d), "tls-alpn-01 for %.120s: %.250s", shown, err.msg);
+		p = problem(pr.stage == CHECK_PROBE_RESOLVE ? "dns" : pr.stage == CHECK_PROBE_CONNECT
+								       ? "connection" : "tls", d);
+		goto out;
+	}
+	snprintf(san, sizeof(san), "%s:%s", ip ? "IP" : "DNS", host);
+	if (strcmp(pr.alpn, "acme-tls/1") != 0 || pr.nchain == 0 ||
+	    pki_cert_info(pr.chain[0], &info, &err) != 0 || info.nsan != 1 ||
+	    strcasecmp(info.san[0], san) != 0 || pki_cert_acme_identifier(pr.chain[0], got) != 0 ||
+	    !pki_mem_equal(want, got, sizeof(want))) {
+		snprintf(d, sizeof(d), "tls-alpn-01 for %.120s: %s", shown,
+			 strcmp(pr.alpn, "acme-tls/1") != 0
+				 ? "the server did not choose the acme-tls/1 protocol"
+				 : "the certificate does not name exactly the identifier with the "
+				   "key authorization's digest");
+		p = problem("unauthorized", d);
+	}
+out:
+	pki_cert_info_clear(&info);
+	check_tls_probe_clear(&pr);
 	return p;
 }
 
@@ -271,6 +350,8 @@ static void validate(struct caserve_va *va, struct caserve_store *st, const stru
 				p = http01(va, host, strcmp(itype, "ip") == 0, token, keyauth, &retry);
 			else if (strcmp(type, "dns-01") == 0)
 				p = dns01(va, host, keyauth, &retry);
+			else if (strcmp(type, "tls-alpn-01") == 0)
+				p = tlsalpn01(va, host, strcmp(itype, "ip") == 0, keyauth, &retry);
 			else
 				p = problem("unauthorized", "this challenge type is not validated yet");
 			if (p == NULL || !retry)

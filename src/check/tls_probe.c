@@ -175,6 +175,14 @@ static int record(SSL *ssl, struct check_tls_probe *out, struct moat_err *err)
 		out->nchain++;
 	}
 	snprintf(out->version, sizeof(out->version), "%s", SSL_get_version(ssl));
+	{
+		const unsigned char *sel = NULL;
+		unsigned int sl = 0;
+
+		SSL_get0_alpn_selected(ssl, &sel, &sl);
+		if (sel != NULL && sl < sizeof(out->alpn))
+			moat_escape(out->alpn, sizeof(out->alpn), (const char *)sel, sl);
+	}
 	snprintf(out->cipher, sizeof(out->cipher), "%s", c != NULL ? SSL_CIPHER_get_name(c) : "");
 	nid = SSL_get_negotiated_group(ssl);
 	if (nid != 0) {
@@ -201,6 +209,8 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 	const char *sni = o->servername != NULL ? o->servername
 						 : (is_ip(o->host) ? NULL : o->host);
 	const char *target = o->connect_to != NULL ? o->connect_to : o->host;
+	const char *alpn = o->alpn != NULL ? o->alpn : "http/1.1";
+	unsigned char wire[33];
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	char shown[128];
@@ -208,6 +218,12 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 
 	memset(out, 0, sizeof(*out));
 	moat_escape(shown, sizeof(shown), o->host, strlen(o->host));
+	if (strlen(alpn) == 0 || strlen(alpn) >= sizeof(wire) - 1) {
+		moat_err_set(err, "cannot offer this ALPN protocol");
+		return -1;
+	}
+	wire[0] = (unsigned char)strlen(alpn);
+	memcpy(wire + 1, alpn, wire[0]);
 	if ((fd = tcp_connect(target, o->port, deadline, out->address, sizeof(out->address),
 			      &out->stage, err)) < 0)
 		goto out;
@@ -229,7 +245,7 @@ int check_tls_probe(const struct check_tls_probe_opts *o, struct check_tls_probe
 	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
 	    (sni != NULL && !SSL_set_tlsext_host_name(ssl, sni)) ||
 	    (o->want_staple && !SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)) ||
-	    SSL_set_alpn_protos(ssl, (const unsigned char *)"\x08http/1.1", 9) != 0) {
+	    SSL_set_alpn_protos(ssl, wire, (unsigned)wire[0] + 1) != 0) {
 		pki_err_drain(err, "cannot set up TLS");
 		goto out;
 	}

@@ -3,7 +3,8 @@
  * version, cipher and key exchange, a stapled OCSP response -- without
  * judging it (the handshake completes whatever the certificates are:
  * judging is moat check's job).  Blocking, with a deadline.  For moat
- * check (endpoint.c) and moat fetch (src/cli/cmd_fetch.c); tls_probe.c is
+ * check (endpoint.c), moat fetch (src/cli/cmd_fetch.c) and the tls-alpn-01
+ * validation of moat ca serve (src/caserve/va.c); tls_probe.c is
  * the one file of src/check that includes OpenSSL headers. */
 #ifndef MOAT_CHECK_TLS_PROBE_H
 #define MOAT_CHECK_TLS_PROBE_H
@@ -36,6 +37,7 @@ struct check_tls_probe_opts {
 	enum check_tls_version min_version; /* CHECK_TLS_ANY: OpenSSL's default */
 	enum check_tls_version max_version;
 	bool want_staple;        /* ask for a stapled OCSP response */
+	const char *alpn;        /* the one ALPN protocol to offer; NULL: "http/1.1" */
 };
 
 enum check_probe_stage {
@@ -58,6 +60,7 @@ struct check_tls_probe {
 	unsigned char *staple;   /* DER of a stapled OCSP response, NULL if none */
 	size_t staple_len;
 	bool plain_http;         /* CHECK_PROBE_NOT_TLS and the peer spoke HTTP */
+	char alpn[32];           /* the protocol the server chose, "" if none */
 };
 
 /* 0 with out filled (stage CHECK_PROBE_OK); -1 with out->stage saying where

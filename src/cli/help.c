@@ -277,12 +277,13 @@ static const struct help helps[] = {
 	 "  --timeout DURATION  give up after this long (5s to 1h, default 5m)\n"
 	 "  --force             replace a private-CA certificate with the same name\n"},
 	{"ca",
-	 "Usage: moat ca init|show|list [OPTIONS]\n"
+	 "Usage: moat ca init|show|list|url|serve [OPTIONS]\n"
 	 "\n"
 	 "  ca init   create a root CA and an intermediate\n"
 	 "  ca show   describe the CA\n"
 	 "  ca list   list issued certificates\n"
 	 "  ca url    show or set the URL of the CA's revocation services\n"
+	 "  ca serve  run the CA as an ACME server, with OCSP and the CRL over HTTP\n"
 	 "\n"
 	 "See `moat help ca init` and so on.\n"},
 	{"ca init",
@@ -332,6 +333,32 @@ static const struct help helps[] = {
 	 "\n"
 	 "  --clear   remove the URL (new certificates carry no revocation URLs)\n"
 	 "  --json    machine-readable output: {\"url\": URL or null}\n"},
+	{"ca serve",
+	 "Usage: moat ca serve [--listen ADDR] [--https-port N] [--http-port N] [--name HOST]\n"
+	 "                     [--passphrase-file F] [--require-eab] [--json]\n"
+	 "\n"
+	 "Runs the CA as a server for the machines of a LAN: ACME (RFC 8555) over HTTPS\n"
+	 "at https://HOST:N/acme/directory, so that certbot, lego, acme.sh, Caddy,\n"
+	 "Traefik and `moat serve --acme` get and renew certificates from it by\n"
+	 "themselves; OCSP, the CRL and the CA certificates over HTTP at http://HOST:N/.\n"
+	 "The intermediate signs (its key is loaded once; the root's never).  Clients\n"
+	 "trust $MOAT_HOME/ca/root.pem.  Stops on Ctrl-C or SIGTERM.\n"
+	 "\n"
+	 "  --listen ADDR       the IP address to listen on (default: every address)\n"
+	 "  --https-port N      ACME (default 9443)\n"
+	 "  --http-port N       OCSP, CRL and CA certificates (default 9080)\n"
+	 "  --name HOST         the name (or IP address) clients use for this machine, in\n"
+	 "                      every URL the server hands out and in its certificate\n"
+	 "                      (default: the host name)\n"
+	 "  --passphrase-file F the intermediate key's passphrase (else MOAT_CA_PASSPHRASE\n"
+	 "                      or a prompt)\n"
+	 "  --require-eab       accounts need an external account binding\n"
+	 "  --json              print the URLs as JSON once serving\n"
+	 "\n"
+	 "For tests, as pebble's configuration does: --http01-port N and --tls-alpn-port\n"
+	 "N (where validation connects instead of 80 and 443), --dns-resolver IP[:PORT]\n"
+	 "(the DNS server for addresses and dns-01 TXT records), --nonce-reject PERCENT\n"
+	 "(refuse that share of good nonces with badNonce).\n"},
 	{"issue",
 	 "Usage: moat issue NAME... [--key-type T] [--days N] [--client] [--out DIR]\n"
 	 "                  [--p12] [--p12-passphrase-file F] [--passphrase-file F]\n"

@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "core/b64.h"
 #include "pki/internal.h"
@@ -324,6 +325,33 @@ int pki_random(void *out, size_t len)
 bool pki_mem_equal(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+int pki_cert_acme_identifier(const struct pki_cert *c, unsigned char out[32])
+{
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	const ASN1_OCTET_STRING *v;
+	const unsigned char *p;
+	ASN1_OCTET_STRING *inner = NULL;
+	X509_EXTENSION *ext;
+	int at, ret = -1;
+
+	if (oid == NULL || (at = X509_get_ext_by_OBJ(c->x, oid, -1)) < 0 ||
+	    X509_get_ext_by_OBJ(c->x, oid, at) >= 0 || (ext = X509_get_ext(c->x, at)) == NULL ||
+	    X509_EXTENSION_get_critical(ext) != 1 || (v = X509_EXTENSION_get_data(ext)) == NULL)
+		goto out;
+	p = ASN1_STRING_get0_data(v);
+	inner = d2i_ASN1_OCTET_STRING(NULL, &p, ASN1_STRING_length(v));
+	if (inner == NULL || p != ASN1_STRING_get0_data(v) + ASN1_STRING_length(v) ||
+	    ASN1_STRING_length(inner) != 32)
+		goto out;
+	memcpy(out, ASN1_STRING_get0_data(inner), 32);
+	ret = 0;
+out:
+	ASN1_OCTET_STRING_free(inner);
+	ASN1_OBJECT_free(oid);
+	ERR_clear_error();
+	return ret;
 }
 
 int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err)

@@ -297,6 +297,11 @@ int pki_sha256(const void *data, size_t len, unsigned char out[32]);
 int pki_random(void *out, size_t len);
 /* Equal, in a time that does not depend on where they differ. */
 bool pki_mem_equal(const void *a, const void *b, size_t len);
+/* The SHA-256 digest in a tls-alpn-01 certificate's critical
+ * acmeIdentifier extension (RFC 8737 section 3): 0 with out filled; -1
+ * when the extension is absent, not critical, repeated or not one 32-byte
+ * OCTET STRING. */
+int pki_cert_acme_identifier(const struct pki_cert *c, unsigned char out[32]);
 /* RFC 9773 (ACME Renewal Information) certificate identifier:
  * base64url(authority key identifier) "." base64url(serial DER contents). */
 int pki_cert_ari_id(const struct pki_cert *c, char *out, size_t n, struct moat_err *err);

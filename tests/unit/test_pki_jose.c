@@ -173,6 +173,38 @@ static void test_jwk_refused(void **state)
 	pki_key_free(k);
 }
 
+/* The acmeIdentifier of a tls-alpn-01 certificate reads back; a leaf has none. */
+static void test_acme_identifier(void **state)
+{
+	struct moat_err err;
+	struct pki_key *k = pki_key_generate(PKI_KEY_EC_P256, &err);
+	struct moat_name n;
+	unsigned char d[32], got[32];
+	struct pki_cert_spec spec = {.profile = PKI_PROFILE_ACME_TLS_ALPN, .acme_digest = d,
+				     .not_before = 1700000000, .not_after = 1800000000};
+	struct pki_cert *c;
+
+	(void)state;
+	assert_non_null(k);
+	for (size_t i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char)(i * 7 + 1);
+	assert_int_equal(moat_name_parse("a.example", &n, &err), 0);
+	spec.names = &n;
+	spec.nnames = 1;
+	c = pki_cert_build(&spec, k, NULL, k, &err);
+	assert_non_null(c);
+	assert_int_equal(pki_cert_acme_identifier(c, got), 0);
+	assert_memory_equal(got, d, sizeof(d));
+	pki_cert_free(c);
+	spec.profile = PKI_PROFILE_LEAF;
+	spec.acme_digest = NULL;
+	c = pki_cert_build(&spec, k, NULL, k, &err);
+	assert_non_null(c);
+	assert_int_equal(pki_cert_acme_identifier(c, got), -1);
+	pki_cert_free(c);
+	pki_key_free(k);
+}
+
 /* RFC 4231 test case 2. */
 static void test_hmac(void **state)
 {
@@ -209,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_es384),           cmocka_unit_test(test_rs256),
 		cmocka_unit_test(test_hmac),            cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_jwk_refused),
+		cmocka_unit_test(test_acme_identifier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
