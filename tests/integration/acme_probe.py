@@ -1077,6 +1077,8 @@ def main():
     p.add_argument("--ip", default="127.0.0.1")
     p.add_argument("--outside-ip", default="", help="an address the CA must refuse")
     p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
+    p.add_argument("--nonce-census", type=int, default=0, metavar="N",
+                   help="only send N requests with fresh nonces, print how many got badNonce")
     p.add_argument("--save", default="", help="before a restart: make state, write it here")
     p.add_argument("--resume", default="", help="after a restart: go on from this state")
     a = p.parse_args()
@@ -1087,6 +1089,22 @@ def main():
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "more", "race"]
     want = a.only.split(",") if a.only else groups
+    if a.nonce_census:
+        acct, bad = None, 0
+        while acct is None:  # (newAccount itself may get badNonce)
+            try:
+                acct, _ = pr.new_account()
+            except RuntimeError:
+                pass
+        for _ in range(a.nonce_census):
+            r = pr.post(acct.kid, None, acct.key, acct.kid, extra={"nonce": pr.fresh_nonce()})
+            if r.status_code == 400 and r.json().get("type") == PROB + "badNonce":
+                bad += 1
+            elif r.status_code != 200:
+                print("FAIL census: HTTP %d %s" % (r.status_code, r.text[:200]))
+                return 1
+        print("census: %d of %d badNonce" % (bad, a.nonce_census))
+        return 0
     if a.save or a.resume:
         try:
             if a.save:

@@ -117,6 +117,7 @@ _cs_moat_launch() {
 		return 0
 	fi
 	_acme_kill "$pid"
+	cs_forget "$pid"
 	return 1
 }
 
@@ -152,6 +153,7 @@ cs_restart() {
 		fail "moat ca serve exits 0 within 10 s of SIGTERM (exit $WAIT_RC)"
 		cs_show_log 10
 	fi
+	cs_forget "$old"
 	CS_PID=''
 	if _cs_moat_launch "$CS_HTTPS_PORT" "$CS_HTTP_PORT" "$CS_HTTP01_PORT" "$CS_TLSALPN_PORT"; then
 		pass "moat ca serve up again on the same ports"
@@ -196,9 +198,22 @@ cs_start() {
 	return 1
 }
 
+# cs_forget PID: PID, stopped and waited for, leaves SERVER_PIDS (lib.sh
+# kills them all at exit: by then the number may be another process's).
+cs_forget() {
+	local p keep=()
+	for p in "${SERVER_PIDS[@]}"; do
+		if [ "$p" != "$1" ]; then
+			keep+=("$p")
+		fi
+	done
+	SERVER_PIDS=("${keep[@]}")
+}
+
 # cs_stop: stop the server now.
 cs_stop() {
 	_acme_kill "$CS_PID"
+	cs_forget "$CS_PID"
 	if [ "$CS_PEER" = pebble ]; then
 		PEBBLE_PID=''
 	fi

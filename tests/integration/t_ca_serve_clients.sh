@@ -67,6 +67,8 @@ if cs_have certbot; then
 	assert_eq "$(count_certs "$live/chain.pem")" 1 "certbot: the chain is the intermediate alone (no root)"
 fi
 
+cs_alive "$CS_PEER still running"
+
 # --------------------------------------------------------------------- lego
 
 LEGO_ARGS=()
@@ -114,6 +116,8 @@ HOOK
 	fi
 fi
 
+cs_alive "$CS_PEER still running"
+
 # ------------------------------------------------ uacme and dehydrated: webroot
 
 WEB=$T/webroot
@@ -137,6 +141,8 @@ if cs_have uacme; then
 		skip_part "uacme part: cannot bind-mount a CA bundle in a mount namespace here (uacme 1.7.4 has no CA option)"
 	fi
 fi
+
+cs_alive "$CS_PEER still running"
 
 if cs_have dehydrated; then
 	DH=$T/dehydrated
@@ -165,7 +171,11 @@ if [ -n "$WEBROOT_PID" ]; then
 		$(command -v dehydrated >/dev/null && echo 1 || echo 0)))" 100 \
 		"the $CS_PEER validation fetched the tokens from the webroot (uacme, dehydrated)"
 fi
+w=$WEBROOT_PID
 stop_webroot
+cs_forget "$w"
+
+cs_alive "$CS_PEER still running"
 
 # -------------------------------------------------------------------- Caddy
 
@@ -223,7 +233,10 @@ CONF
 		tail -n 25 "$T/caddy/log" | sed -e 's/^/#   caddy: /'
 	fi
 	stop_server "$CADDY_PID"
+	cs_forget "$CADDY_PID"
 fi
+
+cs_alive "$CS_PEER still running"
 
 # --------------------------------------------------------- moat acme issue
 
@@ -262,5 +275,46 @@ if command -v certbot >/dev/null 2>&1 && [ -s "$CB/config/live/c1.test/cert.pem"
 		assert_contains "$OUT" "Reason: keyCompromise" "openssl ocsp: reason keyCompromise"
 	fi
 fi
+
+# --------------------------------------- half of all good nonces refused
+
+# The server restarted with --nonce-reject 50 (pebble: PEBBLE_WFE_NONCEREJECT);
+# the clients retry on badNonce and still get their certificates.  (Not
+# certbot: 2.1 retries a badNonce once only, so one request in four fails.)
+if [ "$CS_PEER" = moat ]; then
+	CS_SERVE_ARGS=(--nonce-reject 50)
+	cs_restart
+else
+	w=$PEBBLE_PID
+	stop_pebble
+	cs_forget "$w"
+	if PEBBLE_WANT_HTTP_PORT=$H01 start_pebble PEBBLE_WFE_NONCEREJECT=50 &&
+		pebble_roots "$CS_ROOT"; then
+		pass "pebble restarted rejecting 50% of nonces"
+	else
+		fail "pebble restarts rejecting 50% of nonces"
+	fi
+	CS_DIRECTORY=$ACME_DIRECTORY CS_PID=$PEBBLE_PID CS_LOG=$PEBBLE_LOG
+	# (a new pebble knows no account)
+	run env MOAT_HOME="$T/client" "$MOAT" acme register --force --email moat@example.test \
+		--agree-tos --server "$CS_DIRECTORY" --ca-bundle "$CS_CA_BUNDLE"
+fi
+run /usr/bin/python3 "$IT_DIR/acme_probe.py" --directory "$CS_DIRECTORY" --ca-bundle "$CS_CA_BUNDLE" \
+	--root "$CS_ROOT" --http01-port "$H01" --domain census.test --nonce-census 40
+n_bad=$(sed -n 's/^census: \([0-9]*\) of 40 badNonce$/\1/p' "$OUT_F")
+assert_int_between "${n_bad:-x}" 8 32 "about half of 40 good nonces get badNonce ($n_bad)"
+show_last_if_failed
+if command -v lego >/dev/null 2>&1; then
+	lego_args "$T/lego-nonce"
+	assert_ok "lego: http-01 with 50% of nonces refused" \
+		lego "${LEGO_ARGS[@]}" -d c7.test --http --http.port "127.0.0.1:$H01" run
+	show_last_if_failed
+	check_cert "$T/lego-nonce/certificates/c7.test.crt" c7.test
+fi
+assert_ok "moat acme issue: http-01 with 50% of nonces refused" \
+	env MOAT_HOME="$T/client" "$MOAT" acme issue c9.test --server "$CS_DIRECTORY" \
+	--ca-bundle "$CS_CA_BUNDLE" --standalone --http-port "$H01" --http-address 127.0.0.1
+show_last_if_failed
+check_cert "$T/client/live/c9.test/fullchain.pem" c9.test "$T/client/live/c9.test/chain.pem"
 
 cs_finish
