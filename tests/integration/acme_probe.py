@@ -735,6 +735,7 @@ class Probe:
         self.result("happy.cert_key_is_csr_key", certs[0].public_key().public_numbers() ==
                     ck.public_key().public_numbers(), "the certificate's key is not the CSR's")
 
+        self.happy_cert = certs[0]
         self.ari(certs[0], "ari.before_revocation", revoked=False)
         rv = self.dir["revokeCert"]
         other, _ = self.new_account()
@@ -932,6 +933,79 @@ class Probe:
         r = self.post(self.dir["newAccount"], {"termsOfServiceAgreed": True}, c.key)
         self.expect_problem("acct.deactivated_new_account", r, (401, 403), ("unauthorized",))
 
+    def issue(self, acct, names, order_extra=None):
+        """An order (with extra newOrder fields) through to its certificate:
+        (order URL, order, the leaf as a cryptography certificate)."""
+        r = self.post_acct(acct, self.dir["newOrder"], dict(
+            {"identifiers": [{"type": "dns", "value": n} for n in names]},
+            **(order_extra or {})))
+        if r.status_code != 201:
+            self.show(r)
+            raise RuntimeError("newOrder %s: HTTP %d" % (names, r.status_code))
+        url = r.headers["Location"]
+        for az in r.json()["authorizations"]:
+            self.answer_http01(acct, az)
+        r, o = self.poll(acct, url, ("ready", "invalid"), "order")
+        self.post_acct(acct, o["finalize"], {"csr": b64u(csr_der(names))})
+        r, o = self.poll(acct, url, ("valid", "invalid"), "order")
+        if not o.get("certificate"):
+            raise RuntimeError("order %s: %s" % (url, json.dumps(o)[:300]))
+        r = self.post_acct(acct, o["certificate"], None)
+        return url, o, x509.load_pem_x509_certificate(r.text.encode())
+
+    def t_profiles(self):
+        """Profiles (meta.profiles, invalidProfile) and ARI's replaces."""
+        a, d = self.acct, self.a.domain
+        prof = (self.dir.get("meta") or {}).get("profiles")
+        if not isinstance(prof, dict) or not prof:
+            self.skip("profile.listed", "the directory has no meta.profiles")
+        else:
+            self.result("profile.listed", all(isinstance(v, str) for v in prof.values()),
+                        "meta.profiles %r: want names with descriptions" % (prof,))
+            r = self.new_order_extra(a, ["p0." + d], {"profile": "no-such-profile"})
+            self.expect_problem("profile.unknown", r, (400,), ("invalidProfile",))
+            days = {}
+            for name in sorted(prof):
+                try:
+                    _, o, c = self.issue(a, ["p-%s.%s" % (name, d)], {"profile": name})
+                except RuntimeError as e:
+                    self.result("profile.%s_issues" % name, False, str(e))
+                    continue
+                days[name] = (c.not_valid_after - c.not_valid_before).total_seconds() / 86400
+                self.result("profile.%s_issues" % name, o.get("profile") == name,
+                            "the order's profile is %r" % o.get("profile"), None,
+                            "%.1f days" % days[name])
+            self.result("profile.lifetimes_differ", len(set(round(x) for x in days.values()))
+                        == len(days), "lifetimes %s" % days)
+        cert = getattr(self, "happy_cert", None)
+        if not self.dir.get("renewalInfo") or cert is None:
+            self.skip("replaces.accepted", "no renewalInfo in the directory, or no certificate")
+            return
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        ser = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+        cid = b64u(aki.key_identifier) + "." + b64u(ser)
+        name = cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)[0]
+        other, _ = self.new_account()
+        r = self.new_order_extra(other, [name], {"replaces": cid})
+        self.expect_problem("replaces.other_accounts_certificate", r, (400, 401, 403),
+                            ("unauthorized", "malformed"))
+        r = self.new_order_extra(a, [name], {"replaces": "not-a-cert-id"})
+        self.expect_problem("replaces.garbage", r, (400,), ("malformed",))
+        try:
+            url, o, _ = self.issue(a, [name], {"replaces": cid})
+            self.result("replaces.accepted", o.get("replaces") == cid,
+                        "the order's replaces is %r" % o.get("replaces"))
+        except RuntimeError as e:
+            self.result("replaces.accepted", False, str(e))
+            return
+        r = self.new_order_extra(a, [name], {"replaces": cid})
+        self.expect_problem("replaces.already_replaced", r, (409,), ("alreadyReplaced",))
+
+    def new_order_extra(self, acct, names, extra):
+        return self.post_acct(acct, self.dir["newOrder"], dict(
+            {"identifiers": [{"type": "dns", "value": n} for n in names]}, **extra))
+
     def ari(self, cert, name, revoked):
         """RFC 9773: GET renewalInfo/<certID> gives a suggestedWindow inside
         the validity (in the past once revoked: a SHOULD) and Retry-After."""
@@ -1087,7 +1161,8 @@ def main():
     except Exception as e:  # setup: no directory, port taken
         print("FAIL setup: %s" % e)
         return 2
-    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "more", "race"]
+    groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
+              "race"]
     want = a.only.split(",") if a.only else groups
     if a.nonce_census:
         acct, bad = None, 0
@@ -1118,7 +1193,7 @@ def main():
     for g in groups:
         if g not in want:
             continue
-        if g in ("orders", "finalize", "happy", "more", "race") and not hasattr(pr, "acct"):
+        if g in ("orders", "finalize", "happy", "profiles", "more", "race") and not hasattr(pr, "acct"):
             pr.acct, _ = pr.new_account()
         try:
             getattr(pr, "t_" + g)()
