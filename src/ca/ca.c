@@ -339,6 +339,8 @@ void ca_free(struct ca *ca)
 	pki_cert_free(ca->root);
 	pki_cert_free(ca->intermediate);
 	pki_key_free(ca->int_key);
+	pki_cert_free(ca->ocsp_cert);
+	pki_key_free(ca->ocsp_key);
 	moat_buf_wipe(&ca->int_key_pem);
 	ca_db_free(ca->db);
 	free(ca);

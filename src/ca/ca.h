@@ -164,6 +164,38 @@ int ca_list(struct ca *ca, struct ca_record **out, size_t *n, struct moat_err *e
  * rewrites ca/crl.pem.  Needs ca_unlock first. */
 int ca_revoke(struct ca *ca, const char *what, enum pki_reason reason, struct ca_record **out,
 	      size_t *n, struct moat_err *err);
+/* ---- OCSP and the CRL for moat ca serve (ocsp.c) ------------------------- */
+
+#define CA_OCSP_SIGNER_DAYS 30
+/* The delegated OCSP responder certificate and key (RFC 6960 4.2.2.2:
+ * EKU id-kp-OCSPSigning, id-pkix-ocsp-nocheck, EC P-256, CA_OCSP_SIGNER_DAYS
+ * days -- never past the intermediate -- signed by the intermediate), kept
+ * in ca/ocsp-signer.pem and ca/ocsp-signer-key.pem (0600, unencrypted: it
+ * can sign OCSP answers and nothing else).  Made, or made again when less
+ * than a third of its life is left, when the files are missing or do not
+ * match the intermediate.  Needs ca_unlock.  *cert and *key are borrowed
+ * from ca: valid until the next call or ca_free. */
+int ca_ocsp_signer(struct ca *ca, const struct pki_cert **cert, const struct pki_key **key,
+		   struct moat_err *err);
+
+struct ca_cert_status {
+	enum pki_ocsp_status status; /* UNKNOWN: this CA has no record of the serial */
+	int64_t revoked_at;          /* REVOKED */
+	int reason;                  /* REVOKED: the CRL reason (0 unspecified) */
+	int64_t not_after;           /* GOOD, REVOKED */
+};
+/* The status of serial (as pki_cert_info.serial_hex) in the database now. */
+int ca_cert_status(struct ca *ca, const char *serial, struct ca_cert_status *out,
+		   struct moat_err *err);
+/* A number that changes whenever another process (moat revoke, moat issue)
+ * commits to the CA database: compare it with the last one seen, on every
+ * request if need be (one cheap SQLite call). */
+int ca_db_version(struct ca *ca, int64_t *out, struct moat_err *err);
+/* A fresh CRL (next CRL number, CA_CRL_DAYS), written to ca/crl.pem as
+ * ca_write_crl does, and appended to der as DER.  Needs ca_unlock. */
+int ca_crl_der(struct ca *ca, struct moat_buf *der, struct pki_crl_info *info,
+	       struct moat_err *err);
+
 /* Write a fresh CRL to ca/crl.pem (and extra_path when non-NULL). */
 int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *info,
 		 struct moat_err *err);

@@ -10,6 +10,8 @@
 
 struct ca_db {
 	sqlite3 *h;
+	sqlite3_stmt *data_version; /* prepared on first use (ca_db_data_version) */
+	sqlite3_stmt *status;       /* prepared on first use (ca_db_status) */
 };
 
 static const char schema[] =
@@ -102,6 +104,8 @@ void ca_db_free(struct ca_db *db)
 {
 	if (db == NULL)
 		return;
+	sqlite3_finalize(db->data_version);
+	sqlite3_finalize(db->status);
 	sqlite3_close(db->h);
 	free(db);
 }
@@ -283,5 +287,51 @@ int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err)
 	if (ca_db_meta_set(db, "crl_number", v, err) != 0)
 		return -1;
 	*out = n;
+	return 0;
+}
+
+int ca_db_data_version(struct ca_db *db, int64_t *out, struct moat_err *err)
+{
+	int rc;
+
+	if (db->data_version == NULL &&
+	    (db->data_version = prepare(db, "PRAGMA data_version", "read", err)) == NULL)
+		return -1;
+	rc = sqlite3_step(db->data_version);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(db->data_version, 0);
+	sqlite3_reset(db->data_version);
+	if (rc != SQLITE_ROW) {
+		db_err(db, err, "read");
+		return -1;
+	}
+	return 0;
+}
+
+int ca_db_status(struct ca_db *db, const char *serial, struct ca_record *r, bool *found,
+		 struct moat_err *err)
+{
+	int rc;
+
+	*found = false;
+	if (db->status == NULL &&
+	    (db->status = prepare(db,
+				  "SELECT serial, names, lineage, not_before, not_after, issued_at,"
+				  " status, coalesce(revoked_at, 0), coalesce(reason, 0) FROM certs"
+				  " WHERE serial = ?1",
+				  "read", err)) == NULL)
+		return -1;
+	sqlite3_bind_text(db->status, 1, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(db->status);
+	if (rc == SQLITE_ROW) {
+		row_to_record(db->status, r);
+		*found = true;
+	}
+	sqlite3_reset(db->status);
+	sqlite3_clear_bindings(db->status);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(db, err, "read");
+		return -1;
+	}
 	return 0;
 }

@@ -24,6 +24,8 @@ struct ca {
 	char url_crl[CA_URL_MAX + 8];
 	char url_ocsp[CA_URL_MAX + 8];
 	char url_issuers[CA_URL_MAX + 24];
+	struct pki_cert *ocsp_cert;          /* ocsp.c: the delegated OCSP signer, once loaded */
+	struct pki_key *ocsp_key;
 };
 
 /* ---- URLs (url.c) -------------------------------------------------------- */
@@ -52,6 +54,13 @@ int ca_db_add(struct ca_db *db, const struct ca_record *r, const char *cert_pem,
 	      struct moat_err *err);
 int ca_db_list(struct ca_db *db, struct ca_record **out, size_t *n, struct moat_err *err);
 int ca_db_revoke(struct ca_db *db, const char *serial, int64_t at, int reason,
+		 struct moat_err *err);
+/* SQLite's PRAGMA data_version: changes when another connection (another
+ * process: moat revoke, moat issue) commits.  A prepared statement kept
+ * for the next call: cheap enough for every request. */
+int ca_db_data_version(struct ca_db *db, int64_t *out, struct moat_err *err);
+/* The row of serial (exactly as stored): *found false when there is none. */
+int ca_db_status(struct ca_db *db, const char *serial, struct ca_record *r, bool *found,
 		 struct moat_err *err);
 /* Increment and return the CRL number. */
 int ca_db_next_crl_number(struct ca_db *db, uint64_t *out, struct moat_err *err);

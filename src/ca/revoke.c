@@ -137,8 +137,8 @@ out:
 	return ret;
 }
 
-int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *info,
-		 struct moat_err *err)
+static int write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *info,
+		     struct moat_buf *der, struct moat_err *err)
 {
 	struct ca_record *all = NULL;
 	struct pki_revoked *rv = NULL;
@@ -189,6 +189,8 @@ int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *inf
 		goto out;
 	if (info != NULL && pki_crl_info(crl, info, err) != 0)
 		goto out;
+	if (der != NULL && pki_crl_to_der(crl, der, err) != 0)
+		goto out;
 	ret = 0;
 out:
 	moat_fileset_free(fs);
@@ -197,4 +199,16 @@ out:
 	free(rv);
 	free(all);
 	return ret;
+}
+
+int ca_write_crl(struct ca *ca, const char *extra_path, struct pki_crl_info *info,
+		 struct moat_err *err)
+{
+	return write_crl(ca, extra_path, info, NULL, err);
+}
+
+int ca_crl_der(struct ca *ca, struct moat_buf *der, struct pki_crl_info *info,
+	       struct moat_err *err)
+{
+	return write_crl(ca, NULL, info, der, err);
 }

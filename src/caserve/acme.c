@@ -45,11 +45,11 @@ void caserve_url(const struct caserve *s, char *out, size_t n, const char *what,
 }
 
 /* The fields every ACME answer has. */
-static void common_fields(struct caserve *s, struct net_http_reply *r)
+static void common_fields(struct caserve *s, struct net_http_reply *r, bool spare)
 {
 	char nonce[CASERVE_NONCE_LEN + 1], link[sizeof(s->directory) + 32];
 
-	caserve_nonce_new(s->nonces, nonce);
+	caserve_nonce_new(s->nonces, nonce, spare);
 	(void)net_http_reply_field(r, "Replay-Nonce", nonce);
 	snprintf(link, sizeof(link), "<%s>;rel=\"index\"", s->directory);
 	(void)net_http_reply_field(r, "Link", link);
@@ -71,15 +71,21 @@ static void body_json(struct net_http_reply *r, json_t *doc)
 	r->free_body = true;
 }
 
-void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
-		  const char *location)
+static void json_answer(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
+			const char *location, bool spare)
 {
-	common_fields(s, r);
+	common_fields(s, r, spare);
 	if (location != NULL)
 		(void)net_http_reply_field(r, "Location", location);
 	r->status = status;
 	r->content_type = "application/json";
 	body_json(r, doc);
+}
+
+void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
+		  const char *location)
+{
+	json_answer(s, r, status, doc, location, false);
 }
 
 void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, const char *type,
@@ -88,10 +94,28 @@ void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, co
 	char full[96];
 
 	snprintf(full, sizeof(full), "urn:ietf:params:acme:error:%s", type);
-	caserve_json(s, r, status,
-		     json_pack("{s:s, s:s, s:i}", "type", full, "detail", detail, "status", status),
-		     NULL);
+	caserve_count(s->counters, CASERVE_C_ERRORS);
+	if (strcmp(type, "badNonce") == 0)
+		caserve_count(s->counters, CASERVE_C_BAD_NONCE);
+	else if (strcmp(type, "rateLimited") == 0)
+		caserve_count(s->counters, CASERVE_C_RATE_LIMITED);
+	json_answer(s, r, status,
+		    json_pack("{s:s, s:s, s:i}", "type", full, "detail", detail, "status", status),
+		    NULL, strcmp(type, "badNonce") == 0);
 	r->content_type = "application/problem+json";
+}
+
+bool caserve_rate_ok(struct caserve *s, struct net_http_reply *r, const char *key, unsigned max)
+{
+	int wait = caserve_limit_take(s->limits, key, max);
+	char ra[16];
+
+	if (wait == 0)
+		return true;
+	caserve_problem(s, r, 429, "rateLimited", "too many requests of this kind this hour");
+	snprintf(ra, sizeof(ra), "%d", wait);
+	(void)net_http_reply_field(r, "Retry-After", ra);
+	return false;
 }
 
 /* ---- the directory and nonces ----------------------------------------------------- */
@@ -129,7 +153,7 @@ static void directory(struct caserve *s, struct net_http_reply *r)
 static void new_nonce(struct caserve *s, const struct net_http_request *h,
 		      struct net_http_reply *r)
 {
-	common_fields(s, r);
+	common_fields(s, r, true); /* a client's retry after badNonce may come from here */
 	(void)net_http_reply_field(r, "Cache-Control", "no-store");
 	r->status = strcmp(h->method, "GET") == 0 ? 204 : 200;
 	r->body = "";
@@ -185,7 +209,8 @@ static json_t *contacts(const json_t *payload, const char **detail)
 static void new_account(struct caserve *s, struct caserve_req *q)
 {
 	struct net_http_reply *r = q->reply;
-	json_t *existing, *doc = NULL, *c = NULL, *key = NULL;
+	json_t *existing, *doc = NULL, *c = NULL, *key = NULL, *eab = NULL;
+	int64_t eab_id = 0;
 	const char *detail = NULL;
 	char url[sizeof(s->base) + 48];
 	struct moat_err err;
@@ -207,30 +232,59 @@ static void new_account(struct caserve *s, struct caserve_req *q)
 		caserve_problem(s, r, 400, "accountDoesNotExist", "no account has this key");
 		return;
 	}
+	{
+		char rk[80];
+
+		snprintf(rk, sizeof(rk), "acct %s", q->http->peer);
+		if (!caserve_rate_ok(s, r, rk, s->o.rate_accounts))
+			return;
+	}
 	if (s->o.require_eab && json_object_get(q->payload, "externalAccountBinding") == NULL) {
 		caserve_problem(s, r, 400, "externalAccountRequired",
 				"this server needs an external account binding (moat ca eab add)");
 		return;
 	}
+	if (json_object_get(q->payload, "externalAccountBinding") != NULL &&
+	    caserve_eab_check(s, q, json_object_get(q->payload, "externalAccountBinding"), &eab_id,
+			      &eab) != 0)
+		return;
 	if (q->payload != NULL && !json_is_object(q->payload)) {
 		caserve_problem(s, r, 400, "malformed", "the newAccount payload must be an object");
 		return;
 	}
 	if ((c = contacts(q->payload, &detail)) == NULL) {
 		caserve_problem(s, r, 400, "invalidContact", detail);
+		json_decref(eab);
 		return;
 	}
 	key = acme_jwk_object(&q->jwk);
 	doc = json_pack("{s:s, s:o, s:o}", "status", "valid", "contact", c, "key", key);
 	c = key = NULL;
-	if (doc == NULL || caserve_store_add(s->db, "account", 0, 0, q->thumbprint, doc, &id, &err) != 0) {
+	if (doc != NULL && eab != NULL)
+		json_object_set(doc, "externalAccountBinding",
+				json_object_get(q->payload, "externalAccountBinding"));
+	if (doc == NULL || caserve_store_begin(s->db, &err) != 0) {
 		caserve_problem(s, r, 500, "serverInternal",
 				err.msg[0] != '\0' ? err.msg : "out of memory");
 		json_decref(doc);
+		json_decref(eab);
 		return;
 	}
+	if (caserve_store_add(s->db, "account", 0, 0, q->thumbprint, doc, &id, &err) != 0 ||
+	    (eab != NULL && (json_object_set_new(eab, "account", json_integer(id)) != 0 ||
+			     caserve_store_put(s->db, eab_id, eab, &err) != 0)) ||
+	    caserve_store_commit(s->db, &err) != 0) {
+		caserve_store_rollback(s->db);
+		caserve_problem(s, r, 500, "serverInternal",
+				err.msg[0] != '\0' ? err.msg : "out of memory");
+		json_decref(doc);
+		json_decref(eab);
+		return;
+	}
+	json_decref(eab);
 	caserve_url(s, url, sizeof(url), "acct", id);
 	caserve_log(s, "account %lld created from %s", (long long)id, q->http->peer);
+	caserve_count(s->counters, CASERVE_C_ACCOUNTS);
 	caserve_json(s, r, 201, account_view(s, id, doc), url);
 	json_decref(doc);
 }
@@ -417,6 +471,7 @@ void caserve_acme_handle(void *arg, const struct net_http_request *h, struct net
 	memset(&q, 0, sizeof(q));
 	q.http = h;
 	q.reply = r;
+	caserve_count(s->counters, CASERVE_C_REQUESTS);
 	if (strncmp(h->target, "/acme/", 6) != 0) {
 		caserve_problem(s, r, 404, "malformed", "no such resource (ACME is under /acme/)");
 		return;

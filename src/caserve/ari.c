@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ca/ca.h"
 #include "core/b64.h"
 
 #define ARI_RETRY_AFTER "21600" /* seconds: ask again in six hours */
@@ -59,6 +60,7 @@ void caserve_renewal_info(struct caserve *s, const char *certid, struct net_http
 {
 	struct moat_err err;
 	int64_t id = 0, nb, na, start, end, now = time(NULL);
+	struct ca_cert_status st;
 	json_t *doc = caserve_ari_find(s, certid, &id, NULL, &err);
 	char a[32], b[32];
 
@@ -72,7 +74,11 @@ void caserve_renewal_info(struct caserve *s, const char *certid, struct net_http
 	}
 	nb = json_integer_value(json_object_get(doc, "not_before"));
 	na = json_integer_value(json_object_get(doc, "not_after"));
-	if (json_is_true(json_object_get(doc, "revoked"))) {
+	/* revoked here, or by `moat revoke` beside the server */
+	if (json_is_true(json_object_get(doc, "revoked")) ||
+	    (ca_cert_status(s->ca, json_string_value(json_object_get(doc, "serial")), &st, &err) ==
+		     0 &&
+	     st.status == PKI_OCSP_REVOKED)) {
 		start = now - 86400;
 		end = now;
 	} else {

@@ -21,6 +21,8 @@
 
 #define CASERVE_HTTPS_PORT 9443
 #define CASERVE_HTTP_PORT 9080
+#define CASERVE_RATE_ORDERS 300   /* default new orders per account per hour */
+#define CASERVE_RATE_ACCOUNTS 50  /* default new accounts per address per hour */
 
 struct ca;
 
@@ -36,6 +38,8 @@ struct caserve_opts {
 	const char *dns_resolver; /* "IP[:PORT]" for A/AAAA and TXT; NULL: the system's */
 	unsigned nonce_reject;    /* chaos: reject this percentage of good nonces */
 	bool require_eab;
+	unsigned rate_orders;     /* new orders per account per hour (0: no limit) */
+	unsigned rate_accounts;   /* new accounts per client address per hour (0: no limit) */
 };
 
 /* One line per event (issuance, revocation, validation failure, start),
@@ -58,5 +62,11 @@ const char *caserve_directory_url(const struct caserve *s);
 /* Stop serving (any thread; not signal-safe). */
 void caserve_stop(struct caserve *s);
 void caserve_free(struct caserve *s);
+
+/* A new external account binding key for the CA in home (ca/acme.db),
+ * named name for the operator: its key id into kid and its HMAC key
+ * (base64url, as clients take it) into hmac. */
+int caserve_eab_add(const char *home, const char *name, char *kid, size_t kn, char *hmac, size_t hn,
+		    struct moat_err *err);
 
 #endif

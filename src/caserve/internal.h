@@ -48,10 +48,21 @@ extern const size_t caserve_nprofiles;
 struct caserve_nonces;
 struct caserve_nonces *caserve_nonces_new(unsigned reject_percent);
 void caserve_nonces_free(struct caserve_nonces *n);
-/* A fresh nonce into out (CASERVE_NONCE_LEN + 1 bytes). */
-void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1]);
+/* A fresh nonce into out (CASERVE_NONCE_LEN + 1 bytes); spare: one from
+ * newNonce or a badNonce answer, which the chaos option never refuses. */
+void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1], bool spare);
 /* Was s issued by us, inside the window, and not used yet?  Uses it. */
 bool caserve_nonce_take(struct caserve_nonces *n, const char *s);
+
+/* ---- rate limits (limits.c) ----------------------------------------------- */
+
+/* At most max events per key in an hour (max 0: no limit).  0 when one
+ * more is allowed (and counted); else the seconds until it is (for
+ * Retry-After). */
+struct caserve_limits;
+struct caserve_limits *caserve_limits_new(void);
+void caserve_limits_free(struct caserve_limits *l);
+int caserve_limit_take(struct caserve_limits *l, const char *key, unsigned max);
 
 /* ---- the database of ACME objects (store.c) ------------------------------ */
 
@@ -86,11 +97,18 @@ json_t *caserve_store_find(struct caserve_store *st, const char *kind, const cha
 int caserve_store_list(struct caserve_store *st, const char *kind, int64_t id, bool by_account,
 		       size_t max, int64_t **ids, size_t *n, struct moat_err *err);
 
+/* Call fn for every challenge whose validation was under way (status
+ * processing): a restart queues them again. */
+int caserve_store_each_processing(struct caserve_store *st,
+				  int (*fn)(void *arg, int64_t authz, int index), void *arg,
+				  struct moat_err *err);
+
 /* ---- validation (va.c) ---------------------------------------------------- */
 
 struct caserve_va;
 struct caserve_va_opts {
 	const char *db_path;
+	struct caserve_counters *counters;
 	uint16_t http01_port, tls_alpn_port;
 	const char *dns_resolver;
 	caserve_log_fn log;
@@ -106,6 +124,24 @@ void caserve_va_free(struct caserve_va *va);
 int caserve_authz_settle(struct caserve_store *st, int64_t authz, int index, const json_t *error,
 			 struct moat_err *err);
 
+/* ---- counters for /metrics (server.c) ---------------------------------------- */
+
+enum caserve_counter {
+	CASERVE_C_REQUESTS,     /* ACME requests */
+	CASERVE_C_BAD_NONCE,    /* badNonce answers */
+	CASERVE_C_ERRORS,       /* problem documents sent (any type) */
+	CASERVE_C_ACCOUNTS,     /* accounts created */
+	CASERVE_C_ORDERS,       /* orders created */
+	CASERVE_C_ISSUED,       /* certificates issued */
+	CASERVE_C_REVOKED,      /* certificates revoked over ACME */
+	CASERVE_C_VALID,        /* challenges validated */
+	CASERVE_C_INVALID,      /* challenges that failed */
+	CASERVE_C_RATE_LIMITED, /* rateLimited answers */
+	CASERVE_NCOUNTERS
+};
+struct caserve_counters;
+void caserve_count(struct caserve_counters *c, enum caserve_counter which);
+
 /* ---- the server (server.c) and one request (acme.c, order.c) ------------- */
 
 struct caserve {
@@ -120,6 +156,8 @@ struct caserve {
 	struct caserve_nonces *nonces;
 	struct caserve_va *va;
 	struct caserve_revocation *rev;
+	struct caserve_limits *limits;
+	struct caserve_counters *counters; /* shared with the validation threads */
 	caserve_log_fn log;
 	void *log_arg;
 	char base[320];     /* "https://NAME:PORT" */
@@ -175,6 +213,9 @@ void caserve_acme_handle(void *arg, const struct net_http_request *req,
  * by the caller when it holds peer bytes. */
 void caserve_problem(struct caserve *s, struct net_http_reply *r, int status, const char *type,
 		     const char *detail);
+/* The rate limit of key (max per hour) allows one more?  Else the
+ * rateLimited answer (with Retry-After) is sent and false returned. */
+bool caserve_rate_ok(struct caserve *s, struct net_http_reply *r, const char *key, unsigned max);
 /* doc as JSON with status (steals doc); location: a URL or NULL. */
 void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_t *doc,
 		  const char *location);
@@ -182,6 +223,13 @@ void caserve_json(struct caserve *s, struct net_http_reply *r, int status, json_
 void caserve_url(const struct caserve *s, char *out, size_t n, const char *what, int64_t id);
 /* RFC 3339 UTC */
 void caserve_time(int64_t t, char out[32]);
+
+/* eab.c: the externalAccountBinding of a newAccount (RFC 8555 7.3.4):
+ * HS256 by a key id the operator made, over the account's own key, not
+ * bound before.  0 with the key's object (*eab_doc, to bind) or -1 with
+ * the problem sent. */
+int caserve_eab_check(struct caserve *s, struct caserve_req *q, const json_t *eab, int64_t *eab_id,
+		      json_t **eab_doc);
 
 /* ari.c: renewal information (RFC 9773).  The certificate object (new
  * reference) a certID names, or NULL (err cleared when there is none). */

@@ -18,6 +18,7 @@ struct caserve_nonces {
 	unsigned char key[32];
 	uint64_t next;                                /* the counter of the next nonce */
 	unsigned char used[CASERVE_NONCE_WINDOW / 8]; /* bit (counter % WINDOW) */
+	unsigned char spare[CASERVE_NONCE_WINDOW / 8]; /* never refused by chaos */
 	unsigned reject;                              /* percent of good nonces refused */
 	uint64_t rng;                                 /* for reject only: not secret */
 };
@@ -53,7 +54,7 @@ static void mac(const struct caserve_nonces *n, const unsigned char ctr[8], unsi
 		memset(out, 0, 32); /* cannot happen with a 32-byte key; never valid then */
 }
 
-void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1])
+void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1], bool spare)
 {
 	unsigned char raw[8 + 32];
 	uint64_t c = n->next++;
@@ -63,6 +64,10 @@ void caserve_nonce_new(struct caserve_nonces *n, char out[CASERVE_NONCE_LEN + 1]
 		raw[i] = (unsigned char)(c >> (56 - 8 * i));
 	mac(n, raw, raw + 8);
 	n->used[(c % CASERVE_NONCE_WINDOW) / 8] &= (unsigned char)~(1u << (c % 8));
+	if (spare)
+		n->spare[(c % CASERVE_NONCE_WINDOW) / 8] |= (unsigned char)(1u << (c % 8));
+	else
+		n->spare[(c % CASERVE_NONCE_WINDOW) / 8] &= (unsigned char)~(1u << (c % 8));
 	out[0] = '\0';
 	if (moat_b64url_encode(&b, raw, 8 + MAC_LEN) == 0 && b.len == CASERVE_NONCE_LEN)
 		memcpy(out, b.data, CASERVE_NONCE_LEN + 1);
@@ -90,7 +95,10 @@ bool caserve_nonce_take(struct caserve_nonces *n, const char *s)
 		goto out;
 	n->used[(c % CASERVE_NONCE_WINDOW) / 8] |= (unsigned char)(1u << (c % 8));
 	ok = true;
-	if (n->reject > 0) { /* chaos testing: a good nonce refused now and then */
+	if (n->reject > 0 && !(n->spare[(c % CASERVE_NONCE_WINDOW) / 8] & (1u << (c % 8)))) {
+		/* chaos testing: a good nonce refused now and then -- but never
+		 * one from newNonce or a badNonce answer, so that a client
+		 * that retries once, as RFC 8555 6.5 expects, gets through */
 		n->rng = n->rng * 6364136223846793005ull + 1442695040888963407ull;
 		if ((n->rng >> 33) % 100 < n->reject)
 			ok = false;

@@ -435,6 +435,15 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 	}
 	if (identifiers(s, q, json_object_get(q->payload, "identifiers"), &names, &n) != 0)
 		return;
+	{
+		char key[40];
+
+		snprintf(key, sizeof(key), "order %lld", (long long)q->account);
+		if (!caserve_rate_ok(s, q->reply, key, s->o.rate_orders)) {
+			free(names);
+			return;
+		}
+	}
 	if ((idl = json_array()) == NULL || (authz_ids = json_array()) == NULL)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
@@ -475,6 +484,7 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 	if (caserve_store_put(s->db, oid, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0)
 		goto rollback;
 	caserve_url(s, url, sizeof(url), "order", oid);
+	caserve_count(s->counters, CASERVE_C_ORDERS);
 	caserve_log(s, "order %lld by account %lld for %zu identifier(s), first %s", (long long)oid,
 		    (long long)q->account, n, names[0].text);
 	caserve_json(s, q->reply, 201, order_view(s, oid, o), url);
@@ -670,6 +680,7 @@ void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
 		internal(s, q->reply, &err);
 		goto out;
 	}
+	caserve_count(s->counters, CASERVE_C_ISSUED);
 	caserve_log(s, "issued %s for %s (%zu name(s)) to account %lld, order %lld", sig.serial,
 		    names[0].text, n, (long long)q->account, (long long)id);
 	caserve_url(s, url, sizeof(url), "order", id);
@@ -720,6 +731,7 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 	struct pki_cert *c = NULL;
 	struct pki_cert_info info;
 	struct ca_record *out = NULL;
+	struct ca_cert_status st;
 	struct moat_err err;
 	int64_t reason = 0, id = 0, owner = 0;
 	size_t nout = 0;
@@ -758,13 +770,20 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 				"neither the account that ordered this certificate nor its key");
 		goto out;
 	}
-	if (doc != NULL && json_is_true(json_object_get(doc, "revoked"))) {
+	if (ca_cert_status(s->ca, info.serial_hex, &st, &err) != 0) {
+		internal(s, q->reply, &err);
+		goto out;
+	}
+	if (st.status == PKI_OCSP_REVOKED || (doc != NULL && json_is_true(json_object_get(doc, "revoked")))) {
 		caserve_problem(s, q->reply, 400, "alreadyRevoked", "the certificate is revoked");
 		goto out;
 	}
+	if (st.status == PKI_OCSP_UNKNOWN) {
+		caserve_problem(s, q->reply, 404, "malformed", "this CA has no record of the certificate");
+		goto out;
+	}
 	if (ca_revoke(s->ca, info.serial_hex, (enum pki_reason)reason, &out, &nout, &err) != 0) {
-		/* Revoked by `moat revoke` beside us, or expired. */
-		caserve_problem(s, q->reply, 400, "alreadyRevoked", err.msg);
+		caserve_problem(s, q->reply, 400, "malformed", err.msg); /* e.g. expired */
 		goto out;
 	}
 	if (doc != NULL) {
@@ -772,6 +791,7 @@ void caserve_revoke(struct caserve *s, struct caserve_req *q)
 		(void)caserve_store_put(s->db, id, doc, &err);
 	}
 	caserve_revocation_changed(s->rev);
+	caserve_count(s->counters, CASERVE_C_REVOKED);
 	caserve_log(s, "revoked %s (reason %lld) by %s %lld", info.serial_hex, (long long)reason,
 		    q->account != 0 ? "account" : "the certificate's key", (long long)q->account);
 	caserve_json(s, q->reply, 200, json_object(), NULL);

@@ -4,6 +4,7 @@
  * HTTP (revocation.c). */
 #include "caserve/internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,75 @@
 
 #define TLS_RENEW_S (30 * 86400) /* a new certificate for the ACME port this long before expiry */
 #define TLS_MAX_FILE (64 * 1024)
+
+struct caserve_counters {
+	atomic_ullong v[CASERVE_NCOUNTERS];
+};
+
+void caserve_count(struct caserve_counters *c, enum caserve_counter which)
+{
+	atomic_fetch_add_explicit(&c->v[which], 1, memory_order_relaxed);
+}
+
+static const char *const counter_names[CASERVE_NCOUNTERS][2] = {
+	{"moat_ca_acme_requests_total", "ACME requests"},
+	{"moat_ca_acme_bad_nonce_total", "badNonce answers"},
+	{"moat_ca_acme_problems_total", "problem documents sent"},
+	{"moat_ca_acme_accounts_created_total", "accounts created"},
+	{"moat_ca_acme_orders_created_total", "orders created"},
+	{"moat_ca_certificates_issued_total", "certificates issued over ACME"},
+	{"moat_ca_certificates_revoked_total", "certificates revoked over ACME"},
+	{"moat_ca_challenges_valid_total", "challenges validated"},
+	{"moat_ca_challenges_invalid_total", "challenges that failed validation"},
+	{"moat_ca_acme_rate_limited_total", "rateLimited answers"},
+};
+
+/* The HTTP port: /metrics (Prometheus text), else the revocation services. */
+static void http_handle(void *arg, const struct net_http_request *req, struct net_http_reply *r)
+{
+	struct caserve *s = arg;
+	struct caserve_revocation_stats rs;
+	struct moat_buf b = MOAT_BUF_INIT;
+	int bad = 0;
+
+	if (strcmp(req->target, "/metrics") != 0) {
+		caserve_revocation_handle(s->rev, req, r);
+		return;
+	}
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		r->status = 405;
+		(void)net_http_reply_field(r, "Allow", "GET, HEAD");
+		return;
+	}
+	caserve_revocation_stats(s->rev, &rs);
+	for (int i = 0; i < CASERVE_NCOUNTERS; i++)
+		bad |= moat_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+				       counter_names[i][0], counter_names[i][1], counter_names[i][0],
+				       counter_names[i][0],
+				       (unsigned long long)atomic_load(&s->counters->v[i]));
+	bad |= moat_buf_printf(&b,
+			       "# HELP moat_ca_ocsp_requests_total OCSP requests\n"
+			       "# TYPE moat_ca_ocsp_requests_total counter\n"
+			       "moat_ca_ocsp_requests_total %llu\n"
+			       "# HELP moat_ca_ocsp_cached_total OCSP answers from the cache\n"
+			       "# TYPE moat_ca_ocsp_cached_total counter\n"
+			       "moat_ca_ocsp_cached_total %llu\n"
+			       "# HELP moat_ca_ocsp_signed_total OCSP answers signed\n"
+			       "# TYPE moat_ca_ocsp_signed_total counter\n"
+			       "moat_ca_ocsp_signed_total %llu\n",
+			       (unsigned long long)rs.ocsp_requests, (unsigned long long)rs.ocsp_cached,
+			       (unsigned long long)rs.ocsp_signed);
+	if (bad != 0) {
+		moat_buf_free(&b);
+		r->status = 503;
+		return;
+	}
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4";
+	r->body = b.data;
+	r->len = b.len;
+	r->free_body = true;
+}
 
 /* The ACME port's certificate for name, from the CA: reused from
  * ca/serve/ while it covers name for more than TLS_RENEW_S, else issued
@@ -89,6 +159,15 @@ out:
 	return ret;
 }
 
+static int requeue(void *arg, int64_t authz, int index)
+{
+	struct caserve *s = arg;
+
+	caserve_log(s, "validating authorization %lld again (it was under way at the last stop)",
+		    (long long)authz);
+	return caserve_va_queue(s->va, authz, index);
+}
+
 struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve_log_fn log,
 			    void *log_arg, struct moat_err *err)
 {
@@ -111,7 +190,9 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 	snprintf(s->dns_resolver, sizeof(s->dns_resolver), "%s",
 		 o->dns_resolver != NULL ? o->dns_resolver : "");
 	snprintf(s->db_path, sizeof(s->db_path), "%s/ca/acme.db", s->home);
-	if ((s->nonces = caserve_nonces_new(o->nonce_reject)) == NULL) {
+	if ((s->nonces = caserve_nonces_new(o->nonce_reject)) == NULL ||
+	    (s->limits = caserve_limits_new()) == NULL ||
+	    (s->counters = calloc(1, sizeof(*s->counters))) == NULL) {
 		moat_err_set(err, "cannot make nonces");
 		goto fail;
 	}
@@ -127,20 +208,22 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 		goto fail;
 	s->https_port = net_server_port(s->net);
 	net_server_set_listen_option(s->net, "--http-port");
-	if (net_server_listen_http_opts(s->net, o->listen, o->http_port, &http,
-					caserve_revocation_handle, s->rev, err) != 0)
+	if (net_server_listen_http_opts(s->net, o->listen, o->http_port, &http, http_handle, s,
+					err) != 0)
 		goto fail;
 	s->http_port = net_server_port(s->net);
 	snprintf(s->base, sizeof(s->base), "https://%s%s%s:%u", strchr(s->name, ':') ? "[" : "",
 		 s->name, strchr(s->name, ':') ? "]" : "", s->https_port);
 	snprintf(s->directory, sizeof(s->directory), "%s/acme/directory", s->base);
 	vo.db_path = s->db_path;
+	vo.counters = s->counters;
 	vo.http01_port = o->http01_port;
 	vo.tls_alpn_port = o->tls_alpn_port;
 	vo.dns_resolver = s->dns_resolver[0] != '\0' ? s->dns_resolver : NULL;
 	vo.log = log;
 	vo.log_arg = log_arg;
-	if ((s->va = caserve_va_new(&vo, err)) == NULL)
+	if ((s->va = caserve_va_new(&vo, err)) == NULL ||
+	    caserve_store_each_processing(s->db, requeue, s, err) != 0)
 		goto fail;
 	return s;
 fail:
@@ -184,5 +267,7 @@ void caserve_free(struct caserve *s)
 	caserve_revocation_free(s->rev);
 	caserve_store_free(s->db);
 	caserve_nonces_free(s->nonces);
+	caserve_limits_free(s->limits);
+	free(s->counters);
 	free(s);
 }

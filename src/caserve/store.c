@@ -293,3 +293,34 @@ out:
 	sqlite3_finalize(q);
 	return ret;
 }
+
+int caserve_store_each_processing(struct caserve_store *st,
+				  int (*fn)(void *arg, int64_t authz, int index), void *arg,
+				  struct moat_err *err)
+{
+	sqlite3_stmt *q = prepare(st, "SELECT id, parent, account, doc FROM objects WHERE "
+				      "kind = 'authz' AND doc LIKE '%\"processing\"%'", err);
+	int rc, ret = 0;
+
+	if (q == NULL)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = 0;
+		json_t *doc = row(st, q, &id, NULL, NULL, err), *c;
+		size_t i;
+
+		if (doc == NULL)
+			continue;
+		json_array_foreach(json_object_get(doc, "challenges"), i, c) {
+			const char *cs = json_string_value(json_object_get(c, "status"));
+
+			if (cs != NULL && strcmp(cs, "processing") == 0 && fn(arg, id, (int)i) != 0)
+				ret = -1;
+		}
+		json_decref(doc);
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_err(st, err, "cannot list the challenges being validated");
+	sqlite3_finalize(q);
+	return ret;
+}

@@ -363,6 +363,8 @@ static void validate(struct caserve_va *va, struct caserve_store *st, const stru
 		va_log(va, "validation failed: authorization %lld (%s %s), account %lld: %s",
 		       (long long)jb->authz, type != NULL ? type : "?", host != NULL ? host : "?",
 		       (long long)account, json_string_value(json_object_get(p, "detail")));
+	if (va->o.counters != NULL)
+		caserve_count(va->o.counters, p == NULL ? CASERVE_C_VALID : CASERVE_C_INVALID);
 	if (caserve_authz_settle(st, jb->authz, jb->index, p, &err) != 0)
 		va_log(va, "cannot record a validation: %s", err.msg);
 	json_decref(p);

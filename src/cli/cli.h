@@ -94,6 +94,7 @@ int cli_print_issued(const struct ca_issued *r, const struct moat_name *names, s
 /* ---- commands: argv[0] is the command name ---- */
 int cli_cmd_ca(int argc, char **argv);
 int cli_ca_serve(int argc, char **argv); /* cmd_ca_serve.c */
+int cli_ca_eab(int argc, char **argv);   /* cmd_ca_serve.c */
 int cli_cmd_issue(int argc, char **argv);
 int cli_cmd_csr(int argc, char **argv);
 int cli_cmd_sign(int argc, char **argv);

@@ -327,7 +327,7 @@ out:
 int cli_cmd_ca(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage_error("ca", "which? moat ca init | show | list | url | serve");
+		return cli_usage_error("ca", "which? moat ca init | show | list | url | serve | eab");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cli_help("ca", stdout);
 	if (cli_wants_help(argc - 1, argv + 1)) {
@@ -345,6 +345,8 @@ int cli_cmd_ca(int argc, char **argv)
 		return ca_url_cmd(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cli_ca_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eab") == 0)
+		return cli_ca_eab(argc - 1, argv + 1);
 	return cli_usage_error("ca", "unknown command \"ca %.40s\"", argv[1]);
 }
 

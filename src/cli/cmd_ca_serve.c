@@ -49,11 +49,16 @@ int cli_ca_serve(int argc, char **argv)
 		{"dns-resolver", required_argument, NULL, 'D'},
 		{"nonce-reject", required_argument, NULL, 'N'},
 		{"require-eab", no_argument, NULL, 'E'},
+		{"rate-orders", required_argument, NULL, 'O'},
+		{"rate-accounts", required_argument, NULL, 'A'},
 		{"passphrase-file", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct caserve_opts o = {.https_port = CASERVE_HTTPS_PORT, .http_port = CASERVE_HTTP_PORT};
+	struct caserve_opts o = {.https_port = CASERVE_HTTPS_PORT,
+				 .http_port = CASERVE_HTTP_PORT,
+				 .rate_orders = CASERVE_RATE_ORDERS,
+				 .rate_accounts = CASERVE_RATE_ACCOUNTS};
 	struct moat_hostport hp;
 	struct caserve *s = NULL;
 	struct ca *ca = NULL;
@@ -106,6 +111,16 @@ int cli_ca_serve(int argc, char **argv)
 			o.nonce_reject = (unsigned)pct;
 			break;
 		case 'E': o.require_eab = true; break;
+		case 'O':
+			if (cli_opt_number(CMD, "--rate-orders", optarg, 0, 1000000, &pct) != CLI_OK)
+				return CLI_USAGE;
+			o.rate_orders = (unsigned)pct;
+			break;
+		case 'A':
+			if (cli_opt_number(CMD, "--rate-accounts", optarg, 0, 1000000, &pct) != CLI_OK)
+				return CLI_USAGE;
+			o.rate_accounts = (unsigned)pct;
+			break;
 		case 'P': pass_file = optarg; break;
 		case 'j': json = true; break;
 		default: return cli_bad_option(CMD, c, argv);
@@ -170,5 +185,52 @@ out:
 	ca_free(ca);
 	if (sig_blocked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
+}
+
+/* moat ca eab add NAME [--json]: a key for an external account binding. */
+int cli_ca_eab(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct moat_err err;
+	struct ca *ca = NULL;
+	char home[4096], kid[64], hmac[64], shown[120];
+	bool json = false;
+	int c, ret = CLI_FAIL;
+
+	moat_err_clear(&err);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		default: return cli_bad_option("ca eab", c, argv);
+		}
+	}
+	if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
+		return cli_usage_error("ca eab", "usage: moat ca eab add NAME");
+	if (strlen(argv[optind + 1]) == 0 || strlen(argv[optind + 1]) > 100)
+		return cli_usage_error("ca eab", "NAME must be 1 to 100 characters");
+	/* the CA must exist: the key belongs to its ACME server */
+	if (cli_home(home, sizeof(home)) != CLI_OK || cli_ca_open(false, NULL, &ca, &err) != 0 ||
+	    caserve_eab_add(home, argv[optind + 1], kid, sizeof(kid), hmac, sizeof(hmac), &err) != 0)
+		goto out;
+	moat_escape(shown, sizeof(shown), argv[optind + 1], strlen(argv[optind + 1]));
+	if (json) {
+		cli_json_print(json_pack("{s:s, s:s, s:s}", "name", argv[optind + 1], "kid", kid,
+					 "hmac_key", hmac));
+	} else {
+		printf("External account binding key \"%s\"\n", shown);
+		printf("  key id    %s\n", kid);
+		printf("  HMAC key  %s\n", hmac);
+		printf("Give both to the client once (they bind one account):\n");
+		printf("  certbot --eab-kid %s --eab-hmac-key %s ...\n", kid, hmac);
+		printf("  lego --eab --kid %s --hmac %s ...\n", kid, hmac);
+	}
+	ret = CLI_OK;
+out:
+	ca_free(ca);
 	return ret == CLI_OK ? CLI_OK : cli_fail(&err);
 }

@@ -277,13 +277,14 @@ static const struct help helps[] = {
 	 "  --timeout DURATION  give up after this long (5s to 1h, default 5m)\n"
 	 "  --force             replace a private-CA certificate with the same name\n"},
 	{"ca",
-	 "Usage: moat ca init|show|list|url|serve [OPTIONS]\n"
+	 "Usage: moat ca init|show|list|url|serve|eab [OPTIONS]\n"
 	 "\n"
 	 "  ca init   create a root CA and an intermediate\n"
 	 "  ca show   describe the CA\n"
 	 "  ca list   list issued certificates\n"
 	 "  ca url    show or set the URL of the CA's revocation services\n"
 	 "  ca serve  run the CA as an ACME server, with OCSP and the CRL over HTTP\n"
+	 "  ca eab    make a key for an ACME external account binding\n"
 	 "\n"
 	 "See `moat help ca init` and so on.\n"},
 	{"ca init",
@@ -335,7 +336,8 @@ static const struct help helps[] = {
 	 "  --json    machine-readable output: {\"url\": URL or null}\n"},
 	{"ca serve",
 	 "Usage: moat ca serve [--listen ADDR] [--https-port N] [--http-port N] [--name HOST]\n"
-	 "                     [--passphrase-file F] [--require-eab] [--json]\n"
+	 "                     [--passphrase-file F] [--require-eab] [--rate-orders N]\n"
+	 "                     [--rate-accounts N] [--json]\n"
 	 "\n"
 	 "Runs the CA as a server for the machines of a LAN: ACME (RFC 8555) over HTTPS\n"
 	 "at https://HOST:N/acme/directory, so that certbot, lego, acme.sh, Caddy,\n"
@@ -352,13 +354,25 @@ static const struct help helps[] = {
 	 "                      (default: the host name)\n"
 	 "  --passphrase-file F the intermediate key's passphrase (else MOAT_CA_PASSPHRASE\n"
 	 "                      or a prompt)\n"
-	 "  --require-eab       accounts need an external account binding\n"
+	 "  --require-eab       accounts need an external account binding (moat ca eab add)\n"
+	 "  --rate-orders N     new orders per account per hour (default 300; 0: no limit)\n"
+	 "  --rate-accounts N   new accounts per client address per hour (default 50)\n"
 	 "  --json              print the URLs as JSON once serving\n"
 	 "\n"
 	 "For tests, as pebble's configuration does: --http01-port N and --tls-alpn-port\n"
 	 "N (where validation connects instead of 80 and 443), --dns-resolver IP[:PORT]\n"
 	 "(the DNS server for addresses and dns-01 TXT records), --nonce-reject PERCENT\n"
 	 "(refuse that share of good nonces with badNonce).\n"},
+	{"ca eab",
+	 "Usage: moat ca eab add NAME [--json]\n"
+	 "\n"
+	 "Makes a key for an ACME external account binding (RFC 8555 section 7.3.4)\n"
+	 "with `moat ca serve`: a key id and an HMAC key, printed once, for one client to\n"
+	 "bind one account (certbot --eab-kid/--eab-hmac-key, lego --eab --kid/--hmac).\n"
+	 "With `moat ca serve --require-eab` only such accounts can be made.  NAME is for\n"
+	 "you: whom the key was given to.\n"
+	 "\n"
+	 "  --json    machine-readable output: {\"name\", \"kid\", \"hmac_key\"}\n"},
 	{"issue",
 	 "Usage: moat issue NAME... [--key-type T] [--days N] [--client] [--out DIR]\n"
 	 "                  [--p12] [--p12-passphrase-file F] [--passphrase-file F]\n"

@@ -479,4 +479,61 @@ int pki_crl_check(const struct pki_crl *crl, const struct pki_cert *cert,
 		  const struct pki_cert *issuer, int64_t at, struct pki_crl_check *out,
 		  struct moat_err *err);
 
+/* ---- OCSP responder (ocsp_resp.c; RFC 6960, RFC 5019) -------------------- */
+
+#define PKI_OCSP_REQ_MAX 8192 /* bytes of one DER OCSPRequest */
+#define PKI_OCSP_MAX_IDS 4    /* CertIDs in one request (RFC 5019 clients send one) */
+#define PKI_OCSP_NONCE_MAX 34 /* bytes of the nonce extension's value: RFC 8954's
+			       * OCTET STRING of 1 to 32 bytes, with its tag and length */
+
+enum pki_ocsp_hash { PKI_OCSP_SHA1, PKI_OCSP_SHA256 };
+
+/* One CertID of a request. */
+struct pki_ocsp_certid {
+	enum pki_ocsp_hash hash;
+	unsigned char name_hash[32]; /* 20 (SHA-1) or 32 (SHA-256) bytes */
+	unsigned char key_hash[32];
+	char serial_hex[80];         /* as pki_cert_info.serial_hex; "-" first when negative */
+};
+/* An OCSPRequest as a responder needs it.  The requestor's signature, if
+ * any, and extensions other than the nonce are ignored. */
+struct pki_ocsp_request {
+	struct pki_ocsp_certid ids[PKI_OCSP_MAX_IDS];
+	size_t nids;                 /* 1 .. PKI_OCSP_MAX_IDS */
+	unsigned char nonce[PKI_OCSP_NONCE_MAX]; /* the nonce extension's extnValue as sent */
+	size_t nonce_len;            /* 0: no nonce asked for */
+};
+/* Parse one whole DER OCSPRequest of at most PKI_OCSP_REQ_MAX bytes.  -1
+ * (a client's malformedRequest) when it is not one, has trailing bytes, no
+ * or more than PKI_OCSP_MAX_IDS CertIDs, a CertID hash other than SHA-1
+ * or SHA-256 (or hashes of the wrong length), a serial above 32 bytes, or
+ * a nonce that is repeated, empty or longer than PKI_OCSP_NONCE_MAX. */
+int pki_ocsp_request_parse(const void *der, size_t len, struct pki_ocsp_request *out,
+			   struct moat_err *err);
+/* Does id name issuer (the hashes of its subject name and public key)? */
+bool pki_ocsp_certid_issuer_is(const struct pki_ocsp_certid *id, const struct pki_cert *issuer);
+
+/* The answer about one CertID. */
+struct pki_ocsp_answer {
+	const struct pki_ocsp_certid *id; /* issued by the issuer given to the builder */
+	enum pki_ocsp_status status;
+	int64_t revoked_at;         /* REVOKED */
+	int reason;                 /* REVOKED: CRLReason, -1 none (unspecified is sent as none) */
+};
+/* A successful OCSPResponse (DER, appended to out): a BasicOCSPResponse
+ * with one SingleResponse per answer (CertID rebuilt with its hash from
+ * issuer, so it equals the request's), thisUpdate / nextUpdate, the nonce
+ * extension echoed when nonce_len > 0, responderID byKey, producedAt now,
+ * signed by key (signer's), signer's certificate included.  signer is the
+ * issuer itself or a delegate it issued with id-kp-OCSPSigning. */
+int pki_ocsp_response_build(const struct pki_cert *issuer, const struct pki_cert *signer,
+			    const struct pki_key *key, const struct pki_ocsp_answer *a, size_t n,
+			    const unsigned char *nonce, size_t nonce_len, int64_t this_update,
+			    int64_t next_update, struct moat_buf *out, struct moat_err *err);
+/* An unsuccessful OCSPResponse (status 1 malformedRequest, 2 internalError,
+ * 3 tryLater, 5 sigRequired, 6 unauthorized), appended to out. */
+int pki_ocsp_response_error(int status, struct moat_buf *out, struct moat_err *err);
+/* The CRL as DER (for GET /crl), appended to out. */
+int pki_crl_to_der(const struct pki_crl *c, struct moat_buf *out, struct moat_err *err);
+
 #endif

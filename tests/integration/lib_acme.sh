@@ -241,6 +241,24 @@ chall_clear_aaaa() { _chall_post clear-aaaa "$(_acme_json host "$(_acme_fqdn "$1
 chall_set_txt() { _chall_post set-txt "$(_acme_json host "$(_acme_fqdn "$1")" value "$2")"; }
 
 # chall_clear_txt NAME: remove every TXT record of NAME.
+# chall_dns_hook FILE: write a moat --dns-hook script (`FILE add|remove NAME
+# VALUE`) that sets and clears TXT records through challtestsrv's management
+# API (standing in for a DNS provider's) and, when HOOK_LOG is set in its
+# environment, records each call there.  CHALL_MGMT_URL must be exported.
+chall_dns_hook() {
+	cat >"$1" <<'EOF'
+#!/bin/sh
+[ -n "${HOOK_LOG:-}" ] && echo "$1 $2 $3 env:$MOAT_DNS_ACTION $MOAT_DNS_NAME $MOAT_DOMAIN" >>"$HOOK_LOG"
+case $1 in
+add) ep=set-txt; body="{\"host\":\"$2.\",\"value\":\"$3\"}" ;;
+remove) ep=clear-txt; body="{\"host\":\"$2.\"}" ;;
+*) exit 2 ;;
+esac
+curl -sS --fail --max-time 10 --noproxy '*' -X POST -d "$body" "$CHALL_MGMT_URL/$ep" >/dev/null
+EOF
+	chmod +x "$1"
+}
+
 chall_clear_txt() { _chall_post clear-txt "$(_acme_json host "$(_acme_fqdn "$1")")"; }
 
 # chall_add_http01 TOKEN CONTENT / chall_del_http01 TOKEN: for challtestsrv's

@@ -21,17 +21,7 @@ assert_ok "register" "$MOAT" acme register --email t@example.test --agree-tos "$
 # The hook: `hook add|remove NAME VALUE`, recorded, and done through
 # challtestsrv's management API.
 export HOOK_LOG=$T/hook.log CHALL_MGMT_URL
-cat >"$T/hook.sh" <<'EOF'
-#!/bin/sh
-echo "$1 $2 $3 env:$MOAT_DNS_ACTION $MOAT_DNS_NAME $MOAT_DOMAIN" >>"$HOOK_LOG"
-case $1 in
-add) ep=set-txt; body="{\"host\":\"$2.\",\"value\":\"$3\"}" ;;
-remove) ep=clear-txt; body="{\"host\":\"$2.\"}" ;;
-*) exit 2 ;;
-esac
-curl -sS --fail --max-time 10 --noproxy '*' -X POST -d "$body" "$CHALL_MGMT_URL/$ep" >/dev/null
-EOF
-chmod +x "$T/hook.sh"
+chall_dns_hook "$T/hook.sh"
 
 # ---- a wildcard and its base name: two TXT values at _acme-challenge.w.example.test
 assert_ok "issue *.w.example.test w.example.test (dns-01 hook)" \
