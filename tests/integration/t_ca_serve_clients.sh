@@ -267,7 +267,7 @@ if command -v certbot >/dev/null 2>&1 && [ -s "$CB/config/live/c1.test/cert.pem"
 		run curl -sS --fail --noproxy '*' --max-time 10 -o "$T/crl.der" "$CS_HTTP_URL/crl"
 		assert_rc 0 "GET $CS_HTTP_URL/crl"
 		run openssl crl -inform DER -in "$T/crl.der" -noout -text
-		assert_contains "$(tr 'A-F' 'a-f' <<<"$OUT" | tr -d ' ')" "serialnumber:$serial" \
+		assert_contains "$(tr '[:upper:]' '[:lower:]' <<<"$OUT" | tr -d ' ')" "serialnumber:$serial" \
 			"the CRL lists c1.test's serial $serial"
 		run openssl ocsp -issuer "$live/chain.pem" -cert "$live/cert.pem" \
 			-url "$CS_HTTP_URL/ocsp" -CAfile "$CS_ROOT" -no_nonce
@@ -302,7 +302,8 @@ fi
 run /usr/bin/python3 "$IT_DIR/acme_probe.py" --directory "$CS_DIRECTORY" --ca-bundle "$CS_CA_BUNDLE" \
 	--root "$CS_ROOT" --http01-port "$H01" --domain census.test --nonce-census 40
 n_bad=$(sed -n 's/^census: \([0-9]*\) of 40 badNonce$/\1/p' "$OUT_F")
-assert_int_between "${n_bad:-x}" 8 32 "about half of 40 good nonces get badNonce ($n_bad)"
+# (moat: a third, as a nonce from a badNonce answer is never refused)
+assert_int_between "${n_bad:-x}" 5 30 "a share of 40 good nonces get badNonce ($n_bad)"
 show_last_if_failed
 if command -v lego >/dev/null 2>&1; then
 	lego_args "$T/lego-nonce"
