@@ -114,6 +114,9 @@ class Http01(ThreadingHTTPServer):
         self.hits = []
         super().__init__(("127.0.0.1", port), Http01Handler)
 
+    def handle_error(self, request, client_address):
+        pass  # a validator that hangs up in the middle of an answer (the huge one)
+
 
 class Http01Handler(BaseHTTPRequestHandler):
     def do_GET(self):
@@ -121,6 +124,14 @@ class Http01Handler(BaseHTTPRequestHandler):
         self.server.hits.append(self.path)
         tok = self.path[len(pre):] if self.path.startswith(pre) else None
         body = self.server.tokens.get(tok)
+        if body is not None and body.startswith("REDIRECT "):
+            self.send_response(302)
+            self.send_header("Location", body[9:])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if body is None and self.path.startswith("/moved/"):
+            body = self.server.tokens.get("moved/" + self.path[7:])
         if body is None:
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -1128,6 +1139,88 @@ class Probe:
         self.result("restart.order_completes", o.get("status") == "valid" and
                     bool(o.get("certificate")), "order %s" % json.dumps(o)[:300], r)
 
+    def t_validation(self):
+        """http-01 details: a redirect (RFC 8555 8.3: followed), a huge
+        answer (invalid, no crash), and an IP identifier (RFC 8738) issued."""
+        a, d = self.acct, self.a.domain
+        r = self.new_order(a, [("dns", "redir." + d)])
+        if self.expect_status("http01.redirect_order", r, (201,)):
+            az = r.json()["authorizations"][0]
+            ch = [c for c in self.post_acct(a, az, None).json()["challenges"]
+                  if c["type"] == "http-01"][0]
+            tok = ch["token"]
+            self.http.tokens["moved/" + tok] = "%s.%s" % (tok, a.key.thumbprint())
+            self.http.tokens[tok] = "REDIRECT /moved/" + tok
+            self.post_acct(a, ch["url"], {})
+            _, azd = self.poll(a, az, ("valid", "invalid"), "authz")
+            self.result("http01.redirect_followed", azd.get("status") == "valid",
+                        "authorization %s" % json.dumps(azd)[:300], self.last[4])
+        r = self.new_order(a, [("dns", "huge." + d)])
+        if self.expect_status("http01.huge_order", r, (201,)):
+            azd = self.answer_http01(a, r.json()["authorizations"][0],
+                                     content="x" * (4 << 20))
+            self.result("http01.huge_answer_invalid", azd.get("status") == "invalid",
+                        "a 4 MiB answer: authorization %s" % azd.get("status"), self.last[4])
+        r = self.new_order(a, [("ip", self.a.ip)])
+        if not self.expect_status("ip.order", r, (201,)):
+            return
+        url, o = r.headers["Location"], r.json()
+        azd = self.answer_http01(a, o["authorizations"][0])
+        self.result("ip.http01_valid", azd.get("status") == "valid",
+                    "authorization %s" % json.dumps(azd)[:300], self.last[4])
+        r, o = self.poll(a, url, ("ready", "invalid"), "order")
+        r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der([], ips=[self.a.ip]))})
+        r, o = self.poll(a, url, ("valid", "invalid"), "order")
+        if not o.get("certificate"):
+            self.result("ip.issued", False, "order %s" % json.dumps(o)[:300], r)
+            return
+        r = self.post_acct(a, o["certificate"], None)
+        c = x509.load_pem_x509_certificate(r.text.encode())
+        sans = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        self.result("ip.issued", [str(i) for i in sans.get_values_for_type(x509.IPAddress)] ==
+                    [self.a.ip] and not sans.get_values_for_type(x509.DNSName),
+                    "SANs %s" % sans, r)
+
+    def eab(self, key, url, kid=None, mac=None, alg="HS256", jwk=None):
+        """An externalAccountBinding (RFC 8555 7.3.4) for key."""
+        prot = {"alg": alg, "kid": kid or self.a.eab_kid, "url": url}
+        p64, pl64 = b64u_json(prot), b64u_json(jwk or key.jwk())
+        k = base64.urlsafe_b64decode((mac or self.a.eab_hmac) + "==")
+        sig = hmac.new(k, ("%s.%s" % (p64, pl64)).encode(), hashlib.sha256).digest()
+        return {"protected": p64, "payload": pl64, "signature": b64u(sig)}
+
+    def t_eab(self):
+        """A server run with --require-eab and one key (--eab-kid/--eab-hmac)."""
+        url = self.dir["newAccount"]
+        meta = self.dir.get("meta") or {}
+        self.result("eab.meta_required", meta.get("externalAccountRequired") is True,
+                    "meta %s" % meta)
+        k = Key()
+        r = self.post(url, {"termsOfServiceAgreed": True}, k)
+        self.expect_problem("eab.missing", r, (400, 401, 403), ("externalAccountRequired",))
+        bad_mac = b64u(os.urandom(32))
+        cases = [("wrong_hmac", {"mac": bad_mac}), ("unknown_kid", {"kid": "no-such-kid"}),
+                 ("other_key", {"jwk": Key().jwk()}),
+                 ("inner_url", {"url": self.dir["newOrder"]}),
+                 ("alg_none", {"alg": "none"})]
+        for tag, kw in cases:
+            u = kw.pop("url", url)
+            pl = {"termsOfServiceAgreed": True, "externalAccountBinding": self.eab(k, u, **kw)}
+            r = self.post(url, pl, k)
+            self.expect_problem("eab.%s" % tag, r, (400, 401, 403),
+                                ("unauthorized", "malformed", "badSignatureAlgorithm"))
+        pl = {"termsOfServiceAgreed": True, "externalAccountBinding": self.eab(k, url)}
+        r = self.post(url, pl, k)
+        self.result("eab.bound_account", r.status_code == 201,
+                    "HTTP %d %s" % (r.status_code, r.text[:200]), r)
+        r = self.post(url, {"onlyReturnExisting": True}, k)
+        self.expect_status("eab.account_exists", r, (200,))
+        k2 = Key()
+        pl = {"termsOfServiceAgreed": True, "externalAccountBinding": self.eab(k2, url)}
+        r = self.post(url, pl, k2)
+        self.expect_problem("eab.key_used_twice", r, (400, 401, 403),
+                            ("unauthorized", "malformed"))
+
     def t_global(self):
         bad = [x for x in self.seen if x[2] >= 500]
         self.result("no_5xx", not bad, "server errors: %s" % bad[:5])
@@ -1151,6 +1244,8 @@ def main():
     p.add_argument("--ip", default="127.0.0.1")
     p.add_argument("--outside-ip", default="", help="an address the CA must refuse")
     p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
+    p.add_argument("--eab-kid", default="")
+    p.add_argument("--eab-hmac", default="", help="with --only eab: a key from moat ca eab add")
     p.add_argument("--nonce-census", type=int, default=0, metavar="N",
                    help="only send N requests with fresh nonces, print how many got badNonce")
     p.add_argument("--save", default="", help="before a restart: make state, write it here")
@@ -1162,7 +1257,14 @@ def main():
         print("FAIL setup: %s" % e)
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
-              "race"]
+              "validation", "race"]
+    if a.only == "eab":
+        try:
+            pr.t_eab()
+        except Exception as e:  # a broken step
+            pr.result("eab.completed", False, "%s: %s" % (type(e).__name__, e))
+        print("# %d ok, %d FAIL, %d skip" % (pr.n_ok, pr.n_fail, pr.n_skip))
+        return 1 if pr.n_fail else 0
     want = a.only.split(",") if a.only else groups
     if a.nonce_census:
         acct, bad = None, 0
@@ -1195,7 +1297,7 @@ def main():
     for g in groups:
         if g not in want:
             continue
-        if g in ("orders", "finalize", "happy", "profiles", "more", "race") and not hasattr(pr, "acct"):
+        if g not in ("nonce", "jws", "accounts") and not hasattr(pr, "acct"):
             pr.acct, _ = pr.new_account()
         try:
             getattr(pr, "t_" + g)()

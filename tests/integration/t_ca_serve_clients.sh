@@ -318,4 +318,58 @@ assert_ok "moat acme issue: http-01 with 50% of nonces refused" \
 show_last_if_failed
 check_cert "$T/client/live/c9.test/fullchain.pem" c9.test "$T/client/live/c9.test/chain.pem"
 
+# ------------------------------------------- external account binding
+
+# The server requires a binding (moat: --require-eab and `moat ca eab add`;
+# pebble: externalAccountMACKeys); lego and certbot bind with a key each.
+EAB_KIDS=() EAB_MACS=()
+if [ "$CS_PEER" = moat ]; then
+	CS_SERVE_ARGS=(--require-eab)
+	cs_restart
+	for who in lego certbot; do
+		run "$MOAT" ca eab add "$who" --json
+		assert_rc 0 "moat ca eab add $who"
+		EAB_KIDS+=("$(json_get 'd["kid"]' <<<"$OUT")")
+		EAB_MACS+=("$(json_get 'd["hmac_key"]' <<<"$OUT")")
+	done
+else
+	EAB_KIDS=(kid-lego kid-certbot)
+	EAB_MACS=("$(acme_eab_hmac)" "$(acme_eab_hmac)")
+	w=$PEBBLE_PID
+	stop_pebble
+	cs_forget "$w"
+	if PEBBLE_WANT_HTTP_PORT=$H01 PEBBLE_EAB_KEYS="${EAB_KIDS[0]}:${EAB_MACS[0]} ${EAB_KIDS[1]}:${EAB_MACS[1]}" \
+		start_pebble && pebble_roots "$CS_ROOT"; then
+		pass "pebble restarted requiring external account binding"
+	else
+		fail "pebble restarts requiring external account binding"
+	fi
+	CS_DIRECTORY=$ACME_DIRECTORY CS_PID=$PEBBLE_PID CS_LOG=$PEBBLE_LOG
+fi
+run curl -sS --fail --noproxy '*' --cacert "$CS_CA_BUNDLE" "$CS_DIRECTORY"
+assert_eq "$(json_get 'd["meta"].get("externalAccountRequired")' <<<"$OUT")" true \
+	"the directory says externalAccountRequired"
+if command -v lego >/dev/null 2>&1; then
+	lego_args "$T/lego-eab-none"
+	assert_fails "lego: no account without a binding" \
+		lego "${LEGO_ARGS[@]}" -d c10.test --http --http.port "127.0.0.1:$H01" run
+	lego_args "$T/lego-eab"
+	assert_ok "lego --eab: account bound, then http-01" \
+		lego "${LEGO_ARGS[@]}" --eab --kid "${EAB_KIDS[0]}" --hmac "${EAB_MACS[0]}" \
+		-d c10.test --http --http.port "127.0.0.1:$H01" run
+	show_last_if_failed
+	check_cert "$T/lego-eab/certificates/c10.test.crt" c10.test
+fi
+if command -v certbot >/dev/null 2>&1; then
+	assert_ok "certbot --eab-kid --eab-hmac-key: account bound, then http-01" \
+		env REQUESTS_CA_BUNDLE="$CS_CA_BUNDLE" certbot -n --server "$CS_DIRECTORY" \
+		--config-dir "$CB/econfig" --work-dir "$CB/ework" --logs-dir "$CB/elogs" \
+		certonly --agree-tos --register-unsafely-without-email \
+		--eab-kid "${EAB_KIDS[1]}" --eab-hmac-key "${EAB_MACS[1]}" \
+		--standalone --preferred-challenges http \
+		--http-01-address 127.0.0.1 --http-01-port "$H01" -d c11.test
+	show_last_if_failed
+	check_cert "$CB/econfig/live/c11.test/fullchain.pem" c11.test "$CB/econfig/live/c11.test/chain.pem"
+fi
+
 cs_finish

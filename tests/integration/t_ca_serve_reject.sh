@@ -75,4 +75,22 @@ if [ "$CS_PEER" = moat ]; then
 	assert_eq "$(grep -c '^ok restart\.' "$OUT_F")" 5 "  ... all 5 restart checks ran and passed"
 fi
 
+# ------------------------------------------- external account binding
+
+# Restarted with --require-eab, one key from `moat ca eab add`: accounts
+# without a binding, with a wrong MAC, an unknown key id, a binding of another
+# key or URL, alg none are refused; the right one binds once.
+if [ "$CS_PEER" = moat ]; then
+	CS_SERVE_ARGS=(--require-eab)
+	cs_restart
+	run "$MOAT" ca eab add probe --json
+	assert_rc 0 "moat ca eab add probe --json"
+	kid=$(json_get 'd["kid"]' <<<"$OUT")
+	mac=$(json_get 'd["hmac_key"]' <<<"$OUT")
+	probe --only eab --eab-kid "$kid" --eab-hmac "$mac"
+	sed -e 's/^/# probe: /' "$OUT_F"
+	assert_eq "$RC" 0 "probe --only eab: no FAIL"
+	assert_int_between "$(grep -c '^ok eab\.' "$OUT_F")" 10 100 "  ... and its checks ran"
+fi
+
 cs_finish
