@@ -249,6 +249,29 @@ assert_ok "moat acme issue --standalone (http-01 on 127.0.0.1:$H01)" \
 show_last_if_failed
 check_cert "$T/client/live/c6.test/fullchain.pem" c6.test "$T/client/live/c6.test/chain.pem"
 
+# Renewal by ARI (RFC 9773): not due at first; once the certificate is revoked
+# behind moat's back (certbot, with the certificate's key), the server's
+# renewal window is in the past and `moat acme renew` renews.  (pebble 2.4
+# has no renewalInfo: moat only.)
+if [ "$CS_PEER" = moat ] && [ -s "$T/client/live/c6.test/cert.pem" ]; then
+	c6=$T/client/live/c6.test
+	s0=$(cert_serial "$c6/cert.pem")
+	assert_ok "moat acme renew c6.test (not due)" env MOAT_HOME="$T/client" "$MOAT" acme renew c6.test
+	assert_contains "$OUT$ERR" "renewal window" "  ... the date comes from the server's renewal window"
+	assert_eq "$(cert_serial "$c6/cert.pem")" "$s0" "  ... nothing renewed"
+	if command -v certbot >/dev/null 2>&1; then
+		assert_ok "certbot revoke --cert-path --key-path: c6.test revoked with its own key" \
+			cb revoke --cert-path "$c6/cert.pem" --key-path "$c6/privkey.pem" \
+			--reason superseded --no-delete-after-revoke
+		show_last_if_failed
+		assert_ok "moat acme renew c6.test (ARI: renew now)" \
+			env MOAT_HOME="$T/client" "$MOAT" acme renew c6.test
+		show_last_if_failed
+		assert_ne "$(cert_serial "$c6/cert.pem")" "$s0" "  ... renewed: a new certificate"
+		check_cert "$c6/fullchain.pem" c6.test "$c6/chain.pem"
+	fi
+fi
+
 cs_alive "$CS_PEER still running after every client"
 
 # ----------------------------------------- certbot revokes; OCSP and the CRL
