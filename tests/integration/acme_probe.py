@@ -858,6 +858,8 @@ class Probe:
                                 ("rejectedIdentifier",))
         else:
             self.skip("ident.ip_outside_permits", "no --outside-ip")
+        # the same name twice (in two cases): one identifier, or refused; an
+        # order the server took must be finalizable with the name once
         r = self.new_order(a, [("dns", "Dup." + d), ("dns", "dup." + d)])
         if r.status_code == 201:
             ids = r.json().get("identifiers", [])
@@ -865,6 +867,13 @@ class Probe:
                         ids[0].get("value") == "dup." + d and
                         len(r.json().get("authorizations", [])) == 1,
                         "identifiers %s" % ids, r)
+            durl, o = r.headers["Location"], r.json()
+            for az in o.get("authorizations", []):
+                self.answer_http01(a, az)
+            r, o = self.poll(a, durl, ("ready", "invalid"), "order")
+            r = self.post_acct(a, o["finalize"], {"csr": b64u(csr_der(["dup." + d]))})
+            self.expect_status("ident.duplicates_finalize", r, (200,),
+                               "a CSR with the name once")
         else:
             self.expect_problem("ident.duplicates_merged", r, (400,),
                                 ("malformed", "rejectedIdentifier"))
