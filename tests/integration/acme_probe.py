@@ -148,6 +148,65 @@ class Http01Handler(BaseHTTPRequestHandler):
         pass
 
 
+class TlsAlpn:
+    """A tls-alpn-01 responder (RFC 8737) on 127.0.0.1:port: for each SNI
+    name, the certificate set with put() (ALPN acme-tls/1 always offered)."""
+
+    def __init__(self, port, tmpdir):
+        import socket
+        import ssl
+        self.ssl, self.tmp, self.ctxs = ssl, tmpdir, {}
+        self.default = self.context("default.invalid", b"\0" * 32, True)
+        self.default.sni_callback = self.pick
+        self.sock = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def context(self, san, digest, critical):
+        k = ec.generate_private_key(ec.SECP256R1())
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc)
+        nm = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, san)])
+        c = (x509.CertificateBuilder().subject_name(nm).issuer_name(nm)
+             .public_key(k.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+             .add_extension(x509.UnrecognizedExtension(
+                 x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31"), b"\x04\x20" + digest),
+                 critical=critical)
+             .sign(k, hashes.SHA256()))
+        path = os.path.join(self.tmp, "alpn-%s.pem" % b64u(os.urandom(6)))
+        with open(path, "wb") as f:
+            f.write(k.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+            f.write(c.public_bytes(serialization.Encoding.PEM))
+        ctx = self.ssl.SSLContext(self.ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(path)
+        ctx.set_alpn_protocols(["acme-tls/1"])
+        return ctx
+
+    def put(self, sni, san, keyauth, critical=True):
+        self.ctxs[sni] = self.context(san, hashlib.sha256(keyauth.encode()).digest(), critical)
+
+    def pick(self, sslsock, name, ctx):
+        if name in self.ctxs:
+            sslsock.context = self.ctxs[name]
+
+    def loop(self):
+        while True:
+            conn, _ = self.sock.accept()
+            threading.Thread(target=self.one, args=(conn,), daemon=True).start()
+
+    def one(self, conn):
+        try:
+            conn.settimeout(10)
+            t = self.default.wrap_socket(conn, server_side=True)
+            t.close()
+        except (OSError, ValueError):
+            conn.close()
+
+
 # ------------------------------------------------------------------- probe
 
 def csr_der(names, key=None, ips=()):
@@ -1190,6 +1249,41 @@ class Probe:
                     [self.a.ip] and not sans.get_values_for_type(x509.DNSName),
                     "SANs %s" % sans, r)
 
+    def t_tlsalpn(self):
+        """tls-alpn-01 (RFC 8737) answered by the probe's own responder:
+        the right certificate validates; a wrong digest, a non-critical
+        acmeIdentifier or another name in the certificate do not."""
+        if not self.a.tls_alpn_port:
+            self.skip("tlsalpn.valid", "no --tls-alpn-port")
+            return
+        a, d = self.acct, self.a.domain
+        with tempfile.TemporaryDirectory() as td:
+            srv = TlsAlpn(self.a.tls_alpn_port, td)
+            cases = [("valid", {}, "valid"),
+                     ("wrong_digest", {"keyauth": "not.the-key-authorization"}, "invalid"),
+                     ("not_critical", {"critical": False}, "invalid"),
+                     ("other_name", {"san": "other." + d}, "invalid")]
+            for tag, kw, want in cases:
+                name = "alpn-%s.%s" % (tag.replace("_", "-"), d)
+                r = self.new_order(a, [("dns", name)])
+                if not self.expect_status("tlsalpn.%s_order" % tag, r, (201,)):
+                    continue
+                az = r.json()["authorizations"][0]
+                azd = self.post_acct(a, az, None).json()
+                ch = [c for c in azd.get("challenges", []) if c["type"] == "tls-alpn-01"]
+                if not ch:
+                    self.result("tlsalpn.%s" % tag, False, "no tls-alpn-01 challenge offered")
+                    continue
+                ka = "%s.%s" % (ch[0]["token"], a.key.thumbprint())
+                srv.put(name, kw.get("san", name), kw.get("keyauth", ka),
+                        kw.get("critical", True))
+                self.post_acct(a, ch[0]["url"], {})
+                _, azd = self.poll(a, az, ("valid", "invalid"), "authz")
+                self.result("tlsalpn.%s" % tag, azd.get("status") == want,
+                            "authorization %s, want %s: %s" % (
+                                azd.get("status"), want, json.dumps(azd)[:300]),
+                            self.last[4])
+
     def eab(self, key, url, kid=None, mac=None, alg="HS256", jwk=None):
         """An externalAccountBinding (RFC 8555 7.3.4) for key."""
         prot = {"alg": alg, "kid": kid or self.a.eab_kid, "url": url}
@@ -1248,6 +1342,7 @@ def main():
     p.add_argument("--ca-bundle", required=True, help="trust for the ACME server's TLS")
     p.add_argument("--root", required=True, help="the root the issued certificates chain to")
     p.add_argument("--http01-port", type=int, required=True)
+    p.add_argument("--tls-alpn-port", type=int, default=0)
     p.add_argument("--domain", required=True)
     p.add_argument("--outside-name", default="")
     p.add_argument("--ip", default="127.0.0.1")
@@ -1266,7 +1361,7 @@ def main():
         print("FAIL setup: %s" % e)
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
-              "validation", "race"]
+              "validation", "tlsalpn", "race"]
     if a.only == "eab":
         try:
             pr.t_eab()

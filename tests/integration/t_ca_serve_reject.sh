@@ -33,7 +33,7 @@ probe() {
 	run /usr/bin/python3 "$IT_DIR/acme_probe.py" --directory "$CS_DIRECTORY" \
 		--ca-bundle "$CS_CA_BUNDLE" --root "$CS_ROOT" --http01-port "$CS_HTTP01_PORT" \
 		--domain "$DOMAIN" --outside-name "$OUTSIDE" --outside-ip "$OUTSIDE_IP" \
-		--ip 127.0.0.1 "$@"
+		--tls-alpn-port "$CS_TLSALPN_PORT" --ip 127.0.0.1 "$@"
 }
 
 probe
