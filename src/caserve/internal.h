@@ -23,7 +23,6 @@
 #define CASERVE_MAX_IDENTIFIERS 100     /* per order */
 #define CASERVE_ORDER_LIFETIME (7 * 86400)
 #define CASERVE_AUTHZ_LIFETIME (7 * 86400)
-#define CASERVE_RETRY_AFTER 1           /* seconds, for orders and challenges being processed */
 #define CASERVE_TOKEN_LEN 43            /* base64url of 32 random bytes */
 
 /* Certificate profiles offered in the directory's meta.profiles and taken
@@ -158,6 +157,7 @@ struct caserve {
 	struct caserve_revocation *rev;
 	struct caserve_limits *limits;
 	struct caserve_counters *counters; /* shared with the validation threads */
+	struct caserve_key_cache *keys;    /* accounts' keys, parsed (jws.c) */
 	caserve_log_fn log;
 	void *log_arg;
 	char base[320];     /* "https://NAME:PORT" */
@@ -171,8 +171,10 @@ struct caserve_req {
 	const struct net_http_request *http;
 	struct net_http_reply *reply;
 	const char *path;   /* the target after "/acme/" */
-	struct pki_key *key; /* the signer's key */
-	struct pki_jwk jwk;  /* ... as a JWK (canonical) */
+	struct pki_key *key; /* the signer's key (borrowed from the key cache for a kid) */
+	bool key_borrowed;
+	struct pki_jwk jwk;  /* a jwk request's key as a JWK (canonical); empty for a kid */
+	const char *key_alg; /* the JWS algorithm of the key */
 	char thumbprint[64];
 	int64_t account;    /* the kid's account; 0 for a jwk request */
 	json_t *account_doc;
@@ -199,6 +201,12 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 int caserve_jws_inner(struct caserve *s, struct caserve_req *q, const json_t *jws,
 		      struct pki_key **key, json_t **payload);
 void caserve_req_clear(struct caserve_req *q);
+/* Parsed account keys by account id, so that a request signed by an
+ * account does not parse its stored JWK again; an entry is used only while
+ * the stored JWK is the same text (a keyChange replaces it). */
+struct caserve_key_cache;
+struct caserve_key_cache *caserve_key_cache_new(void);
+void caserve_key_cache_free(struct caserve_key_cache *c);
 /* The public key in a JWK object (a "jwk" member, a stored account key),
  * with its canonical JWK (caller clears) and RFC 7638 thumbprint. */
 struct pki_key *caserve_jwk_key(const json_t *jwk, struct pki_jwk *canon, char *tp, size_t tpn,
@@ -237,7 +245,20 @@ json_t *caserve_ari_find(struct caserve *s, const char *certid, int64_t *id, int
 			 struct moat_err *err);
 void caserve_renewal_info(struct caserve *s, const char *certid, struct net_http_reply *r);
 
-/* order.c: the resources behind an account */
+/* order.c: the resources behind an account, and what cert.c shares of them */
+const char *caserve_str(const json_t *o, const char *k); /* a string member, or NULL */
+/* The 500 answer for a failure of ours (err, or "out of memory"). */
+void caserve_internal(struct caserve *s, struct net_http_reply *r, const struct moat_err *err);
+/* The object of kind id if it belongs to q's account (new reference);
+ * else the answer is sent (404 none, 401 another account's) and NULL. */
+json_t *caserve_owned(struct caserve *s, struct caserve_req *q, const char *kind, int64_t id,
+		      int64_t *parent);
+/* Bring a pending order up to date with its authorizations (stored when
+ * it changed). */
+int caserve_order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_err *err);
+json_t *caserve_order_view(struct caserve *s, int64_t id, const json_t *o);
+/* The lifetime of a profile in days, 0 when there is none (NULL: the default). */
+int caserve_profile_days(const char *name);
 void caserve_new_order(struct caserve *s, struct caserve_req *q);
 void caserve_order(struct caserve *s, struct caserve_req *q, int64_t id);
 void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id);

@@ -52,10 +52,75 @@ static void bad_alg(struct caserve *s, struct net_http_reply *r, const char *alg
 	r->content_type = "application/problem+json";
 }
 
-/* Does alg belong to key's type? */
-static bool alg_fits(const char *alg, const struct pki_jwk *j)
+/* Does alg belong to key's type (key_alg, the key's JWS algorithm)? */
+static bool alg_fits(const char *alg, const char *key_alg)
 {
-	return j->alg != NULL && strcmp(alg, j->alg) == 0;
+	return key_alg != NULL && strcmp(alg, key_alg) == 0;
+}
+
+#define KEY_CACHE 256
+
+struct cached_key {
+	int64_t id;      /* 0: free */
+	char *jwk_text;  /* the stored JWK, compact */
+	struct pki_key *key;
+	const char *alg; /* static (pki_key_jwk's) */
+	char tp[64];
+};
+
+struct caserve_key_cache {
+	struct cached_key e[KEY_CACHE];
+};
+
+struct caserve_key_cache *caserve_key_cache_new(void)
+{
+	return calloc(1, sizeof(struct caserve_key_cache));
+}
+
+static void cached_clear(struct cached_key *k)
+{
+	free(k->jwk_text);
+	pki_key_free(k->key);
+	memset(k, 0, sizeof(*k));
+}
+
+void caserve_key_cache_free(struct caserve_key_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < KEY_CACHE; i++)
+		cached_clear(&c->e[i]);
+	free(c);
+}
+
+/* The key of account id, whose stored JWK is jwk: from the cache, or
+ * parsed and kept there.  Borrowed: valid until the next call. */
+static struct cached_key *account_key(struct caserve_key_cache *c, int64_t id, const json_t *jwk,
+				      struct moat_err *err)
+{
+	struct cached_key *k = &c->e[(uint64_t)id % KEY_CACHE];
+	char *text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	struct pki_jwk canon;
+
+	if (text == NULL) {
+		moat_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (k->id == id && k->jwk_text != NULL && strcmp(k->jwk_text, text) == 0) {
+		free(text);
+		return k;
+	}
+	cached_clear(k);
+	memset(&canon, 0, sizeof(canon));
+	if ((k->key = caserve_jwk_key(jwk, &canon, k->tp, sizeof(k->tp), err)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	k->alg = canon.alg;
+	pki_jwk_clear(&canon);
+	k->id = id;
+	k->jwk_text = text;
+	return k;
 }
 
 struct pki_key *caserve_jwk_key(const json_t *jwk, struct pki_jwk *canon, char *tp, size_t tpn,
@@ -248,12 +313,13 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 			caserve_problem(s, r, 400, "badPublicKey", err.msg);
 			goto out;
 		}
+		q->key_alg = q->jwk.alg;
 	} else {
 		char prefix[sizeof(s->base) + 16];
 		size_t pl = (size_t)snprintf(prefix, sizeof(prefix), "%s/acme/acct/", s->base);
 		char *end = NULL;
 		long long id = 0;
-		json_t *acct_jwk;
+		struct cached_key *ck;
 
 		if (kid == NULL || strncmp(kid, prefix, pl) != 0 ||
 		    (id = strtoll(kid + pl, &end, 10)) <= 0 || *end != '\0') {
@@ -271,14 +337,17 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 			goto out;
 		}
 		q->account = id;
-		acct_jwk = json_object_get(q->account_doc, "key");
-		if ((q->key = caserve_jwk_key(acct_jwk, &q->jwk, q->thumbprint, sizeof(q->thumbprint),
-				      &err)) == NULL) {
+		if ((ck = account_key(s->keys, id, json_object_get(q->account_doc, "key"), &err)) ==
+		    NULL) {
 			caserve_problem(s, r, 500, "serverInternal", "a stored account key is unusable");
 			goto out;
 		}
+		q->key = ck->key;
+		q->key_borrowed = true;
+		q->key_alg = ck->alg;
+		snprintf(q->thumbprint, sizeof(q->thumbprint), "%s", ck->tp);
 	}
-	if (!alg_fits(alg, &q->jwk)) {
+	if (!alg_fits(alg, q->key_alg)) {
 		caserve_problem(s, r, 400, "malformed", "the JWS alg does not fit the key");
 		goto out;
 	}
@@ -336,7 +405,7 @@ int caserve_jws_inner(struct caserve *s, struct caserve_req *q, const json_t *in
 		caserve_problem(s, q->reply, 400, "badPublicKey", err.msg);
 		goto out;
 	}
-	if (!alg_fits(alg, &canon) || !sig_ok(&j, *key) || payload(&j, out) != 0 || *out == NULL) {
+	if (!alg_fits(alg, canon.alg) || !sig_ok(&j, *key) || payload(&j, out) != 0 || *out == NULL) {
 		caserve_problem(s, q->reply, 400, "malformed", "the inner JWS does not verify");
 		goto out;
 	}
@@ -355,7 +424,8 @@ out:
 
 void caserve_req_clear(struct caserve_req *q)
 {
-	pki_key_free(q->key);
+	if (!q->key_borrowed)
+		pki_key_free(q->key);
 	pki_jwk_clear(&q->jwk);
 	json_decref(q->account_doc);
 	json_decref(q->payload);

@@ -1,6 +1,6 @@
 /* order.c: what an account does -- orders (RFC 8555 7.4), authorizations
- * and challenges (7.5), finalize and the certificate (7.4.2), revocation
- * (7.6), the account's order list (7.1.2.1).
+ * and challenges (7.5), the account's order list (7.1.2.1); finalize, the
+ * certificate and revocation are cert.c's.
  *
  * States (RFC 8555 7.1.6), with the transitions this file makes:
  *   order:  pending -> ready (every authorization valid)
@@ -22,13 +22,29 @@
 #include "core/names.h"
 
 #define URL_MAX 400
+#define RETRY_AFTER "1" /* seconds, while a challenge is being validated */
 
-static const char *str(const json_t *o, const char *k)
+/* Is one of the authorization's challenges being validated? */
+static bool validating(const json_t *a)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(a, "challenges"), i, c) {
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (st != NULL && strcmp(st, "processing") == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *caserve_str(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
-static void internal(struct caserve *s, struct net_http_reply *r, const struct moat_err *err)
+void caserve_internal(struct caserve *s, struct net_http_reply *r, const struct moat_err *err)
 {
 	caserve_problem(s, r, 500, "serverInternal",
 			err != NULL && err->msg[0] != '\0' ? err->msg : "out of memory");
@@ -36,8 +52,8 @@ static void internal(struct caserve *s, struct net_http_reply *r, const struct m
 
 /* The object of kind id if it belongs to q's account; else the answer is
  * sent (404 when there is none, 401 when it is another account's). */
-static json_t *owned(struct caserve *s, struct caserve_req *q, const char *kind, int64_t id,
-		     int64_t *parent)
+json_t *caserve_owned(struct caserve *s, struct caserve_req *q, const char *kind, int64_t id,
+		      int64_t *parent)
 {
 	struct moat_err err;
 	int64_t account = 0;
@@ -47,7 +63,7 @@ static json_t *owned(struct caserve *s, struct caserve_req *q, const char *kind,
 	doc = caserve_store_get(s->db, kind, id, parent, &account, &err);
 	if (doc == NULL) {
 		if (err.msg[0] != '\0')
-			internal(s, q->reply, &err);
+			caserve_internal(s, q->reply, &err);
 		else
 			caserve_problem(s, q->reply, 404, "malformed", "no such object");
 		return NULL;
@@ -66,7 +82,7 @@ static json_t *owned(struct caserve *s, struct caserve_req *q, const char *kind,
 /* The authorization's status now (an expired pending one is "expired"). */
 static const char *authz_status(const json_t *a)
 {
-	const char *st = str(a, "status");
+	const char *st = caserve_str(a, "status");
 
 	if (st == NULL)
 		return "invalid";
@@ -79,8 +95,8 @@ static const char *authz_status(const json_t *a)
 static json_t *chall_view(struct caserve *s, int64_t authz, int index, const json_t *c)
 {
 	char url[URL_MAX];
-	json_t *v = json_pack("{s:s, s:s, s:s}", "type", str(c, "type"), "status", str(c, "status"),
-			      "token", str(c, "token"));
+	json_t *v = json_pack("{s:s, s:s, s:s}", "type", caserve_str(c, "type"), "status", caserve_str(c, "status"),
+			      "token", caserve_str(c, "token"));
 
 	snprintf(url, sizeof(url), "%s/acme/chall/%lld/%d", s->base, (long long)authz, index);
 	if (v == NULL)
@@ -117,8 +133,8 @@ static json_t *authz_view(struct caserve *s, int64_t id, const json_t *a)
 
 void caserve_authz(struct caserve *s, struct caserve_req *q, int64_t id)
 {
-	json_t *a = owned(s, q, "authz", id, NULL);
-	const char *want = str(q->payload, "status");
+	json_t *a = caserve_owned(s, q, "authz", id, NULL);
+	const char *want = caserve_str(q->payload, "status");
 	struct moat_err err;
 	char url[URL_MAX];
 
@@ -135,13 +151,15 @@ void caserve_authz(struct caserve *s, struct caserve_req *q, int64_t id)
 		}
 		json_object_set_new(a, "status", json_string("deactivated"));
 		if (caserve_store_put(s->db, id, a, &err) != 0) {
-			internal(s, q->reply, &err);
+			caserve_internal(s, q->reply, &err);
 			json_decref(a);
 			return;
 		}
 	}
 	caserve_url(s, url, sizeof(url), "authz", id);
 	caserve_json(s, q->reply, 200, authz_view(s, id, a), NULL);
+	if (validating(a))
+		(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 	json_decref(a);
 }
 
@@ -174,7 +192,7 @@ static json_t *challenges_for(const struct moat_name *n)
 
 void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, int index)
 {
-	json_t *a = owned(s, q, "authz", authz, NULL), *c;
+	json_t *a = caserve_owned(s, q, "authz", authz, NULL), *c;
 	struct moat_err err;
 	char up[URL_MAX], link[URL_MAX + 16];
 
@@ -187,7 +205,7 @@ void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, 
 		goto out;
 	}
 	/* A POST with a payload ({}) asks for validation; POST-as-GET reads. */
-	if (q->payload != NULL && strcmp(str(c, "status"), "pending") == 0) {
+	if (q->payload != NULL && strcmp(caserve_str(c, "status"), "pending") == 0) {
 		if (strcmp(authz_status(a), "pending") != 0) {
 			caserve_problem(s, q->reply, 403, "malformed",
 					"the authorization is no longer pending");
@@ -195,7 +213,7 @@ void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, 
 		}
 		json_object_set_new(c, "status", json_string("processing"));
 		if (caserve_store_put(s->db, authz, a, &err) != 0) {
-			internal(s, q->reply, &err);
+			caserve_internal(s, q->reply, &err);
 			goto out;
 		}
 		if (caserve_va_queue(s->va, authz, index) != 0) {
@@ -208,12 +226,8 @@ void caserve_challenge(struct caserve *s, struct caserve_req *q, int64_t authz, 
 	snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
 	caserve_json(s, q->reply, 200, chall_view(s, authz, index, c), NULL);
 	(void)net_http_reply_field(q->reply, "Link", link);
-	if (strcmp(str(c, "status"), "processing") == 0) {
-		char ra[16];
-
-		snprintf(ra, sizeof(ra), "%d", CASERVE_RETRY_AFTER);
-		(void)net_http_reply_field(q->reply, "Retry-After", ra);
-	}
+	if (strcmp(caserve_str(c, "status"), "processing") == 0)
+		(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 out:
 	json_decref(a);
 }
@@ -222,9 +236,9 @@ out:
 
 /* Bring a pending order's status up to date with its authorizations;
  * stores it when it changed. */
-static int order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_err *err)
+int caserve_order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_err *err)
 {
-	const char *st = str(o, "status");
+	const char *st = caserve_str(o, "status");
 	bool all_valid = true, failed = false;
 	size_t i;
 	json_t *v;
@@ -261,14 +275,14 @@ static int order_refresh(struct caserve *s, int64_t id, json_t *o, struct moat_e
 	return caserve_store_put(s->db, id, o, err);
 }
 
-static json_t *order_view(struct caserve *s, int64_t id, const json_t *o)
+json_t *caserve_order_view(struct caserve *s, int64_t id, const json_t *o)
 {
 	char expires[32], url[URL_MAX];
 	json_t *v, *list = json_array(), *a;
 	size_t i;
 
 	caserve_time(json_integer_value(json_object_get(o, "_expires")), expires);
-	v = json_pack("{s:s, s:s, s:O}", "status", str(o, "status"), "expires", expires,
+	v = json_pack("{s:s, s:s, s:O}", "status", caserve_str(o, "status"), "expires", expires,
 		      "identifiers", json_object_get(o, "identifiers"));
 	if (v == NULL || list == NULL) {
 		json_decref(v);
@@ -296,6 +310,15 @@ static json_t *order_view(struct caserve *s, int64_t id, const json_t *o)
 	return v;
 }
 
+/* Is names[k] one of names[0..k)? */
+static bool twice(const struct moat_name *names, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(names[i].text, names[k].text) == 0)
+			return true;
+	return false;
+}
+
 /* The order's identifiers as names, checked (RFC 8555 7.1.4, RFC 8738);
  * -1 with the problem sent. */
 static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *ids,
@@ -317,11 +340,11 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 	if ((names = calloc(json_array_size(ids), sizeof(*names))) == NULL ||
 	    (subs = json_array()) == NULL) {
 		free(names);
-		internal(s, q->reply, NULL);
+		caserve_internal(s, q->reply, NULL);
 		return -1;
 	}
 	json_array_foreach(ids, i, v) {
-		const char *type = str(v, "type"), *value = str(v, "value");
+		const char *type = caserve_str(v, "type"), *value = caserve_str(v, "value");
 		char shown[300], detail[400];
 		bool ip = type != NULL && strcmp(type, "ip") == 0;
 
@@ -334,6 +357,13 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 					      "urn:ietf:params:acme:error:unsupportedIdentifier",
 					      "detail", detail, "identifier", "type",
 					      type != NULL ? type : "", "value", shown));
+			continue;
+		}
+		if (moat_name_parse(value, &names[k], &err) == 0 && twice(names, k)) {
+			json_array_append_new(subs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+					      "urn:ietf:params:acme:error:malformed", "detail",
+					      "the identifier is in the order twice", "identifier",
+					      "type", type, "value", shown));
 			continue;
 		}
 		if (moat_name_parse(value, &names[k], &err) != 0 || moat_name_is_ip(&names[k]) != ip ||
@@ -350,11 +380,11 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 		k++;
 	}
 	if (json_array_size(subs) > 0) {
-		const char *type = str(json_array_get(subs, 0), "type") + 27;
+		const char *type = caserve_str(json_array_get(subs, 0), "type") + 27;
 		json_t *doc = json_pack("{s:s, s:s, s:i, s:O}", "type",
-					str(json_array_get(subs, 0), "type"), "detail",
+					caserve_str(json_array_get(subs, 0), "type"), "detail",
 					json_array_size(subs) == 1
-						? str(json_array_get(subs, 0), "detail")
+						? caserve_str(json_array_get(subs, 0), "detail")
 						: "some identifiers cannot be issued for",
 					"status", 400, "subproblems", subs);
 
@@ -373,7 +403,7 @@ static int identifiers(struct caserve *s, struct caserve_req *q, const json_t *i
 
 /* The lifetime of a profile, 0 when there is no such profile (NULL: the
  * default). */
-static int profile_days(const char *name)
+int caserve_profile_days(const char *name)
 {
 	if (name == NULL)
 		return caserve_profiles[0].days;
@@ -405,7 +435,7 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 		return;
 	}
 	profile = json_string_value(json_object_get(q->payload, "profile"));
-	if (json_object_get(q->payload, "profile") != NULL && profile_days(profile) == 0) {
+	if (json_object_get(q->payload, "profile") != NULL && caserve_profile_days(profile) == 0) {
 		caserve_problem(s, q->reply, 400, "invalidProfile",
 				"no such profile (see the directory's meta.profiles)");
 		return;
@@ -419,7 +449,7 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 		if (old == NULL || owner != q->account) {
 			json_decref(old);
 			if (err.msg[0] != '\0')
-				internal(s, q->reply, &err);
+				caserve_internal(s, q->reply, &err);
 			else
 				caserve_problem(s, q->reply, 400, "malformed",
 						"replaces does not name a certificate of this account");
@@ -487,12 +517,12 @@ void caserve_new_order(struct caserve *s, struct caserve_req *q)
 	caserve_count(s->counters, CASERVE_C_ORDERS);
 	caserve_log(s, "order %lld by account %lld for %zu identifier(s), first %s", (long long)oid,
 		    (long long)q->account, n, names[0].text);
-	caserve_json(s, q->reply, 201, order_view(s, oid, o), url);
+	caserve_json(s, q->reply, 201, caserve_order_view(s, oid, o), url);
 	goto out;
 rollback:
 	caserve_store_rollback(s->db);
 fail:
-	internal(s, q->reply, &err);
+	caserve_internal(s, q->reply, &err);
 out:
 	json_decref(o);
 	json_decref(idl);
@@ -502,20 +532,20 @@ out:
 
 void caserve_order(struct caserve *s, struct caserve_req *q, int64_t id)
 {
-	json_t *o = owned(s, q, "order", id, NULL);
+	json_t *o = caserve_owned(s, q, "order", id, NULL);
 	struct moat_err err;
 	char url[URL_MAX];
 
 	if (o == NULL)
 		return;
 	moat_err_clear(&err);
-	if (order_refresh(s, id, o, &err) != 0) {
-		internal(s, q->reply, &err);
+	if (caserve_order_refresh(s, id, o, &err) != 0) {
+		caserve_internal(s, q->reply, &err);
 	} else {
 		caserve_url(s, url, sizeof(url), "order", id);
-		caserve_json(s, q->reply, 200, order_view(s, id, o), url);
-		if (strcmp(str(o, "status"), "processing") == 0)
-			(void)net_http_reply_field(q->reply, "Retry-After", "1");
+		caserve_json(s, q->reply, 200, caserve_order_view(s, id, o), url);
+		if (strcmp(caserve_str(o, "status"), "processing") == 0)
+			(void)net_http_reply_field(q->reply, "Retry-After", RETRY_AFTER);
 	}
 	json_decref(o);
 }
@@ -535,7 +565,7 @@ void caserve_orders(struct caserve *s, struct caserve_req *q, int64_t account)
 	moat_err_clear(&err);
 	if (caserve_store_list(s->db, "order", account, true, 1000, &ids, &n, &err) != 0 ||
 	    (list = json_array()) == NULL) {
-		internal(s, q->reply, &err);
+		caserve_internal(s, q->reply, &err);
 		free(ids);
 		return;
 	}
@@ -547,259 +577,3 @@ void caserve_orders(struct caserve *s, struct caserve_req *q, int64_t account)
 	caserve_json(s, q->reply, 200, json_pack("{s:o}", "orders", list), NULL);
 }
 
-/* ---- finalize and the certificate -------------------------------------------------- */
-
-/* Is the CSR's key one the CA signs (EC P-256/P-384, RSA >= 2048)? */
-static bool key_ok(const struct pki_key *k)
-{
-	char d[64];
-
-	pki_key_describe(k, d, sizeof(d));
-	if (strcmp(d, "EC P-256") == 0 || strcmp(d, "EC P-384") == 0)
-		return true;
-	return strncmp(d, "RSA ", 4) == 0 && atoi(d + 4) >= 2048 && atoi(d + 4) <= 8192;
-}
-
-/* The CSR asks for exactly the order's identifiers? */
-static bool same_names(const json_t *ids, const struct moat_name *names, size_t n)
-{
-	size_t i;
-	json_t *v;
-
-	if (json_array_size(ids) != n)
-		return false;
-	json_array_foreach(ids, i, v) {
-		bool found = false;
-
-		for (size_t k = 0; k < n && !found; k++)
-			found = strcmp(names[k].text, str(v, "value")) == 0;
-		if (!found)
-			return false;
-	}
-	for (size_t k = 0; k < n; k++) /* and no name twice */
-		for (size_t j = k + 1; j < n; j++)
-			if (strcmp(names[k].text, names[j].text) == 0)
-				return false;
-	return true;
-}
-
-void caserve_finalize(struct caserve *s, struct caserve_req *q, int64_t id)
-{
-	json_t *o = owned(s, q, "order", id, NULL), *cert = NULL;
-	struct moat_buf der = MOAT_BUF_INIT, pem = MOAT_BUF_INIT;
-	struct pki_csr *csr = NULL;
-	struct pki_key *key = NULL;
-	struct moat_name *names = NULL;
-	struct ca_signed sig;
-	struct moat_err err;
-	char cn[256], lineage[64], url[URL_MAX];
-	const char *b64;
-	size_t n = 0;
-	int64_t cid = 0;
-
-	memset(&sig, 0, sizeof(sig));
-	if (o == NULL)
-		return;
-	moat_err_clear(&err);
-	if (order_refresh(s, id, o, &err) != 0) {
-		internal(s, q->reply, &err);
-		goto out;
-	}
-	if (strcmp(str(o, "status"), "ready") != 0) {
-		caserve_problem(s, q->reply, 403, "orderNotReady",
-				strcmp(str(o, "status"), "pending") == 0
-					? "the order is not ready: its authorizations are pending"
-					: "the order is not ready to be finalized");
-		goto out;
-	}
-	b64 = str(q->payload, "csr");
-	if (b64 == NULL || moat_b64url_decode(&der, b64, strlen(b64)) != 0 || der.len == 0) {
-		caserve_problem(s, q->reply, 400, "malformed", "finalize takes a base64url csr");
-		goto out;
-	}
-	if ((csr = pki_csr_from_pem(der.data, der.len, &err)) == NULL ||
-	    pki_csr_verify(csr, &err) != 0 || (key = pki_csr_pubkey(csr, &err)) == NULL ||
-	    pki_csr_names(csr, &names, &n, cn, sizeof(cn), &err) != 0) {
-		char detail[300];
-
-		snprintf(detail, sizeof(detail), "the CSR is not acceptable: %.250s", err.msg);
-		caserve_problem(s, q->reply, 400, "badCSR", detail);
-		goto out;
-	}
-	if (!key_ok(key)) {
-		caserve_problem(s, q->reply, 400, "badCSR",
-				"the CSR's key must be EC P-256, EC P-384 or RSA of 2048 bits or more");
-		goto out;
-	}
-	if (!same_names(json_object_get(o, "identifiers"), names, n)) {
-		caserve_problem(s, q->reply, 400, "badCSR",
-				"the CSR must ask for exactly the order's identifiers");
-		goto out;
-	}
-	snprintf(lineage, sizeof(lineage), "acme:%lld", (long long)q->account);
-	{
-		struct ca_sign_opts so = {.names = names, .nnames = n, .key = key, .lineage = lineage,
-					  .days = profile_days(str(o, "profile"))};
-
-		if (ca_sign(s->ca, &so, &sig, &err) != 0) {
-			caserve_log(s, "order %lld: signing failed: %s", (long long)id, err.msg);
-			internal(s, q->reply, &err);
-			goto out;
-		}
-	}
-	if (moat_buf_append(&pem, sig.cert_pem.data, sig.cert_pem.len) != 0 ||
-	    moat_buf_append(&pem, sig.chain_pem.data, sig.chain_pem.len) != 0 ||
-	    moat_buf_append(&pem, "", 1) != 0 ||
-	    (cert = json_pack("{s:s, s:s, s:b, s:I, s:I}", "pem", (const char *)pem.data, "serial",
-			      sig.serial, "revoked", false, "not_before", (json_int_t)sig.not_before,
-			      "not_after", (json_int_t)sig.not_after)) == NULL ||
-	    caserve_store_begin(s->db, &err) != 0) {
-		internal(s, q->reply, &err);
-		goto out;
-	}
-	json_object_set_new(o, "status", json_string("valid"));
-	if (str(o, "replaces") != NULL) {
-		int64_t rid = 0;
-		json_t *old = caserve_ari_find(s, str(o, "replaces"), &rid, NULL, &err);
-
-		if (old != NULL) {
-			json_object_set_new(old, "replaced_by", json_integer(id));
-			if (caserve_store_put(s->db, rid, old, &err) != 0) {
-				json_decref(old);
-				caserve_store_rollback(s->db);
-				internal(s, q->reply, &err);
-				goto out;
-			}
-			json_decref(old);
-		}
-	}
-	if (caserve_store_add(s->db, "cert", id, q->account, sig.serial, cert, &cid, &err) != 0 ||
-	    json_object_set_new(o, "_cert", json_integer(cid)) != 0 ||
-	    caserve_store_put(s->db, id, o, &err) != 0 || caserve_store_commit(s->db, &err) != 0) {
-		caserve_store_rollback(s->db);
-		internal(s, q->reply, &err);
-		goto out;
-	}
-	caserve_count(s->counters, CASERVE_C_ISSUED);
-	caserve_log(s, "issued %s for %s (%zu name(s)) to account %lld, order %lld", sig.serial,
-		    names[0].text, n, (long long)q->account, (long long)id);
-	caserve_url(s, url, sizeof(url), "order", id);
-	caserve_json(s, q->reply, 200, order_view(s, id, o), url);
-out:
-	ca_signed_clear(&sig);
-	json_decref(o);
-	json_decref(cert);
-	moat_buf_free(&der);
-	moat_buf_free(&pem);
-	pki_csr_free(csr);
-	pki_key_free(key);
-	free(names);
-}
-
-void caserve_cert(struct caserve *s, struct caserve_req *q, int64_t id)
-{
-	json_t *c = owned(s, q, "cert", id, NULL);
-	const char *pem;
-
-	if (c == NULL)
-		return;
-	if (q->payload != NULL) {
-		caserve_problem(s, q->reply, 400, "malformed",
-				"the certificate is read with POST-as-GET (an empty payload)");
-		json_decref(c);
-		return;
-	}
-	pem = str(c, "pem");
-	caserve_json(s, q->reply, 200, NULL, NULL);
-	q->reply->status = 200;
-	q->reply->content_type = "application/pem-certificate-chain";
-	q->reply->body = pem != NULL ? strdup(pem) : NULL;
-	q->reply->len = q->reply->body != NULL ? strlen(q->reply->body) : 0;
-	q->reply->free_body = q->reply->body != NULL;
-	if (q->reply->body == NULL)
-		q->reply->status = 500;
-	json_decref(c);
-}
-
-/* ---- revocation --------------------------------------------------------------------- */
-
-void caserve_revoke(struct caserve *s, struct caserve_req *q)
-{
-	const char *b64 = str(q->payload, "certificate");
-	json_t *reason_v = json_object_get(q->payload, "reason"), *doc = NULL;
-	struct moat_buf der = MOAT_BUF_INIT;
-	struct pki_cert *c = NULL;
-	struct pki_cert_info info;
-	struct ca_record *out = NULL;
-	struct ca_cert_status st;
-	struct moat_err err;
-	int64_t reason = 0, id = 0, owner = 0;
-	size_t nout = 0;
-
-	memset(&info, 0, sizeof(info));
-	moat_err_clear(&err);
-	if (reason_v != NULL) {
-		reason = json_integer_value(reason_v);
-		if (!json_is_integer(reason_v) || reason < 0 || reason == 2 || reason == 7 ||
-		    (reason > 5 && reason != 9)) {
-			caserve_problem(s, q->reply, 400, "badRevocationReason",
-					"reason must be 0, 1, 3, 4, 5 or 9 (RFC 5280)");
-			goto out;
-		}
-	}
-	if (b64 == NULL || moat_b64url_decode(&der, b64, strlen(b64)) != 0 ||
-	    (c = pki_cert_from_pem(der.data, der.len, &err)) == NULL ||
-	    pki_cert_info(c, &info, &err) != 0) {
-		caserve_problem(s, q->reply, 400, "malformed", "certificate must be a base64url DER "
-							       "certificate");
-		goto out;
-	}
-	if (!pki_cert_signed_by(c, ca_intermediate(s->ca))) {
-		caserve_problem(s, q->reply, 404, "malformed", "this CA did not issue the certificate");
-		goto out;
-	}
-	doc = caserve_store_find(s->db, "cert", info.serial_hex, &id, &owner, &err);
-	if (doc == NULL && err.msg[0] != '\0') {
-		internal(s, q->reply, &err);
-		goto out;
-	}
-	/* Who may revoke: the account that ordered it, or the certificate's key. */
-	if (!(q->account != 0 && doc != NULL && owner == q->account) &&
-	    !(q->account == 0 && pki_key_matches_cert(q->key, c))) {
-		caserve_problem(s, q->reply, 403, "unauthorized",
-				"neither the account that ordered this certificate nor its key");
-		goto out;
-	}
-	if (ca_cert_status(s->ca, info.serial_hex, &st, &err) != 0) {
-		internal(s, q->reply, &err);
-		goto out;
-	}
-	if (st.status == PKI_OCSP_REVOKED || (doc != NULL && json_is_true(json_object_get(doc, "revoked")))) {
-		caserve_problem(s, q->reply, 400, "alreadyRevoked", "the certificate is revoked");
-		goto out;
-	}
-	if (st.status == PKI_OCSP_UNKNOWN) {
-		caserve_problem(s, q->reply, 404, "malformed", "this CA has no record of the certificate");
-		goto out;
-	}
-	if (ca_revoke(s->ca, info.serial_hex, (enum pki_reason)reason, &out, &nout, &err) != 0) {
-		caserve_problem(s, q->reply, 400, "malformed", err.msg); /* e.g. expired */
-		goto out;
-	}
-	if (doc != NULL) {
-		json_object_set_new(doc, "revoked", json_true());
-		(void)caserve_store_put(s->db, id, doc, &err);
-	}
-	caserve_revocation_changed(s->rev);
-	caserve_count(s->counters, CASERVE_C_REVOKED);
-	caserve_log(s, "revoked %s (reason %lld) by %s %lld", info.serial_hex, (long long)reason,
-		    q->account != 0 ? "account" : "the certificate's key", (long long)q->account);
-	caserve_json(s, q->reply, 200, json_object(), NULL);
-	q->reply->content_type = "application/json";
-out:
-	free(out);
-	json_decref(doc);
-	pki_cert_info_clear(&info);
-	pki_cert_free(c);
-	moat_buf_free(&der);
-}

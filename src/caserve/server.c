@@ -192,6 +192,7 @@ struct caserve *caserve_new(struct ca *ca, const struct caserve_opts *o, caserve
 	snprintf(s->db_path, sizeof(s->db_path), "%s/ca/acme.db", s->home);
 	if ((s->nonces = caserve_nonces_new(o->nonce_reject)) == NULL ||
 	    (s->limits = caserve_limits_new()) == NULL ||
+	    (s->keys = caserve_key_cache_new()) == NULL ||
 	    (s->counters = calloc(1, sizeof(*s->counters))) == NULL) {
 		moat_err_set(err, "cannot make nonces");
 		goto fail;
@@ -268,6 +269,7 @@ void caserve_free(struct caserve *s)
 	caserve_store_free(s->db);
 	caserve_nonces_free(s->nonces);
 	caserve_limits_free(s->limits);
+	caserve_key_cache_free(s->keys);
 	free(s->counters);
 	free(s);
 }

@@ -39,11 +39,17 @@ start_ca_serve() {
 	done
 	return 1
 }
+# stop_ca_serve: SIGTERM; CS_RC is its exit status (0 when it stopped cleanly).
+CS_RC=''
 stop_ca_serve() {
 	kill -TERM "$CS_PID" 2>/dev/null
-	poll_pid_gone() { ! kill -0 "$CS_PID" 2>/dev/null; }
-	for _ in $(seq 1 100); do poll_pid_gone && return 0; sleep 0.1; done
+	for _ in $(seq 1 100); do
+		kill -0 "$CS_PID" 2>/dev/null || break
+		sleep 0.1 # poll interval
+	done
 	kill -KILL "$CS_PID" 2>/dev/null
+	wait "$CS_PID"
+	CS_RC=$?
 }
 
 MOAT_HOME=$CA_HOME "$MOAT" ca init --no-passphrase --permit test --permit 127.0.0.0/8 \
@@ -215,5 +221,14 @@ done
 assert_eq "$got" "hello from the app" "moat serve --acme gets its certificate from moat ca serve; curl trusts it with only the moat root"
 kill -TERM "$SERVE_PID" 2>/dev/null
 
+stop_ca_serve
+assert_eq "$CS_RC" "0" "SIGTERM stops moat ca serve, exit 0"
 assert_not_contains "$(cat "$CS_LOG")" "serverInternal" "the server logged no internal error"
+if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$CS_LOG"; then
+	fail "no sanitizer report in the server's log"
+	grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$CS_LOG" | head -n 30 |
+		sed -e 's/^/#   ca serve: /'
+else
+	pass "no sanitizer report in the server's log"
+fi
 finish
