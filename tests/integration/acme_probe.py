@@ -1284,6 +1284,30 @@ class Probe:
                                 azd.get("status"), want, json.dumps(azd)[:300]),
                             self.last[4])
 
+    def t_rate(self):
+        """A server run with --rate-orders N --rate-accounts N (N = --rate-n):
+        within N+2 attempts each, 429 rateLimited with Retry-After."""
+        n = self.a.rate_n
+        acct, _ = self.new_account()
+        for what, make in (("orders", lambda i: self.new_order(
+                               acct, [("dns", "rate%d.%s" % (i, self.a.domain))])),
+                           ("accounts", lambda i: self.post(
+                               self.dir["newAccount"], {"termsOfServiceAgreed": True}, Key()))):
+            got = None
+            for i in range(n + 2):
+                r = make(i)
+                if r.status_code not in (200, 201):
+                    got = r
+                    break
+            if got is None:
+                self.result("rate.%s_limited" % what, False,
+                            "%d new %s, none refused (limit %d)" % (n + 2, what, n))
+                continue
+            self.expect_problem("rate.%s_limited" % what, got, (429,), ("rateLimited",),
+                                lambda d: None if got.headers.get("Retry-After", "").isdigit()
+                                else "no Retry-After in seconds (RFC 8555 6.6)",
+                                note="after %d" % i)
+
     def eab(self, key, url, kid=None, mac=None, alg="HS256", jwk=None):
         """An externalAccountBinding (RFC 8555 7.3.4) for key."""
         prot = {"alg": alg, "kid": kid or self.a.eab_kid, "url": url}
@@ -1348,6 +1372,7 @@ def main():
     p.add_argument("--ip", default="127.0.0.1")
     p.add_argument("--outside-ip", default="", help="an address the CA must refuse")
     p.add_argument("--only", default="", help="comma-separated groups: nonce,jws,...")
+    p.add_argument("--rate-n", type=int, default=3, help="with --only rate: the limits")
     p.add_argument("--eab-kid", default="")
     p.add_argument("--eab-hmac", default="", help="with --only eab: a key from moat ca eab add")
     p.add_argument("--nonce-census", type=int, default=0, metavar="N",
@@ -1362,11 +1387,11 @@ def main():
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
               "validation", "tlsalpn", "race"]
-    if a.only == "eab":
+    if a.only in ("eab", "rate"):
         try:
-            pr.t_eab()
+            getattr(pr, "t_" + a.only)()
         except Exception as e:  # a broken step
-            pr.result("eab.completed", False, "%s: %s" % (type(e).__name__, e))
+            pr.result(a.only + ".completed", False, "%s: %s" % (type(e).__name__, e))
         print("# %d ok, %d FAIL, %d skip" % (pr.n_ok, pr.n_fail, pr.n_skip))
         return 1 if pr.n_fail else 0
     want = a.only.split(",") if a.only else groups

@@ -75,6 +75,19 @@ if [ "$CS_PEER" = moat ]; then
 	assert_eq "$(grep -c '^ok restart\.' "$OUT_F")" 5 "  ... all 5 restart checks ran and passed"
 fi
 
+# --------------------------------------------------------- rate limits
+
+# Restarted with 3 orders per account and 3 accounts per address an hour: the
+# next one is 429 rateLimited with Retry-After.
+if [ "$CS_PEER" = moat ]; then
+	CS_SERVE_ARGS=(--rate-orders 3 --rate-accounts 3)
+	cs_restart
+	probe --only rate --rate-n 3
+	sed -e 's/^/# probe: /' "$OUT_F"
+	assert_eq "$RC" 0 "probe --only rate: no FAIL"
+	assert_eq "$(grep -c '^ok rate\.' "$OUT_F")" 2 "  ... and both checks ran"
+fi
+
 # ------------------------------------------- external account binding
 
 # Restarted with --require-eab, one key from `moat ca eab add`: accounts
