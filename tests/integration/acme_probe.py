@@ -38,6 +38,8 @@ which proves the checks can fail:
   finalize.csr_extra_name, finalize.csr_other_name
                                  unauthorized, not badCSR (7.4)
   happy.retry_after_processing   a processing order without Retry-After (7.4)
+  authz.retry_after_while_validating
+                                 nor an authorization being validated (7.5.1)
   finalize.csr_extra_ip          unauthorized, not badCSR
   ident.double_dot, ident.leading_hyphen, ident.label_64, ident.too_many
                                  orders for invalid DNS names and for 1000
@@ -232,6 +234,8 @@ class Probe:
         self.n_ok = self.n_fail = self.n_skip = 0
         self.seen = []  # (method, url, status) of every response
         self.posts_without_nonce = []
+        self.pending_polls = 0
+        self.pending_no_retry_after = []
         self.last = None
         self.http = Http01(a.http01_port)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
@@ -383,7 +387,10 @@ class Probe:
         payload = {"identifiers": [{"type": t, "value": v} for t, v in idents]}
         return self.post_acct(acct, self.dir["newOrder"], payload)
 
-    def poll(self, acct, url, done, what):
+    def poll(self, acct, url, done, what, track=False):
+        """POST-as-GET url until its status is in done.  track: count the
+        answers still pending (a challenge being validated) and those of
+        them without Retry-After (RFC 8555 7.5.1)."""
         end = time.time() + TIMEOUT
         while True:
             r = self.post_acct(acct, url, None)
@@ -393,6 +400,10 @@ class Probe:
             doc = r.json()
             if doc.get("status") in done or time.time() > end:
                 return r, doc
+            if track:
+                self.pending_polls += 1
+                if not r.headers.get("Retry-After"):
+                    self.pending_no_retry_after.append(url)
             ra = r.headers.get("Retry-After", "")
             time.sleep(min(float(ra), 2.0) if ra.isdigit() else 0.2)
 
@@ -417,7 +428,7 @@ class Probe:
             self.show(r)
             raise RuntimeError("challenge: HTTP %d" % r.status_code)
         return self.poll(acct, authz_url, ("valid", "invalid", "deactivated", "expired",
-                                           "revoked"), "authz")[1]
+                                           "revoked"), "authz", track=True)[1]
 
     def ready_order(self, acct, names):
         r = self.new_order(acct, [("dns", n) for n in names])
@@ -1355,6 +1366,15 @@ class Probe:
                     "no Replay-Nonce on: %s" % self.posts_without_nonce[:5])
         if self.a.save:
             return
+        if self.pending_polls:
+            self.result("authz.retry_after_while_validating", not self.pending_no_retry_after,
+                        "%d of %d polls of an authorization being validated had no "
+                        "Retry-After: %s" % (len(self.pending_no_retry_after),
+                                             self.pending_polls,
+                                             self.pending_no_retry_after[:3]))
+        else:
+            self.skip("authz.retry_after_while_validating",
+                      "every validation was over before the first poll")
         self.result("http01_server_used", bool(self.http.hits),
                     "the server never fetched an http-01 token from 127.0.0.1:%d"
                     % self.a.http01_port)
