@@ -207,6 +207,7 @@ for srv in $SERVERS; do
 	moat)
 		CS_PEER=moat
 		cs_have_serve || die "$MOAT has no \`moat ca serve\`"
+		# shellcheck disable=SC2119 # (no ca init options: a CA without permits)
 		_cs_start_moat >/dev/null || die "moat ca serve did not start"
 		for r in $(seq 1 "$RUNS"); do
 			bench_one "moat ca serve" "$CS_DIRECTORY" "$CS_CA_BUNDLE" "$CS_ROOT" \
@@ -238,6 +239,7 @@ for srv in $SERVERS; do
 			done
 		done >"$T/hosts"
 		port=$(free_port)
+		# shellcheck disable=SC2016 # (expanded by that sh)
 		line=$(unshare --mount --propagation private -- sh -c \
 			'mount --bind "$0" /etc/hosts && exec bash "$@"' "$T/hosts" \
 			"$STEPCA" up "$T/stepca" "$port" 2>"$T/stepca.err") || {

@@ -190,7 +190,8 @@ cs_start() {
 	fi
 	CS_DNS_PORT=$CHALL_DNS_PORT
 	if "_cs_start_$CS_PEER" "$@"; then
-		pass "$CS_PEER up: $CS_DIRECTORY (http-01 on $CS_HTTP01_PORT, tls-alpn-01 on $CS_TLSALPN_PORT, DNS 127.0.0.1:$CS_DNS_PORT)"
+		pass "$CS_PEER up: $CS_DIRECTORY (http-01 on $CS_HTTP01_PORT," \
+			"tls-alpn-01 on $CS_TLSALPN_PORT, DNS 127.0.0.1:$CS_DNS_PORT)"
 		return 0
 	fi
 	fail "$CS_PEER starts and serves its ACME directory"

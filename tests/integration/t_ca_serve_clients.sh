@@ -50,6 +50,7 @@ check_cert() {
 # ------------------------------------------------------------------ certbot
 
 CB=$T/certbot
+# shellcheck disable=SC2317 # (called through assert_ok)
 cb() {
 	env REQUESTS_CA_BUNDLE="$CS_CA_BUNDLE" certbot -n --server "$CS_DIRECTORY" \
 		--config-dir "$CB/config" --work-dir "$CB/work" --logs-dir "$CB/logs" "$@"
@@ -179,6 +180,7 @@ cs_alive "$CS_PEER still running"
 
 # -------------------------------------------------------------------- Caddy
 
+# shellcheck disable=SC2317 # (called through poll_pid)
 caddy_get() {
 	curl -sS --fail --max-time 5 --noproxy '*' --cacert "$CS_ROOT" --capath "$T/.empty-capath" \
 		--resolve "c5.test:$CADDY_HTTPS:127.0.0.1" "https://c5.test:$CADDY_HTTPS/"
