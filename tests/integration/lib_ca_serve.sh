@@ -227,7 +227,16 @@ cs_alive() {
 	if [ -n "$CS_PID" ] && pid_alive "$CS_PID"; then
 		pass "$1"
 	else
-		fail "$1 (the $CS_PEER process is gone)"
+		local rc=''
+		if [ -n "$CS_PID" ]; then
+			wait "$CS_PID" 2>/dev/null
+			rc=$?
+		fi
+		fail "$1 (the $CS_PEER process is gone, exit status $rc)"
+		if [ "$rc" = 0 ] && [ "$CS_PEER" = moat ]; then
+			note "exit 0 after \"stopping\": it was sent SIGINT, SIGTERM or SIGHUP" \
+				"by something outside this test (it sends none before cs_restart)"
+		fi
 		cs_show_log
 	fi
 }

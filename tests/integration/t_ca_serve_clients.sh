@@ -86,6 +86,11 @@ if cs_have lego; then
 	assert_ok "lego: tls-alpn-01 on 127.0.0.1:$CS_TLSALPN_PORT" \
 		lego "${LEGO_ARGS[@]}" -d c2t.test --tls --tls.port "127.0.0.1:$CS_TLSALPN_PORT" run
 	check_cert "$T/lego/certificates/c2t.test.crt" c2t.test
+	# a .local name
+	assert_ok "lego: http-01 for nas.local" \
+		lego "${LEGO_ARGS[@]}" -d nas.local --http --http.port "127.0.0.1:$H01" run
+	show_last_if_failed
+	check_cert "$T/lego/certificates/nas.local.crt" nas.local
 	# dns-01: lego's exec provider puts the TXT record into challtestsrv,
 	# the server's resolver.
 	cat >"$T/lego-dns.sh" <<HOOK
@@ -250,6 +255,18 @@ assert_ok "moat acme issue --standalone (http-01 on 127.0.0.1:$H01)" \
 	--ca-bundle "$CS_CA_BUNDLE" --standalone --http-port "$H01" --http-address 127.0.0.1
 show_last_if_failed
 check_cert "$T/client/live/c6.test/fullchain.pem" c6.test "$T/client/live/c6.test/chain.pem"
+
+# An IP address (RFC 8738; lego 4.9 sends one as a "dns" identifier).
+assert_ok "moat acme issue 127.0.0.1 (an ip identifier, http-01)" \
+	env MOAT_HOME="$T/client" "$MOAT" acme issue 127.0.0.1 --server "$CS_DIRECTORY" \
+	--ca-bundle "$CS_CA_BUNDLE" --standalone --http-port "$H01" --http-address 127.0.0.1
+show_last_if_failed
+ip=$T/client/live/127.0.0.1
+assert_eq "$(openssl x509 -in "$ip/cert.pem" -noout -ext subjectAltName 2>/dev/null |
+	sed -n 's/^ *//p' | tail -n 1)" "IP Address:127.0.0.1" "127.0.0.1: the certificate names the address, and only it"
+assert_ok "127.0.0.1: verifies against the $CS_PEER root for the address (openssl verify -verify_ip)" \
+	openssl verify -x509_strict -purpose sslserver -verify_ip 127.0.0.1 \
+	-CAfile "$CS_ROOT" -untrusted "$ip/chain.pem" "$ip/cert.pem"
 
 # Renewal by ARI (RFC 9773): not due at first; once the certificate is revoked
 # behind moat's back (certbot, with the certificate's key), the server's
