@@ -45,6 +45,8 @@ which proves the checks can fail:
                                  orders for invalid DNS names and for 1000
                                  names are accepted
   res.unknown_order              a 404 without a problem document
+  parse.chunked_body             a request with a chunked body: 400 (HTTP/1.1
+                                 servers must take chunked bodies)
 """
 
 import argparse
@@ -1319,6 +1321,51 @@ class Probe:
                                 else "no Retry-After in seconds (RFC 8555 6.6)",
                                 note="after %d" % i)
 
+    def t_parse(self):
+        """Malformed bodies and headers: each a 4xx problem, never a 5xx."""
+        url = self.dir["newAccount"]
+        k = Key()
+
+        def raw(name, body, types=("malformed",), statuses=(400,), ctype="application/jose+json"):
+            r = self.s.post(url, data=body, headers={"Content-Type": ctype}, timeout=TIMEOUT)
+            self.record("POST", url, r)
+            self.last = ("POST", url, None, None, r)
+            return self.expect_problem(name, r, statuses, types)
+
+        def signed(prot_json, payload_json):
+            p64 = b64u(prot_json.encode())
+            pl64 = b64u(payload_json.encode())
+            return json.dumps({"protected": p64, "payload": pl64,
+                               "signature": b64u(k.sign(("%s.%s" % (p64, pl64)).encode()))})
+
+        def prot_json(**extra):
+            pr = {"alg": "ES256", "nonce": self.take_nonce(), "url": url, "jwk": k.jwk()}
+            pr.update(extra)
+            return json.dumps(pr)
+
+        raw("parse.body_not_json", b"{")
+        raw("parse.body_json_array", b"[]")
+        raw("parse.protected_not_b64", json.dumps({"protected": "!!!", "payload": "",
+                                                    "signature": "AA"}))
+        raw("parse.protected_not_json", signed("{", '{"termsOfServiceAgreed": true}'))
+        raw("parse.payload_array", signed(prot_json(), "[1, 2]"))
+        raw("parse.payload_deep_nesting", signed(prot_json(), "[" * 20000 + "]" * 20000))
+        # RFC 7515 4.1.11: a critical header parameter the server does not know
+        raw("parse.unknown_crit", signed(prot_json(crit=["x-probe"], **{"x-probe": 1}),
+                                         '{"termsOfServiceAgreed": true}'))
+        # duplicate "alg": the last one counts (RFC 7515 5.2) or it is refused
+        pj = prot_json()[:-1] + ', "alg": "none"}'
+        raw("parse.duplicate_alg_last_none", signed(pj, '{"termsOfServiceAgreed": true}'),
+            types=("malformed", "badSignatureAlgorithm"))
+        raw("parse.no_content_type", signed(prot_json(), '{"termsOfServiceAgreed": true}'),
+            statuses=(415, 400), ctype="")
+        # a good request with a chunked body is taken whole
+        body = signed(prot_json(), '{"termsOfServiceAgreed": true}').encode()
+        r = self.s.post(url, data=iter([body[:40], body[40:]]), timeout=TIMEOUT,
+                        headers={"Content-Type": "application/jose+json"})
+        self.record("POST", url, r)
+        self.expect_status("parse.chunked_body", r, (201,))
+
     def eab(self, key, url, kid=None, mac=None, alg="HS256", jwk=None):
         """An externalAccountBinding (RFC 8555 7.3.4) for key."""
         prot = {"alg": alg, "kid": kid or self.a.eab_kid, "url": url}
@@ -1406,7 +1453,8 @@ def main():
         print("FAIL setup: %s" % e)
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
-              "validation", "tlsalpn", "race"]
+              "validation", "tlsalpn", "parse",
+              "race"]
     if a.only in ("eab", "rate"):
         try:
             getattr(pr, "t_" + a.only)()
