@@ -30,6 +30,8 @@ which proves the checks can fail:
   acct.other_account_url, acct.signer_unchanged
                                  a POST to another account's URL updates the
                                  signer's own account, with 200 (7.3.2)
+  acct.deactivated_refused, acct.deactivated_no_order, acct.deactivated_new_account
+                                 403 for a deactivated account, not 401 (7.3.6)
   acct.key_change_to_used_key_409, no_5xx
                                  a rollover to another account's key: HTTP 500
   finalize.csr_bad_signature, finalize.csr_rsa1024, finalize.csr_p521
@@ -613,9 +615,10 @@ class Probe:
                     r.json().get("status") == "deactivated", "HTTP %d %s" % (
                         r.status_code, r.text[:200]), r)
         r = self.post_acct(b, b.kid, None)
-        self.expect_problem("acct.deactivated_refused", r, (401, 403), ("unauthorized",))
+        # RFC 8555 7.3.6: "MUST return ... 401 (Unauthorized)"
+        self.expect_problem("acct.deactivated_refused", r, (401,), ("unauthorized",))
         r = self.new_order(b, [("dns", "deact." + self.a.domain)])
-        self.expect_problem("acct.deactivated_no_order", r, (401, 403), ("unauthorized",))
+        self.expect_problem("acct.deactivated_no_order", r, (401,), ("unauthorized",))
 
         # key rollover (RFC 8555 7.3.5)
         kc = self.dir.get("keyChange")
@@ -1023,7 +1026,7 @@ class Probe:
         c, _ = self.new_account()
         self.post_acct(c, c.kid, {"status": "deactivated"})
         r = self.post(self.dir["newAccount"], {"termsOfServiceAgreed": True}, c.key)
-        self.expect_problem("acct.deactivated_new_account", r, (401, 403), ("unauthorized",))
+        self.expect_problem("acct.deactivated_new_account", r, (401,), ("unauthorized",))
 
     def issue(self, acct, names, order_extra=None):
         """An order (with extra newOrder fields) through to its certificate:
