@@ -49,6 +49,10 @@ which proves the checks can fail:
   res.unknown_order              a 404 without a problem document
   parse.chunked_body             a request with a chunked body: 400 (HTTP/1.1
                                  servers must take chunked bodies)
+  race.finalize_once, race.finalize_certificate_key
+                                 (often) two of 10 simultaneous finalizes
+                                 accepted, and the certificate is for another
+                                 CSR than the one the answer accepted
 """
 
 import argparse
@@ -1180,6 +1184,96 @@ class Probe:
                     "16 concurrent uses of one nonce: %d succeeded, %d badNonce, others %s"
                     % (n200, nbad, [c for c in codes if c[0] not in (200, 400)][:3]))
 
+    def concurrently(self, reqs):
+        """POST each (url, body) at the same moment, each on its own
+        connection: [(status, problem type or "", json or None, headers)]."""
+        go = threading.Barrier(len(reqs))
+        out = [None] * len(reqs)
+
+        def one(i, url, body):
+            s = requests.Session()
+            s.trust_env = False
+            s.verify = self.a.ca_bundle
+            s.head(self.dir["newNonce"], timeout=TIMEOUT)  # connect first
+            go.wait()
+            try:
+                r = s.post(url, data=body, timeout=TIMEOUT,
+                           headers={"Content-Type": "application/jose+json"})
+                try:
+                    doc = r.json()
+                except ValueError:
+                    doc = None
+                t = doc.get("type", "") if r.status_code >= 400 and isinstance(doc, dict) else ""
+                out[i] = (r.status_code, t, doc, r.headers)
+            except requests.RequestException as e:
+                out[i] = (0, str(e), None, {})
+        th = [threading.Thread(target=one, args=(i, u, b)) for i, (u, b) in enumerate(reqs)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        for (u, _), o in zip(reqs, out):
+            self.seen.append(("POST", u, o[0]))
+        return out
+
+    def t_races(self):
+        """The same request from 10 connections at once (distinct nonces)."""
+        a, d = self.acct, self.a.domain
+        k = Key()
+        reqs = []
+        for _ in range(10):
+            obj, _ = self.jws(self.dir["newAccount"], {"termsOfServiceAgreed": True}, k,
+                              nonce=self.fresh_nonce())
+            reqs.append((self.dir["newAccount"], json.dumps(obj)))
+        out = self.concurrently(reqs)
+        locs = set(o[3].get("Location") for o in out)
+        st = sorted(o[0] for o in out)
+        self.result("race.new_account_same_key", st == [200] * 9 + [201] and len(locs) == 1,
+                    "statuses %s, %d distinct Locations" % (st, len(locs)))
+
+        r = self.new_order(a, [("dns", "race-ch." + d)])
+        if self.expect_status("race.challenge_order", r, (201,)):
+            az = r.json()["authorizations"][0]
+            ch = [c for c in self.post_acct(a, az, None).json()["challenges"]
+                  if c["type"] == "http-01"][0]
+            self.http.tokens[ch["token"]] = "%s.%s" % (ch["token"], a.key.thumbprint())
+            reqs = []
+            for _ in range(10):
+                obj, _ = self.jws(ch["url"], {}, a.key, a.kid, nonce=self.fresh_nonce())
+                reqs.append((ch["url"], json.dumps(obj)))
+            out = self.concurrently(reqs)
+            _, azd = self.poll(a, az, ("valid", "invalid"), "authz")
+            self.result("race.challenge_ten_times", all(o[0] == 200 for o in out) and
+                        azd.get("status") == "valid",
+                        "statuses %s, authorization %s" % (sorted(o[0] for o in out),
+                                                           azd.get("status")))
+
+        names = ["race-fin." + d]
+        url, o = self.ready_order(a, names)
+        keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(10)]
+        reqs = []
+        for key in keys:
+            obj, _ = self.jws(o["finalize"], {"csr": b64u(csr_der(names, key))}, a.key, a.kid,
+                              nonce=self.fresh_nonce())
+            reqs.append((o["finalize"], json.dumps(obj)))
+        out = self.concurrently(reqs)
+        n200 = sum(1 for x in out if x[0] == 200)
+        nnr = sum(1 for x in out if (x[0], x[1]) == (403, PROB + "orderNotReady"))
+        self.result("race.finalize_once", n200 == 1 and nnr == 9,
+                    "10 finalizes at once: %d accepted, %d orderNotReady, others %s" % (
+                        n200, nnr, [x[:2] for x in out if x[0] not in (200, 403)][:3]))
+        r, o = self.poll(a, url, ("valid", "invalid"), "order")
+        if o.get("certificate"):
+            r = self.post_acct(a, o["certificate"], None)
+            c = x509.load_pem_x509_certificate(r.text.encode())
+            won = [i for i, x in enumerate(out) if x[0] == 200]
+            self.result("race.finalize_certificate_key",
+                        len(won) == 1 and c.public_key().public_numbers() ==
+                        keys[won[0]].public_key().public_numbers(),
+                        "the certificate's key is not the accepted CSR's")
+        else:
+            self.result("race.finalize_certificate_key", False, "order %s" % o)
+
     def save(self, path):
         """Before a restart: an account, a pending order, and a request whose
         nonce was used (to replay after the restart)."""
@@ -1457,7 +1551,7 @@ def main():
         return 2
     groups = ["nonce", "jws", "accounts", "orders", "finalize", "happy", "profiles", "more",
               "validation", "tlsalpn", "parse",
-              "race"]
+              "race", "races"]
     if a.only in ("eab", "rate"):
         try:
             getattr(pr, "t_" + a.only)()
