@@ -1153,36 +1153,13 @@ class Probe:
     def t_race(self):
         """One nonce, 16 requests at once: exactly one may succeed."""
         a = self.acct
-        obj, prot = self.jws(a.kid, None, a.key, a.kid)
-        body = json.dumps(obj)
-        go = threading.Barrier(16)
-        codes = []
-
-        def one():
-            s = requests.Session()
-            s.trust_env = False
-            s.verify = self.a.ca_bundle
-            s.get(self.dir["newNonce"], timeout=TIMEOUT)  # connect first
-            go.wait()
-            try:
-                r = s.post(a.kid, data=body, timeout=TIMEOUT,
-                           headers={"Content-Type": "application/jose+json"})
-                t = r.json().get("type", "") if r.status_code != 200 else ""
-                codes.append((r.status_code, t))
-            except (requests.RequestException, ValueError) as e:
-                codes.append((0, str(e)))
-        th = [threading.Thread(target=one) for _ in range(16)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        for c in codes:
-            self.seen.append(("POST", a.kid, c[0]))
-        n200 = sum(1 for c in codes if c[0] == 200)
-        nbad = sum(1 for c in codes if c == (400, PROB + "badNonce"))
+        obj, _ = self.jws(a.kid, None, a.key, a.kid)
+        out = self.concurrently([(a.kid, json.dumps(obj))] * 16)
+        n200 = sum(1 for c in out if c[0] == 200)
+        nbad = sum(1 for c in out if c[:2] == (400, PROB + "badNonce"))
         self.result("nonce.race_single_use", n200 == 1 and nbad == 15,
                     "16 concurrent uses of one nonce: %d succeeded, %d badNonce, others %s"
-                    % (n200, nbad, [c for c in codes if c[0] not in (200, 400)][:3]))
+                    % (n200, nbad, [c[:2] for c in out if c[0] not in (200, 400)][:3]))
 
     def concurrently(self, reqs):
         """POST each (url, body) at the same moment, each on its own
