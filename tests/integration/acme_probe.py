@@ -34,6 +34,10 @@ which proves the checks can fail:
                                  403 for a deactivated account, not 401 (7.3.6)
   acct.key_change_to_used_key_409, no_5xx
                                  a rollover to another account's key: HTTP 500
+  authz.deactivated_order_invalid
+                                 an order whose authorization the client
+                                 deactivated is "deactivated" (not an order
+                                 status; 7.1.6 says invalid)
   finalize.csr_bad_signature, finalize.csr_rsa1024, finalize.csr_p521
                                  a CSR with a broken signature, RSA-1024 and
                                  P-521 keys are accepted and signed
@@ -742,6 +746,16 @@ class Probe:
             r = self.post_acct(a, ourl, None)
             self.result("order.failed_challenge_invalid", r.json().get("status") == "invalid",
                         "order status %r" % r.json().get("status"), r)
+            # invalid is final: the right answer and the challenge again change nothing
+            if ch:
+                tok = ch[0]["token"]
+                self.http.tokens[tok] = "%s.%s" % (tok, a.key.thumbprint())
+                r = self.post_acct(a, ch[0]["url"], {})
+                time.sleep(1)
+                azd = self.post_acct(a, o["authorizations"][0], None).json()
+                self.result("authz.invalid_is_final", azd.get("status") == "invalid" and
+                            r.status_code < 500, "HTTP %d to the challenge, then the "
+                            "authorization is %r" % (r.status_code, azd.get("status")), r)
 
     def t_finalize(self):
         a = self.acct
@@ -877,7 +891,7 @@ class Probe:
         # a pending authorization: another account cannot trigger its challenge
         r = self.new_order(a, [("dns", "own2." + d)])
         if self.expect_status("own.order2_created", r, (201,)):
-            az2 = r.json()["authorizations"][0]
+            az2, o2url = r.json()["authorizations"][0], r.headers["Location"]
             azd = self.post_acct(a, az2, None).json()
             ch = [c for c in azd.get("challenges", []) if c.get("type") == "http-01"]
             if ch:
@@ -893,6 +907,11 @@ class Probe:
             self.result("authz.client_deactivate", r.status_code == 200 and
                         r.json().get("status") == "deactivated",
                         "HTTP %d %s" % (r.status_code, r.text[:200]), r)
+            r = self.post_acct(a, o2url, None)
+            self.result("authz.deactivated_order_invalid", r.status_code == 200 and
+                        r.json().get("status") == "invalid",
+                        "the order is %r once an authorization is deactivated (7.1.6)"
+                        % r.json().get("status"), r)
 
         # key forms (RFC 8555 6.2): newAccount takes jwk, the rest kid
         r = self.post(self.dir["newOrder"], {"identifiers": [{"type": "dns", "value":

@@ -21,8 +21,8 @@ OUTSIDE_IP=192.0.2.1
 # What pebble 2.4 does not do (RFC 8555 MUSTs and SHOULDs); see acme_probe.py.
 PEBBLE_KNOWN_FAILS=(acct.deactivated_new_account acct.deactivated_no_order
 	acct.deactivated_refused acct.key_change_to_used_key_409 acct.other_account_url
-	acct.signer_unchanged
-	acct.tos_not_agreed finalize.csr_bad_signature finalize.csr_extra_ip
+	acct.signer_unchanged acct.tos_not_agreed authz.deactivated_order_invalid
+	finalize.csr_bad_signature finalize.csr_extra_ip
 	finalize.csr_extra_name finalize.csr_other_name finalize.csr_p521
 	finalize.csr_rsa1024 happy.retry_after_processing ident.double_dot
 	ident.label_64 ident.leading_hyphen ident.too_many jws.alg_none jws.hs256
