@@ -68,8 +68,10 @@ int cli_ca_serve(int argc, char **argv)
 	bool json = false, sig_blocked = false;
 	int64_t pct = 0;
 	sigset_t set, old;
+	siginfo_t si;
 	int c, sig, ret = CLI_FAIL;
 
+	memset(&si, 0, sizeof(si));
 	moat_err_clear(&err);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
@@ -176,9 +178,20 @@ int cli_ca_serve(int argc, char **argv)
 	fprintf(stderr, "  clients trust   %s/ca/root.pem\n", home);
 	fflush(stderr);
 	do
-		sig = sigwaitinfo(&set, NULL);
+		sig = sigwaitinfo(&set, &si);
 	while (sig < 0 && errno == EINTR);
-	fprintf(stderr, "stopping\n");
+	{
+		/* who stopped it: a test harness's stray kill is otherwise a mystery */
+		char why[96];
+
+		if (sig > 0 && si.si_code == SI_USER)
+			snprintf(why, sizeof(why), "stopping on %s from pid %ld",
+				 sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : "SIGTERM",
+				 (long)si.si_pid);
+		else
+			snprintf(why, sizeof(why), "stopping");
+		log_line(NULL, why);
+	}
 	ret = CLI_OK;
 out:
 	caserve_free(s);

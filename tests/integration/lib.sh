@@ -571,7 +571,21 @@ wait_exit() {
 stop_server() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+	forget_pid "$1"
 	return 0
+}
+
+# forget_pid PID: drop a server that has been stopped and waited for from
+# SERVER_PIDS, so that the cleanup at exit does not kill whatever process
+# has been given its PID since (PIDs come round again within minutes here).
+forget_pid() {
+	local p keep=()
+	for p in "${SERVER_PIDS[@]}"; do
+		if [ "$p" != "$1" ]; then
+			keep+=("$p")
+		fi
+	done
+	SERVER_PIDS=("${keep[@]}")
 }
 
 # curl with only the given CA file trusted (no system store, no proxy).

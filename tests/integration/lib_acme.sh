@@ -55,12 +55,16 @@ acme_have_pebble() {
 	command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1
 }
 
-# _acme_kill PID: stop one of our servers now (it stays in SERVER_PIDS;
-# killing it again at exit is harmless).
+# _acme_kill PID: stop one of our servers now, and forget its PID (lib.sh's
+# forget_pid; a benchmark without lib.sh keeps it, harmlessly in its short
+# life).
 _acme_kill() {
 	if [ -n "$1" ]; then
 		kill "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
+		if declare -F forget_pid >/dev/null; then
+			forget_pid "$1"
+		fi
 	fi
 	return 0
 }

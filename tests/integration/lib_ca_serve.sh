@@ -201,15 +201,7 @@ cs_start() {
 
 # cs_forget PID: PID, stopped and waited for, leaves SERVER_PIDS (lib.sh
 # kills them all at exit: by then the number may be another process's).
-cs_forget() {
-	local p keep=()
-	for p in "${SERVER_PIDS[@]}"; do
-		if [ "$p" != "$1" ]; then
-			keep+=("$p")
-		fi
-	done
-	SERVER_PIDS=("${keep[@]}")
-}
+cs_forget() { forget_pid "$1"; }
 
 # cs_stop: stop the server now.
 cs_stop() {

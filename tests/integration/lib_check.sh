@@ -254,15 +254,7 @@ _check_log() {
 
 # _check_stop PID: stop one server we started (and forget it).
 _check_stop() {
-	local pid=$1 p keep=()
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	for p in "${SERVER_PIDS[@]}"; do
-		if [ "$p" != "$pid" ]; then
-			keep+=("$p")
-		fi
-	done
-	SERVER_PIDS=("${keep[@]}")
+	stop_server "$1"
 }
 
 # -------------------------------------------------- the small Python servers

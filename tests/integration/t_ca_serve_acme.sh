@@ -50,6 +50,7 @@ stop_ca_serve() {
 	kill -KILL "$CS_PID" 2>/dev/null
 	wait "$CS_PID"
 	CS_RC=$?
+	forget_pid "$CS_PID"
 }
 
 MOAT_HOME=$CA_HOME "$MOAT" ca init --no-passphrase --permit test --permit 127.0.0.0/8 \
@@ -148,6 +149,8 @@ for _ in $(seq 1 100); do
 done
 assert_contains "$(cat "$T/slow.log")" "acme-challenge" "the server is validating (slowly)"
 kill -KILL "$CS_PID"
+wait "$CS_PID" 2>/dev/null
+forget_pid "$CS_PID"
 start_ca_serve || { fail "moat ca serve restarts after a crash"; finish; }
 wait "$MID_PID"
 assert_eq "$?" "0" "the client's order completes across the crash"
