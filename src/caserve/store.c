@@ -10,7 +10,11 @@
  * validation thread): BEGIN IMMEDIATE and a busy timeout serialise them. */
 #include "caserve/internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +54,23 @@ static int db_err(struct caserve_store *st, struct moat_err *err, const char *wh
 struct caserve_store *caserve_store_open(const char *path, struct moat_err *err)
 {
 	struct caserve_store *st = calloc(1, sizeof(*st));
+	int fd;
 
 	if (st == NULL) {
 		moat_err_set(err, "out of memory");
 		return NULL;
 	}
+	/* 0600: it holds the HMAC keys of external account bindings (SQLite
+	 * gives its -wal and -shm files the same mode) */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    fchmod(fd, 0600) != 0) {
+		moat_err_errno(err, errno, "cannot open the ACME database %s", path);
+		if (fd >= 0)
+			close(fd);
+		free(st);
+		return NULL;
+	}
+	close(fd);
 	if (sqlite3_open_v2(path, &st->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

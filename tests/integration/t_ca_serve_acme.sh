@@ -184,6 +184,7 @@ run env MOAT_HOME=$CA_HOME "$MOAT" ca eab add "lab box" --json
 kid=$(json_get 'd["kid"]' <<<"$OUT")
 hmac=$(json_get 'd["hmac_key"]' <<<"$OUT")
 assert_match "$kid" '^[A-Za-z0-9_-]{16}$' "eab add prints a key id"
+assert_mode "$CA_HOME/ca/acme.db" 600 "ca/acme.db, which holds the EAB keys, is 0600"
 export MOAT_HOME=$T/client2
 run "$MOAT" acme register --email x@example.test --agree-tos "${S[@]}"
 assert_rc 1 "register without EAB is refused"
