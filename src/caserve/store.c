@@ -54,6 +54,7 @@ static int db_err(struct caserve_store *st, struct moat_err *err, const char *wh
 struct caserve_store *caserve_store_open(const char *path, struct moat_err *err)
 {
 	struct caserve_store *st = calloc(1, sizeof(*st));
+	struct stat sb;
 	int fd;
 
 	if (st == NULL) {
@@ -61,16 +62,19 @@ struct caserve_store *caserve_store_open(const char *path, struct moat_err *err)
 		return NULL;
 	}
 	/* 0600: it holds the HMAC keys of external account bindings (SQLite
-	 * gives its -wal and -shm files the same mode) */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    fchmod(fd, 0600) != 0) {
+	 * gives its -wal and -shm files the same mode).  Never through an fd
+	 * of a file another connection of this process may have open: closing
+	 * it would drop that connection's POSIX locks (SQLite's own warning),
+	 * and the validation threads open the file while the loop uses it.
+	 * So: created here only when it does not exist, chmod by path else. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+		close(fd);
+	} else if (errno != EEXIST || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		   ((sb.st_mode & 077) != 0 && chmod(path, 0600) != 0)) {
 		moat_err_errno(err, errno, "cannot open the ACME database %s", path);
-		if (fd >= 0)
-			close(fd);
 		free(st);
 		return NULL;
 	}
-	close(fd);
 	if (sqlite3_open_v2(path, &st->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
