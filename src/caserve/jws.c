@@ -15,11 +15,6 @@
 
 static const char *const algs[] = {"ES256", "ES384", "RS256", "EdDSA"};
 
-/* A string member, or NULL. */
-static const char *str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 /* base64url text to bytes; -1 if it is not base64url. */
 static int unb64(const char *s, struct moat_buf *out)
@@ -148,8 +143,8 @@ struct pki_key *caserve_jwk_key(const json_t *jwk, struct pki_jwk *canon, char *
 		moat_err_set(err, "the jwk is not a JSON object");
 		return NULL;
 	}
-	k = pki_key_from_jwk(str(jwk, "kty"), str(jwk, "crv"), str(jwk, "x"), str(jwk, "y"),
-			     str(jwk, "n"), str(jwk, "e"), err);
+	k = pki_key_from_jwk(caserve_str(jwk, "kty"), caserve_str(jwk, "crv"), caserve_str(jwk, "x"), caserve_str(jwk, "y"),
+			     caserve_str(jwk, "n"), caserve_str(jwk, "e"), err);
 	if (k == NULL)
 		return NULL;
 	if (pki_key_jwk(k, canon, err) != 0 || acme_jwk_thumbprint(canon, tp, tpn) != 0) {
@@ -187,9 +182,9 @@ static int jws_parse(const json_t *body, struct jws *j, const char **detail)
 			return -1;
 		}
 	}
-	j->protected_b64 = str(body, "protected");
-	j->payload_b64 = str(body, "payload");
-	j->sig_b64 = str(body, "signature");
+	j->protected_b64 = caserve_str(body, "protected");
+	j->payload_b64 = caserve_str(body, "payload");
+	j->sig_b64 = caserve_str(body, "signature");
 	if (j->protected_b64 == NULL || j->payload_b64 == NULL || j->sig_b64 == NULL) {
 		*detail = "the JWS needs protected, payload and signature strings";
 		return -1;
@@ -290,16 +285,16 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 		caserve_problem(s, r, 400, "malformed", detail);
 		goto out;
 	}
-	alg = str(j.hdr, "alg");
+	alg = caserve_str(j.hdr, "alg");
 	if (!alg_known(alg)) {
 		bad_alg(s, r, alg);
 		goto out;
 	}
-	if (!caserve_nonce_take(s->nonces, str(j.hdr, "nonce"))) {
+	if (!caserve_nonce_take(s->nonces, caserve_str(j.hdr, "nonce"))) {
 		caserve_problem(s, r, 400, "badNonce", "the nonce is unknown, used or too old");
 		goto out;
 	}
-	url = str(j.hdr, "url");
+	url = caserve_str(j.hdr, "url");
 	snprintf(want, sizeof(want), "%s%s", s->base, h->target);
 	if (url == NULL || strcmp(url, want) != 0) {
 		caserve_problem(s, r, 401, "unauthorized",
@@ -307,7 +302,7 @@ int caserve_jws_check(struct caserve *s, struct caserve_req *q, enum caserve_sig
 		goto out;
 	}
 	jwk = json_object_get(j.hdr, "jwk");
-	kid = str(j.hdr, "kid");
+	kid = caserve_str(j.hdr, "kid");
 	if ((jwk != NULL) == (json_object_get(j.hdr, "kid") != NULL)) {
 		caserve_problem(s, r, 400, "malformed",
 				"the JWS must have exactly one of jwk and kid");
@@ -415,7 +410,7 @@ int caserve_jws_inner(struct caserve *s, struct caserve_req *q, const json_t *in
 		caserve_problem(s, q->reply, 400, "malformed", detail);
 		goto out;
 	}
-	alg = str(j.hdr, "alg");
+	alg = caserve_str(j.hdr, "alg");
 	if (!alg_known(alg)) {
 		bad_alg(s, q->reply, alg);
 		goto out;

@@ -93,7 +93,7 @@ static void http_handle(void *arg, const struct net_http_request *req, struct ne
 static int tls_cert(struct caserve *s, struct moat_err *err)
 {
 	char dir[4200], cpath[4300], kpath[4300];
-	struct moat_buf cb = MOAT_BUF_INIT, kb = MOAT_BUF_INIT, pem = MOAT_BUF_INIT;
+	struct moat_buf cb = MOAT_BUF_INIT, kb = MOAT_BUF_INIT;
 	struct pki_cert *leaf = NULL;
 	struct pki_key *key = NULL;
 	struct pki_cert_info info;
@@ -155,7 +155,6 @@ out:
 	pki_key_free(key);
 	moat_buf_free(&cb);
 	moat_buf_wipe(&kb);
-	moat_buf_free(&pem);
 	return ret;
 }
 
